@@ -1,0 +1,169 @@
+//! The normalized contact every source emits and every vCard is rendered from.
+//!
+//! Fields hold plain, unescaped text; rendering rules (escaping, folding, version dialects)
+//! belong to the server. Collections keep source order so the canonical form — and with it
+//! the ETag — is deterministic.
+
+/// Whether a card describes a person/organisation or a group of other cards.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum ContactKind {
+    #[default]
+    Individual,
+    /// A group; `Contact::members` holds the uids of its members.
+    Group,
+}
+
+/// Structured name (vCard `N`). Each component may hold several values.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Name {
+    pub family: Vec<String>,
+    pub given: Vec<String>,
+    pub additional: Vec<String>,
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+}
+
+impl Name {
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.family,
+            &self.given,
+            &self.additional,
+            &self.prefixes,
+            &self.suffixes,
+        ]
+        .iter()
+        .all(|v| v.iter().all(|s| s.trim().is_empty()))
+    }
+}
+
+/// Label of an email, phone, address or URL, mapped onto vCard TYPE values.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Label {
+    Home,
+    Work,
+    Other,
+    /// A free-text label from the source (rendered as an Apple `X-ABLabel` in 3.0).
+    Custom(String),
+}
+
+/// Kind of telephone line (vCard TEL TYPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PhoneKind {
+    Voice,
+    Cell,
+    Fax,
+    Pager,
+    Text,
+    Video,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email {
+    pub address: String,
+    pub label: Option<Label>,
+    pub preferred: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone {
+    /// E.164 (`+4930...`) when the source text parsed as a valid number, else the original text.
+    pub number: String,
+    pub kind: PhoneKind,
+    pub label: Option<Label>,
+    pub preferred: bool,
+}
+
+/// Postal address (vCard `ADR`), components in vCard order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Address {
+    pub po_box: String,
+    pub extended: String,
+    pub street: String,
+    pub locality: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+    pub label: Option<Label>,
+    pub preferred: bool,
+}
+
+impl Address {
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.po_box,
+            &self.extended,
+            &self.street,
+            &self.locality,
+            &self.region,
+            &self.postal_code,
+            &self.country,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Url {
+    pub url: String,
+    pub label: Option<Label>,
+}
+
+/// A calendar date whose year may be unknown (`--MM-DD` birthdays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialDate {
+    pub year: Option<u16>,
+    pub month: u8,
+    pub day: u8,
+}
+
+/// Photo bytes as they will be served (already capped/downscaled by the source).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Photo {
+    /// `image/jpeg` or `image/png`.
+    pub media_type: String,
+    pub data: Vec<u8>,
+}
+
+/// Instant-messaging / SIP address (vCard 4.0 `IMPP`, 3.0 `IMPP` / `X-SIP`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Impp {
+    /// A URI such as `sip:alice@example.com` or `xmpp:alice@example.com`.
+    pub uri: String,
+}
+
+/// The one contact model all sources normalize to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Contact {
+    /// Stable identifier from the source (entryUUID, resourceName, key column, content hash).
+    /// Never a row number.
+    pub uid: String,
+    pub kind: ContactKind,
+    /// Formatted name; when empty the renderer derives it from N, ORG or an email.
+    pub formatted_name: String,
+    pub name: Name,
+    pub nicknames: Vec<String>,
+    /// Organisation name followed by its units (vCard `ORG:Company;Department`).
+    pub organization: Option<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    pub role: Option<String>,
+    pub emails: Vec<Email>,
+    pub phones: Vec<Phone>,
+    pub addresses: Vec<Address>,
+    pub urls: Vec<Url>,
+    pub impps: Vec<Impp>,
+    pub birthday: Option<PartialDate>,
+    pub anniversary: Option<PartialDate>,
+    pub note: Option<String>,
+    pub photo: Option<Photo>,
+    pub categories: Vec<String>,
+    /// For groups: member uids (rendered as `urn:uuid:` MEMBER references).
+    pub members: Vec<String>,
+    /// uid (or display name when no uid is known) of the contact's manager.
+    pub manager: Option<String>,
+    /// Extra properties the source wants kept: (vCard property name, value), e.g.
+    /// `("X-PHONETIC-FIRST-NAME", "ハルキ")`.
+    pub extra: Vec<(String, String)>,
+}

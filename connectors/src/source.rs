@@ -1,0 +1,54 @@
+//! The contract between a contact source and the sync store.
+
+use crate::Contact;
+
+/// A record the source could not turn into a contact, with where it was and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRecord {
+    /// `file:line` for files, a DN for LDAP, a resource name for APIs.
+    pub location: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.reason)
+    }
+}
+
+/// What one successful poll returned.
+#[derive(Debug, Clone, Default)]
+pub struct PollOutcome {
+    /// The complete current listing of the source.
+    pub contacts: Vec<Contact>,
+    /// Records left out, each with its reason; the rest of the source still loads.
+    pub skipped: Vec<SkippedRecord>,
+}
+
+/// A poll that failed as a whole: the store keeps the previous data.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{path}: cannot read: {message}")]
+    Unreadable { path: String, message: String },
+    #[error("{path}: cannot decode: {message}")]
+    Undecodable { path: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A contact source. `poll` must be all-or-nothing: on error nothing is applied.
+#[async_trait::async_trait]
+pub trait Source: Send + Sync {
+    /// The configured source id.
+    fn id(&self) -> &str;
+
+    /// Fetches a complete listing of the source.
+    async fn poll(&self) -> Result<PollOutcome, SourceError>;
+
+    /// A cheap fingerprint of the source (e.g. file mtime + size); when it is unchanged since
+    /// the last poll the poller may skip polling until the poll interval elapses. `None` means
+    /// "unknown: poll on the interval only".
+    async fn fingerprint(&self) -> Option<String> {
+        None
+    }
+}

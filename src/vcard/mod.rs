@@ -1,0 +1,34 @@
+//! vCard 3.0 / 4.0 rendering of the normalized contact model.
+//!
+//! `line` writes escaped, folded content lines; `names` derives FN; `dates` formats partial
+//! dates; `render` maps a contact onto each version's dialect.
+
+mod dates;
+mod line;
+mod names;
+mod render;
+#[cfg(test)]
+mod tests;
+
+pub use names::formatted_name;
+pub use render::render;
+
+/// Bumped whenever rendering output changes, so content-hash ETags change with it.
+pub const RENDER_REVISION: u32 = 1;
+
+/// vCard version served: 3.0 by default (Apple rejects 4.0), 4.0 when a client asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VcardVersion {
+    V3,
+    V4,
+}
+
+impl VcardVersion {
+    /// The `VERSION` value: "3.0" / "4.0".
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VcardVersion::V3 => "3.0",
+            VcardVersion::V4 => "4.0",
+        }
+    }
+}

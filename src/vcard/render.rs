@@ -1,0 +1,577 @@
+//! Contact → one vCard, in the 3.0 dialect Apple clients need or in RFC 6350 4.0.
+//!
+//! The output is a pure function of the contact and the version (no REV, no clock, fixed
+//! property order), so every replica and restart serves byte-identical cards and content-hash
+//! ETags stay stable.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use cardbridge_connectors::contact::{Contact, ContactKind, Label, PartialDate, PhoneKind};
+
+use super::line::LineWriter;
+use super::{dates, names, VcardVersion};
+
+const PRODID: &str = "-//cardbridge//cardbridge//EN";
+
+/// Properties the renderer owns; a source extra with one of these names would duplicate a
+/// singleton or, for `END`/`BEGIN`, cut the card short.
+const RESERVED_EXTRAS: [&str; 11] = [
+    "BEGIN",
+    "END",
+    "VERSION",
+    "PRODID",
+    "UID",
+    "FN",
+    "N",
+    "KIND",
+    "X-ADDRESSBOOKSERVER-KIND",
+    "MEMBER",
+    "X-ADDRESSBOOKSERVER-MEMBER",
+];
+
+/// Renders one card, CRLF line endings, ending with "END:VCARD\r\n".
+///
+/// Dialects (3.0 → Apple's, 4.0 → RFC 6350):
+/// - Free-text labels become Apple `itemN.` groups with `itemN.X-ABLabel` in both versions
+///   (4.0 has no label parameter for TEL/EMAIL/URL; DAVx5 reads the Apple form in 4.0 too).
+///   `Label::Other` is `TYPE=OTHER` in 3.0 (Apple's form) and no TYPE in 4.0 (unregistered).
+/// - The manager is `itemN.X-ABRELATEDNAMES` + `X-ABLabel:_$!<Manager>!$_` in 3.0 and
+///   `RELATED;TYPE=co-worker,manager;VALUE=text:` in 4.0: `co-worker` is the nearest
+///   RFC 6350 type, `manager` the token DAVx5 maps to Android's manager relation. It is always
+///   text because the model cannot tell a uid from a display name.
+/// - Groups: `X-ADDRESSBOOKSERVER-KIND/MEMBER` in 3.0, `KIND/MEMBER` in 4.0. A 3.0 group with an
+///   empty N gets `N:<FN>`, since Apple shows a group's N literally (`Team;;;;`).
+/// - An organisation-only card gets Apple's `X-ABShowAs:COMPANY` in 3.0 so it is listed by
+///   company rather than as "No Name".
+/// - 4.0 TEL is a `tel:` URI for E.164 numbers and `VALUE=text` otherwise.
+/// - UID and `urn:uuid:` member references percent-encode everything outside
+///   `[A-Za-z0-9._~@:/+=-]`, so the two match whether a client reads them as TEXT or URI.
+/// - Photos other than JPEG/PNG and dates that do not exist are left out (strict parsers reject
+///   the card, Thunderbird only shows JPEG/PNG).
+pub fn render(contact: &Contact, version: VcardVersion) -> String {
+    let mut renderer = Renderer {
+        w: LineWriter::with_capacity(capacity_hint(contact)),
+        v3: version == VcardVersion::V3,
+        next_item: 1,
+    };
+    renderer.card(contact, version);
+    renderer.w.finish()
+}
+
+struct Renderer {
+    w: LineWriter,
+    v3: bool,
+    /// Next Apple `itemN.` group number; groups are numbered in output order.
+    next_item: u32,
+}
+
+impl Renderer {
+    fn card(&mut self, c: &Contact, version: VcardVersion) {
+        let is_group = c.kind == ContactKind::Group;
+        let display = names::display_name(c);
+
+        self.literal("BEGIN", "VCARD");
+        self.literal("VERSION", version.as_str());
+        self.literal("PRODID", PRODID);
+        self.w.start(None, "UID");
+        self.w.colon();
+        self.w.uid(&c.uid);
+        self.w.end();
+        self.text_prop(None, "FN", &display);
+        self.structured_name(c, &display);
+        if is_group {
+            let kind = if self.v3 {
+                "X-ADDRESSBOOKSERVER-KIND"
+            } else {
+                "KIND"
+            };
+            self.literal(kind, "group");
+        }
+        self.text_list("NICKNAME", &c.nicknames);
+        self.organization(c, &display);
+        self.opt_text("TITLE", c.title.as_deref());
+        self.opt_text("ROLE", c.role.as_deref());
+        self.emails(c);
+        self.phones(c);
+        self.addresses(c);
+        self.urls(c);
+        for impp in c
+            .impps
+            .iter()
+            .map(|i| i.uri.trim())
+            .filter(|u| !u.is_empty())
+        {
+            self.w.start(None, "IMPP");
+            self.w.colon();
+            self.w.uri(impp);
+            self.w.end();
+        }
+        self.dates(c);
+        self.manager(c);
+        self.text_list("CATEGORIES", &c.categories);
+        self.opt_text("NOTE", c.note.as_deref());
+        for (name, value) in &c.extra {
+            if extra_name_allowed(name) && !value.trim().is_empty() {
+                self.text_prop(None, name, value);
+            }
+        }
+        if is_group {
+            self.members(c);
+        }
+        self.photo(c);
+        self.literal("END", "VCARD");
+    }
+
+    fn structured_name(&mut self, c: &Contact, display: &str) {
+        self.w.start(None, "N");
+        self.w.colon();
+        let is_group = c.kind == ContactKind::Group;
+        if self.v3 && is_group && c.name.is_empty() {
+            self.w.text(display);
+        } else {
+            let n = &c.name;
+            let components = [&n.family, &n.given, &n.additional, &n.prefixes, &n.suffixes];
+            // 4.0 requires all five components; Apple shows trailing `;` of 3.0 group names.
+            let count = if self.v3 && is_group {
+                components
+                    .iter()
+                    .rposition(|values| values.iter().any(|v| !v.trim().is_empty()))
+                    .map_or(1, |last| last + 1)
+            } else {
+                components.len()
+            };
+            for (i, values) in components.iter().take(count).enumerate() {
+                if i > 0 {
+                    self.w.raw(";");
+                }
+                self.list_values(values);
+            }
+        }
+        self.w.end();
+    }
+
+    fn organization(&mut self, c: &Contact, display: &str) {
+        let org = nonblank(c.organization.as_deref());
+        let department = nonblank(c.department.as_deref());
+        if org.is_none() && department.is_none() {
+            return;
+        }
+        self.w.start(None, "ORG");
+        self.w.colon();
+        self.w.text(org.unwrap_or_default());
+        if let Some(department) = department {
+            self.w.raw(";");
+            self.w.text(department);
+        }
+        self.w.end();
+        let company_card = c.kind == ContactKind::Individual
+            && c.name.is_empty()
+            && org.is_some_and(|o| o.trim() == display);
+        if self.v3 && company_card {
+            self.literal("X-ABShowAs", "COMPANY");
+        }
+    }
+
+    fn emails(&mut self, c: &Contact) {
+        for email in &c.emails {
+            let address = email.address.trim();
+            if address.is_empty() {
+                continue;
+            }
+            let (v3, label_type) = (self.v3, self.label_type(email.label.as_ref()));
+            let pref = email.preferred;
+            self.labelled("EMAIL", email.label.as_ref(), |w| {
+                if v3 {
+                    w.param_list(
+                        "TYPE",
+                        &[Some("INTERNET"), label_type, pref.then_some("PREF")],
+                    );
+                } else {
+                    w.param_list("TYPE", &[label_type]);
+                    pref_param(w, pref);
+                }
+                w.colon();
+                w.text(address);
+            });
+        }
+    }
+
+    fn phones(&mut self, c: &Contact) {
+        for phone in &c.phones {
+            let number = phone.number.trim();
+            if number.is_empty() {
+                continue;
+            }
+            let (v3, label_type) = (self.v3, self.label_type(phone.label.as_ref()));
+            let kind = phone_kind(phone.kind, v3);
+            let pref = phone.preferred;
+            self.labelled("TEL", phone.label.as_ref(), |w| {
+                if v3 {
+                    w.param_list("TYPE", &[Some(kind), label_type, pref.then_some("PREF")]);
+                    w.colon();
+                    w.text(number);
+                } else {
+                    w.param_list("TYPE", &[Some(kind), label_type]);
+                    pref_param(w, pref);
+                    // RFC 6350 §6.4.1: TEL is a `tel:` URI, text only for unparseable numbers.
+                    if is_e164(number) {
+                        w.param("VALUE", "uri");
+                        w.colon();
+                        w.raw("tel:");
+                        w.raw(number);
+                    } else {
+                        w.param("VALUE", "text");
+                        w.colon();
+                        w.text(number);
+                    }
+                }
+            });
+        }
+    }
+
+    fn addresses(&mut self, c: &Contact) {
+        for adr in c.addresses.iter().filter(|a| !a.is_empty()) {
+            let (v3, label_type) = (self.v3, self.label_type(adr.label.as_ref()));
+            let pref = adr.preferred;
+            self.labelled("ADR", adr.label.as_ref(), |w| {
+                if v3 {
+                    w.param_list("TYPE", &[label_type, pref.then_some("PREF")]);
+                } else {
+                    w.param_list("TYPE", &[label_type]);
+                    pref_param(w, pref);
+                }
+                w.colon();
+                let components = [
+                    &adr.po_box,
+                    &adr.extended,
+                    &adr.street,
+                    &adr.locality,
+                    &adr.region,
+                    &adr.postal_code,
+                    &adr.country,
+                ];
+                for (i, component) in components.into_iter().enumerate() {
+                    if i > 0 {
+                        w.raw(";");
+                    }
+                    w.text(component);
+                }
+            });
+        }
+    }
+
+    fn urls(&mut self, c: &Contact) {
+        for url in &c.urls {
+            let value = url.url.trim();
+            if value.is_empty() {
+                continue;
+            }
+            // vCard 3.0 defines no TYPE for URL; only free-text labels survive, as Apple items.
+            let label_type = if self.v3 {
+                None
+            } else {
+                self.label_type(url.label.as_ref())
+            };
+            self.labelled("URL", url.label.as_ref(), |w| {
+                w.param_list("TYPE", &[label_type]);
+                w.colon();
+                w.uri(value);
+            });
+        }
+    }
+
+    fn dates(&mut self, c: &Contact) {
+        if let Some(bday) = c.birthday.filter(dates::is_valid) {
+            self.w.start(None, "BDAY");
+            self.date_value(&bday);
+            self.w.end();
+        }
+        if let Some(anniversary) = c.anniversary.filter(dates::is_valid) {
+            if self.v3 {
+                // vCard 3.0 has no ANNIVERSARY; Apple's form, which DAVx5 reads as well.
+                let item = self.take_item();
+                self.w.start(Some(item), "X-ABDATE");
+                self.date_value(&anniversary);
+                self.w.end();
+                self.text_prop(Some(item), "X-ABLabel", "_$!<Anniversary>!$_");
+            } else {
+                self.w.start(None, "ANNIVERSARY");
+                self.date_value(&anniversary);
+                self.w.end();
+            }
+        }
+    }
+
+    /// Colon and date, with Apple's year placeholder parameter in 3.0 when the year is unknown.
+    fn date_value(&mut self, date: &PartialDate) {
+        if self.v3 {
+            if date.year.is_none() {
+                self.w.param("X-APPLE-OMIT-YEAR", dates::OMIT_YEAR_PARAM);
+            }
+            self.w.colon();
+            dates::write_v3(&mut self.w, date);
+        } else {
+            self.w.colon();
+            dates::write_v4(&mut self.w, date);
+        }
+    }
+
+    fn manager(&mut self, c: &Contact) {
+        let Some(manager) = nonblank(c.manager.as_deref()) else {
+            return;
+        };
+        if self.v3 {
+            let item = self.take_item();
+            self.text_prop(Some(item), "X-ABRELATEDNAMES", manager);
+            self.text_prop(Some(item), "X-ABLabel", "_$!<Manager>!$_");
+        } else {
+            self.w.start(None, "RELATED");
+            self.w
+                .param_list("TYPE", &[Some("co-worker"), Some("manager")]);
+            self.w.param("VALUE", "text");
+            self.w.colon();
+            self.w.text(manager);
+            self.w.end();
+        }
+    }
+
+    fn members(&mut self, c: &Contact) {
+        let name = if self.v3 {
+            "X-ADDRESSBOOKSERVER-MEMBER"
+        } else {
+            "MEMBER"
+        };
+        for member in c.members.iter().filter(|m| !m.trim().is_empty()) {
+            self.w.start(None, name);
+            self.w.colon();
+            self.w.raw("urn:uuid:");
+            self.w.uid(member);
+            self.w.end();
+        }
+    }
+
+    fn photo(&mut self, c: &Contact) {
+        let Some(photo) = c.photo.as_ref().filter(|p| !p.data.is_empty()) else {
+            return;
+        };
+        let Some((v3_type, media_type)) = photo_type(&photo.media_type) else {
+            return;
+        };
+        self.w.start(None, "PHOTO");
+        if self.v3 {
+            // Apple and Nextcloud need TYPE; Thunderbird sniffs the decoded bytes.
+            self.w.param("ENCODING", "b");
+            self.w.param("TYPE", v3_type);
+            self.w.colon();
+        } else {
+            self.w.colon();
+            self.w.raw("data:");
+            self.w.raw(media_type);
+            self.w.raw(";base64,");
+        }
+        // Encoded in slices (a multiple of 3 bytes, so no inner padding) to skip a
+        // photo-sized temporary.
+        let mut chunk = String::with_capacity(1024);
+        for part in photo.data.chunks(768) {
+            chunk.clear();
+            STANDARD.encode_string(part, &mut chunk);
+            self.w.raw(&chunk);
+        }
+        self.w.end();
+    }
+
+    /// One property that may carry a free-text label: with one it goes into a fresh Apple
+    /// `itemN.` group followed by `itemN.X-ABLabel`. `body` writes params, colon and value.
+    fn labelled(&mut self, name: &str, label: Option<&Label>, body: impl FnOnce(&mut LineWriter)) {
+        let custom = custom_label(label);
+        let item = custom.map(|_| self.take_item());
+        self.w.start(item, name);
+        body(&mut self.w);
+        self.w.end();
+        if let (Some(item), Some(text)) = (item, custom) {
+            self.text_prop(Some(item), "X-ABLabel", text);
+        }
+    }
+
+    fn take_item(&mut self) -> u32 {
+        let item = self.next_item;
+        self.next_item += 1;
+        item
+    }
+
+    fn label_type(&self, label: Option<&Label>) -> Option<&'static str> {
+        match (label, self.v3) {
+            (Some(Label::Home), true) => Some("HOME"),
+            (Some(Label::Home), false) => Some("home"),
+            (Some(Label::Work), true) => Some("WORK"),
+            (Some(Label::Work), false) => Some("work"),
+            (Some(Label::Other), true) => Some("OTHER"),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, name: &str, value: &str) {
+        self.w.start(None, name);
+        self.w.colon();
+        self.w.raw(value);
+        self.w.end();
+    }
+
+    fn text_prop(&mut self, group: Option<u32>, name: &str, value: &str) {
+        self.w.start(group, name);
+        self.w.colon();
+        self.w.text(value);
+        self.w.end();
+    }
+
+    fn opt_text(&mut self, name: &str, value: Option<&str>) {
+        if let Some(value) = nonblank(value) {
+            self.text_prop(None, name, value);
+        }
+    }
+
+    /// A comma-separated TEXT list property, left out when every value is blank.
+    fn text_list(&mut self, name: &str, values: &[String]) {
+        if values.iter().all(|v| v.trim().is_empty()) {
+            return;
+        }
+        self.w.start(None, name);
+        self.w.colon();
+        self.list_values(values);
+        self.w.end();
+    }
+
+    fn list_values(&mut self, values: &[String]) {
+        let mut first = true;
+        for value in values.iter().filter(|v| !v.trim().is_empty()) {
+            if !first {
+                self.w.raw(",");
+            }
+            first = false;
+            self.w.text(value);
+        }
+    }
+}
+
+fn pref_param(w: &mut LineWriter, preferred: bool) {
+    if preferred {
+        w.param("PREF", "1");
+    }
+}
+
+fn phone_kind(kind: PhoneKind, v3: bool) -> &'static str {
+    match (kind, v3) {
+        (PhoneKind::Voice, true) => "VOICE",
+        (PhoneKind::Voice, false) => "voice",
+        (PhoneKind::Cell, true) => "CELL",
+        (PhoneKind::Cell, false) => "cell",
+        (PhoneKind::Fax, true) => "FAX",
+        (PhoneKind::Fax, false) => "fax",
+        (PhoneKind::Pager, true) => "PAGER",
+        (PhoneKind::Pager, false) => "pager",
+        (PhoneKind::Text, true) => "TEXT",
+        (PhoneKind::Text, false) => "text",
+        (PhoneKind::Video, true) => "VIDEO",
+        (PhoneKind::Video, false) => "video",
+    }
+}
+
+fn custom_label(label: Option<&Label>) -> Option<&str> {
+    match label {
+        Some(Label::Custom(text)) if !text.trim().is_empty() => Some(text),
+        _ => None,
+    }
+}
+
+fn nonblank(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// `+` and 1–15 digits: only then is `tel:` + the number a valid global `tel:` URI.
+fn is_e164(number: &str) -> bool {
+    number.strip_prefix('+').is_some_and(|digits| {
+        (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// (3.0 TYPE, 4.0 media type) for the photo formats every client shows.
+fn photo_type(media_type: &str) -> Option<(&'static str, &'static str)> {
+    let essence = media_type
+        .split_once(';')
+        .map_or(media_type, |(essence, _)| essence)
+        .trim();
+    if ["image/jpeg", "image/jpg", "image/pjpeg"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(essence))
+    {
+        Some(("JPEG", "image/jpeg"))
+    } else if essence.eq_ignore_ascii_case("image/png") {
+        Some(("PNG", "image/png"))
+    } else {
+        None
+    }
+}
+
+/// Extra property names must be plain `[A-Za-z0-9-]` (no groups, no injection) and must not
+/// collide with what the renderer owns.
+fn extra_name_allowed(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !RESERVED_EXTRAS.iter().any(|r| r.eq_ignore_ascii_case(name))
+}
+
+/// Rough output size so the buffer rarely regrows: base64 (4/3) plus folding (76/74) for the
+/// photo, the note with some escaping, and a line's worth for every other value.
+fn capacity_hint(c: &Contact) -> usize {
+    let photo = c
+        .photo
+        .as_ref()
+        .map_or(0, |p| p.data.len().div_ceil(3) * 4 * 76 / 74 + 64);
+    let note = c.note.as_ref().map_or(0, |n| n.len() + n.len() / 16);
+    let lines = c.emails.len()
+        + c.phones.len()
+        + 2 * c.addresses.len()
+        + c.urls.len()
+        + c.impps.len()
+        + c.members.len()
+        + c.extra.len();
+    320 + photo + note + 64 * lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_detection() {
+        assert!(is_e164("+4930123456"));
+        assert!(is_e164("+1"));
+        assert!(!is_e164("+"));
+        assert!(!is_e164("+49 30 123"));
+        assert!(!is_e164("030123"));
+        assert!(!is_e164("+1234567890123456"));
+        assert!(!is_e164("+49-30"));
+    }
+
+    #[test]
+    fn photo_types() {
+        assert_eq!(photo_type("image/jpeg"), Some(("JPEG", "image/jpeg")));
+        assert_eq!(photo_type("IMAGE/JPG"), Some(("JPEG", "image/jpeg")));
+        assert_eq!(photo_type("image/png; q=1"), Some(("PNG", "image/png")));
+        assert_eq!(photo_type("image/gif"), None);
+        assert_eq!(photo_type(""), None);
+    }
+
+    #[test]
+    fn extra_names() {
+        assert!(extra_name_allowed("X-PHONETIC-FIRST-NAME"));
+        assert!(extra_name_allowed("x-foo1"));
+        assert!(!extra_name_allowed(""));
+        assert!(!extra_name_allowed("item1.X-ABLabel"));
+        assert!(!extra_name_allowed("X FOO"));
+        assert!(!extra_name_allowed("X-FÖÖ"));
+        assert!(!extra_name_allowed("X:Y"));
+        assert!(!extra_name_allowed("end"));
+        assert!(!extra_name_allowed("Version"));
+    }
+}
