@@ -1,0 +1,273 @@
+//! CSV files as a contact source: Google and Outlook exports, or any CSV with a column
+//! mapping. The whole file is re-read when it changes; a file that cannot be read or decoded
+//! fails the poll (clients keep the previous data), a bad row is skipped and reported.
+
+mod decode;
+mod fields;
+mod google;
+mod mapped;
+mod outlook;
+mod row;
+mod settings;
+
+use std::collections::HashMap;
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use mapped::Field;
+use row::{Header, Row};
+pub use settings::{CsvEncoding, CsvFormat, CsvSettings};
+
+/// Per-row conversion options shared by the formats.
+pub(crate) struct Options {
+    pub separator: String,
+    pub region: Option<String>,
+}
+
+pub struct CsvSource {
+    id: String,
+    settings: CsvSettings,
+    columns: Vec<(String, Field)>,
+}
+
+impl CsvSource {
+    /// Validates the settings; the error is a message for the config file's reader.
+    pub fn new(id: String, settings: CsvSettings) -> Result<CsvSource, String> {
+        if settings.multi_value_separator.is_empty() {
+            return Err("multi_value_separator: must not be empty".into());
+        }
+        if !settings.delimiter.is_ascii() {
+            return Err(format!(
+                "delimiter: {:?} must be one ASCII character",
+                settings.delimiter
+            ));
+        }
+        if let Some(region) = &settings.default_region {
+            if !crate::phone::is_known_region(region) {
+                return Err(format!(
+                    "default_region: {region:?} is not an ISO 3166 region code such as \"US\""
+                ));
+            }
+        }
+        let columns = settings
+            .columns
+            .iter()
+            .map(|(column, spec)| {
+                mapped::parse_field(spec)
+                    .map(|f| (column.clone(), f))
+                    .map_err(|e| format!("columns.{column:?}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match (settings.format, columns.is_empty()) {
+            (CsvFormat::Mapped, true) => {
+                return Err("format = \"mapped\" needs a [source.columns] table".into())
+            }
+            (CsvFormat::Google | CsvFormat::Outlook | CsvFormat::Auto, false) => {
+                return Err("columns: only used with format = \"mapped\"".into())
+            }
+            _ => {}
+        }
+        Ok(CsvSource {
+            id,
+            settings,
+            columns,
+        })
+    }
+
+    /// Parses file contents (already read) into a listing.
+    pub fn parse(&self, bytes: &[u8]) -> Result<PollOutcome, SourceError> {
+        let path = self.settings.path.display().to_string();
+        let text = decode::decode(bytes, self.settings.encoding).map_err(|message| {
+            SourceError::Undecodable {
+                path: path.clone(),
+                message,
+            }
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(self.settings.delimiter as u8)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(text.as_bytes());
+        let header_record = reader
+            .headers()
+            .map_err(|e| SourceError::Other(format!("{path}: {e}")))?;
+        let header = Header::new(header_record.iter().map(|h| h.trim().to_string()).collect());
+        if header.names.iter().all(String::is_empty) {
+            return Err(SourceError::Other(format!(
+                "{path}: the file has no header row"
+            )));
+        }
+        let format = self.resolve_format(&header, &path)?;
+        let opts = Options {
+            separator: self.settings.multi_value_separator.clone(),
+            region: self.settings.default_region.clone(),
+        };
+        let mut outcome = PollOutcome::default();
+        let mut first_line: HashMap<String, u64> = HashMap::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            let line = reader.position().line() + 1;
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    outcome.skipped.push(SkippedRecord {
+                        location: format!("{path}:{line}"),
+                        reason: e.to_string(),
+                    });
+                    continue;
+                }
+            }
+            let line = record.position().map_or(line, |p| p.line());
+            let location = format!("{path}:{line}");
+            let row = Row {
+                header: &header,
+                record: &record,
+            };
+            if row.is_blank() {
+                continue;
+            }
+            if record.len() > header.names.len() {
+                outcome.skipped.push(SkippedRecord {
+                    location,
+                    reason: format!(
+                        "{} fields, but the header has {}",
+                        record.len(),
+                        header.names.len()
+                    ),
+                });
+                continue;
+            }
+            let (mut contact, warnings) = match format {
+                CsvFormat::Google => google::contact(&row, &opts),
+                CsvFormat::Outlook => outlook::contact(&row, &opts),
+                CsvFormat::Mapped | CsvFormat::Auto => mapped::contact(&row, &self.columns, &opts),
+            };
+            for warning in warnings {
+                outcome.skipped.push(SkippedRecord {
+                    location: location.clone(),
+                    reason: format!("field left out: {warning}"),
+                });
+            }
+            match self.assign_uid(&row, &mut contact) {
+                Ok(()) => {}
+                Err(reason) => {
+                    outcome.skipped.push(SkippedRecord { location, reason });
+                    continue;
+                }
+            }
+            if let Some(first) = first_line.get(&contact.uid) {
+                let reason = match &self.settings.key_column {
+                    Some(key) => {
+                        format!("duplicate {key:?} {:?}: same as line {first}", contact.uid)
+                    }
+                    None => format!(
+                        "duplicate of line {first} (same name, organization and first email/phone)"
+                    ),
+                };
+                outcome.skipped.push(SkippedRecord { location, reason });
+                continue;
+            }
+            first_line.insert(contact.uid.clone(), line);
+            outcome.contacts.push(contact);
+        }
+        Ok(outcome)
+    }
+
+    fn resolve_format(&self, header: &Header, path: &str) -> Result<CsvFormat, SourceError> {
+        let format = match self.settings.format {
+            CsvFormat::Auto if google::looks_like(header) => CsvFormat::Google,
+            CsvFormat::Auto if outlook::looks_like(header) => CsvFormat::Outlook,
+            CsvFormat::Auto => {
+                return Err(SourceError::Other(format!(
+                    "{path}: the header is neither a Google nor an Outlook export; \
+                     set format = \"mapped\" and describe the columns"
+                )))
+            }
+            other => other,
+        };
+        let mut needed: Vec<&str> = self.columns.iter().map(|(c, _)| c.as_str()).collect();
+        needed.extend(self.settings.key_column.as_deref());
+        for column in needed {
+            if !header.has(column) {
+                return Err(SourceError::Other(format!(
+                    "{path}: configured column {column:?} is not in the header"
+                )));
+            }
+        }
+        Ok(format)
+    }
+
+    /// The uid: the key column when configured, else a hash of identifying fields (never the
+    /// row position, so re-sorting the file changes nothing).
+    fn assign_uid(&self, row: &Row, contact: &mut Contact) -> Result<(), String> {
+        let identifying = [
+            contact.formatted_name.as_str(),
+            &contact.name.given.join(" "),
+            &contact.name.family.join(" "),
+            contact.organization.as_deref().unwrap_or(""),
+            contact.emails.first().map_or("", |e| e.address.as_str()),
+            contact.phones.first().map_or("", |p| p.number.as_str()),
+        ]
+        .map(|s| s.trim().to_lowercase());
+        if identifying.iter().all(String::is_empty) {
+            return Err("no name, organization, email or phone".into());
+        }
+        if let Some(key) = &self.settings.key_column {
+            contact.uid = row
+                .get(key)
+                .ok_or_else(|| format!("key column {key:?} is empty"))?
+                .to_string();
+            return Ok(());
+        }
+        if !contact.uid.is_empty() {
+            return Ok(());
+        }
+        let mut hasher = Xxh3::new();
+        for part in &identifying {
+            hasher.update(part.as_bytes());
+            hasher.update(&[0x1f]);
+        }
+        contact.uid = format!("{:032x}", hasher.digest128());
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for CsvSource {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn poll(&self) -> Result<PollOutcome, SourceError> {
+        let bytes =
+            tokio::fs::read(&self.settings.path)
+                .await
+                .map_err(|e| SourceError::Unreadable {
+                    path: self.settings.path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+        let this = CsvSource {
+            id: self.id.clone(),
+            settings: self.settings.clone(),
+            columns: self.columns.clone(),
+        };
+        tokio::task::spawn_blocking(move || this.parse(&bytes))
+            .await
+            .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))?
+    }
+
+    async fn fingerprint(&self) -> Option<String> {
+        let meta = tokio::fs::metadata(&self.settings.path).await.ok()?;
+        let modified = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some(format!("{}:{}", meta.len(), modified.as_nanos()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

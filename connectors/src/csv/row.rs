@@ -1,0 +1,44 @@
+//! One CSV row with access by header name, and what reading it produced.
+
+use std::collections::HashMap;
+
+/// Header name → column index (first occurrence wins).
+pub struct Header {
+    index: HashMap<String, usize>,
+    pub names: Vec<String>,
+}
+
+impl Header {
+    pub fn new(names: Vec<String>) -> Header {
+        let mut index = HashMap::new();
+        for (i, name) in names.iter().enumerate() {
+            index.entry(name.trim().to_string()).or_insert(i);
+        }
+        Header { index, names }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+}
+
+pub struct Row<'a> {
+    pub header: &'a Header,
+    pub record: &'a csv::StringRecord,
+}
+
+impl<'a> Row<'a> {
+    /// The trimmed cell under `column`, `None` when absent or blank.
+    pub fn get(&self, column: &str) -> Option<&'a str> {
+        let i = *self.header.index.get(column)?;
+        let value = self.record.get(i)?.trim();
+        (!value.is_empty()).then_some(value)
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.record.iter().all(|cell| cell.trim().is_empty())
+    }
+}
+
+/// Problems with single fields of a row that still produced a contact.
+pub type FieldWarnings = Vec<String>;

@@ -1,0 +1,62 @@
+//! The `[[source]] kind = "csv"` settings.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CsvFormat {
+    /// Detect Google or Outlook from the header row.
+    #[default]
+    Auto,
+    Google,
+    /// Outlook.com and Outlook desktop exports.
+    Outlook,
+    /// Columns described by `columns`.
+    Mapped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CsvEncoding {
+    /// BOM → UTF-8, valid UTF-8 → UTF-8, otherwise Windows-1252 (Outlook desktop).
+    #[default]
+    Auto,
+    #[serde(rename = "utf-8")]
+    Utf8,
+    #[serde(rename = "windows-1252")]
+    Windows1252,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvSettings {
+    pub path: PathBuf,
+    #[serde(default)]
+    pub format: CsvFormat,
+    #[serde(default)]
+    pub encoding: CsvEncoding,
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+    /// Column holding a stable id; otherwise uids are hashes of identifying fields.
+    #[serde(default)]
+    pub key_column: Option<String>,
+    /// ISO 3166 region for national-format phone numbers.
+    #[serde(default)]
+    pub default_region: Option<String>,
+    #[serde(default = "default_separator")]
+    pub multi_value_separator: String,
+    /// `mapped` format: column header → field spec.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+fn default_separator() -> String {
+    " ::: ".into()
+}

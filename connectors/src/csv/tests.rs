@@ -1,0 +1,238 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::{Label, PartialDate, PhoneKind};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn settings(path: PathBuf) -> CsvSettings {
+    CsvSettings {
+        path,
+        format: CsvFormat::Auto,
+        encoding: CsvEncoding::Auto,
+        delimiter: ',',
+        key_column: None,
+        default_region: Some("US".into()),
+        multi_value_separator: " ::: ".into(),
+        columns: Default::default(),
+    }
+}
+
+fn parse_file(settings: CsvSettings) -> PollOutcome {
+    let bytes = std::fs::read(&settings.path).expect("fixture");
+    CsvSource::new("t".into(), settings)
+        .expect("settings")
+        .parse(&bytes)
+        .expect("parses")
+}
+
+fn find<'a>(outcome: &'a PollOutcome, given: &str) -> &'a Contact {
+    outcome
+        .contacts
+        .iter()
+        .find(|c| c.name.given.first().map(String::as_str) == Some(given))
+        .unwrap_or_else(|| panic!("no contact named {given}"))
+}
+
+#[test]
+fn google_export() {
+    let outcome = parse_file(settings(fixture("google-contacts.csv")));
+    assert_eq!(outcome.contacts.len(), 6, "{:?}", outcome.skipped);
+    let marisol = find(&outcome, "Marisol");
+    assert_eq!(marisol.name.family, vec!["Ventanilla"]);
+    assert_eq!(marisol.organization.as_deref(), Some("Example Widgets Ltd"));
+    assert_eq!(marisol.categories, vec!["Suppliers"]);
+    assert!(marisol.emails[0].preferred && marisol.emails[0].label == Some(Label::Work));
+    assert_eq!(
+        marisol.phones.len(),
+        3,
+        "two mobile numbers in one cell plus work"
+    );
+    assert_eq!(marisol.phones[0].kind, PhoneKind::Cell);
+    assert_eq!(
+        marisol.note.as_deref(),
+        Some("Prefers email.\nQuarterly review in March.")
+    );
+    assert_eq!(marisol.addresses[0].extended, "Suite 400");
+    let zoe = find(&outcome, "Zoë");
+    assert_eq!(
+        zoe.birthday,
+        Some(PartialDate {
+            year: None,
+            month: 11,
+            day: 3
+        })
+    );
+    assert_eq!(
+        zoe.anniversary,
+        Some(PartialDate {
+            year: Some(2008),
+            month: 6,
+            day: 21
+        })
+    );
+    assert_eq!(zoe.phones[0].number, "+46705550199");
+    assert_eq!(zoe.categories, vec!["Golf partners"]);
+    let haruki = find(&outcome, "春樹");
+    assert!(haruki
+        .extra
+        .contains(&("X-PHONETIC-FIRST-NAME".into(), "ハルキ".into())));
+    assert!(haruki
+        .extra
+        .contains(&("X-BADGE".into(), "EXAMPLE-0042".into())));
+    let kwabena = find(&outcome, "Kwabena");
+    assert_eq!(kwabena.addresses.len(), 2);
+    assert_eq!(kwabena.addresses[1].locality, "Salford");
+    let facilities = outcome
+        .contacts
+        .iter()
+        .find(|c| c.organization.as_deref() == Some("Example Facilities GmbH"))
+        .expect("org-only row");
+    assert!(facilities.name.is_empty());
+}
+
+#[test]
+fn outlook_com_export_with_bom() {
+    let outcome = parse_file(settings(fixture("outlook-contacts.csv")));
+    assert_eq!(outcome.contacts.len(), 6, "{:?}", outcome.skipped);
+    let marisol = find(&outcome, "Marisol");
+    assert_eq!(
+        marisol.birthday,
+        Some(PartialDate {
+            year: Some(1984),
+            month: 5,
+            day: 12
+        })
+    );
+    assert_eq!(marisol.manager.as_deref(), Some("Adaeze Okonkwo"));
+    assert!(marisol.phones.iter().any(|p| p.kind == PhoneKind::Cell));
+    let haruki = find(&outcome, "Haruki");
+    assert_eq!(haruki.impps[0].uri, "sip:h.tachibana@example.com");
+    assert!(haruki
+        .extra
+        .contains(&("X-PHONETIC-FIRST-NAME".into(), "ハルキ".into())));
+}
+
+#[test]
+fn outlook_desktop_windows_1252() {
+    let outcome = parse_file(settings(fixture("outlook-desktop-contacts.csv")));
+    assert_eq!(outcome.contacts.len(), 3, "{:?}", outcome.skipped);
+    let zoe = find(&outcome, "Zoë");
+    assert_eq!(zoe.name.family, vec!["Ångström-Nakamura"]);
+    assert_eq!(zoe.addresses[0].locality, "Göteborg");
+    assert_eq!(zoe.categories, vec!["Personal", "Golf partners"]);
+    let haruki = find(&outcome, "Haruki");
+    assert_eq!(haruki.birthday, None, "0/0/00 means no date");
+    assert_eq!(haruki.emails.len(), 1, "the Exchange DN is not an address");
+}
+
+#[test]
+fn uids_survive_reordering_and_key_column_wins() {
+    let text = "First Name,Last Name,E-mail 1 - Value,Phone 1 - Value,Badge\n\
+                Ann,Lee,ann@example.com,,A1\nBo,Chen,bo@example.com,,B2\n";
+    let reordered = "First Name,Last Name,E-mail 1 - Value,Phone 1 - Value,Badge\n\
+                Bo,Chen,bo@example.com,,B2\nAnn,Lee,ann@example.com,,A1\n";
+    let source = CsvSource::new("t".into(), settings("x.csv".into())).expect("settings");
+    let uids = |t: &str| {
+        let mut u: Vec<String> = source
+            .parse(t.as_bytes())
+            .expect("parses")
+            .contacts
+            .into_iter()
+            .map(|c| c.uid)
+            .collect();
+        u.sort();
+        u
+    };
+    assert_eq!(uids(text), uids(reordered));
+    let mut keyed = settings("x.csv".into());
+    keyed.key_column = Some("Badge".into());
+    let keyed = CsvSource::new("t".into(), keyed).expect("settings");
+    let contacts = keyed.parse(text.as_bytes()).expect("parses").contacts;
+    assert_eq!(contacts[0].uid, "A1");
+}
+
+#[test]
+fn bad_rows_are_reported_with_file_and_line() {
+    let text = "First Name,Last Name,E-mail 1 - Value,Birthday,Notes\n\
+                Ann,Lee,ann@example.com,,\"two\nlines\"\n\
+                ,,,,\n\
+                ,,,,orphan note\n\
+                Ann,Lee,ann@example.com,,\n\
+                Cy,Dee,cy@example.com,1990-02-30,\n\
+                Ed,Fox,ed@example.com,,,extra,fields\n";
+    let source = CsvSource::new("t".into(), settings("dir/x.csv".into())).expect("settings");
+    let outcome = source.parse(text.as_bytes()).expect("parses");
+    assert_eq!(outcome.contacts.len(), 2, "{:?}", outcome.skipped);
+    let skipped: Vec<String> = outcome.skipped.iter().map(|s| s.to_string()).collect();
+    assert!(
+        skipped[0].starts_with("dir/x.csv:5: no name"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[1].starts_with("dir/x.csv:6: duplicate of line 2"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[2].starts_with("dir/x.csv:7: field left out: Birthday"),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped[3].starts_with("dir/x.csv:8: 7 fields"),
+        "{skipped:?}"
+    );
+}
+
+#[test]
+fn mapped_format_with_semicolons() {
+    let mut s = settings("rooms.csv".into());
+    s.format = CsvFormat::Mapped;
+    s.delimiter = ';';
+    s.key_column = Some("Room".into());
+    s.columns = [
+        ("Room", "fn"),
+        ("Phone", "tel.work"),
+        ("Mail", "email.work"),
+        ("Zip", "adr.work.postal_code"),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    let source = CsvSource::new("t".into(), s.clone()).expect("settings");
+    let outcome = source
+        .parse(b"Room;Phone;Mail;Zip\nBoardroom;(650) 253-0000;board@example.com;94043\n")
+        .expect("parses");
+    let room = &outcome.contacts[0];
+    assert_eq!(room.uid, "Boardroom");
+    assert_eq!(room.formatted_name, "Boardroom");
+    assert_eq!(room.phones[0].number, "+16502530000");
+    assert_eq!(room.phones[0].label, Some(Label::Work));
+    assert_eq!(room.addresses[0].postal_code, "94043");
+    let missing = source
+        .parse(b"Room;Phone\nX;1\n")
+        .expect_err("missing columns");
+    assert!(missing.to_string().contains("\"Mail\""), "{missing}");
+    s.columns.insert("Shoe".into(), "shoe_size".into());
+    let err = CsvSource::new("t".into(), s).err().expect("bad spec");
+    assert!(err.contains("Shoe") && err.contains("shoe_size"), "{err}");
+}
+
+#[test]
+fn undecodable_and_headerless_files_fail_the_poll() {
+    let mut s = settings("x.csv".into());
+    s.encoding = CsvEncoding::Utf8;
+    let source = CsvSource::new("t".into(), s).expect("settings");
+    assert!(matches!(
+        source.parse(b"First Name\nZo\xEB\n"),
+        Err(SourceError::Undecodable { .. })
+    ));
+    assert!(source.parse(b"").is_err());
+    assert!(
+        source.parse(b"Colour,Size\nred,4\n").is_err(),
+        "unknown shape in auto mode"
+    );
+}

@@ -1,0 +1,12 @@
+//! Contact sources for cardbridge and the normalized model they all emit.
+//!
+//! This crate knows nothing of HTTP, DAV or vCard: a source turns foreign data into
+//! [`Contact`]s and the server takes it from there.
+
+pub mod contact;
+pub mod csv;
+pub mod phone;
+pub mod source;
+
+pub use contact::*;
+pub use source::{PollOutcome, SkippedRecord, Source, SourceError};

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Makes sure the system packages cardbridge needs are present: installs them with apt-get when
+# running as root on Debian/Ubuntu, otherwise says exactly what to install.
+#   scripts/setup.sh build   -> what building needs (cmake, a C compiler)
+#   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer)
+set -euo pipefail
+need="${1:-build}"
+
+missing_pkgs=()
+command -v cmake >/dev/null 2>&1 || missing_pkgs+=(cmake)
+command -v cc >/dev/null 2>&1 || missing_pkgs+=(gcc)
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install the Rust toolchain (https://rustup.rs) first" >&2; exit 1; }
+
+if [ "$need" = "test" ]; then
+  command -v python3 >/dev/null 2>&1 || missing_pkgs+=(python3)
+fi
+
+if [ ${#missing_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${missing_pkgs[*]} with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
+  else
+    echo "setup: missing system packages: ${missing_pkgs[*]}" >&2
+    echo "setup: install them, e.g.: sudo apt-get install ${missing_pkgs[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ "$need" = "test" ]; then
+  # vdirsyncer is the real CardDAV client the end-to-end test syncs with.
+  if ! command -v vdirsyncer >/dev/null 2>&1 || ! python3 -c "import vobject" 2>/dev/null; then
+    echo "setup: installing vdirsyncer and vobject (PyPI): the end-to-end client and a strict vCard parser" >&2
+    if ! python3 -m pip install --quiet --disable-pip-version-check vdirsyncer vobject 2>/dev/null \
+       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages vdirsyncer; then
+      echo "setup: could not install vdirsyncer; install them with: python3 -m pip install vdirsyncer vobject" >&2
+      exit 1
+    fi
+  fi
+fi

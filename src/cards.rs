@@ -1,0 +1,31 @@
+//! Rendered vCards, cached by content.
+//!
+//! The key is (ETag, version): an ETag is a hash of the card's content, so a cached rendering
+//! can never be served under a newer ETag. The cache is bounded by bytes.
+
+use bytes::Bytes;
+
+use crate::store::{Etag, Member};
+use crate::vcard::{self, VcardVersion};
+
+pub struct CardCache {
+    cache: moka::sync::Cache<(Etag, VcardVersion), Bytes>,
+}
+
+impl CardCache {
+    pub fn new(max_bytes: u64) -> CardCache {
+        CardCache {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_, v: &Bytes| u32::try_from(v.len() + 64).unwrap_or(u32::MAX))
+                .build(),
+        }
+    }
+
+    /// The member rendered in `version`, from the cache when possible.
+    pub fn get(&self, member: &Member, version: VcardVersion) -> Bytes {
+        self.cache.get_with((member.etag, version), || {
+            Bytes::from(vcard::render(&member.contact, version))
+        })
+    }
+}

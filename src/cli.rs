@@ -1,0 +1,203 @@
+//! The command line: `serve`, `check`, `export`, `hash-password`.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::poller::Poller;
+use crate::state::AppState;
+use crate::vcard::{self, VcardVersion};
+use crate::{auth, http, sources};
+
+#[derive(Parser)]
+#[command(
+    name = "cardbridge",
+    version,
+    about = "Read-only CardDAV server for LDAP, CSV, Google and ActiveSync contacts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the configured address books over CardDAV.
+    Serve {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Validate the configuration, poll every source once and report what would be served.
+    Check {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Write one address book as a single .vcf stream to standard output.
+    Export {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, value_name = "ID")]
+        book: String,
+        #[arg(long, value_enum, default_value = "3.0")]
+        vcard: VersionArg,
+    },
+    /// Hash a password for `[[auth.users]] password_hash` (reads it from standard input, or
+    /// asks for it on a terminal).
+    HashPassword,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum VersionArg {
+    #[value(name = "3.0")]
+    V3,
+    #[value(name = "4.0")]
+    V4,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Serve { config } => serve(config),
+        Command::Check { config } => check(config),
+        Command::Export {
+            config,
+            book,
+            vcard,
+        } => export(config, &book, vcard),
+        Command::HashPassword => hash_password(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("cardbridge: {message}");
+            2
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CARDBRIDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn load(path: &Path) -> Result<Config, String> {
+    Config::load(path).map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn serve(path: PathBuf) -> Result<i32, String> {
+    let config = load(&path)?;
+    let state = Arc::new(AppState::new(config));
+    let poller = Poller::new(Arc::clone(&state))?;
+    tracing::info!(listen = ?state.config.server.listen, threads = state.config.threads(), "serving");
+    http::run(state, poller)
+}
+
+fn check(path: PathBuf) -> Result<i32, String> {
+    let config = load(&path)?;
+    let results = runtime()?.block_on(sources::poll_all(&config))?;
+    let mut failed = false;
+    let mut listings = std::collections::HashMap::new();
+    let mut source_ids: Vec<_> = results.keys().cloned().collect();
+    source_ids.sort();
+    for id in source_ids {
+        match &results[&id] {
+            Ok(outcome) => {
+                println!(
+                    "source {id}: {} contacts, {} skipped",
+                    outcome.contacts.len(),
+                    outcome.skipped.len()
+                );
+                for skipped in &outcome.skipped {
+                    println!("  skipped {skipped}");
+                }
+                listings.insert(id.clone(), Arc::new(outcome.contacts.clone()));
+            }
+            Err(error) => {
+                failed = true;
+                println!("source {id}: ERROR {error}");
+            }
+        }
+    }
+    for book in &config.books {
+        let (members, skipped) = sources::book_members(book, &listings);
+        println!("book {}: {} cards", book.id, members.len());
+        for s in skipped {
+            println!("  skipped {s}");
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+fn export(path: PathBuf, book_id: &str, version: VersionArg) -> Result<i32, String> {
+    let config = load(&path)?;
+    let book = config.book(book_id).ok_or_else(|| {
+        format!(
+            "no [[addressbook]] with id {book_id:?} in {}",
+            path.display()
+        )
+    })?;
+    let results = runtime()?.block_on(sources::poll_all(&config))?;
+    let mut listings = std::collections::HashMap::new();
+    for source in &book.sources {
+        match results.get(source) {
+            Some(Ok(outcome)) => {
+                listings.insert(source.clone(), Arc::new(outcome.contacts.clone()));
+            }
+            Some(Err(error)) => return Err(format!("source {source}: {error}")),
+            None => {}
+        }
+    }
+    let (members, _) = sources::book_members(book, &listings);
+    let version = match version {
+        VersionArg::V3 => VcardVersion::V3,
+        VersionArg::V4 => VcardVersion::V4,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for member in &members {
+        out.write_all(vcard::render(&member.contact, version).as_bytes())
+            .map_err(|e| format!("writing to standard output: {e}"))?;
+    }
+    out.flush()
+        .map_err(|e| format!("writing to standard output: {e}"))?;
+    Ok(0)
+}
+
+fn hash_password() -> Result<i32, String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        first
+    } else {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        text.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        return Err("empty password".into());
+    }
+    println!("{}", auth::hash_password(&password)?);
+    Ok(0)
+}

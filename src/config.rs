@@ -1,0 +1,514 @@
+//! The TOML configuration: server settings, users, sources and address books.
+//!
+//! Every error names the file and the key; unknown keys are errors, because a misspelt option
+//! that is silently ignored is worse than a refusal to start.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cardbridge_connectors::csv::CsvSettings;
+use serde::Deserialize;
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from; relative paths inside it resolve against its directory.
+    pub path: PathBuf,
+    pub server: ServerSettings,
+    pub auth: AuthSettings,
+    pub sources: Vec<SourceConfig>,
+    pub books: Vec<BookConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Socket addresses to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    /// Worker threads; 0 means one per core.
+    #[serde(default)]
+    pub threads: usize,
+    /// Largest PROPFIND/PROPPATCH body accepted, in bytes.
+    #[serde(default = "default_propfind_limit")]
+    pub propfind_body_limit: usize,
+    /// Largest REPORT body accepted, in bytes: Thunderbird's first sync is one multiget naming
+    /// every card.
+    #[serde(default = "default_report_limit")]
+    pub report_body_limit: usize,
+    /// Bytes of rendered vCards kept in memory.
+    #[serde(default = "default_cache_bytes")]
+    pub card_cache_bytes: u64,
+    /// Basic auth realm shown by clients.
+    #[serde(default = "default_realm")]
+    pub realm: String,
+    /// Status for an unknown or expired sync token when the client is Thunderbird, which only
+    /// recovers from 400 (every other client gets 403 with DAV:valid-sync-token).
+    #[serde(default = "default_thunderbird_status")]
+    pub thunderbird_invalid_token_status: u16,
+    /// Change-log entries kept per book; older sync tokens get a full resync.
+    #[serde(default = "default_log_retention")]
+    pub change_log_entries: usize,
+}
+
+fn default_listen() -> Vec<String> {
+    vec!["127.0.0.1:8008".into()]
+}
+fn default_propfind_limit() -> usize {
+    1024 * 1024
+}
+fn default_report_limit() -> usize {
+    32 * 1024 * 1024
+}
+fn default_cache_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_realm() -> String {
+    "cardbridge".into()
+}
+fn default_thunderbird_status() -> u16 {
+    400
+}
+fn default_log_retention() -> usize {
+    10_000
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: default_listen(),
+            threads: 0,
+            propfind_body_limit: default_propfind_limit(),
+            report_body_limit: default_report_limit(),
+            card_cache_bytes: default_cache_bytes(),
+            realm: default_realm(),
+            thunderbird_invalid_token_status: default_thunderbird_status(),
+            change_log_entries: default_log_retention(),
+        }
+    }
+}
+
+/// Who may connect.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuthSettings {
+    /// No credentials asked; everyone reads every book.
+    Anonymous,
+    /// HTTP Basic against static users with argon2 password hashes.
+    Users(Vec<UserConfig>),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    /// PHC string from `cardbridge hash-password`.
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub id: String,
+    /// Longest time between two polls.
+    pub poll_interval: Duration,
+    /// How often the source's cheap change check (e.g. file mtime) runs between polls.
+    pub check_interval: Duration,
+    pub settings: SourceSettings,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceSettings {
+    Csv(CsvSettings),
+}
+
+impl SourceSettings {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceSettings::Csv(_) => "csv",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookConfig {
+    pub id: String,
+    /// `DAV:displayname`.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub sources: Vec<String>,
+    /// User names allowed to read; `"*"` means every user. Ignored in anonymous mode.
+    #[serde(default = "default_readers")]
+    pub readers: Vec<String>,
+}
+
+fn default_readers() -> Vec<String> {
+    vec!["*".into()]
+}
+
+impl BookConfig {
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+
+    pub fn readable_by(&self, user: &str) -> bool {
+        self.readers.iter().any(|r| r == "*" || r == user)
+    }
+}
+
+/// A configuration error, always naming the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: ServerSettings,
+    #[serde(default)]
+    auth: Option<RawAuth>,
+    #[serde(default)]
+    source: Vec<toml::Table>,
+    #[serde(default)]
+    addressbook: Vec<BookConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    mode: String,
+    #[serde(default)]
+    users: Vec<UserConfig>,
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let err = |message: String| ConfigError {
+            file: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        Config::parse(&text, path).map_err(err)
+    }
+
+    /// Parses configuration text; `path` locates relative file names.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, String> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let auth = parse_auth(raw.auth)?;
+        let sources = raw
+            .source
+            .into_iter()
+            .enumerate()
+            .map(|(i, table)| parse_source(i, table, base))
+            .collect::<Result<Vec<_>, _>>()?;
+        let config = Config {
+            path: path.to_path_buf(),
+            server: raw.server,
+            auth,
+            sources,
+            books: raw.addressbook,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let server = &self.server;
+        if server.listen.is_empty() {
+            return Err("[server] listen: give at least one address".into());
+        }
+        for addr in &server.listen {
+            addr.parse::<std::net::SocketAddr>()
+                .map_err(|e| format!("[server] listen: {addr:?} is not a socket address: {e}"))?;
+        }
+        if server.propfind_body_limit == 0 || server.report_body_limit == 0 {
+            return Err("[server] body limits must be positive".into());
+        }
+        if !matches!(server.thunderbird_invalid_token_status, 400 | 403) {
+            return Err("[server] thunderbird_invalid_token_status: must be 400 or 403".into());
+        }
+        if server.change_log_entries < 2 {
+            return Err("[server] change_log_entries: must be at least 2".into());
+        }
+        let mut source_ids = HashSet::new();
+        for source in &self.sources {
+            if !source_ids.insert(source.id.as_str()) {
+                return Err(format!("[[source]] id {:?} is used twice", source.id));
+            }
+        }
+        if self.books.is_empty() {
+            return Err("no [[addressbook]] defined: nothing to serve".into());
+        }
+        let user_names: HashSet<&str> = match &self.auth {
+            AuthSettings::Anonymous => HashSet::new(),
+            AuthSettings::Users(users) => users.iter().map(|u| u.name.as_str()).collect(),
+        };
+        let mut book_ids = HashSet::new();
+        for book in &self.books {
+            check_id("[[addressbook]] id", &book.id)?;
+            if !book_ids.insert(book.id.as_str()) {
+                return Err(format!("[[addressbook]] id {:?} is used twice", book.id));
+            }
+            if book.sources.is_empty() {
+                return Err(format!("[[addressbook]] {:?}: sources is empty", book.id));
+            }
+            for source in &book.sources {
+                if !source_ids.contains(source.as_str()) {
+                    return Err(format!(
+                        "[[addressbook]] {:?}: sources names unknown source {source:?}",
+                        book.id
+                    ));
+                }
+            }
+            if let AuthSettings::Users(_) = self.auth {
+                for reader in &book.readers {
+                    if reader != "*" && !user_names.contains(reader.as_str()) {
+                        return Err(format!(
+                            "[[addressbook]] {:?}: readers names unknown user {reader:?}",
+                            book.id
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn book(&self, id: &str) -> Option<&BookConfig> {
+        self.books.iter().find(|b| b.id == id)
+    }
+
+    /// Worker threads to run: the configured number, or one per core.
+    pub fn threads(&self) -> usize {
+        if self.server.threads > 0 {
+            self.server.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+}
+
+/// Ids appear in URLs: keep them to characters no client re-encodes.
+fn check_id(what: &str, id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && !id.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} {id:?}: use 1-64 characters from A-Z a-z 0-9 . _ - (not starting with .)"
+        ))
+    }
+}
+
+fn parse_auth(raw: Option<RawAuth>) -> Result<AuthSettings, String> {
+    let Some(raw) = raw else {
+        return Ok(AuthSettings::Anonymous);
+    };
+    match raw.mode.as_str() {
+        "anonymous" => {
+            if !raw.users.is_empty() {
+                return Err("[auth] users are given but mode is \"anonymous\"".into());
+            }
+            Ok(AuthSettings::Anonymous)
+        }
+        "users" => {
+            if raw.users.is_empty() {
+                return Err("[auth] mode = \"users\" needs at least one [[auth.users]]".into());
+            }
+            let mut seen = HashSet::new();
+            for user in &raw.users {
+                if user.name.is_empty() || user.name.contains(':') || user.name.contains('/') {
+                    return Err(format!(
+                        "[[auth.users]] name {:?}: must be non-empty without ':' or '/'",
+                        user.name
+                    ));
+                }
+                if !seen.insert(user.name.as_str()) {
+                    return Err(format!("[[auth.users]] name {:?} is used twice", user.name));
+                }
+                argon2::PasswordHash::new(&user.password_hash).map_err(|e| {
+                    format!(
+                        "[[auth.users]] {:?}: password_hash is not a PHC hash ({e}); \
+                         create one with `cardbridge hash-password`",
+                        user.name
+                    )
+                })?;
+            }
+            Ok(AuthSettings::Users(raw.users))
+        }
+        other => Err(format!(
+            "[auth] mode: {other:?} is not one of \"anonymous\", \"users\""
+        )),
+    }
+}
+
+fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<SourceConfig, String> {
+    let at = format!("[[source]] #{}", index + 1);
+    let id =
+        take_string(&mut table, "id", &at)?.ok_or_else(|| format!("{at}: missing key `id`"))?;
+    let at = format!("[[source]] {id:?}");
+    check_id("[[source]] id", &id)?;
+    let kind =
+        take_string(&mut table, "kind", &at)?.ok_or_else(|| format!("{at}: missing key `kind`"))?;
+    let poll_interval = match take_string(&mut table, "poll_interval", &at)? {
+        Some(text) => parse_duration(&text).map_err(|e| format!("{at}: poll_interval: {e}"))?,
+        None => Duration::from_secs(300),
+    };
+    let check_interval = match take_string(&mut table, "check_interval", &at)? {
+        Some(text) => parse_duration(&text).map_err(|e| format!("{at}: check_interval: {e}"))?,
+        None => Duration::from_secs(2),
+    };
+    let settings = match kind.as_str() {
+        "csv" => {
+            let mut csv: CsvSettings = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+            csv.path = base.join(&csv.path);
+            SourceSettings::Csv(csv)
+        }
+        other => {
+            return Err(format!(
+                "{at}: kind {other:?} is not supported (supported: \"csv\")"
+            ))
+        }
+    };
+    Ok(SourceConfig {
+        id,
+        poll_interval,
+        check_interval,
+        settings,
+    })
+}
+
+fn take_string(table: &mut toml::Table, key: &str, at: &str) -> Result<Option<String>, String> {
+    match table.remove(key) {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!(
+            "{at}: `{key}` must be a string, found {}",
+            other.type_str()
+        )),
+    }
+}
+
+/// Parses `90`, `30s`, `5m`, `2h` or `1d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m, 2h or 1d"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "m" => value * 60,
+        "h" => value * 3600,
+        "d" => value * 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use s, m, h or d)"
+            ))
+        }
+    };
+    if seconds == 0 {
+        return Err(format!("{text:?}: must be positive"));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("/etc/cardbridge/test.toml"))
+    }
+
+    const MINIMAL: &str = r#"
+        [[source]]
+        id = "staff"
+        kind = "csv"
+        path = "staff.csv"
+
+        [[addressbook]]
+        id = "staff"
+        sources = ["staff"]
+    "#;
+
+    #[test]
+    fn minimal_config_gets_defaults_and_resolves_paths() {
+        let config = parse(MINIMAL).expect("valid");
+        assert_eq!(config.auth, AuthSettings::Anonymous);
+        assert_eq!(config.server.listen, vec!["127.0.0.1:8008".to_string()]);
+        assert!(config.server.report_body_limit >= 32 * 1024 * 1024);
+        let SourceSettings::Csv(csv) = &config.sources[0].settings;
+        assert_eq!(csv.path, Path::new("/etc/cardbridge/staff.csv"));
+        assert_eq!(config.sources[0].poll_interval, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = parse(&format!("{MINIMAL}\n[server]\nlisten_addr = \"x\"\n")).unwrap_err();
+        assert!(err.contains("listen_addr"), "{err}");
+        let err = parse(&MINIMAL.replace("path = ", "colour = \"red\"\npath = ")).unwrap_err();
+        assert!(err.contains("colour") && err.contains("staff"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = parse(&MINIMAL.replace(
+            "kind = \"csv\"",
+            "kind = \"csv\"\npoll_interval = \"5 parsecs\"",
+        ))
+        .unwrap_err();
+        assert!(err.contains("poll_interval"), "{err}");
+        let err =
+            parse(&MINIMAL.replace("sources = [\"staff\"]", "sources = [\"nope\"]")).unwrap_err();
+        assert!(err.contains("nope"), "{err}");
+        let err = parse(&format!("{MINIMAL}\n[auth]\nmode = \"users\"\n[[auth.users]]\nname = \"a\"\npassword_hash = \"plain\"\n"))
+            .unwrap_err();
+        assert!(err.contains("password_hash"), "{err}");
+        let err = parse(&MINIMAL.replace(
+            "id = \"staff\"\n        sources",
+            "id = \"st/aff\"\n        sources",
+        ))
+        .unwrap_err();
+        assert!(err.contains("st/aff"), "{err}");
+    }
+
+    #[test]
+    fn shipped_configs_are_valid() {
+        for name in ["example.toml", "demo.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!config.books.is_empty());
+            for source in &config.sources {
+                crate::sources::build(source).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5y").is_err());
+    }
+}

@@ -1,0 +1,421 @@
+//! addressbook-query filters (RFC 6352 §10.5) evaluated against contacts.
+//!
+//! Values are taken from the normalized contact, property by property, as the vCard would
+//! show them; a multi-valued property matches when any of its values does.
+
+use cardbridge_connectors::{Contact, ContactKind, Label, PhoneKind};
+
+use crate::vcard;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Test {
+    #[default]
+    AnyOf,
+    AllOf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collation {
+    UnicodeCasemap,
+    AsciiCasemap,
+    Octet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchType {
+    Equals,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextMatch {
+    pub text: String,
+    pub collation: Collation,
+    pub match_type: MatchType,
+    pub negate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamFilter {
+    /// Uppercased; only TYPE is evaluated.
+    pub name: String,
+    pub is_not_defined: bool,
+    pub text_match: Option<TextMatch>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropFilter {
+    /// Uppercased vCard property name.
+    pub name: String,
+    pub test: Test,
+    pub is_not_defined: bool,
+    pub text_matches: Vec<TextMatch>,
+    pub param_filters: Vec<ParamFilter>,
+}
+
+/// An empty filter matches every card (Evolution, tsdav and macOS rely on that).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Filter {
+    pub test: Test,
+    pub prop_filters: Vec<PropFilter>,
+}
+
+impl Filter {
+    pub fn matches(&self, contact: &Contact) -> bool {
+        combine(self.test, self.prop_filters.iter(), |pf| {
+            pf.matches(contact)
+        })
+    }
+}
+
+fn combine<T>(test: Test, mut items: impl Iterator<Item = T>, f: impl FnMut(T) -> bool) -> bool {
+    match test {
+        Test::AnyOf => {
+            let mut items = items.peekable();
+            items.peek().is_none() || items.any(f)
+        }
+        Test::AllOf => items.all(f),
+    }
+}
+
+/// One value of a property: its text and its TYPE parameter values (lowercase).
+struct Value {
+    text: String,
+    types: Vec<&'static str>,
+}
+
+fn plain(text: impl Into<String>) -> Value {
+    Value {
+        text: text.into(),
+        types: Vec::new(),
+    }
+}
+
+fn label_types(label: &Option<Label>) -> Vec<&'static str> {
+    match label {
+        Some(Label::Home) => vec!["home"],
+        Some(Label::Work) => vec!["work"],
+        Some(Label::Other) => vec!["other"],
+        _ => Vec::new(),
+    }
+}
+
+fn phone_type(kind: PhoneKind) -> &'static str {
+    match kind {
+        PhoneKind::Voice => "voice",
+        PhoneKind::Cell => "cell",
+        PhoneKind::Fax => "fax",
+        PhoneKind::Pager => "pager",
+        PhoneKind::Text => "text",
+        PhoneKind::Video => "video",
+    }
+}
+
+/// The values a contact has for a vCard property, as rendered.
+fn values(contact: &Contact, property: &str) -> Vec<Value> {
+    let texts = |list: &[String]| list.iter().map(|s| plain(s.clone())).collect();
+    match property {
+        "FN" => vec![plain(vcard::formatted_name(contact))],
+        "UID" => vec![plain(contact.uid.clone())],
+        "N" => {
+            let n = &contact.name;
+            if n.is_empty() {
+                return Vec::new();
+            }
+            let parts = [&n.family, &n.given, &n.additional, &n.prefixes, &n.suffixes];
+            let mut out: Vec<Value> = parts
+                .iter()
+                .flat_map(|p| p.iter())
+                .filter(|s| !s.is_empty())
+                .map(|s| plain(s.clone()))
+                .collect();
+            out.push(plain(
+                parts
+                    .iter()
+                    .map(|p| p.join(","))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ));
+            out
+        }
+        "NICKNAME" => texts(&contact.nicknames),
+        "ORG" => contact
+            .organization
+            .iter()
+            .chain(contact.department.iter())
+            .map(|s| plain(s.clone()))
+            .collect(),
+        "TITLE" => contact.title.iter().map(|s| plain(s.clone())).collect(),
+        "ROLE" => contact.role.iter().map(|s| plain(s.clone())).collect(),
+        "NOTE" => contact.note.iter().map(|s| plain(s.clone())).collect(),
+        "CATEGORIES" => texts(&contact.categories),
+        "EMAIL" => contact
+            .emails
+            .iter()
+            .map(|e| Value {
+                text: e.address.clone(),
+                types: label_types(&e.label),
+            })
+            .collect(),
+        "TEL" => contact
+            .phones
+            .iter()
+            .map(|p| {
+                let mut types = label_types(&p.label);
+                types.push(phone_type(p.kind));
+                Value {
+                    text: p.number.clone(),
+                    types,
+                }
+            })
+            .collect(),
+        "ADR" => contact
+            .addresses
+            .iter()
+            .flat_map(|a| {
+                let types = label_types(&a.label);
+                [
+                    &a.po_box,
+                    &a.extended,
+                    &a.street,
+                    &a.locality,
+                    &a.region,
+                    &a.postal_code,
+                    &a.country,
+                ]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .map(move |s| Value {
+                    text: s.clone(),
+                    types: types.clone(),
+                })
+            })
+            .collect(),
+        "URL" => contact
+            .urls
+            .iter()
+            .map(|u| Value {
+                text: u.url.clone(),
+                types: label_types(&u.label),
+            })
+            .collect(),
+        "IMPP" => contact.impps.iter().map(|i| plain(i.uri.clone())).collect(),
+        "KIND" | "X-ADDRESSBOOKSERVER-KIND" => vec![plain(match contact.kind {
+            ContactKind::Individual => "individual",
+            ContactKind::Group => "group",
+        })],
+        _ => Vec::new(),
+    }
+}
+
+impl PropFilter {
+    fn matches(&self, contact: &Contact) -> bool {
+        let values = values(contact, &self.name);
+        if self.is_not_defined {
+            return values.is_empty();
+        }
+        if values.is_empty() {
+            return false;
+        }
+        if self.text_matches.is_empty() && self.param_filters.is_empty() {
+            return true;
+        }
+        let phone = self.name == "TEL";
+        let tests = self
+            .text_matches
+            .iter()
+            .map(Check::Text)
+            .chain(self.param_filters.iter().map(Check::Param));
+        combine(self.test, tests, |check| match check {
+            Check::Text(tm) => values.iter().any(|v| tm.matches_value(&v.text, phone)),
+            Check::Param(pf) => values.iter().any(|v| pf.matches(&v.types)),
+        })
+    }
+}
+
+enum Check<'a> {
+    Text(&'a TextMatch),
+    Param(&'a ParamFilter),
+}
+
+impl ParamFilter {
+    fn matches(&self, types: &[&str]) -> bool {
+        if self.name != "TYPE" {
+            return self.is_not_defined;
+        }
+        if self.is_not_defined {
+            return types.is_empty();
+        }
+        match &self.text_match {
+            None => !types.is_empty(),
+            Some(tm) => types.iter().any(|t| tm.matches_value(t, false)),
+        }
+    }
+}
+
+impl TextMatch {
+    /// Whether one value matches; `negate-condition` inverts the result per value.
+    fn matches_value(&self, value: &str, phone: bool) -> bool {
+        let hit = self.compare(value) || (phone && self.compare_digits(value));
+        hit != self.negate
+    }
+
+    fn compare(&self, value: &str) -> bool {
+        let (needle, haystack) = match self.collation {
+            Collation::Octet => (self.text.clone(), value.to_string()),
+            Collation::AsciiCasemap => (self.text.to_ascii_lowercase(), value.to_ascii_lowercase()),
+            Collation::UnicodeCasemap => (self.text.to_lowercase(), value.to_lowercase()),
+        };
+        apply(self.match_type, &haystack, &needle)
+    }
+
+    /// Phone numbers also match on digits alone, so "555 0142" finds "+12065550142".
+    fn compare_digits(&self, value: &str) -> bool {
+        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+        let needle = digits(&self.text);
+        if needle.is_empty() {
+            return false;
+        }
+        apply(self.match_type, &digits(value), &needle)
+    }
+}
+
+fn apply(match_type: MatchType, haystack: &str, needle: &str) -> bool {
+    match match_type {
+        MatchType::Equals => haystack == needle,
+        MatchType::Contains => haystack.contains(needle),
+        MatchType::StartsWith => haystack.starts_with(needle),
+        MatchType::EndsWith => haystack.ends_with(needle),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cardbridge_connectors::{Email, Name, Phone};
+
+    fn contact() -> Contact {
+        Contact {
+            uid: "u1".into(),
+            formatted_name: "Zoë Ångström".into(),
+            name: Name {
+                family: vec!["Ångström".into()],
+                given: vec!["Zoë".into()],
+                ..Name::default()
+            },
+            nicknames: vec!["Zo".into()],
+            organization: Some("Example Corp".into()),
+            emails: vec![Email {
+                address: "zoe@example.org".into(),
+                label: Some(Label::Home),
+                preferred: true,
+            }],
+            phones: vec![Phone {
+                number: "+12065550142".into(),
+                kind: PhoneKind::Cell,
+                label: Some(Label::Work),
+                preferred: false,
+            }],
+            ..Contact::default()
+        }
+    }
+
+    fn tm(text: &str, collation: Collation, match_type: MatchType, negate: bool) -> TextMatch {
+        TextMatch {
+            text: text.into(),
+            collation,
+            match_type,
+            negate,
+        }
+    }
+
+    fn prop(name: &str, matches: Vec<TextMatch>) -> PropFilter {
+        PropFilter {
+            name: name.into(),
+            test: Test::AnyOf,
+            is_not_defined: false,
+            text_matches: matches,
+            param_filters: Vec::new(),
+        }
+    }
+
+    fn filter(test: Test, props: Vec<PropFilter>) -> Filter {
+        Filter {
+            test,
+            prop_filters: props,
+        }
+    }
+
+    fn one(name: &str, text: &str, c: Collation, m: MatchType, negate: bool) -> bool {
+        filter(Test::AnyOf, vec![prop(name, vec![tm(text, c, m, negate)])]).matches(&contact())
+    }
+
+    use Collation::*;
+    use MatchType::*;
+
+    #[test]
+    fn empty_filter_matches_all() {
+        assert!(Filter::default().matches(&contact()));
+    }
+
+    #[test]
+    fn collations() {
+        assert!(one("FN", "ÅNGSTRÖM", UnicodeCasemap, Contains, false));
+        assert!(!one("FN", "ÅNGSTRÖM", AsciiCasemap, Contains, false));
+        assert!(one("FN", "zoË", UnicodeCasemap, StartsWith, false));
+        assert!(one("EMAIL", "ZOE@EXAMPLE.ORG", AsciiCasemap, Equals, false));
+        assert!(!one("EMAIL", "ZOE@EXAMPLE.ORG", Octet, Equals, false));
+        assert!(one("EMAIL", "zoe@example.org", Octet, Equals, false));
+    }
+
+    #[test]
+    fn match_types_and_negation() {
+        assert!(one("ORG", "example", UnicodeCasemap, Contains, false));
+        assert!(one("ORG", "corp", UnicodeCasemap, EndsWith, false));
+        assert!(!one("ORG", "corp", UnicodeCasemap, StartsWith, false));
+        assert!(one("ORG", "corp", UnicodeCasemap, StartsWith, true));
+        assert!(!one("NICKNAME", "zo", UnicodeCasemap, Equals, true));
+        assert!(one("N", "ångström", UnicodeCasemap, Equals, false));
+    }
+
+    #[test]
+    fn phones_match_on_digits() {
+        assert!(one("TEL", "555 0142", UnicodeCasemap, Contains, false));
+        assert!(one(
+            "TEL",
+            "(206) 555-0142",
+            UnicodeCasemap,
+            EndsWith,
+            false
+        ));
+        assert!(!one("TEL", "555 0199", UnicodeCasemap, Contains, false));
+    }
+
+    #[test]
+    fn anyof_allof_and_undefined() {
+        let hit = prop("FN", vec![tm("zoë", UnicodeCasemap, Contains, false)]);
+        let miss = prop("EMAIL", vec![tm("nobody", UnicodeCasemap, Contains, false)]);
+        assert!(filter(Test::AnyOf, vec![hit.clone(), miss.clone()]).matches(&contact()));
+        assert!(!filter(Test::AllOf, vec![hit, miss]).matches(&contact()));
+        let mut undefined = prop("TITLE", vec![]);
+        undefined.is_not_defined = true;
+        assert!(filter(Test::AnyOf, vec![undefined.clone()]).matches(&contact()));
+        undefined.name = "EMAIL".into();
+        assert!(!filter(Test::AnyOf, vec![undefined]).matches(&contact()));
+    }
+
+    #[test]
+    fn type_parameters() {
+        let mut tel = prop("TEL", vec![]);
+        tel.param_filters.push(ParamFilter {
+            name: "TYPE".into(),
+            is_not_defined: false,
+            text_match: Some(tm("cell", AsciiCasemap, Equals, false)),
+        });
+        assert!(filter(Test::AnyOf, vec![tel.clone()]).matches(&contact()));
+        tel.param_filters[0].text_match = Some(tm("fax", AsciiCasemap, Equals, false));
+        assert!(!filter(Test::AnyOf, vec![tel]).matches(&contact()));
+    }
+}

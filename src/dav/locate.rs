@@ -1,0 +1,72 @@
+//! Resolving a parsed path to what it names, for one user: other users' paths and books the
+//! user may not read do not exist for them (404, no hint of existence).
+
+use std::sync::Arc;
+
+use super::paths::Resource;
+use super::reply::Reply;
+use crate::config::BookConfig;
+use crate::state::AppState;
+use crate::store::{BookState, Member};
+
+pub enum Located<'a> {
+    Root,
+    Principals,
+    Principal,
+    Home,
+    Book {
+        id: &'a str,
+        config: &'a BookConfig,
+        state: Arc<BookState>,
+    },
+    Card {
+        state: Arc<BookState>,
+        member: Arc<Member>,
+    },
+}
+
+pub fn not_found() -> Reply {
+    Reply::new(404).body("text/plain; charset=utf-8", "Not Found\n")
+}
+
+pub fn locate<'a>(
+    app: &'a AppState,
+    user: &str,
+    resource: &Resource,
+) -> Result<Located<'a>, Reply> {
+    let own = |owner: &str| {
+        if owner == user {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
+    };
+    let book =
+        |owner: &str, id: &str| -> Result<(&'a str, &'a BookConfig, Arc<BookState>), Reply> {
+            own(owner)?;
+            let (config, book) = app.readable_book(user, id).ok_or_else(not_found)?;
+            Ok((config.id.as_str(), config, book.state()))
+        };
+    match resource {
+        Resource::WellKnown | Resource::Root => Ok(Located::Root),
+        Resource::Principals => Ok(Located::Principals),
+        Resource::Principal { user: owner } => own(owner).map(|()| Located::Principal),
+        Resource::Home { user: owner } => own(owner).map(|()| Located::Home),
+        Resource::Book {
+            user: owner,
+            book: id,
+        } => {
+            let (id, config, state) = book(owner, id)?;
+            Ok(Located::Book { id, config, state })
+        }
+        Resource::Card {
+            user: owner,
+            book: id,
+            name,
+        } => {
+            let (_, _, state) = book(owner, id)?;
+            let member = state.snapshot.get(name).cloned().ok_or_else(not_found)?;
+            Ok(Located::Card { state, member })
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The read-only WebDAV/CardDAV protocol layer: from a parsed request to a [`Reply`].
+//! Transport concerns (sockets, bodies, limits, authentication) live in `crate::http`.
+
+pub mod filter;
+mod get;
+mod locate;
+mod multiget;
+mod options;
+pub mod paths;
+mod propfind;
+mod props;
+mod query;
+mod readonly;
+pub mod reply;
+mod report;
+pub mod request;
+mod response;
+mod sync_collection;
+mod xml;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::auth::Identity;
+use crate::state::AppState;
+pub use reply::{Body, BodyProducer, Reply};
+
+/// The parts of an HTTP request the DAV layer looks at.
+#[derive(Debug, Default, Clone)]
+pub struct RequestHead {
+    pub method: String,
+    pub path: String,
+    pub depth: Option<String>,
+    pub accept: Option<String>,
+    pub if_none_match: Option<String>,
+    pub user_agent: String,
+    /// `Brief: t` or `Prefer: return=minimal`: 404 propstats may be left out.
+    pub minimal: bool,
+}
+
+/// Methods this server implements; everything else that writes is refused with 403.
+pub const ALLOW: &str = "OPTIONS, GET, HEAD, PROPFIND, REPORT";
+
+/// Methods that would change state: answered with 403 `DAV:need-privileges`.
+pub fn is_write_method(method: &str) -> bool {
+    matches!(
+        method,
+        "PUT"
+            | "DELETE"
+            | "MKCOL"
+            | "PROPPATCH"
+            | "MOVE"
+            | "COPY"
+            | "POST"
+            | "LOCK"
+            | "UNLOCK"
+            | "ACL"
+            | "MKCALENDAR"
+            | "PATCH"
+    )
+}
+
+/// Answers a request from an authenticated identity (the HTTP layer has already handled
+/// `/.well-known/carddav`, OPTIONS and authentication).
+pub fn handle(app: &Arc<AppState>, head: &RequestHead, identity: &Identity, body: Bytes) -> Reply {
+    let Some(resource) = paths::parse(&head.path) else {
+        return Reply::new(404).body("text/plain; charset=utf-8", "Not Found\n");
+    };
+    let user = identity.principal_name();
+    match head.method.as_str() {
+        "PROPFIND" => propfind::handle(app, head, user, &resource, &body),
+        "REPORT" => report::handle(app, head, user, &resource, &body),
+        "GET" | "HEAD" => get::handle(app, head, user, &resource),
+        "PROPPATCH" => readonly::proppatch(app, user, &resource, &head.path, &body),
+        method if is_write_method(method) => readonly::refuse(&head.path, method),
+        _ => Reply::new(405).header("Allow", ALLOW),
+    }
+}
+
+pub use options::{options, well_known_redirect};

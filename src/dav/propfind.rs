@@ -1,0 +1,206 @@
+//! PROPFIND on every resource, Depth 0 and 1 (Depth infinity is refused, RFC 4918 §9.1).
+
+use std::sync::Arc;
+
+use super::locate::{locate, Located};
+use super::paths::{self, Resource};
+use super::props::{PropContext, Target};
+use super::reply::{self, MultistatusStream, Reply, XML_TYPE};
+use super::request::{self, Propfind};
+use super::response::{self, Selection};
+use super::RequestHead;
+use crate::state::AppState;
+
+pub fn handle(
+    app: &Arc<AppState>,
+    head: &RequestHead,
+    user: &str,
+    resource: &Resource,
+    body: &[u8],
+) -> Reply {
+    // A missing Depth is treated as 0: several clients omit it for single-resource queries.
+    let depth_one = match head.depth.as_deref().map(str::trim) {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(d) if d.eq_ignore_ascii_case("infinity") => {
+            return Reply::dav_error(
+                403,
+                "<D:propfind-finite-depth/>",
+                "Depth: infinity is not supported; use Depth 0 or 1",
+            )
+        }
+        Some(other) => {
+            return Reply::dav_error(400, "", &format!("invalid Depth header {other:?}"))
+        }
+    };
+    let selection = if body.iter().all(u8::is_ascii_whitespace) {
+        Selection::All(Vec::new())
+    } else {
+        match request::parse_propfind(body) {
+            Ok(Propfind::AllProp { include }) => Selection::All(include),
+            Ok(Propfind::PropName) => Selection::Names,
+            Ok(Propfind::Prop(names)) => Selection::Props(names),
+            Err(e) => return Reply::dav_error(400, "", &e.to_string()),
+        }
+    };
+    let located = match locate(app, user, resource) {
+        Ok(l) => l,
+        Err(reply) => return reply,
+    };
+    let ctx = PropContext { app, user };
+    let minimal = head.minimal;
+    let mut out = String::with_capacity(1024);
+    let self_href = match resource {
+        Resource::Root | Resource::WellKnown => "/".to_string(),
+        Resource::Principals => "/principals/".to_string(),
+        Resource::Principal { .. } => paths::principal_href(user),
+        Resource::Home { .. } => paths::home_href(user),
+        Resource::Book { book, .. } => paths::book_href(user, book),
+        Resource::Card { book, name, .. } => paths::card_href(user, book, name),
+    };
+    match &located {
+        Located::Root => {
+            response::write(
+                &mut out,
+                &ctx,
+                &Target::Root,
+                &self_href,
+                &selection,
+                &[],
+                minimal,
+            );
+            if depth_one {
+                let href = "/principals/";
+                response::write(
+                    &mut out,
+                    &ctx,
+                    &Target::Principals,
+                    href,
+                    &selection,
+                    &[],
+                    minimal,
+                );
+            }
+        }
+        Located::Principals => {
+            response::write(
+                &mut out,
+                &ctx,
+                &Target::Principals,
+                &self_href,
+                &selection,
+                &[],
+                minimal,
+            );
+            if depth_one {
+                let href = paths::principal_href(user);
+                response::write(
+                    &mut out,
+                    &ctx,
+                    &Target::Principal,
+                    &href,
+                    &selection,
+                    &[],
+                    minimal,
+                );
+            }
+        }
+        Located::Principal => {
+            response::write(
+                &mut out,
+                &ctx,
+                &Target::Principal,
+                &self_href,
+                &selection,
+                &[],
+                minimal,
+            );
+        }
+        Located::Home => {
+            response::write(
+                &mut out,
+                &ctx,
+                &Target::Home,
+                &self_href,
+                &selection,
+                &[],
+                minimal,
+            );
+            if depth_one {
+                for config in app.readable_books(user) {
+                    let Some(book) = app.books.get(&config.id) else {
+                        continue;
+                    };
+                    let state = book.state();
+                    let target = Target::Book {
+                        config,
+                        state: &state,
+                    };
+                    let href = paths::book_href(user, &config.id);
+                    response::write(&mut out, &ctx, &target, &href, &selection, &[], minimal);
+                }
+            }
+        }
+        Located::Book { id, config, state } => {
+            let target = Target::Book { config, state };
+            response::write(
+                &mut out,
+                &ctx,
+                &target,
+                &self_href,
+                &selection,
+                &[],
+                minimal,
+            );
+            if depth_one {
+                return stream_members(app, user, id, state, out, selection, minimal);
+            }
+        }
+        Located::Card { state, member, .. } => {
+            let target = Target::Card {
+                member,
+                published: state.published,
+            };
+            response::write(
+                &mut out,
+                &ctx,
+                &target,
+                &self_href,
+                &selection,
+                &[],
+                minimal,
+            );
+        }
+    }
+    reply::multistatus(out)
+}
+
+/// Depth 1 on a book: the book's own response, then every member, streamed.
+fn stream_members(
+    app: &Arc<AppState>,
+    user: &str,
+    book: &str,
+    state: &Arc<crate::store::BookState>,
+    first: String,
+    selection: Selection,
+    minimal: bool,
+) -> Reply {
+    let members: Vec<_> = state.snapshot.members().cloned().collect();
+    let app = Arc::clone(app);
+    let user = user.to_string();
+    let book = book.to_string();
+    let published = state.published;
+    let stream = MultistatusStream::new(first, members, String::new(), move |member, out| {
+        let ctx = PropContext {
+            app: &app,
+            user: &user,
+        };
+        let href = paths::card_href(&user, &book, &member.name);
+        let target = Target::Card {
+            member: &member,
+            published,
+        };
+        response::write(out, &ctx, &target, &href, &selection, &[], minimal);
+    });
+    Reply::new(207).stream(XML_TYPE, stream.boxed())
+}

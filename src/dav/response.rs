@@ -1,0 +1,91 @@
+//! One `<D:response>` for a resource: found properties in a 200 propstat first (Thunderbird
+//! reads only the first status), missing ones in a 404 propstat after it.
+
+use super::props::{self, PropContext, Target};
+use super::request::QName;
+use super::xml;
+
+/// Which properties to report.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// `allprop`, plus the properties named in `include`.
+    All(Vec<QName>),
+    Names,
+    Props(Vec<QName>),
+}
+
+/// Writes the response for `target` at `href`. `extra` holds properties the caller computed
+/// itself (e.g. `address-data` in reports) and that are already in `Props`. With `minimal`
+/// (iOS's `Brief: t` / `Prefer: return=minimal`) the 404 propstat is left out.
+pub fn write(
+    out: &mut String,
+    ctx: &PropContext,
+    target: &Target,
+    href: &str,
+    selection: &Selection,
+    extra: &[(QName, String)],
+    minimal: bool,
+) {
+    out.push_str("<D:response>");
+    xml::href(out, href);
+    let mut found: Vec<(QName, String)> = Vec::new();
+    let mut missing: Vec<&QName> = Vec::new();
+    let all;
+    match selection {
+        Selection::Names => {
+            out.push_str("<D:propstat><D:prop>");
+            for name in props::all_names(target) {
+                xml::empty(out, &name);
+            }
+            out.push_str("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
+            out.push_str("</D:response>");
+            return;
+        }
+        Selection::All(include) => {
+            all = props::allprop_names(target);
+            for name in all.iter().chain(include.iter()) {
+                if let Some(value) = props::resolve(ctx, target, href, name) {
+                    if !found.iter().any(|(n, _)| n == name) {
+                        found.push((name.clone(), value));
+                    }
+                }
+            }
+        }
+        Selection::Props(names) => {
+            for name in names.iter() {
+                if let Some((_, value)) = extra.iter().find(|(n, _)| n == name) {
+                    found.push((name.clone(), value.clone()));
+                } else if let Some(value) = props::resolve(ctx, target, href, name) {
+                    found.push((name.clone(), value));
+                } else {
+                    missing.push(name);
+                }
+            }
+        }
+    }
+    if !found.is_empty() {
+        out.push_str("<D:propstat><D:prop>");
+        for (name, value) in &found {
+            xml::element(out, name, value);
+        }
+        out.push_str("</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>");
+    }
+    if !missing.is_empty() && (!minimal || found.is_empty()) {
+        out.push_str("<D:propstat><D:prop>");
+        for name in missing {
+            xml::empty(out, name);
+        }
+        out.push_str("</D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat>");
+    }
+    out.push_str("</D:response>");
+}
+
+/// `<D:response><D:href>…</D:href><D:status>…</D:status></D:response>` for a member that is
+/// gone (sync-collection) or unknown (multiget).
+pub fn write_status(out: &mut String, href: &str, status: u16) {
+    out.push_str("<D:response>");
+    xml::href(out, href);
+    out.push_str("<D:status>");
+    out.push_str(&xml::status_line(status));
+    out.push_str("</D:status></D:response>");
+}

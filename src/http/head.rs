@@ -1,0 +1,29 @@
+//! Extracting what the DAV layer needs from pingora's request header.
+
+use pingora::http::RequestHeader;
+
+use crate::dav::RequestHead;
+
+fn header(req: &RequestHeader, name: &str) -> Option<String> {
+    req.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+pub fn request_head(req: &RequestHeader) -> RequestHead {
+    let brief = header(req, "brief").is_some_and(|v| v.trim().eq_ignore_ascii_case("t"));
+    let prefer_minimal = header(req, "prefer").is_some_and(|v| {
+        v.split(',')
+            .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+    });
+    RequestHead {
+        method: req.method.as_str().to_string(),
+        path: req.uri.path().to_string(),
+        depth: header(req, "depth"),
+        accept: header(req, "accept"),
+        if_none_match: header(req, "if-none-match"),
+        user_agent: header(req, "user-agent").unwrap_or_default(),
+        minimal: brief || prefer_minimal,
+    }
+}

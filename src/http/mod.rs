@@ -1,0 +1,8 @@
+//! HTTP on pingora: reading requests within limits, authentication, writing replies
+//! (streamed when large), keep-alive.
+
+mod body;
+mod head;
+mod server;
+
+pub use server::{run, CardDavApp};

@@ -1,0 +1,229 @@
+//! The pingora application: one request at a time per connection, replies streamed when
+//! large, connections kept alive.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
+use pingora::http::ResponseHeader;
+use pingora::protocols::http::ServerSession;
+use pingora::server::configuration::ServerConf;
+use pingora::server::{Server, ShutdownWatch};
+use pingora::services::background::background_service;
+use pingora::services::listening::Service;
+
+use super::body::{self, BodyError};
+use super::head;
+use crate::auth::AuthFailure;
+use crate::dav::{self, paths, Body, Reply, RequestHead};
+use crate::poller::Poller;
+use crate::state::AppState;
+
+pub struct CardDavApp {
+    pub state: Arc<AppState>,
+}
+
+#[async_trait]
+impl HttpServerApp for CardDavApp {
+    async fn process_new_http(
+        self: &Arc<Self>,
+        mut session: ServerSession,
+        shutdown: &ShutdownWatch,
+    ) -> Option<ReusedHttpStream> {
+        match session.read_request().await {
+            Ok(true) => {}
+            _ => return None,
+        }
+        session.set_keepalive(if *shutdown.borrow() { None } else { Some(60) });
+        let head = head::request_head(session.req_header());
+        let reply = self.answer(&mut session, &head).await;
+        let status = reply.status;
+        let keep = write_reply(&mut session, &head, reply).await;
+        tracing::debug!(method = %head.method, path = %head.path, status, "request");
+        if !keep {
+            return None;
+        }
+        let persistent = HttpPersistentSettings::for_session(&session);
+        match session.finish().await {
+            Ok(Some(stream)) => Some(ReusedHttpStream::from_reusable_stream(stream, persistent)),
+            _ => None,
+        }
+    }
+}
+
+impl CardDavApp {
+    async fn answer(&self, session: &mut ServerSession, head: &RequestHead) -> Reply {
+        let server = &self.state.config.server;
+        if paths::parse(&head.path) == Some(paths::Resource::WellKnown) {
+            return discard_body(
+                session,
+                server.propfind_body_limit,
+                dav::well_known_redirect(),
+            )
+            .await;
+        }
+        if head.method == "OPTIONS" {
+            return discard_body(session, server.propfind_body_limit, dav::options()).await;
+        }
+        let authorization = session
+            .req_header()
+            .headers
+            .get("authorization")
+            .map(|v| v.as_bytes().to_vec());
+        let identity = match self.state.auth.authenticate(authorization.as_deref()).await {
+            Ok(identity) => identity,
+            Err(failure) => {
+                let description = match failure {
+                    AuthFailure::Missing => "authentication required",
+                    AuthFailure::Invalid => "wrong user name or password",
+                };
+                let reply = Reply::dav_error(401, "", description).header(
+                    "WWW-Authenticate",
+                    format!("Basic realm=\"{}\", charset=\"UTF-8\"", server.realm),
+                );
+                return discard_body(session, server.propfind_body_limit, reply).await;
+            }
+        };
+        let limit = if head.method == "REPORT" {
+            server.report_body_limit
+        } else {
+            server.propfind_body_limit
+        };
+        let body = match body::read_limited(session, limit).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return Reply::dav_error(
+                    413,
+                    "",
+                    &format!("request body larger than {limit} bytes"),
+                )
+                .closing()
+            }
+            Err(BodyError::Broken) => {
+                return Reply::dav_error(400, "", "could not read the request body").closing()
+            }
+        };
+        dav::handle(&self.state, head, &identity, body)
+    }
+}
+
+/// Answers `reply` without processing the request body: a body within `limit` is read and
+/// dropped so the connection can be reused; anything else closes the connection.
+async fn discard_body(session: &mut ServerSession, limit: usize, reply: Reply) -> Reply {
+    let has_body = session.req_header().headers.contains_key("content-length")
+        || session
+            .req_header()
+            .headers
+            .contains_key("transfer-encoding");
+    let expects_continue = session.req_header().headers.contains_key("expect");
+    if !has_body {
+        return reply;
+    }
+    if expects_continue {
+        // The client waits for our go-ahead; it gets the final answer instead.
+        return reply.closing();
+    }
+    match body::read_limited(session, limit).await {
+        Ok(_) => reply,
+        Err(_) => reply.closing(),
+    }
+}
+
+/// Writes a reply; returns whether the connection may be reused.
+async fn write_reply(session: &mut ServerSession, head: &RequestHead, reply: Reply) -> bool {
+    let Reply {
+        status,
+        headers,
+        body,
+        close,
+    } = reply;
+    if close {
+        session.set_keepalive(None);
+    }
+    let Ok(mut header) = ResponseHeader::build(status, Some(headers.len() + 3)) else {
+        return false;
+    };
+    for (name, value) in headers {
+        if header.append_header(name, value).is_err() {
+            return false;
+        }
+    }
+    // Small streamed bodies are sent whole with a Content-Length; larger ones chunked.
+    let (first, mut rest) = match body {
+        Body::Empty => (None, None),
+        Body::Full(bytes) => (Some(bytes), None),
+        Body::Stream(mut producer) => {
+            let first = producer.next_chunk();
+            match producer.next_chunk() {
+                None => (first, None),
+                Some(second) => (first, Some((second, producer))),
+            }
+        }
+    };
+    let chunked = rest.is_some();
+    let ok = if chunked {
+        header.insert_header("Transfer-Encoding", "chunked").is_ok()
+    } else if status == 304 {
+        true
+    } else {
+        let len = first.as_ref().map_or(0, Bytes::len);
+        header
+            .insert_header("Content-Length", len.to_string())
+            .is_ok()
+    };
+    if !ok
+        || session
+            .write_response_header(Box::new(header))
+            .await
+            .is_err()
+    {
+        return false;
+    }
+    if head.method == "HEAD" {
+        return !close;
+    }
+    if let Some(first) = first {
+        if session.write_response_body(first, !chunked).await.is_err() {
+            return false;
+        }
+    }
+    if let Some((second, mut producer)) = rest.take() {
+        let mut next = Some(second);
+        while let Some(chunk) = next {
+            if session.write_response_body(chunk, false).await.is_err() {
+                return false;
+            }
+            next = producer.next_chunk();
+        }
+        if session.finish_body().await.is_err() {
+            return false;
+        }
+    }
+    !close
+}
+
+/// Runs the server until it is told to stop: the DAV service on every listen address and the
+/// poller as a background service.
+pub fn run(state: Arc<AppState>, poller: Poller) -> ! {
+    let conf = ServerConf {
+        threads: state.config.threads(),
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(2),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+    let mut service = Service::new(
+        "carddav".to_string(),
+        CardDavApp {
+            state: Arc::clone(&state),
+        },
+    );
+    for addr in &state.config.server.listen {
+        service.add_tcp(addr);
+    }
+    server.add_service(service);
+    server.add_service(background_service("poller", poller));
+    server.run_forever()
+}

@@ -1,0 +1,16 @@
+//! cardbridge: a read-only CardDAV server for contact sources that do not speak CardDAV.
+//!
+//! Data flows one way: sources are polled (`poller`, `sources`), their contacts become book
+//! snapshots (`store`), and the DAV layer (`dav`, over `http`) answers from those snapshots.
+
+pub mod auth;
+pub mod cards;
+pub mod cli;
+pub mod config;
+pub mod dav;
+pub mod http;
+pub mod poller;
+pub mod sources;
+pub mod state;
+pub mod store;
+pub mod vcard;

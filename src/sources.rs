@@ -1,0 +1,71 @@
+//! Building configured sources, polling them, and merging their listings into book members.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use cardbridge_connectors::csv::CsvSource;
+use cardbridge_connectors::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
+
+use crate::config::{BookConfig, Config, SourceConfig, SourceSettings};
+use crate::store::Member;
+
+/// Instantiates the source a `[[source]]` table describes.
+pub fn build(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
+    match &config.settings {
+        SourceSettings::Csv(settings) => CsvSource::new(config.id.clone(), settings.clone())
+            .map(|s| Arc::new(s) as Arc<dyn Source>)
+            .map_err(|e| format!("[[source]] {:?}: {e}", config.id)),
+    }
+}
+
+/// A configured source and its instance.
+pub type Configured = (SourceConfig, Arc<dyn Source>);
+
+/// Builds every configured source.
+pub fn build_all(config: &Config) -> Result<Vec<Configured>, String> {
+    config
+        .sources
+        .iter()
+        .map(|sc| build(sc).map(|s| (sc.clone(), s)))
+        .collect()
+}
+
+/// Polls every source once (for `check` and `export`).
+pub async fn poll_all(
+    config: &Config,
+) -> Result<HashMap<String, Result<PollOutcome, SourceError>>, String> {
+    let mut results = HashMap::new();
+    for (sc, source) in build_all(config)? {
+        results.insert(sc.id.clone(), source.poll().await);
+    }
+    Ok(results)
+}
+
+/// The members of `book` from the latest listing of each of its sources (sources without a
+/// listing yet contribute nothing). A uid already provided by an earlier source of the book is
+/// skipped and reported.
+pub fn book_members(
+    book: &BookConfig,
+    listings: &HashMap<String, Arc<Vec<Contact>>>,
+) -> (Vec<Member>, Vec<SkippedRecord>) {
+    let mut members = Vec::new();
+    let mut skipped = Vec::new();
+    let mut names = HashSet::new();
+    for source in &book.sources {
+        let Some(contacts) = listings.get(source) else {
+            continue;
+        };
+        for contact in contacts.iter() {
+            let member = Member::new(contact.clone());
+            if names.insert(member.name.clone()) {
+                members.push(member);
+            } else {
+                skipped.push(SkippedRecord {
+                    location: format!("source {source:?}, uid {:?}", contact.uid),
+                    reason: format!("book {:?} already has a card with this uid", book.id),
+                });
+            }
+        }
+    }
+    (members, skipped)
+}
