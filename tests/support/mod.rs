@@ -1,0 +1,56 @@
+//! Shared test support: the real `cardbridge` binary on a free loopback port, a raw HTTP/1.1
+//! client (exact status lines, keep-alive, chunked bodies, 100-continue) and a namespace-aware
+//! multistatus reader.
+#![allow(dead_code)]
+
+pub mod http;
+pub mod multistatus;
+pub mod server;
+
+pub use http::Conn;
+pub use multistatus::Multistatus;
+pub use server::{Server, ServerSpec};
+
+/// A PROPFIND body asking for `props` (each `prefix:name`, prefixes D, C, CS).
+pub fn propfind_body(props: &[&str]) -> String {
+    let mut body = String::from(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav" xmlns:CS="http://calendarserver.org/ns/"><D:prop>"#,
+    );
+    for p in props {
+        body.push_str(&format!("<{p}/>"));
+    }
+    body.push_str("</D:prop></D:propfind>");
+    body
+}
+
+/// A sync-collection body with `token` ("" for an initial sync) asking getetag (+ address-data).
+pub fn sync_body(token: &str, with_data: bool) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/>{}</D:prop></D:sync-collection>"#,
+        if with_data { "<C:address-data/>" } else { "" }
+    )
+}
+
+/// An addressbook-multiget body for `hrefs`; `version` "4.0" asks for vCard 4.
+pub fn multiget_body(hrefs: &[String], version: Option<&str>) -> String {
+    let data = match version {
+        Some(v) => format!(r#"<C:address-data content-type="text/vcard" version="{v}"/>"#),
+        None => "<C:address-data/>".to_string(),
+    };
+    let mut body = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><C:addressbook-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/>{data}</D:prop>"#
+    );
+    for href in hrefs {
+        body.push_str(&format!("<D:href>{href}</D:href>"));
+    }
+    body.push_str("</C:addressbook-multiget>");
+    body
+}
+
+/// The Google Contacts CSV header used by the tests' own CSV files.
+pub const GOOGLE_HEADER: &str = "First Name,Last Name,Organization Name,E-mail 1 - Label,E-mail 1 - Value,Phone 1 - Label,Phone 1 - Value,Nickname,Birthday";
+
+/// A Google-format row.
+pub fn google_row(given: &str, family: &str, org: &str, email: &str, phone: &str) -> String {
+    format!("{given},{family},{org},* Work,{email},Work,{phone},,")
+}

@@ -1,0 +1,286 @@
+//! The real server binary in a temp dir on a free loopback port.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::http::{basic, Conn, Response};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_cardbridge");
+
+/// What to run: config text (with `{PORT}` replaced) and data files.
+pub struct ServerSpec {
+    pub config: String,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub auth: Option<String>,
+}
+
+/// argon2 hash of `password`, computed once per test binary by the real CLI.
+pub fn hash(password: &str) -> String {
+    static CACHE: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(h) = cache.lock().expect("lock").get(password) {
+        return h.clone();
+    }
+    let out = run_cli_with_stdin(&["hash-password"], password);
+    assert!(out.0 == 0, "hash-password failed: {}", out.2);
+    let h = out.1.trim().to_string();
+    cache
+        .lock()
+        .expect("lock")
+        .insert(password.to_string(), h.clone());
+    h
+}
+
+/// Runs the CLI; returns (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str]) -> (i32, String, String) {
+    run_cli_with_stdin(args, "")
+}
+
+pub fn run_cli_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cardbridge");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A users-mode config with alice/secret and bob/hunter2, one CSV source `staff.csv` and
+/// one book `staff` readable by everyone; `extra` is appended (more books, settings).
+pub fn standard_config(extra: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = ["127.0.0.1:{{PORT}}"]
+
+[auth]
+mode = "users"
+[[auth.users]]
+name = "alice"
+password_hash = "{}"
+[[auth.users]]
+name = "bob"
+password_hash = "{}"
+
+[[source]]
+id = "staff"
+kind = "csv"
+path = "staff.csv"
+check_interval = "1s"
+default_region = "US"
+
+[[addressbook]]
+id = "staff"
+name = "Staff directory"
+description = "Everyone"
+sources = ["staff"]
+readers = ["*"]
+{extra}
+"#,
+        hash("secret"),
+        hash("hunter2")
+    )
+}
+
+impl Server {
+    pub fn start(spec: ServerSpec) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, bytes) in &spec.files {
+            std::fs::write(dir.path().join(name), bytes).expect("write file");
+        }
+        let port = free_port();
+        let config = spec.config.replace("{PORT}", &port.to_string());
+        let config_path = dir.path().join("cardbridge.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
+        let child = Command::new(BIN)
+            .args(["serve", "-c"])
+            .arg(&config_path)
+            .env("CARDBRIDGE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn server");
+        let auth = spec
+            .config
+            .contains("mode = \"users\"")
+            .then(|| basic("alice", "secret"));
+        let books = spec.config.matches("[[addressbook]]").count();
+        let mut server = Server {
+            child,
+            port,
+            dir,
+            auth,
+        };
+        server.wait_until_serving(books);
+        server
+    }
+
+    /// Alice's view of the standard `staff` book.
+    pub fn book_path(&self) -> String {
+        format!("/addressbooks/{}/staff/", self.user())
+    }
+
+    pub fn user(&self) -> &str {
+        if self.auth.is_some() {
+            "alice"
+        } else {
+            "anonymous"
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Waits until the server answers and has published every book.
+    fn wait_until_serving(&mut self, books: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("server exited with {status}:\n{}", self.log());
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && self.published_books() >= books
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not start:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn published_books(&self) -> usize {
+        let mut books: Vec<String> = self
+            .log()
+            .lines()
+            .filter(|l| l.contains("published"))
+            .filter_map(|l| l.split("book=").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(String::from)
+            .collect();
+        books.sort();
+        books.dedup();
+        books.len()
+    }
+
+    /// A request on a new connection, with Alice's credentials when the server has users.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Response {
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(auth) = &self.auth {
+            if !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            {
+                all.push(("Authorization", auth));
+            }
+        }
+        Conn::open(self.port).send(method, path, &all, body.as_bytes())
+    }
+
+    pub fn propfind(&self, path: &str, depth: &str, body: &str) -> Response {
+        self.request(
+            "PROPFIND",
+            path,
+            &[("Depth", depth), ("Content-Type", "application/xml")],
+            body,
+        )
+    }
+
+    pub fn report(&self, path: &str, body: &str) -> Response {
+        self.request("REPORT", path, &[("Content-Type", "application/xml")], body)
+    }
+
+    /// Replaces a data file and waits until the server has published the change (a new
+    /// sync token on `book_path`), returning the new token.
+    pub fn rewrite_and_wait(&self, name: &str, content: &str, old_token: &str) -> String {
+        write_atomically(&self.path(name), content.as_bytes());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let token = self.token();
+            if token != old_token {
+                return token;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "change not published:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The current sync token of the standard book.
+    pub fn token(&self) -> String {
+        let r = self.propfind(
+            &self.book_path(),
+            "0",
+            &super::propfind_body(&["D:sync-token"]),
+        );
+        assert_eq!(r.status, 207, "{}", r.text());
+        let ms = super::Multistatus::parse(&r.body);
+        ms.responses[0]
+            .text(super::multistatus::DAV, "sync-token")
+            .expect("sync-token")
+    }
+}
+
+/// Writes through a temp file and a rename so the server never reads half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp-write");
+    std::fs::write(&tmp, bytes).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
