@@ -494,7 +494,9 @@ mod tests {
     #[test]
     fn shipped_configs_are_valid() {
         for name in ["example.toml", "demo.toml"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("config")
+                .join(name);
             let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(!config.books.is_empty());
             for source in &config.sources {
