@@ -3,9 +3,10 @@
 
 mod support;
 
+use support::http::Conn;
 use support::multistatus::{CARDDAV, CS, DAV};
 use support::server::standard_config;
-use support::{google_row, propfind_body, Conn, Multistatus, Server, ServerSpec, GOOGLE_HEADER};
+use support::{google_row, propfind_body, Multistatus, Server, ServerSpec, GOOGLE_HEADER};
 
 fn staff_csv() -> Vec<u8> {
     format!(

@@ -7,7 +7,6 @@ pub mod http;
 pub mod multistatus;
 pub mod server;
 
-pub use http::Conn;
 pub use multistatus::Multistatus;
 pub use server::{Server, ServerSpec};
 

@@ -207,8 +207,14 @@ impl CsvSource {
             &contact.name.given.join(" "),
             &contact.name.family.join(" "),
             contact.organization.as_deref().unwrap_or(""),
-            contact.emails.first().map_or("", |e| e.address.as_str()),
-            contact.phones.first().map_or("", |p| p.number.as_str()),
+            // The first email, or the first phone when there is no email: editing a phone
+            // number must not turn a card into a new one.
+            contact
+                .emails
+                .first()
+                .map(|e| e.address.as_str())
+                .or(contact.phones.first().map(|p| p.number.as_str()))
+                .unwrap_or(""),
         ]
         .map(|s| s.trim().to_lowercase());
         if identifying.iter().all(String::is_empty) {
