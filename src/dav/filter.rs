@@ -119,33 +119,30 @@ fn values(contact: &Contact, property: &str) -> Vec<Value> {
     match property {
         "FN" => vec![plain(vcard::formatted_name(contact))],
         "UID" => vec![plain(contact.uid.clone())],
+        // Structured properties match on their whole value (`Family;Given;…`), as a
+        // client reading the card would see it, so negation means what it says.
         "N" => {
             let n = &contact.name;
             if n.is_empty() {
                 return Vec::new();
             }
             let parts = [&n.family, &n.given, &n.additional, &n.prefixes, &n.suffixes];
-            let mut out: Vec<Value> = parts
-                .iter()
-                .flat_map(|p| p.iter())
-                .filter(|s| !s.is_empty())
-                .map(|s| plain(s.clone()))
-                .collect();
-            out.push(plain(
+            vec![plain(
                 parts
                     .iter()
                     .map(|p| p.join(","))
                     .collect::<Vec<_>>()
                     .join(";"),
-            ));
-            out
+            )]
         }
         "NICKNAME" => texts(&contact.nicknames),
         "ORG" => contact
             .organization
             .iter()
-            .chain(contact.department.iter())
-            .map(|s| plain(s.clone()))
+            .map(|org| match &contact.department {
+                Some(dept) => plain(format!("{org};{dept}")),
+                None => plain(org.clone()),
+            })
             .collect(),
         "TITLE" => contact.title.iter().map(|s| plain(s.clone())).collect(),
         "ROLE" => contact.role.iter().map(|s| plain(s.clone())).collect(),
@@ -377,7 +374,8 @@ mod tests {
         assert!(!one("ORG", "corp", UnicodeCasemap, StartsWith, false));
         assert!(one("ORG", "corp", UnicodeCasemap, StartsWith, true));
         assert!(!one("NICKNAME", "zo", UnicodeCasemap, Equals, true));
-        assert!(one("N", "ångström", UnicodeCasemap, Equals, false));
+        assert!(one("N", "ångström;zoë", UnicodeCasemap, StartsWith, false));
+        assert!(!one("N", "zoë", UnicodeCasemap, Equals, false));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod http;
 pub mod multistatus;
 pub mod server;
+pub mod vcard;
 
 pub use multistatus::Multistatus;
 pub use server::{Server, ServerSpec};
