@@ -72,6 +72,10 @@ fn rejections() {
         Err(RequestError::TooDeep(64))
     );
     assert_eq!(parse_propfind(b"\xff\xfe<"), Err(RequestError::NotUtf8));
+    assert!(matches!(
+        parse_propfind(b"this is not XML"),
+        Err(RequestError::Malformed { .. })
+    ));
     let bad_limit = br#"<D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:limit><D:nresults>0</D:nresults></D:limit></D:sync-collection>"#;
     assert!(matches!(
         parse_report(bad_limit),

@@ -127,8 +127,16 @@ pub fn parse(body: &[u8]) -> Result<Element, RequestError> {
                 }
             }
             Event::Text(text) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&text.xml10_content());
+                let content = text.xml10_content();
+                match stack.last_mut() {
+                    Some(top) => top.text.push_str(&content),
+                    None if content.trim().is_empty() => {}
+                    None => {
+                        return Err(RequestError::Malformed {
+                            message: "text outside the root element (is this XML?)".into(),
+                            at,
+                        })
+                    }
                 }
             }
             Event::CData(data) => {
