@@ -1,7 +1,7 @@
 //! Shared test support: the real `cardbridge` binary on a free loopback port, a raw HTTP/1.1
 //! client (exact status lines, keep-alive, chunked bodies, 100-continue) and a namespace-aware
 //! multistatus reader.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod http;
 pub mod multistatus;

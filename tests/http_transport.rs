@@ -1,0 +1,144 @@
+//! HTTP behaviour clients depend on: keep-alive, Expect: 100-continue, framing, HEAD.
+
+mod support;
+
+use std::time::Duration;
+
+use support::http::{basic, Conn};
+use support::server::standard_config;
+use support::{
+    google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec, GOOGLE_HEADER,
+};
+
+fn server(rows: usize) -> Server {
+    let mut csv = format!("{GOOGLE_HEADER}\n");
+    for i in 0..rows {
+        csv.push_str(&google_row(
+            &format!("Person{i}"),
+            "Test",
+            "Example",
+            &format!("p{i}@example.com"),
+            "",
+        ));
+        csv.push('\n');
+    }
+    Server::start(ServerSpec {
+        config: standard_config(""),
+        files: vec![("staff.csv".into(), csv.into_bytes())],
+    })
+}
+
+#[test]
+fn many_requests_share_one_connection() {
+    let server = server(3);
+    let auth = basic("alice", "secret");
+    let mut conn = Conn::open(server.port);
+    let body = propfind_body(&["D:getetag"]);
+    for _ in 0..5 {
+        let r = conn.send(
+            "PROPFIND",
+            &server.book_path(),
+            &[("Depth", "1"), ("Authorization", &auth)],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 207);
+        assert_eq!(Multistatus::parse(&r.body).responses.len(), 4);
+        let r = conn.send("OPTIONS", "/", &[], b"");
+        assert_eq!(r.status, 200);
+        // A 401 does not end the connection either.
+        let r = conn.send("PROPFIND", "/", &[("Depth", "0")], body.as_bytes());
+        assert_eq!(r.status, 401);
+    }
+}
+
+#[test]
+fn expect_100_continue_is_answered_before_the_body() {
+    let server = server(3);
+    let auth = basic("alice", "secret");
+    let body = sync_body("", false);
+    let mut conn = Conn::open(server.port);
+    conn.write_head(
+        "REPORT",
+        &server.book_path(),
+        &[
+            ("Authorization", &auth),
+            ("Expect", "100-continue"),
+            ("Content-Type", "application/xml"),
+        ],
+        Some(body.len()),
+    );
+    let interim = conn.read_response(false);
+    assert_eq!(interim.status_line, "HTTP/1.1 100 Continue");
+    conn.write_raw(body.as_bytes()).expect("body");
+    let r = conn.read_response(false);
+    assert_eq!(r.status, 207);
+    assert_eq!(Multistatus::parse(&r.body).responses.len(), 3);
+
+    // Over the limit: the final status comes at once, without 100 Continue.
+    let mut conn = Conn::open(server.port);
+    conn.write_head(
+        "PROPFIND",
+        &server.book_path(),
+        &[
+            ("Authorization", &auth),
+            ("Expect", "100-continue"),
+            ("Depth", "0"),
+        ],
+        Some(50 * 1024 * 1024),
+    );
+    let r = conn.read_response(false);
+    assert_eq!(r.status, 413);
+    assert!(
+        conn.is_closed(),
+        "the unread body is not mistaken for a next request"
+    );
+}
+
+#[test]
+fn small_answers_have_content_length_and_big_ones_are_chunked() {
+    let server = server(2000);
+    let r = server.propfind(&server.book_path(), "0", &propfind_body(&["D:displayname"]));
+    assert!(!r.chunked);
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    let r = server.report(&server.book_path(), &sync_body("", true));
+    assert_eq!(r.status, 207);
+    assert!(r.chunked, "2000 inline cards are streamed");
+    assert_eq!(Multistatus::parse(&r.body).responses.len(), 2000);
+    // HEAD on a card: headers only.
+    let href = Multistatus::parse(&r.body).responses[0].href.clone();
+    let mut conn = Conn::open(server.port);
+    let auth = basic("alice", "secret");
+    let head = conn.send("HEAD", &href, &[("Authorization", &auth)], b"");
+    assert_eq!(head.status, 200);
+    let length: usize = head
+        .header("content-length")
+        .expect("length")
+        .parse()
+        .expect("number");
+    let get = conn.send("GET", &href, &[("Authorization", &auth)], b"");
+    assert_eq!(get.body.len(), length, "HEAD announces the GET body length");
+}
+
+#[test]
+fn a_client_that_disconnects_mid_response_does_not_hurt_the_server() {
+    let server = server(2000);
+    let auth = basic("alice", "secret");
+    for _ in 0..3 {
+        let mut conn = Conn::open(server.port);
+        conn.write_head(
+            "REPORT",
+            &server.book_path(),
+            &[("Authorization", &auth)],
+            Some(sync_body("", true).len()),
+        );
+        conn.write_raw(sync_body("", true).as_bytes())
+            .expect("body");
+        drop(conn);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let r = server.propfind(&server.book_path(), "0", &propfind_body(&["D:sync-token"]));
+    assert_eq!(r.status, 207);
+}

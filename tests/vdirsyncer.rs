@@ -1,0 +1,168 @@
+//! A real CardDAV client: vdirsyncer discovers and syncs the demo configuration's books into
+//! folders of .vcf files, then picks up a change to the CSV incrementally.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::server::write_atomically;
+use support::vcard::parse_strict;
+use support::{Server, ServerSpec};
+
+fn vdirsyncer(config: &Path, args: &[&str]) -> String {
+    let out = Command::new("vdirsyncer")
+        .arg("-c")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("vdirsyncer must be installed (scripts/test.sh installs it): python3 -m pip install vdirsyncer");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "vdirsyncer {args:?} failed:\n{text}");
+    text
+}
+
+fn vcf_files(dir: &Path) -> Vec<String> {
+    let mut cards: Vec<String> = std::fs::read_dir(dir)
+        .expect("synced folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "vcf"))
+        .map(|p| std::fs::read_to_string(p).expect("card"))
+        .collect();
+    cards.sort();
+    cards
+}
+
+#[test]
+fn vdirsyncer_syncs_the_demo_books() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let demo = std::fs::read_to_string(root.join("demo.toml")).expect("demo config");
+    let config = demo.replace("127.0.0.1:8008", "127.0.0.1:{PORT}");
+    let staff = std::fs::read(root.join("demo/staff.csv")).expect("staff");
+    let rooms = std::fs::read(root.join("demo/rooms.csv")).expect("rooms");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The demo config points at demo/*.csv relative to itself.
+    let server = {
+        let spec = ServerSpec {
+            config: config.replace("path = \"demo/", "path = \"").clone(),
+            files: vec![
+                ("staff.csv".into(), staff.clone()),
+                ("rooms.csv".into(), rooms),
+            ],
+        };
+        Server::start(spec)
+    };
+    let contacts = dir.path().join("contacts");
+    let vds_config = dir.path().join("config");
+    std::fs::write(
+        &vds_config,
+        format!(
+            r#"[general]
+status_path = "{status}"
+
+[pair demo]
+a = "local"
+b = "remote"
+collections = ["from b"]
+
+[storage local]
+type = "filesystem"
+path = "{contacts}"
+fileext = ".vcf"
+
+[storage remote]
+type = "carddav"
+url = "http://127.0.0.1:{port}/"
+username = "demo"
+password = "demo"
+read_only = true
+"#,
+            status = dir.path().join("status").display(),
+            contacts = contacts.display(),
+            port = server.port
+        ),
+    )
+    .expect("vdirsyncer config");
+    std::fs::create_dir_all(contacts.join("staff")).expect("dirs");
+    std::fs::create_dir_all(contacts.join("rooms")).expect("dirs");
+    std::fs::create_dir_all(contacts.join("everything")).expect("dirs");
+    let discovered = vdirsyncer(&vds_config, &["discover", "demo"]);
+    assert!(
+        discovered.contains("staff")
+            && discovered.contains("rooms")
+            && discovered.contains("everything"),
+        "{discovered}"
+    );
+    vdirsyncer(&vds_config, &["sync"]);
+
+    let staff_cards = vcf_files(&contacts.join("staff"));
+    assert_eq!(staff_cards.len(), 30);
+    assert_eq!(vcf_files(&contacts.join("rooms")).len(), 6);
+    assert_eq!(vcf_files(&contacts.join("everything")).len(), 36);
+    for card in &staff_cards {
+        parse_strict(card);
+        assert!(card.contains("VERSION:3.0"));
+    }
+    assert!(staff_cards
+        .iter()
+        .any(|c| c.contains("FN:Ada Lovelace") && c.contains("TEL;TYPE=VOICE,WORK:+12065551000")));
+    assert!(staff_cards.iter().any(|c| c.contains("FN:Zoë Ångström")));
+
+    // Remove Alan, retitle Grace: the next sync brings exactly that.
+    let token = {
+        let r = server.request(
+            "PROPFIND",
+            "/addressbooks/demo/staff/",
+            &[
+                ("Depth", "0"),
+                ("Authorization", &support::http::basic("demo", "demo")),
+            ],
+            &support::propfind_body(&["D:sync-token"]),
+        );
+        support::Multistatus::parse(&r.body).responses[0]
+            .text(support::multistatus::DAV, "sync-token")
+            .expect("token")
+    };
+    let text = String::from_utf8(staff).expect("utf-8");
+    let edited: String = text
+        .lines()
+        .filter(|l| !l.starts_with("Alan,"))
+        .map(|l| l.replacen("Compiler Lead", "Rear Admiral", 1) + "\n")
+        .collect();
+    write_atomically(&server.path("staff.csv"), edited.as_bytes());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = server.request(
+            "PROPFIND",
+            "/addressbooks/demo/staff/",
+            &[
+                ("Depth", "0"),
+                ("Authorization", &support::http::basic("demo", "demo")),
+            ],
+            &support::propfind_body(&["D:sync-token"]),
+        );
+        let now = support::Multistatus::parse(&r.body).responses[0]
+            .text(support::multistatus::DAV, "sync-token");
+        if now.as_deref() != Some(token.as_str()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let output = vdirsyncer(&vds_config, &["sync"]);
+    assert_eq!(
+        output.matches("local/staff").count(),
+        2,
+        "one removal, one update:\n{output}"
+    );
+    let staff_cards = vcf_files(&contacts.join("staff"));
+    assert_eq!(staff_cards.len(), 29, "{output}");
+    assert!(!staff_cards.iter().any(|c| c.contains("Alan Turing")));
+    assert!(staff_cards
+        .iter()
+        .any(|c| c.contains("FN:Grace Hopper") && c.contains("TITLE:Rear Admiral")));
+}
