@@ -3,23 +3,13 @@
 mod support;
 
 use support::http::{basic, Conn};
-use support::server::standard_config;
-use support::{
-    google_row, multiget_body, propfind_body, Multistatus, Server, ServerSpec, GOOGLE_HEADER,
-};
+use support::{google_row, multiget_body, propfind_body, Multistatus, Server};
 
 fn server() -> Server {
-    Server::start(ServerSpec {
-        config: standard_config(""),
-        files: vec![(
-            "staff.csv".into(),
-            format!(
-                "{GOOGLE_HEADER}\n{}\n",
-                google_row("Ann", "Lee", "Example", "ann@example.com", "")
-            )
-            .into_bytes(),
-        )],
-    })
+    Server::with_staff(
+        "",
+        &[google_row("Ann", "Lee", "Example", "ann@example.com", "")],
+    )
 }
 
 fn still_serving(server: &Server) {

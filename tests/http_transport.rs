@@ -5,27 +5,16 @@ mod support;
 use std::time::Duration;
 
 use support::http::{basic, Conn};
-use support::server::standard_config;
-use support::{
-    google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec, GOOGLE_HEADER,
-};
+use support::{google_row, propfind_body, sync_body, Multistatus, Server};
 
 fn server(rows: usize) -> Server {
-    let mut csv = format!("{GOOGLE_HEADER}\n");
-    for i in 0..rows {
-        csv.push_str(&google_row(
-            &format!("Person{i}"),
-            "Test",
-            "Example",
-            &format!("p{i}@example.com"),
-            "",
-        ));
-        csv.push('\n');
-    }
-    Server::start(ServerSpec {
-        config: standard_config(""),
-        files: vec![("staff.csv".into(), csv.into_bytes())],
-    })
+    let rows: Vec<String> = (0..rows)
+        .map(|i| {
+            let (name, email) = (format!("Person{i}"), format!("p{i}@example.com"));
+            google_row(&name, "Test", "Example", &email, "")
+        })
+        .collect();
+    Server::with_staff("", &rows)
 }
 
 #[test]

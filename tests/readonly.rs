@@ -4,24 +4,16 @@
 mod support;
 
 use support::multistatus::DAV;
-use support::server::standard_config;
-use support::{
-    google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec, GOOGLE_HEADER,
-};
+use support::{google_row, propfind_body, sync_body, Multistatus, Server};
 
 fn server() -> Server {
-    Server::start(ServerSpec {
-        config: standard_config(""),
-        files: vec![(
-            "staff.csv".into(),
-            format!(
-                "{GOOGLE_HEADER}\n{}\n{}\n",
-                google_row("Ann", "Lee", "Example", "ann@example.com", ""),
-                google_row("Bo", "Chen", "Example", "bo@example.com", "")
-            )
-            .into_bytes(),
-        )],
-    })
+    Server::with_staff(
+        "",
+        &[
+            google_row("Ann", "Lee", "Example", "ann@example.com", ""),
+            google_row("Bo", "Chen", "Example", "bo@example.com", ""),
+        ],
+    )
 }
 
 fn listing(server: &Server) -> Vec<(String, String)> {

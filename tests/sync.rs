@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 
 use support::multistatus::DAV;
 use support::server::standard_config;
-use support::{
-    google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec, GOOGLE_HEADER,
-};
+use support::{google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec};
 
 fn rows() -> Vec<String> {
     vec![
@@ -18,17 +16,6 @@ fn rows() -> Vec<String> {
         google_row("Cy", "Diaz", "Example", "cy@example.com", ""),
         google_row("Di", "Evans", "Example", "di@example.com", ""),
     ]
-}
-
-fn csv(rows: &[String]) -> String {
-    format!("{GOOGLE_HEADER}\n{}\n", rows.join("\n"))
-}
-
-fn server_with(config_extra: &str, rows: &[String]) -> Server {
-    Server::start(ServerSpec {
-        config: standard_config(config_extra),
-        files: vec![("staff.csv".into(), csv(rows).into_bytes())],
-    })
 }
 
 /// href → etag of every card, by sync-collection from an empty token.
@@ -46,7 +33,7 @@ fn initial_sync(server: &Server) -> (BTreeMap<String, String>, String) {
 
 #[test]
 fn initial_sync_returns_every_member_and_agrees_with_propfind() {
-    let server = server_with("", &rows());
+    let server = Server::with_staff("", &rows());
     let (cards, token) = initial_sync(&server);
     assert_eq!(cards.len(), 4);
     assert!(token.starts_with("urn:") && token.contains(':'));
@@ -68,7 +55,7 @@ fn initial_sync_returns_every_member_and_agrees_with_propfind() {
 #[test]
 fn editing_the_csv_yields_exactly_the_changes() {
     let original = rows();
-    let server = server_with("", &original);
+    let server = Server::with_staff("", &original);
     let (before, token) = initial_sync(&server);
     let getctag_before = server.token();
     assert_eq!(getctag_before, token);
@@ -80,7 +67,7 @@ fn editing_the_csv_yields_exactly_the_changes() {
         .replace(",,", ",Annie,");
     edited.remove(2);
     edited.push(google_row("Eve", "Fox", "Example", "eve@example.com", ""));
-    let new_token = server.rewrite_and_wait("staff.csv", &csv(&edited), &token);
+    let new_token = server.rewrite_and_wait("staff.csv", &support::google_csv(&edited), &token);
     assert_ne!(new_token, token);
 
     let r = server.report(&server.book_path(), &sync_body(&token, true));
@@ -133,11 +120,14 @@ fn editing_the_csv_yields_exactly_the_changes() {
 #[test]
 fn reordering_the_file_changes_nothing() {
     let original = rows();
-    let server = server_with("", &original);
+    let server = Server::with_staff("", &original);
     let token = server.token();
     let mut reordered = original.clone();
     reordered.reverse();
-    support::server::write_atomically(&server.path("staff.csv"), csv(&reordered).as_bytes());
+    support::server::write_atomically(
+        &server.path("staff.csv"),
+        support::google_csv(&reordered).as_bytes(),
+    );
     // Wait until the server has re-read the file, then compare.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while server.log().matches("polled").count() < 2 {
@@ -149,7 +139,7 @@ fn reordering_the_file_changes_nothing() {
 
 #[test]
 fn unknown_tokens_get_403_and_thunderbird_gets_400() {
-    let server = server_with("", &rows());
+    let server = Server::with_staff("", &rows());
     for token in [
         "urn:cardbridge:sync:00000000000000000000000000000001",
         "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
@@ -174,7 +164,7 @@ fn unknown_tokens_get_403_and_thunderbird_gets_400() {
 
 #[test]
 fn thunderbird_status_is_configurable() {
-    let server = server_with("", &rows());
+    let server = Server::with_staff("", &rows());
     drop(server);
     let config = standard_config("").replace(
         "listen = [\"127.0.0.1:{PORT}\"]",
@@ -182,7 +172,10 @@ fn thunderbird_status_is_configurable() {
     );
     let server = Server::start(ServerSpec {
         config,
-        files: vec![("staff.csv".into(), csv(&rows()).into_bytes())],
+        files: vec![(
+            "staff.csv".into(),
+            support::google_csv(&rows()).into_bytes(),
+        )],
     });
     let tb = server.request(
         "REPORT",
@@ -195,7 +188,7 @@ fn thunderbird_status_is_configurable() {
 
 #[test]
 fn a_broken_source_keeps_what_clients_have() {
-    let server = server_with("", &rows());
+    let server = Server::with_staff("", &rows());
     let (before, token) = initial_sync(&server);
     let polls = |s: &Server| s.log().matches("poll failed").count();
     let wait_for_failure = |s: &Server, n: usize| {
@@ -221,7 +214,7 @@ fn a_broken_source_keeps_what_clients_have() {
     // It comes back with one change: the server recovers by itself.
     let mut fixed = rows();
     fixed.push(google_row("Eve", "Fox", "Example", "eve@example.com", ""));
-    let new_token = server.rewrite_and_wait("staff.csv", &csv(&fixed), &token);
+    let new_token = server.rewrite_and_wait("staff.csv", &support::google_csv(&fixed), &token);
     let r = server.report(&server.book_path(), &sync_body(&token, false));
     let ms = Multistatus::parse(&r.body);
     assert_eq!(ms.present().len(), 1);

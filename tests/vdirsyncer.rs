@@ -6,7 +6,6 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::server::write_atomically;
 use support::vcard::parse_strict;
 use support::{Server, ServerSpec};
 
@@ -46,16 +45,14 @@ fn vdirsyncer_syncs_the_demo_books() {
     let rooms = std::fs::read(root.join("demo/rooms.csv")).expect("rooms");
     let dir = tempfile::tempdir().expect("tempdir");
     // The demo config points at demo/*.csv relative to itself.
-    let server = {
-        let spec = ServerSpec {
-            config: config.replace("path = \"demo/", "path = \"").clone(),
-            files: vec![
-                ("staff.csv".into(), staff.clone()),
-                ("rooms.csv".into(), rooms),
-            ],
-        };
-        Server::start(spec)
-    };
+    let mut server = Server::start(ServerSpec {
+        config: config.replace("path = \"demo/", "path = \""),
+        files: vec![
+            ("staff.csv".into(), staff.clone()),
+            ("rooms.csv".into(), rooms),
+        ],
+    });
+    server.login_as("demo", "demo");
     let contacts = dir.path().join("contacts");
     let vds_config = dir.path().join("config");
     std::fs::write(
@@ -113,46 +110,14 @@ read_only = true
     assert!(staff_cards.iter().any(|c| c.contains("FN:Zoë Ångström")));
 
     // Remove Alan, retitle Grace: the next sync brings exactly that.
-    let token = {
-        let r = server.request(
-            "PROPFIND",
-            "/addressbooks/demo/staff/",
-            &[
-                ("Depth", "0"),
-                ("Authorization", &support::http::basic("demo", "demo")),
-            ],
-            &support::propfind_body(&["D:sync-token"]),
-        );
-        support::Multistatus::parse(&r.body).responses[0]
-            .text(support::multistatus::DAV, "sync-token")
-            .expect("token")
-    };
+    let token = server.token();
     let text = String::from_utf8(staff).expect("utf-8");
     let edited: String = text
         .lines()
         .filter(|l| !l.starts_with("Alan,"))
         .map(|l| l.replacen("Compiler Lead", "Rear Admiral", 1) + "\n")
         .collect();
-    write_atomically(&server.path("staff.csv"), edited.as_bytes());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let r = server.request(
-            "PROPFIND",
-            "/addressbooks/demo/staff/",
-            &[
-                ("Depth", "0"),
-                ("Authorization", &support::http::basic("demo", "demo")),
-            ],
-            &support::propfind_body(&["D:sync-token"]),
-        );
-        let now = support::Multistatus::parse(&r.body).responses[0]
-            .text(support::multistatus::DAV, "sync-token");
-        if now.as_deref() != Some(token.as_str()) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{}", server.log());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    server.rewrite_and_wait("staff.csv", &edited, &token);
     let output = vdirsyncer(&vds_config, &["sync"]);
     assert_eq!(
         output.matches("local/staff").count(),

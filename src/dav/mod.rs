@@ -1,6 +1,7 @@
 //! The read-only WebDAV/CardDAV protocol layer: from a parsed request to a [`Reply`].
 //! Transport concerns (sockets, bodies, limits, authentication) live in `crate::http`.
 
+mod address_data;
 pub mod filter;
 mod get;
 mod locate;

@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
+use super::address_data::CardData;
 use super::paths::{self, Resource};
-use super::props::{PropContext, Target};
 use super::reply::{MultistatusStream, XML_TYPE};
-use super::report::CardData;
 use super::request::Multiget;
-use super::response::{self, Selection};
+use super::response::{self, CardResponder, Selection};
 use super::{Reply, RequestHead};
 use crate::state::AppState;
 use crate::store::BookState;
@@ -21,13 +20,16 @@ pub fn answer(
     state: &Arc<BookState>,
     request: Multiget,
 ) -> Reply {
-    let card_data = CardData::requested(&request.props, &request.address_data);
-    let selection = Selection::Props(request.props);
-    let app = Arc::clone(app);
+    let responder = CardResponder {
+        app: Arc::clone(app),
+        user: user.to_string(),
+        book: book.to_string(),
+        published: state.published,
+        card_data: CardData::requested(&request.props, &request.address_data),
+        selection: Selection::Props(request.props),
+        minimal: head.minimal,
+    };
     let state = Arc::clone(state);
-    let user = user.to_string();
-    let book = book.to_string();
-    let minimal = head.minimal;
     let stream = MultistatusStream::new(
         String::new(),
         request.hrefs,
@@ -38,22 +40,11 @@ pub fn answer(
                     user: owner,
                     book: id,
                     name,
-                }) if owner == user && id == book => state.snapshot.get(&name),
+                }) if owner == responder.user && id == responder.book => state.snapshot.get(&name),
                 _ => None,
             };
             match member {
-                Some(member) => {
-                    let extra: Vec<_> = card_data.iter().map(|c| c.render(&app, member)).collect();
-                    let ctx = PropContext {
-                        app: &app,
-                        user: &user,
-                    };
-                    let target = Target::Card {
-                        member,
-                        published: state.published,
-                    };
-                    response::write(out, &ctx, &target, &href, &selection, &extra, minimal);
-                }
+                Some(member) => responder.write(out, &href, member),
                 None => response::write_status(out, &href, 404),
             }
         },

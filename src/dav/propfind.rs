@@ -7,9 +7,10 @@ use super::paths::{self, Resource};
 use super::props::{PropContext, Target};
 use super::reply::{self, MultistatusStream, Reply, XML_TYPE};
 use super::request::{self, Propfind};
-use super::response::{self, Selection};
+use super::response::{self, CardResponder, Selection};
 use super::RequestHead;
 use crate::state::AppState;
+use crate::store::BookState;
 
 pub fn handle(
     app: &Arc<AppState>,
@@ -48,8 +49,10 @@ pub fn handle(
         Err(reply) => return reply,
     };
     let ctx = PropContext { app, user };
-    let minimal = head.minimal;
     let mut out = String::with_capacity(1024);
+    let mut write = |target: &Target, href: &str| {
+        response::write(&mut out, &ctx, target, href, &selection, &[], head.minimal)
+    };
     let self_href = match resource {
         Resource::Root | Resource::WellKnown => "/".to_string(),
         Resource::Principals => "/principals/".to_string(),
@@ -60,72 +63,20 @@ pub fn handle(
     };
     match &located {
         Located::Root => {
-            response::write(
-                &mut out,
-                &ctx,
-                &Target::Root,
-                &self_href,
-                &selection,
-                &[],
-                minimal,
-            );
+            write(&Target::Root, &self_href);
             if depth_one {
-                let href = "/principals/";
-                response::write(
-                    &mut out,
-                    &ctx,
-                    &Target::Principals,
-                    href,
-                    &selection,
-                    &[],
-                    minimal,
-                );
+                write(&Target::Principals, "/principals/");
             }
         }
         Located::Principals => {
-            response::write(
-                &mut out,
-                &ctx,
-                &Target::Principals,
-                &self_href,
-                &selection,
-                &[],
-                minimal,
-            );
+            write(&Target::Principals, &self_href);
             if depth_one {
-                let href = paths::principal_href(user);
-                response::write(
-                    &mut out,
-                    &ctx,
-                    &Target::Principal,
-                    &href,
-                    &selection,
-                    &[],
-                    minimal,
-                );
+                write(&Target::Principal, &paths::principal_href(user));
             }
         }
-        Located::Principal => {
-            response::write(
-                &mut out,
-                &ctx,
-                &Target::Principal,
-                &self_href,
-                &selection,
-                &[],
-                minimal,
-            );
-        }
+        Located::Principal => write(&Target::Principal, &self_href),
         Located::Home => {
-            response::write(
-                &mut out,
-                &ctx,
-                &Target::Home,
-                &self_href,
-                &selection,
-                &[],
-                minimal,
-            );
+            write(&Target::Home, &self_href);
             if depth_one {
                 for config in app.readable_books(user) {
                     let Some(book) = app.books.get(&config.id) else {
@@ -136,40 +87,22 @@ pub fn handle(
                         config,
                         state: &state,
                     };
-                    let href = paths::book_href(user, &config.id);
-                    response::write(&mut out, &ctx, &target, &href, &selection, &[], minimal);
+                    write(&target, &paths::book_href(user, &config.id));
                 }
             }
         }
         Located::Book { id, config, state } => {
-            let target = Target::Book { config, state };
-            response::write(
-                &mut out,
-                &ctx,
-                &target,
-                &self_href,
-                &selection,
-                &[],
-                minimal,
-            );
+            write(&Target::Book { config, state }, &self_href);
             if depth_one {
-                return stream_members(app, user, id, state, out, selection, minimal);
+                return stream_members(app, head, user, id, state, out, selection);
             }
         }
-        Located::Card { state, member, .. } => {
+        Located::Card { state, member } => {
             let target = Target::Card {
                 member,
                 published: state.published,
             };
-            response::write(
-                &mut out,
-                &ctx,
-                &target,
-                &self_href,
-                &selection,
-                &[],
-                minimal,
-            );
+            write(&target, &self_href);
         }
     }
     reply::multistatus(out)
@@ -178,29 +111,25 @@ pub fn handle(
 /// Depth 1 on a book: the book's own response, then every member, streamed.
 fn stream_members(
     app: &Arc<AppState>,
+    head: &RequestHead,
     user: &str,
     book: &str,
-    state: &Arc<crate::store::BookState>,
+    state: &Arc<BookState>,
     first: String,
     selection: Selection,
-    minimal: bool,
 ) -> Reply {
     let members: Vec<_> = state.snapshot.members().cloned().collect();
-    let app = Arc::clone(app);
-    let user = user.to_string();
-    let book = book.to_string();
-    let published = state.published;
+    let responder = CardResponder {
+        app: Arc::clone(app),
+        user: user.to_string(),
+        book: book.to_string(),
+        published: state.published,
+        selection,
+        card_data: None,
+        minimal: head.minimal,
+    };
     let stream = MultistatusStream::new(first, members, String::new(), move |member, out| {
-        let ctx = PropContext {
-            app: &app,
-            user: &user,
-        };
-        let href = paths::card_href(&user, &book, &member.name);
-        let target = Target::Card {
-            member: &member,
-            published,
-        };
-        response::write(out, &ctx, &target, &href, &selection, &[], minimal);
+        responder.write(out, &responder.href(&member), &member)
     });
     Reply::new(207).stream(XML_TYPE, stream.boxed())
 }

@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
+use super::address_data::CardData;
 use super::paths;
-use super::props::{PropContext, Target};
 use super::reply::{MultistatusStream, XML_TYPE};
-use super::report::CardData;
 use super::request::Query;
-use super::response::{self, Selection};
-use super::{Reply, RequestHead};
+use super::response::{CardResponder, Selection};
+use super::{xml, Reply, RequestHead};
 use crate::state::AppState;
 use crate::store::BookState;
 
@@ -32,32 +31,24 @@ pub fn answer(
         if matches.len() > limit {
             matches.truncate(limit);
             tail.push_str("<D:response>");
-            super::xml::href(&mut tail, &paths::book_href(user, book));
+            xml::href(&mut tail, &paths::book_href(user, book));
             tail.push_str(
                 "<D:status>HTTP/1.1 507 Insufficient Storage</D:status>\
                  <D:error><D:number-of-matches-within-limits/></D:error></D:response>",
             );
         }
     }
-    let card_data = CardData::requested(&request.props, &request.address_data);
-    let selection = Selection::Props(request.props);
-    let app = Arc::clone(app);
-    let published = state.published;
-    let user = user.to_string();
-    let book = book.to_string();
-    let minimal = head.minimal;
+    let responder = CardResponder {
+        app: Arc::clone(app),
+        user: user.to_string(),
+        book: book.to_string(),
+        published: state.published,
+        card_data: CardData::requested(&request.props, &request.address_data),
+        selection: Selection::Props(request.props),
+        minimal: head.minimal,
+    };
     let stream = MultistatusStream::new(String::new(), matches, tail, move |member, out| {
-        let href = paths::card_href(&user, &book, &member.name);
-        let extra: Vec<_> = card_data.iter().map(|c| c.render(&app, &member)).collect();
-        let ctx = PropContext {
-            app: &app,
-            user: &user,
-        };
-        let target = Target::Card {
-            member: &member,
-            published,
-        };
-        response::write(out, &ctx, &target, &href, &selection, &extra, minimal);
+        responder.write(out, &responder.href(&member), &member)
     });
     Reply::new(207).stream(XML_TYPE, stream.boxed())
 }

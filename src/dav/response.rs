@@ -1,9 +1,16 @@
 //! One `<D:response>` for a resource: found properties in a 200 propstat first (Thunderbird
 //! reads only the first status), missing ones in a 404 propstat after it.
 
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::address_data::CardData;
+use super::paths;
 use super::props::{self, PropContext, Target};
 use super::request::QName;
 use super::xml;
+use crate::state::AppState;
+use crate::store::Member;
 
 /// Which properties to report.
 #[derive(Debug, Clone)]
@@ -88,4 +95,50 @@ pub fn write_status(out: &mut String, href: &str, status: u16) {
     out.push_str("<D:status>");
     out.push_str(&xml::status_line(status));
     out.push_str("</D:status></D:response>");
+}
+
+/// Writes the responses for the cards of one book in one request: PROPFIND Depth 1 and the
+/// three reports share it, so a card is described the same way whichever way it is asked for.
+pub struct CardResponder {
+    pub app: Arc<AppState>,
+    pub user: String,
+    pub book: String,
+    pub published: SystemTime,
+    pub selection: Selection,
+    /// Set when the request asked for `address-data`.
+    pub card_data: Option<CardData>,
+    pub minimal: bool,
+}
+
+impl CardResponder {
+    /// The card's canonical href.
+    pub fn href(&self, member: &Member) -> String {
+        paths::card_href(&self.user, &self.book, &member.name)
+    }
+
+    /// The response for `member`, under `href` (the client's own spelling in a multiget).
+    pub fn write(&self, out: &mut String, href: &str, member: &Member) {
+        let extra: Vec<_> = self
+            .card_data
+            .iter()
+            .map(|c| c.render(&self.app, member))
+            .collect();
+        let ctx = PropContext {
+            app: &self.app,
+            user: &self.user,
+        };
+        let target = Target::Card {
+            member,
+            published: self.published,
+        };
+        write(
+            out,
+            &ctx,
+            &target,
+            href,
+            &self.selection,
+            &extra,
+            self.minimal,
+        );
+    }
 }

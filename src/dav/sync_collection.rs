@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
+use super::address_data::CardData;
 use super::paths;
-use super::props::{PropContext, Target};
 use super::reply::{MultistatusStream, XML_TYPE};
-use super::report::CardData;
 use super::request::SyncCollection;
-use super::response::{self, Selection};
+use super::response::{self, CardResponder, Selection};
 use super::{Reply, RequestHead};
 use crate::state::AppState;
 use crate::store::{BookState, SyncToken};
@@ -31,30 +30,24 @@ pub fn answer(
             None => return invalid_token(app, head),
         }
     };
-    let card_data = CardData::requested(&request.props, &request.address_data);
-    let selection = Selection::Props(request.props);
     let tail = format!("<D:sync-token>{}</D:sync-token>", state.token().to_uri());
-    let app = Arc::clone(app);
+    let responder = CardResponder {
+        app: Arc::clone(app),
+        user: user.to_string(),
+        book: book.to_string(),
+        published: state.published,
+        card_data: CardData::requested(&request.props, &request.address_data),
+        selection: Selection::Props(request.props),
+        minimal: head.minimal,
+    };
     let state = Arc::clone(state);
-    let user = user.to_string();
-    let book = book.to_string();
-    let minimal = head.minimal;
     let stream = MultistatusStream::new(String::new(), names, tail, move |name, out| {
-        let href = paths::card_href(&user, &book, &name);
         match state.snapshot.get(&name) {
-            Some(member) => {
-                let extra: Vec<_> = card_data.iter().map(|c| c.render(&app, member)).collect();
-                let ctx = PropContext {
-                    app: &app,
-                    user: &user,
-                };
-                let target = Target::Card {
-                    member,
-                    published: state.published,
-                };
-                response::write(out, &ctx, &target, &href, &selection, &extra, minimal);
+            Some(member) => responder.write(out, &responder.href(member), member),
+            None => {
+                let href = paths::card_href(&responder.user, &responder.book, &name);
+                response::write_status(out, &href, 404)
             }
-            None => response::write_status(out, &href, 404),
         }
     });
     Reply::new(207).stream(XML_TYPE, stream.boxed())

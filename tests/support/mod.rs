@@ -54,3 +54,8 @@ pub const GOOGLE_HEADER: &str = "First Name,Last Name,Organization Name,E-mail 1
 pub fn google_row(given: &str, family: &str, org: &str, email: &str, phone: &str) -> String {
     format!("{given},{family},{org},* Work,{email},Work,{phone},,")
 }
+
+/// A Google-format CSV file of `rows`.
+pub fn google_csv(rows: &[String]) -> String {
+    format!("{GOOGLE_HEADER}\n{}\n", rows.join("\n"))
+}

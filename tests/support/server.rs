@@ -22,6 +22,7 @@ pub struct Server {
     pub port: u16,
     pub dir: tempfile::TempDir,
     pub auth: Option<String>,
+    user: String,
 }
 
 /// argon2 hash of `password`, computed once per test binary by the real CLI.
@@ -115,6 +116,14 @@ readers = ["*"]
 }
 
 impl Server {
+    /// The standard config (plus `extra`) serving `rows` as the Google CSV `staff.csv`.
+    pub fn with_staff(extra: &str, rows: &[String]) -> Server {
+        Server::start(ServerSpec {
+            config: standard_config(extra),
+            files: vec![("staff.csv".into(), super::google_csv(rows).into_bytes())],
+        })
+    }
+
     pub fn start(spec: ServerSpec) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, bytes) in &spec.files {
@@ -138,11 +147,13 @@ impl Server {
             .contains("mode = \"users\"")
             .then(|| basic("alice", "secret"));
         let books = spec.config.matches("[[addressbook]]").count();
+        let user = if auth.is_some() { "alice" } else { "anonymous" }.to_string();
         let mut server = Server {
             child,
             port,
             dir,
             auth,
+            user,
         };
         server.wait_until_serving(books);
         server
@@ -154,11 +165,13 @@ impl Server {
     }
 
     pub fn user(&self) -> &str {
-        if self.auth.is_some() {
-            "alice"
-        } else {
-            "anonymous"
-        }
+        &self.user
+    }
+
+    /// Makes later requests (and `book_path`) use another account.
+    pub fn login_as(&mut self, user: &str, password: &str) {
+        self.auth = Some(basic(user, password));
+        self.user = user.to_string();
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

@@ -18,11 +18,7 @@ pub fn contact(row: &Row, opts: &Options) -> (Contact, FieldWarnings) {
     let sep = opts.separator.as_str();
     let mut c = Contact::default();
     let mut warnings = Vec::new();
-    let list = |col: &str| {
-        row.get(col)
-            .map(|v| vec![v.to_string()])
-            .unwrap_or_default()
-    };
+    let list = |col: &str| row.list(col);
     c.name.given = list("First Name");
     if c.name.given.is_empty() {
         c.name.given = list("Given Name");

@@ -56,11 +56,7 @@ fn label(name: Option<&str>) -> Option<Label> {
 pub fn contact(row: &Row, opts: &Options) -> (Contact, FieldWarnings) {
     let mut c = Contact::default();
     let mut warnings = Vec::new();
-    let list = |col: &str| {
-        row.get(col)
-            .map(|v| vec![v.to_string()])
-            .unwrap_or_default()
-    };
+    let list = |col: &str| row.list(col);
     c.name.given = list("First Name");
     c.name.additional = list("Middle Name");
     c.name.family = list("Last Name");

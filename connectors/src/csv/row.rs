@@ -35,6 +35,13 @@ impl<'a> Row<'a> {
         (!value.is_empty()).then_some(value)
     }
 
+    /// The cell as a one-element list (empty when blank), for name components.
+    pub fn list(&self, column: &str) -> Vec<String> {
+        self.get(column)
+            .map(|v| vec![v.to_string()])
+            .unwrap_or_default()
+    }
+
     pub fn is_blank(&self) -> bool {
         self.record.iter().all(|cell| cell.trim().is_empty())
     }
