@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use super::address_data::CardData;
 use super::paths::{self, Resource};
 use super::reply::{MultistatusStream, XML_TYPE};
 use super::request::Multiget;
-use super::response::{self, CardResponder, Selection};
+use super::response::{self, CardResponder};
 use super::{Reply, RequestHead};
 use crate::state::AppState;
 use crate::store::BookState;
@@ -20,15 +19,15 @@ pub fn answer(
     state: &Arc<BookState>,
     request: Multiget,
 ) -> Reply {
-    let responder = CardResponder {
-        app: Arc::clone(app),
-        user: user.to_string(),
-        book: book.to_string(),
-        published: state.published,
-        card_data: CardData::requested(&request.props, &request.address_data),
-        selection: Selection::Props(request.props),
-        minimal: head.minimal,
-    };
+    let responder = CardResponder::for_report(
+        app,
+        head,
+        user,
+        book,
+        state,
+        request.props,
+        &request.address_data,
+    );
     let state = Arc::clone(state);
     let stream = MultistatusStream::new(
         String::new(),

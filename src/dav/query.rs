@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use super::address_data::CardData;
 use super::paths;
 use super::reply::{MultistatusStream, XML_TYPE};
 use super::request::Query;
-use super::response::{CardResponder, Selection};
+use super::response::CardResponder;
 use super::{xml, Reply, RequestHead};
 use crate::state::AppState;
 use crate::store::BookState;
@@ -38,15 +37,15 @@ pub fn answer(
             );
         }
     }
-    let responder = CardResponder {
-        app: Arc::clone(app),
-        user: user.to_string(),
-        book: book.to_string(),
-        published: state.published,
-        card_data: CardData::requested(&request.props, &request.address_data),
-        selection: Selection::Props(request.props),
-        minimal: head.minimal,
-    };
+    let responder = CardResponder::for_report(
+        app,
+        head,
+        user,
+        book,
+        state,
+        request.props,
+        &request.address_data,
+    );
     let stream = MultistatusStream::new(String::new(), matches, tail, move |member, out| {
         responder.write(out, &responder.href(&member), &member)
     });

@@ -7,10 +7,11 @@ use std::time::SystemTime;
 use super::address_data::CardData;
 use super::paths;
 use super::props::{self, PropContext, Target};
-use super::request::QName;
+use super::request::{AddressData, QName};
 use super::xml;
+use super::RequestHead;
 use crate::state::AppState;
-use crate::store::Member;
+use crate::store::{BookState, Member};
 
 /// Which properties to report.
 #[derive(Debug, Clone)]
@@ -111,6 +112,27 @@ pub struct CardResponder {
 }
 
 impl CardResponder {
+    /// A responder for a report asking `props` (and maybe `address-data`) on a book.
+    pub fn for_report(
+        app: &Arc<AppState>,
+        head: &RequestHead,
+        user: &str,
+        book: &str,
+        state: &BookState,
+        props: Vec<QName>,
+        address_data: &Option<AddressData>,
+    ) -> CardResponder {
+        CardResponder {
+            app: Arc::clone(app),
+            user: user.to_string(),
+            book: book.to_string(),
+            published: state.published,
+            card_data: CardData::requested(&props, address_data),
+            selection: Selection::Props(props),
+            minimal: head.minimal,
+        }
+    }
+
     /// The card's canonical href.
     pub fn href(&self, member: &Member) -> String {
         paths::card_href(&self.user, &self.book, &member.name)

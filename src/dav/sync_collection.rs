@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use super::address_data::CardData;
 use super::paths;
 use super::reply::{MultistatusStream, XML_TYPE};
 use super::request::SyncCollection;
-use super::response::{self, CardResponder, Selection};
+use super::response::{self, CardResponder};
 use super::{Reply, RequestHead};
 use crate::state::AppState;
 use crate::store::{BookState, SyncToken};
@@ -31,15 +30,15 @@ pub fn answer(
         }
     };
     let tail = format!("<D:sync-token>{}</D:sync-token>", state.token().to_uri());
-    let responder = CardResponder {
-        app: Arc::clone(app),
-        user: user.to_string(),
-        book: book.to_string(),
-        published: state.published,
-        card_data: CardData::requested(&request.props, &request.address_data),
-        selection: Selection::Props(request.props),
-        minimal: head.minimal,
-    };
+    let responder = CardResponder::for_report(
+        app,
+        head,
+        user,
+        book,
+        state,
+        request.props,
+        &request.address_data,
+    );
     let state = Arc::clone(state);
     let stream = MultistatusStream::new(String::new(), names, tail, move |name, out| {
         match state.snapshot.get(&name) {
