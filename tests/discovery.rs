@@ -316,6 +316,32 @@ fn book_listing_gives_every_card_an_etag_and_vcard_type() {
 }
 
 #[test]
+fn home_books_and_cards_all_say_read_only() {
+    let server = server();
+    let body = propfind_body(&["D:current-user-privilege-set"]);
+    let home = server.propfind("/addressbooks/alice/", "0", &body);
+    let book = server.propfind(&server.book_path(), "1", &body);
+    let mut responses = Multistatus::parse(&home.body).responses;
+    responses.extend(Multistatus::parse(&book.body).responses);
+    assert_eq!(responses.len(), 4, "home, book, two cards");
+    for resp in responses {
+        let mut privileges = resp
+            .prop(DAV, "current-user-privilege-set")
+            .unwrap_or_else(|| panic!("{} has no privilege set", resp.href))
+            .children
+            .clone();
+        privileges.retain(|p| p != "privilege");
+        privileges.sort();
+        assert_eq!(
+            privileges,
+            vec!["read", "read-current-user-privilege-set"],
+            "{}",
+            resp.href
+        );
+    }
+}
+
+#[test]
 fn depth_infinity_is_refused_and_brief_drops_404s() {
     let server = server();
     let r = server.propfind(
