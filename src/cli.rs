@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::Config;
 use crate::poller::Poller;
 use crate::state::AppState;
+use crate::status::Status;
 use crate::vcard::{self, VcardVersion};
 use crate::{auth, http, sources};
 
@@ -29,6 +30,22 @@ enum Command {
     Serve {
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
+        /// Delete the state file and rebuild every book from its sources.
+        #[arg(long)]
+        reset_state: bool,
+    },
+    /// Show each book (cards, token, last change, held polls) and each source (last poll,
+    /// errors), as the running server last recorded them.
+    Status {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Let a poll held by the removal guard through to clients.
+    Accept {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        #[arg(long, value_name = "ID")]
+        book: String,
     },
     /// Validate the configuration, poll every source once and report what would be served.
     Check {
@@ -62,7 +79,12 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
-        Command::Serve { config } => serve(config),
+        Command::Serve {
+            config,
+            reset_state,
+        } => serve(config, reset_state),
+        Command::Status { config } => status(config),
+        Command::Accept { config, book } => accept(config, &book),
         Command::Check { config } => check(config),
         Command::Export {
             config,
@@ -101,12 +123,56 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
-fn serve(path: PathBuf) -> Result<i32, String> {
+fn serve(path: PathBuf, reset_state: bool) -> Result<i32, String> {
     let config = load(&path)?;
-    let state = Arc::new(AppState::new(config));
+    let started = std::time::Instant::now();
+    let state = Arc::new(AppState::new(config, reset_state)?);
+    if let Some(file) = state.config.state_file_path() {
+        let cards: usize = state.books.values().map(|b| b.state().snapshot.len()).sum();
+        tracing::info!(
+            file = %file.display(),
+            cards,
+            ms = started.elapsed().as_millis() as u64,
+            "state restored"
+        );
+    }
     let poller = Poller::new(Arc::clone(&state))?;
     tracing::info!(listen = ?state.config.server.listen, threads = state.config.threads(), "serving");
     http::run(state, poller)
+}
+
+fn state_dir(config: &Config) -> Result<PathBuf, String> {
+    config.store.state_dir.clone().ok_or_else(|| {
+        format!(
+            "{}: [store] state_dir is not set, so there is no recorded status or held poll",
+            config.path.display()
+        )
+    })
+}
+
+fn status(path: PathBuf) -> Result<i32, String> {
+    let config = load(&path)?;
+    let status = Status::read(&state_dir(&config)?)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    print!("{}", status.render(now));
+    Ok(0)
+}
+
+fn accept(path: PathBuf, book: &str) -> Result<i32, String> {
+    let config = load(&path)?;
+    if config.book(book).is_none() {
+        return Err(format!(
+            "no [[addressbook]] with id {book:?} in {}",
+            path.display()
+        ));
+    }
+    let dir = state_dir(&config)?;
+    crate::status::request_accept(&dir, book)
+        .map_err(|e| format!("cannot write the accept request in {}: {e}", dir.display()))?;
+    println!("accept requested for book {book}; the running server applies it within seconds");
+    Ok(0)
 }
 
 fn check(path: PathBuf) -> Result<i32, String> {

@@ -10,12 +10,19 @@ use std::time::Duration;
 use cardbridge_connectors::csv::CsvSettings;
 use serde::Deserialize;
 
+use crate::store::{RemovalGuard, Retention};
+
 /// A validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file it was read from; relative paths inside it resolve against its directory.
     pub path: PathBuf,
     pub server: ServerSettings,
+    pub store: StoreSettings,
+    /// Change-log retention derived from `store`.
+    pub retention: Retention,
+    /// The removal guard derived from `store`.
+    pub guard: RemovalGuard,
     pub auth: AuthSettings,
     pub sources: Vec<SourceConfig>,
     pub books: Vec<BookConfig>,
@@ -47,9 +54,6 @@ pub struct ServerSettings {
     /// recovers from 400 (every other client gets 403 with DAV:valid-sync-token).
     #[serde(default = "default_thunderbird_status")]
     pub thunderbird_invalid_token_status: u16,
-    /// Change-log entries kept per book; older sync tokens get a full resync.
-    #[serde(default = "default_log_retention")]
-    pub change_log_entries: usize,
 }
 
 fn default_listen() -> Vec<String> {
@@ -73,6 +77,46 @@ fn default_thunderbird_status() -> u16 {
 fn default_log_retention() -> usize {
     10_000
 }
+fn default_guard_share() -> f64 {
+    0.5
+}
+fn default_guard_min() -> usize {
+    10
+}
+
+/// Where and how long sync state is kept, and when a poll is too destructive to publish.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Directory of the state file (snapshots and change logs survive restarts). Without it
+    /// state lives in memory only.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
+    /// Change-log entries kept per book; older sync tokens get a full resync.
+    #[serde(default = "default_log_retention")]
+    pub change_log_entries: usize,
+    /// Drop change-log entries older than this ("30d"); none by default.
+    #[serde(default)]
+    pub change_log_max_age: Option<String>,
+    /// A poll removing more than this share of a book is held until accepted.
+    #[serde(default = "default_guard_share")]
+    pub removal_guard_share: f64,
+    /// ... but only when it removes at least this many cards.
+    #[serde(default = "default_guard_min")]
+    pub removal_guard_min: usize,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            state_dir: None,
+            change_log_entries: default_log_retention(),
+            change_log_max_age: None,
+            removal_guard_share: default_guard_share(),
+            removal_guard_min: default_guard_min(),
+        }
+    }
+}
 
 impl Default for ServerSettings {
     fn default() -> Self {
@@ -84,7 +128,6 @@ impl Default for ServerSettings {
             card_cache_bytes: default_cache_bytes(),
             realm: default_realm(),
             thunderbird_invalid_token_status: default_thunderbird_status(),
-            change_log_entries: default_log_retention(),
         }
     }
 }
@@ -113,6 +156,8 @@ pub struct SourceConfig {
     pub poll_interval: Duration,
     /// How often the source's cheap change check (e.g. file mtime) runs between polls.
     pub check_interval: Duration,
+    /// A poll taking longer than this fails (and is retried with backoff).
+    pub timeout: Duration,
     pub settings: SourceSettings,
 }
 
@@ -172,6 +217,8 @@ struct RawConfig {
     #[serde(default)]
     server: ServerSettings,
     #[serde(default)]
+    store: StoreSettings,
+    #[serde(default)]
     auth: Option<RawAuth>,
     #[serde(default)]
     source: Vec<toml::Table>,
@@ -209,9 +256,34 @@ impl Config {
             .enumerate()
             .map(|(i, table)| parse_source(i, table, base))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut store = raw.store;
+        store.state_dir = store.state_dir.map(|dir| base.join(dir));
+        let max_age = match &store.change_log_max_age {
+            Some(text) => {
+                Some(parse_duration(text).map_err(|e| format!("[store] change_log_max_age: {e}"))?)
+            }
+            None => None,
+        };
+        if store.change_log_entries < 2 {
+            return Err("[store] change_log_entries: must be at least 2".into());
+        }
+        if !(0.0..=1.0).contains(&store.removal_guard_share) {
+            return Err("[store] removal_guard_share: must be between 0.0 and 1.0".into());
+        }
+        let retention = Retention {
+            max_entries: store.change_log_entries,
+            max_age,
+        };
+        let guard = RemovalGuard {
+            share: store.removal_guard_share,
+            min_removals: store.removal_guard_min,
+        };
         let config = Config {
             path: path.to_path_buf(),
             server: raw.server,
+            store,
+            retention,
+            guard,
             auth,
             sources,
             books: raw.addressbook,
@@ -234,9 +306,6 @@ impl Config {
         }
         if !matches!(server.thunderbird_invalid_token_status, 400 | 403) {
             return Err("[server] thunderbird_invalid_token_status: must be 400 or 403".into());
-        }
-        if server.change_log_entries < 2 {
-            return Err("[server] change_log_entries: must be at least 2".into());
         }
         let mut source_ids = HashSet::new();
         for source in &self.sources {
@@ -284,6 +353,14 @@ impl Config {
 
     pub fn book(&self, id: &str) -> Option<&BookConfig> {
         self.books.iter().find(|b| b.id == id)
+    }
+
+    /// The state file, when a state directory is configured.
+    pub fn state_file_path(&self) -> Option<PathBuf> {
+        self.store
+            .state_dir
+            .as_ref()
+            .map(|d| d.join("cardbridge.redb"))
     }
 
     /// Worker threads to run: the configured number, or one per core.
@@ -371,6 +448,10 @@ fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<Sou
         Some(text) => parse_duration(&text).map_err(|e| format!("{at}: check_interval: {e}"))?,
         None => Duration::from_secs(2),
     };
+    let timeout = match take_string(&mut table, "timeout", &at)? {
+        Some(text) => parse_duration(&text).map_err(|e| format!("{at}: timeout: {e}"))?,
+        None => Duration::from_secs(300),
+    };
     let settings = match kind.as_str() {
         "csv" => {
             let mut csv: CsvSettings = toml::Value::Table(table)
@@ -389,6 +470,7 @@ fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<Sou
         id,
         poll_interval,
         check_interval,
+        timeout,
         settings,
     })
 }
@@ -404,7 +486,7 @@ fn take_string(table: &mut toml::Table, key: &str, at: &str) -> Result<Option<St
     }
 }
 
-/// Parses `90`, `30s`, `5m`, `2h` or `1d`.
+/// Parses `90`, `250ms`, `30s`, `5m`, `2h` or `1d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -414,21 +496,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let value: u64 = number
         .parse()
         .map_err(|_| format!("{text:?} is not a duration like 30s, 5m, 2h or 1d"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "m" => value * 60,
-        "h" => value * 3600,
-        "d" => value * 86_400,
+    let duration = match unit {
+        "ms" => Duration::from_millis(value),
+        "" | "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value * 60),
+        "h" => Duration::from_secs(value * 3600),
+        "d" => Duration::from_secs(value * 86_400),
         _ => {
             return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use s, m, h or d)"
+                "{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
             ))
         }
     };
-    if seconds == 0 {
+    if duration.is_zero() {
         return Err(format!("{text:?}: must be positive"));
     }
-    Ok(Duration::from_secs(seconds))
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -510,6 +593,7 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5y").is_err());
     }

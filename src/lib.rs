@@ -12,5 +12,6 @@ pub mod http;
 pub mod poller;
 pub mod sources;
 pub mod state;
+pub mod status;
 pub mod store;
 pub mod vcard;

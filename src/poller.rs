@@ -1,13 +1,14 @@
 //! Polls every source on its own schedule and publishes changed books. Requests never wait
 //! on this: books are swapped atomically when a poll has been applied.
 //!
-//! A failed poll changes nothing (clients keep the last good data) and is retried with
-//! exponential backoff and jitter; a source whose cheap fingerprint (e.g. file mtime)
-//! changes is re-polled at once.
+//! A failed or timed-out poll changes nothing (clients keep the last good data) and is retried
+//! with exponential backoff and jitter; a source whose cheap fingerprint (e.g. file mtime)
+//! changes is re-polled at once. Polls that would remove too much are held (removal guard)
+//! until `cardbridge accept` asks for them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use cardbridge_connectors::{Contact, Source};
@@ -18,52 +19,81 @@ use tokio::time::Instant;
 use crate::config::SourceConfig;
 use crate::sources;
 use crate::state::AppState;
+use crate::status::{self, BookStatus, HoldStatus, Status};
+use crate::store::ApplyReport;
 
 /// Longest wait between retries of a failing source.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-pub struct Poller {
+/// How often accept requests are looked for.
+const ACCEPT_CHECK: Duration = Duration::from_secs(1);
+
+/// State shared by the source tasks.
+struct Shared {
     state: Arc<AppState>,
-    sources: Vec<sources::Configured>,
     /// Last good listing per source id.
-    listings: Arc<Mutex<HashMap<String, Arc<Vec<Contact>>>>>,
+    listings: Mutex<HashMap<String, Arc<Vec<Contact>>>>,
+    status: Mutex<Status>,
+    /// One publication at a time, so no update is lost between read and swap.
+    publishing: Mutex<()>,
+}
+
+pub struct Poller {
+    shared: Arc<Shared>,
+    sources: Vec<sources::Configured>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Poller {
     pub fn new(state: Arc<AppState>) -> Result<Poller, String> {
         let sources = sources::build_all(&state.config)?;
-        Ok(Poller {
+        let shared = Arc::new(Shared {
             state,
-            sources,
-            listings: Arc::default(),
-        })
+            listings: Mutex::default(),
+            status: Mutex::default(),
+            publishing: Mutex::new(()),
+        });
+        shared.record_books();
+        Ok(Poller { shared, sources })
     }
+}
 
+impl Shared {
     /// One poll of one source; on success its listing replaces the previous one and every book
     /// fed by it is rebuilt.
     async fn poll_once(
-        &self,
+        self: &Arc<Self>,
         config: &SourceConfig,
         source: &Arc<dyn Source>,
     ) -> Result<(), String> {
-        let outcome = source.poll().await.map_err(|e| e.to_string())?;
+        let outcome = match tokio::time::timeout(config.timeout, source.poll()).await {
+            Ok(result) => result.map_err(|e| e.to_string())?,
+            Err(_) => return Err(format!("no answer within {:?}", config.timeout)),
+        };
         for skipped in &outcome.skipped {
             tracing::warn!(source = %config.id, "skipped {skipped}");
         }
-        let count = outcome.contacts.len();
+        tracing::info!(source = %config.id, contacts = outcome.contacts.len(), skipped = outcome.skipped.len(), "polled");
+        self.update_source(&config.id, |s| {
+            s.contacts = outcome.contacts.len();
+            s.skipped = outcome.skipped.len();
+        });
         if let Ok(mut listings) = self.listings.lock() {
             listings.insert(config.id.clone(), Arc::new(outcome.contacts));
         }
-        tracing::info!(source = %config.id, contacts = count, skipped = outcome.skipped.len(), "polled");
-        let state = Arc::clone(&self.state);
-        let listings = Arc::clone(&self.listings);
+        let shared = Arc::clone(self);
         let source_id = config.id.clone();
-        tokio::task::spawn_blocking(move || publish_books(&state, &listings, &source_id))
+        tokio::task::spawn_blocking(move || shared.publish(|b| b.sources.contains(&source_id), &[]))
             .await
             .map_err(|e| format!("publishing failed: {e}"))
     }
 
-    async fn run_source(&self, config: SourceConfig, source: Arc<dyn Source>) {
+    async fn run_source(self: Arc<Self>, config: SourceConfig, source: Arc<dyn Source>) {
         let mut failures: u32 = 0;
         let mut next_due = Instant::now();
         let mut last_fingerprint: Option<String> = None;
@@ -72,10 +102,18 @@ impl Poller {
             let changed = fingerprint.is_some() && fingerprint != last_fingerprint;
             if changed || Instant::now() >= next_due {
                 last_fingerprint = fingerprint;
-                match self.poll_once(&config, &source).await {
+                let result = self.poll_once(&config, &source).await;
+                let now = unix_now();
+                match result {
                     Ok(()) => {
                         failures = 0;
                         next_due = Instant::now() + jittered(config.poll_interval);
+                        self.update_source(&config.id, |s| {
+                            s.last_poll = Some(now);
+                            s.last_success = Some(now);
+                            s.error = None;
+                            s.consecutive_failures = 0;
+                        });
                     }
                     Err(error) => {
                         failures = failures.saturating_add(1);
@@ -86,55 +124,139 @@ impl Poller {
                             "poll failed, keeping the last good data: {error}"
                         );
                         next_due = Instant::now() + wait;
+                        self.update_source(&config.id, |s| {
+                            s.last_poll = Some(now);
+                            s.error = Some(error.clone());
+                            s.consecutive_failures = failures;
+                        });
                     }
                 }
+                self.write_status();
             }
             let until_due = next_due.saturating_duration_since(Instant::now());
             tokio::time::sleep(until_due.min(config.check_interval)).await;
         }
     }
-}
 
-/// Rebuilds and applies every book fed by `source_id`. Runs on a blocking thread (ETags are
-/// computed from rendered cards), one rebuild at a time so no update is lost.
-fn publish_books(
-    state: &AppState,
-    listings: &Mutex<HashMap<String, Arc<Vec<Contact>>>>,
-    source_id: &str,
-) {
-    static PUBLISH: Mutex<()> = Mutex::new(());
-    let _guard = PUBLISH.lock();
-    let Ok(snapshot) = listings.lock().map(|l| l.clone()) else {
-        return;
-    };
-    for book in state
-        .config
-        .books
-        .iter()
-        .filter(|b| b.sources.iter().any(|s| s == source_id))
-    {
-        let Some(store) = state.books.get(&book.id) else {
-            continue;
+    /// Lets held polls through when an operator asked for it.
+    async fn watch_accepts(self: Arc<Self>) {
+        let Some(dir) = self.state.config.store.state_dir.clone() else {
+            return;
         };
-        // A book merging several sources waits for all of them: publishing a partial book
-        // would send phones a wave of additions (or removals) that is not real.
-        if book.sources.iter().any(|s| !snapshot.contains_key(s)) {
-            continue;
+        loop {
+            let accepted: Vec<String> = self
+                .state
+                .config
+                .books
+                .iter()
+                .filter(|b| status::take_accept(&dir, &b.id))
+                .map(|b| b.id.clone())
+                .collect();
+            if !accepted.is_empty() {
+                tracing::info!(books = ?accepted, "accept requested");
+                let shared = Arc::clone(&self);
+                let _ = tokio::task::spawn_blocking(move || {
+                    shared.publish(|b| accepted.contains(&b.id), &accepted)
+                })
+                .await;
+                self.write_status();
+            }
+            tokio::time::sleep(ACCEPT_CHECK).await;
         }
-        let (members, skipped) = sources::book_members(book, &snapshot);
-        for s in &skipped {
-            tracing::warn!(book = %book.id, "skipped {s}");
+    }
+
+    /// Rebuilds and applies the books selected by `which` (blocking: ETags are computed from
+    /// rendered cards). Books in `accept` may pass the removal guard.
+    fn publish(&self, which: impl Fn(&crate::config::BookConfig) -> bool, accept: &[String]) {
+        let _guard = self.publishing.lock();
+        let Ok(snapshot) = self.listings.lock().map(|l| l.clone()) else {
+            return;
+        };
+        let state = &self.state;
+        for book in state.config.books.iter().filter(|b| which(b)) {
+            let Some(store) = state.books.get(&book.id) else {
+                continue;
+            };
+            // A book merging several sources waits for all of them: publishing a partial book
+            // would send phones a wave of additions (or removals) that is not real.
+            if book.sources.iter().any(|s| !snapshot.contains_key(s)) {
+                continue;
+            }
+            let (members, skipped) = sources::book_members(book, &snapshot);
+            for s in &skipped {
+                tracing::warn!(book = %book.id, "skipped {s}");
+            }
+            let accepted = accept.contains(&book.id);
+            match store.apply(
+                members,
+                &state.config.guard,
+                accepted,
+                state.state_file.as_ref(),
+            ) {
+                Ok(ApplyReport::Unchanged { .. }) => {}
+                Ok(ApplyReport::Published {
+                    members,
+                    changed,
+                    removed,
+                }) => tracing::info!(
+                    book = %book.id,
+                    members,
+                    changed,
+                    removed,
+                    token = %store.state().token().to_uri(),
+                    "published"
+                ),
+                Ok(ApplyReport::Held(hold)) => tracing::warn!(
+                    book = %book.id,
+                    removals = hold.removals,
+                    members = hold.members_now,
+                    "held: this poll would remove too much of the book; clients keep the \
+                     previous cards until `cardbridge accept --book {}`",
+                    book.id
+                ),
+                Err(error) => tracing::error!(book = %book.id, "not published: {error}"),
+            }
         }
-        let report = store.apply(members);
-        if report.changed > 0 {
-            tracing::info!(
-                book = %book.id,
-                members = report.members,
-                changed = report.changed,
-                removed = report.removed,
-                token = %store.state().token().to_uri(),
-                "published"
+        self.record_books();
+    }
+
+    fn update_source(&self, id: &str, f: impl FnOnce(&mut status::SourceStatus)) {
+        if let Ok(mut status) = self.status.lock() {
+            f(status.sources.entry(id.to_string()).or_default());
+        }
+    }
+
+    fn record_books(&self) {
+        let Ok(mut status) = self.status.lock() else {
+            return;
+        };
+        for (id, book) in &self.state.books {
+            let state = book.state();
+            status.books.insert(
+                id.clone(),
+                BookStatus {
+                    members: state.snapshot.len(),
+                    token: state.token().to_uri(),
+                    published: state
+                        .published
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs()),
+                    hold: book.hold().as_ref().map(HoldStatus::from),
+                },
             );
+        }
+    }
+
+    fn write_status(&self) {
+        let Some(dir) = &self.state.config.store.state_dir else {
+            return;
+        };
+        let Ok(mut status) = self.status.lock().map(|s| s.clone()) else {
+            return;
+        };
+        status.written = unix_now();
+        if let Err(e) = status.write(dir) {
+            tracing::warn!("cannot write the status file in {}: {e}", dir.display());
         }
     }
 }
@@ -154,19 +276,16 @@ fn jittered(interval: Duration) -> Duration {
 impl BackgroundService for Poller {
     /// One task per source, so a slow source never delays another.
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let tasks: Vec<_> = self
+        let mut tasks: Vec<_> = self
             .sources
             .iter()
             .map(|(config, source)| {
-                let poller = Poller {
-                    state: Arc::clone(&self.state),
-                    sources: Vec::new(),
-                    listings: Arc::clone(&self.listings),
-                };
-                let (config, source) = (config.clone(), Arc::clone(source));
-                tokio::spawn(async move { poller.run_source(config, source).await })
+                let shared = Arc::clone(&self.shared);
+                tokio::spawn(shared.run_source(config.clone(), Arc::clone(source)))
             })
             .collect();
+        tasks.push(tokio::spawn(Arc::clone(&self.shared).watch_accepts()));
+        self.shared.write_status();
         let _ = shutdown.changed().await;
         for task in tasks {
             task.abort();

@@ -1,4 +1,5 @@
-//! Everything the request path shares: configuration, books, caches, authentication.
+//! Everything the request path shares: configuration, books, caches, authentication, and
+//! the state file the books are persisted in.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -6,34 +7,38 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::cards::CardCache;
 use crate::config::{BookConfig, Config};
-use crate::store::Book;
+use crate::store::{Book, StateFile};
 
 pub struct AppState {
     pub config: Config,
-    /// Books by id, in configuration order of ids (sorted).
+    /// Books by id.
     pub books: BTreeMap<String, Arc<Book>>,
     pub cards: CardCache,
     pub auth: Authenticator,
+    pub state_file: Option<StateFile>,
 }
 
 impl AppState {
-    pub fn new(config: Config) -> AppState {
-        let books = config
-            .books
-            .iter()
-            .map(|b| {
-                (
-                    b.id.clone(),
-                    Arc::new(Book::new(config.server.change_log_entries)),
-                )
-            })
-            .collect();
-        AppState {
+    /// Builds the shared state, restoring every book from the state file when there is one
+    /// (`reset` starts that file afresh).
+    pub fn new(config: Config, reset: bool) -> Result<AppState, String> {
+        let state_file = match config.state_file_path() {
+            Some(path) => Some(StateFile::open(&path, reset).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let mut books = BTreeMap::new();
+        for book in &config.books {
+            let opened = Book::open(&book.id, config.retention, state_file.as_ref())
+                .map_err(|e| e.to_string())?;
+            books.insert(book.id.clone(), Arc::new(opened));
+        }
+        Ok(AppState {
             cards: CardCache::new(config.server.card_cache_bytes),
             auth: Authenticator::new(&config.auth),
             books,
             config,
-        }
+            state_file,
+        })
     }
 
     /// The book and its configuration, when `user` may read it.

@@ -2,10 +2,13 @@
 //!
 //! Fields hold plain, unescaped text; rendering rules (escaping, folding, version dialects)
 //! belong to the server. Collections keep source order so the canonical form — and with it
-//! the ETag — is deterministic.
+//! the ETag — is deterministic. The model is serializable so the store can persist the
+//! last good snapshot.
+
+use serde::{Deserialize, Serialize};
 
 /// Whether a card describes a person/organisation or a group of other cards.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum ContactKind {
     #[default]
     Individual,
@@ -14,7 +17,7 @@ pub enum ContactKind {
 }
 
 /// Structured name (vCard `N`). Each component may hold several values.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Name {
     pub family: Vec<String>,
     pub given: Vec<String>,
@@ -38,7 +41,7 @@ impl Name {
 }
 
 /// Label of an email, phone, address or URL, mapped onto vCard TYPE values.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Label {
     Home,
     Work,
@@ -48,7 +51,7 @@ pub enum Label {
 }
 
 /// Kind of telephone line (vCard TEL TYPE).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PhoneKind {
     Voice,
     Cell,
@@ -58,14 +61,14 @@ pub enum PhoneKind {
     Video,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Email {
     pub address: String,
     pub label: Option<Label>,
     pub preferred: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Phone {
     /// E.164 (`+4930...`) when the source text parsed as a valid number, else the original text.
     pub number: String,
@@ -75,7 +78,7 @@ pub struct Phone {
 }
 
 /// Postal address (vCard `ADR`), components in vCard order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Address {
     pub po_box: String,
     pub extended: String,
@@ -104,14 +107,14 @@ impl Address {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Url {
     pub url: String,
     pub label: Option<Label>,
 }
 
 /// A calendar date whose year may be unknown (`--MM-DD` birthdays).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PartialDate {
     pub year: Option<u16>,
     pub month: u8,
@@ -119,7 +122,7 @@ pub struct PartialDate {
 }
 
 /// Photo bytes as they will be served (already capped/downscaled by the source).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Photo {
     /// `image/jpeg` or `image/png`.
     pub media_type: String,
@@ -127,14 +130,14 @@ pub struct Photo {
 }
 
 /// Instant-messaging / SIP address (vCard 4.0 `IMPP`, 3.0 `IMPP` / `X-SIP`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Impp {
     /// A URI such as `sip:alice@example.com` or `xmpp:alice@example.com`.
     pub uri: String,
 }
 
 /// The one contact model all sources normalize to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Contact {
     /// Stable identifier from the source (entryUUID, resourceName, key column, content hash).
     /// Never a row number.

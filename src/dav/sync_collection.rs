@@ -1,15 +1,16 @@
 //! REPORT sync-collection (RFC 6578): every member for an empty token, else the members
 //! changed since the token's state; removed members as 404 responses; always a new token.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::paths;
 use super::reply::{MultistatusStream, XML_TYPE};
 use super::request::SyncCollection;
 use super::response::{self, CardResponder};
-use super::{Reply, RequestHead};
+use super::{xml, Reply, RequestHead};
 use crate::state::AppState;
-use crate::store::{BookState, SyncToken};
+use crate::store::{BookState, ClientToken, ResumeToken, SyncToken};
 
 pub fn answer(
     app: &Arc<AppState>,
@@ -19,17 +20,33 @@ pub fn answer(
     state: &Arc<BookState>,
     request: SyncCollection,
 ) -> Reply {
-    let token = request.token.trim();
-    let names: Vec<String> = if token.is_empty() {
-        state.snapshot.members().map(|m| m.name.clone()).collect()
-    } else {
-        let delta = SyncToken::parse(token).and_then(|t| state.log.delta_since(t.0));
-        match delta {
-            Some(delta) => delta.names.into_iter().collect(),
-            None => return invalid_token(app, head),
-        }
+    let Some((base, names)) = changed_names(state, request.token.trim()) else {
+        return invalid_token(app, head);
     };
-    let tail = format!("<D:sync-token>{}</D:sync-token>", state.token().to_uri());
+    let mut names: Vec<String> = names.into_iter().collect();
+    let mut tail = String::new();
+    let mut token = state.token().to_uri();
+    if let Some(limit) = request.limit.filter(|limit| names.len() > *limit) {
+        // Truncated: a 507 on the collection itself, and a token that resumes after the
+        // last name sent (DAVx5 and Evolution loop until no 507 comes back).
+        names.truncate(limit);
+        let after = names.last().cloned().unwrap_or_default();
+        token = ResumeToken {
+            base,
+            page: state.snapshot.digest(),
+            after,
+        }
+        .to_uri();
+        tail.push_str("<D:response>");
+        xml::href(&mut tail, &paths::book_href(user, book));
+        tail.push_str(
+            "<D:status>HTTP/1.1 507 Insufficient Storage</D:status>\
+             <D:error><D:number-of-matches-within-limits/></D:error></D:response>",
+        );
+    }
+    tail.push_str("<D:sync-token>");
+    xml::escape_into(&mut tail, &token);
+    tail.push_str("</D:sync-token>");
     let responder = CardResponder::for_report(
         app,
         head,
@@ -50,6 +67,36 @@ pub fn answer(
         }
     });
     Reply::new(207).stream(XML_TYPE, stream.boxed())
+}
+
+/// The sorted names to report for `token`, and the base state a resume token must carry;
+/// `None` for a token this book cannot answer (unknown, expired, foreign).
+fn changed_names(state: &BookState, token: &str) -> Option<(u128, BTreeSet<String>)> {
+    let all_members = || state.snapshot.members().map(|m| m.name.clone()).collect();
+    let since = |base: u128| -> Option<BTreeSet<String>> {
+        if base == 0 {
+            Some(all_members())
+        } else {
+            state.log.delta_since(base).map(|d| d.names)
+        }
+    };
+    if token.is_empty() {
+        return Some((0, all_members()));
+    }
+    match ClientToken::parse(token)? {
+        ClientToken::State(SyncToken(digest)) if digest != 0 => Some((digest, since(digest)?)),
+        ClientToken::State(_) => None,
+        ClientToken::Resume(resume) => {
+            // Names after the cut, plus anything that changed since the page was taken
+            // (including names before the cut): nothing is lost if the book moved on.
+            let mut names: BTreeSet<String> = since(resume.base)?
+                .into_iter()
+                .filter(|name| name.as_str() > resume.after.as_str())
+                .collect();
+            names.extend(state.log.delta_since(resume.page)?.names);
+            Some((resume.base, names))
+        }
+    }
 }
 
 /// Unknown or expired token: 403 + `DAV:valid-sync-token` makes DAVx5, Evolution and iOS

@@ -1,12 +1,14 @@
-//! One address book's current state, swapped atomically when a poll changes it.
+//! One address book's current state, swapped atomically when a poll changes it, persisted
+//! before it is published, and guarded against polls that would remove too much.
 
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 
-use super::changelog::ChangeLog;
+use super::changelog::{ChangeLog, Retention};
 use super::member::Member;
+use super::persist::{StateError, StateFile};
 use super::snapshot::Snapshot;
 use super::token::SyncToken;
 
@@ -25,29 +27,79 @@ impl BookState {
     }
 }
 
-/// The outcome of applying a poll to a book.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApplyReport {
-    pub members: usize,
-    pub changed: usize,
-    pub removed: usize,
+/// When a poll removes more than `share` of a book and at least `min_removals` cards, it is
+/// held until an operator accepts it: a wrong base DN or a truncated export must not wipe
+/// every phone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RemovalGuard {
+    pub share: f64,
+    pub min_removals: usize,
 }
 
-/// A book: an atomically replaceable [`BookState`].
+/// A poll held back by the removal guard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub removals: usize,
+    pub members_now: usize,
+    pub members_held: usize,
+    pub since: u64,
+}
+
+/// What applying a poll did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyReport {
+    Unchanged {
+        members: usize,
+    },
+    Published {
+        members: usize,
+        changed: usize,
+        removed: usize,
+    },
+    Held(Hold),
+}
+
 #[derive(Debug)]
 pub struct Book {
+    id: String,
     state: ArcSwap<BookState>,
+    hold: Mutex<Option<Hold>>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Book {
-    pub fn new(log_retention: usize) -> Book {
-        Book {
-            state: ArcSwap::from_pointee(BookState {
+    /// An empty book, or the book as the state file last recorded it.
+    pub fn open(
+        id: &str,
+        retention: Retention,
+        state_file: Option<&StateFile>,
+    ) -> Result<Book, StateError> {
+        let restored = match state_file {
+            Some(file) => file.load(id, retention)?,
+            None => None,
+        };
+        let state = match restored {
+            Some(r) => BookState {
+                snapshot: Arc::new(r.snapshot),
+                log: r.log,
+                published: UNIX_EPOCH + Duration::from_secs(r.published),
+            },
+            None => BookState {
                 snapshot: Arc::new(Snapshot::default()),
-                log: ChangeLog::new(log_retention),
+                log: ChangeLog::new(retention),
                 published: SystemTime::now(),
-            }),
-        }
+            },
+        };
+        Ok(Book {
+            id: id.to_string(),
+            state: ArcSwap::from_pointee(state),
+            hold: Mutex::new(None),
+        })
     }
 
     /// The current state: one atomic load, no lock.
@@ -55,9 +107,21 @@ impl Book {
         self.state.load_full()
     }
 
+    /// The poll currently held back by the removal guard, if any.
+    pub fn hold(&self) -> Option<Hold> {
+        self.hold.lock().ok().and_then(|h| h.clone())
+    }
+
     /// Replaces the book's members with `members`. An unchanged member set changes nothing
-    /// (same token, same log). Callers apply from one task per book, so no update is lost.
-    pub fn apply(&self, members: Vec<Member>) -> ApplyReport {
+    /// (same token, same log); a change is persisted first, then published. `accept` lets a
+    /// poll through the removal guard. Callers apply from one task at a time per book.
+    pub fn apply(
+        &self,
+        members: Vec<Member>,
+        guard: &RemovalGuard,
+        accept: bool,
+        state_file: Option<&StateFile>,
+    ) -> Result<ApplyReport, StateError> {
         let current = self.state();
         let reused = members.into_iter().map(|member| {
             match current.snapshot.get(&member.name) {
@@ -68,22 +132,50 @@ impl Book {
         });
         let next = Snapshot::from_members(reused);
         let changed = current.snapshot.changed_names(&next);
-        let report = ApplyReport {
-            members: next.len(),
-            changed: changed.len(),
-            removed: current.snapshot.removed_count(&next),
-        };
         if changed.is_empty() {
-            return report;
+            self.set_hold(None);
+            return Ok(ApplyReport::Unchanged {
+                members: next.len(),
+            });
         }
+        let removed = current.snapshot.removed_count(&next);
+        let before = current.snapshot.len();
+        let trips = removed >= guard.min_removals && (removed as f64) > guard.share * before as f64;
+        if trips && !accept {
+            let since = self.hold().map_or_else(unix_now, |h| h.since);
+            let hold = Hold {
+                removals: removed,
+                members_now: before,
+                members_held: next.len(),
+                since,
+            };
+            self.set_hold(Some(hold.clone()));
+            return Ok(ApplyReport::Held(hold));
+        }
+        let now = unix_now();
         let mut log = current.log.clone();
-        log.push(next.digest(), changed);
+        let entry = log.push(next.digest(), changed, now);
+        if let Some(file) = state_file {
+            file.save(&self.id, &next, &entry, log.first_seq())?;
+        }
+        let report = ApplyReport::Published {
+            members: next.len(),
+            changed: entry.changed.len(),
+            removed,
+        };
         self.state.store(Arc::new(BookState {
             snapshot: Arc::new(next),
             log,
-            published: SystemTime::now(),
+            published: UNIX_EPOCH + Duration::from_secs(now),
         }));
-        report
+        self.set_hold(None);
+        Ok(report)
+    }
+
+    fn set_hold(&self, hold: Option<Hold>) {
+        if let Ok(mut slot) = self.hold.lock() {
+            *slot = hold;
+        }
     }
 }
 
@@ -91,6 +183,15 @@ impl Book {
 mod tests {
     use super::*;
     use cardbridge_connectors::Contact;
+
+    const RETENTION: Retention = Retention {
+        max_entries: 100,
+        max_age: None,
+    };
+    const GUARD: RemovalGuard = RemovalGuard {
+        share: 0.5,
+        min_removals: 3,
+    };
 
     fn members(list: &[(&str, &str)]) -> Vec<Member> {
         list.iter()
@@ -104,17 +205,34 @@ mod tests {
             .collect()
     }
 
+    fn apply(book: &Book, list: &[(&str, &str)], accept: bool) -> ApplyReport {
+        book.apply(members(list), &GUARD, accept, None)
+            .expect("in memory")
+    }
+
     #[test]
     fn unchanged_poll_keeps_token_and_changed_poll_logs_delta() {
-        let book = Book::new(100);
-        let first = book.apply(members(&[("a", "A"), ("b", "B")]));
-        assert_eq!(first.changed, 2);
+        let book = Book::open("b", RETENTION, None).expect("book");
+        assert!(matches!(
+            apply(&book, &[("a", "A"), ("b", "B")], false),
+            ApplyReport::Published { changed: 2, .. }
+        ));
         let token = book.state().token();
-        assert_eq!(book.apply(members(&[("b", "B"), ("a", "A")])).changed, 0);
+        assert_eq!(
+            apply(&book, &[("b", "B"), ("a", "A")], false),
+            ApplyReport::Unchanged { members: 2 }
+        );
         assert_eq!(book.state().token(), token);
 
-        let report = book.apply(members(&[("a", "A2"), ("c", "C")]));
-        assert_eq!((report.changed, report.removed), (3, 1));
+        let report = apply(&book, &[("a", "A2"), ("c", "C")], false);
+        assert_eq!(
+            report,
+            ApplyReport::Published {
+                members: 2,
+                changed: 3,
+                removed: 1
+            }
+        );
         let state = book.state();
         assert_ne!(state.token(), token);
         let delta = state
@@ -125,5 +243,43 @@ mod tests {
             delta,
             Some(vec!["a.vcf".into(), "b.vcf".into(), "c.vcf".into()])
         );
+    }
+
+    #[test]
+    fn mass_removals_are_held_until_accepted() {
+        let book = Book::open("b", RETENTION, None).expect("book");
+        let all: Vec<(String, String)> = (0..10)
+            .map(|i| (format!("u{i}"), format!("N{i}")))
+            .collect();
+        let all: Vec<(&str, &str)> = all.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        apply(&book, &all, false);
+        let token = book.state().token();
+        // 2 of 10 removed: below the minimum count, published.
+        assert!(matches!(
+            apply(&book, &all[..8], false),
+            ApplyReport::Published { removed: 2, .. }
+        ));
+        let token8 = book.state().token();
+        assert_ne!(token8, token);
+        // Down to 1 of 8: held, nothing changes for clients.
+        let held = apply(&book, &all[..1], false);
+        assert!(matches!(
+            held,
+            ApplyReport::Held(Hold {
+                removals: 7,
+                members_now: 8,
+                members_held: 1,
+                ..
+            })
+        ));
+        assert_eq!(book.state().token(), token8);
+        assert!(book.hold().is_some());
+        // Accepted: exactly the removals go through.
+        assert!(matches!(
+            apply(&book, &all[..1], true),
+            ApplyReport::Published { removed: 7, .. }
+        ));
+        assert_eq!(book.hold(), None);
+        assert_eq!(book.state().snapshot.len(), 1);
     }
 }

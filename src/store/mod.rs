@@ -1,17 +1,20 @@
-//! The sync store: per-book immutable snapshots, content-hash ETags, state-digest sync tokens
-//! and the change log that answers deltas (DESIGN.md §3).
+//! The sync store: per-book immutable snapshots, content-hash ETags, state-digest sync tokens,
+//! the change log that answers deltas, and the state file that keeps all of it across
+//! restarts (DESIGN.md §3–4).
 //!
 //! Requests read a book through one atomic load ([`Book::state`]); polls build a new state off
-//! the request path and swap it in.
+//! the request path, persist it and swap it in.
 
 mod book;
 mod changelog;
 mod member;
+mod persist;
 mod snapshot;
 mod token;
 
-pub use book::{ApplyReport, Book, BookState};
-pub use changelog::{ChangeLog, Delta};
+pub use book::{ApplyReport, Book, BookState, Hold, RemovalGuard};
+pub use changelog::{ChangeLog, Delta, Retention};
 pub use member::{card_name, Etag, Member};
+pub use persist::{StateError, StateFile};
 pub use snapshot::Snapshot;
-pub use token::SyncToken;
+pub use token::{ClientToken, ResumeToken, SyncToken};

@@ -1,0 +1,140 @@
+//! What the running server tells operators: a status file in the state directory (read by
+//! `cardbridge status`) and accept requests (written by `cardbridge accept`).
+//!
+//! Files rather than a socket: they work with the server stopped too, need no extra port,
+//! and are written atomically (temp file + rename).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::Hold;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SourceStatus {
+    /// Unix seconds of the last poll attempt and of the last successful one.
+    pub last_poll: Option<u64>,
+    pub last_success: Option<u64>,
+    /// The last poll's error; `None` when it succeeded.
+    pub error: Option<String>,
+    pub consecutive_failures: u32,
+    pub contacts: usize,
+    pub skipped: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HoldStatus {
+    pub removals: usize,
+    pub members_now: usize,
+    pub members_held: usize,
+    pub since: u64,
+}
+
+impl From<&Hold> for HoldStatus {
+    fn from(hold: &Hold) -> Self {
+        HoldStatus {
+            removals: hold.removals,
+            members_now: hold.members_now,
+            members_held: hold.members_held,
+            since: hold.since,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct BookStatus {
+    pub members: usize,
+    pub token: String,
+    pub published: u64,
+    pub hold: Option<HoldStatus>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Status {
+    pub written: u64,
+    pub sources: BTreeMap<String, SourceStatus>,
+    pub books: BTreeMap<String, BookStatus>,
+}
+
+fn status_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("status.json")
+}
+
+fn accept_path(state_dir: &Path, book: &str) -> PathBuf {
+    state_dir.join("accept").join(book)
+}
+
+impl Status {
+    pub fn write(&self, state_dir: &Path) -> std::io::Result<()> {
+        let path = status_path(state_dir);
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    pub fn read(state_dir: &Path) -> Result<Status, String> {
+        let path = status_path(state_dir);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: {e} (has `cardbridge serve` run with this config?)",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The human-readable report `cardbridge status` prints.
+    pub fn render(&self, now: u64) -> String {
+        let ago = |t: u64| format!("{}s ago", now.saturating_sub(t));
+        let mut out = String::new();
+        for (id, book) in &self.books {
+            out.push_str(&format!(
+                "book {id}: {} cards, token {}, published {}\n",
+                book.members,
+                book.token,
+                ago(book.published)
+            ));
+            if let Some(hold) = &book.hold {
+                out.push_str(&format!(
+                    "  HELD since {}: a poll would remove {} of {} cards (leaving {}); \
+                     run `cardbridge accept -c CONFIG --book {id}` to let it through\n",
+                    ago(hold.since),
+                    hold.removals,
+                    hold.members_now,
+                    hold.members_held
+                ));
+            }
+        }
+        for (id, source) in &self.sources {
+            let last = source.last_poll.map_or_else(|| "never".to_string(), ago);
+            match &source.error {
+                None => out.push_str(&format!(
+                    "source {id}: ok, {} contacts, {} skipped, last poll {last}\n",
+                    source.contacts, source.skipped
+                )),
+                Some(error) => out.push_str(&format!(
+                    "source {id}: FAILING ({} in a row, last poll {last}, last success {}): {error}\n",
+                    source.consecutive_failures,
+                    source.last_success.map_or_else(|| "never".to_string(), ago)
+                )),
+            }
+        }
+        out
+    }
+}
+
+/// Asks the running server to let the held poll of `book` through.
+pub fn request_accept(state_dir: &Path, book: &str) -> std::io::Result<()> {
+    let path = accept_path(state_dir, book);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, b"")
+}
+
+/// Whether an accept was requested for `book` (the request is consumed).
+pub fn take_accept(state_dir: &Path, book: &str) -> bool {
+    std::fs::remove_file(accept_path(state_dir, book)).is_ok()
+}

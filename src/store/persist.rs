@@ -1,0 +1,377 @@
+//! The state file: every book's last good snapshot and change log in one redb database, so a
+//! restart serves the same members, ETags and tokens before any source answers.
+//!
+//! Each published change is one write transaction (changed members, removed members, the new
+//! log entry, pruned entries, the book's digest): a crash leaves the old state or the new one,
+//! never a mix.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cardbridge_connectors::Contact;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use super::changelog::{ChangeLog, Entry, Retention};
+use super::member::{Etag, Member};
+use super::snapshot::Snapshot;
+
+/// Bumped when the layout changes; a file from a newer version is refused, not misread.
+const FORMAT: u32 = 1;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const BOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("books");
+const MEMBERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("members");
+const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
+
+#[derive(Serialize, Deserialize)]
+struct BookMeta {
+    digest: u128,
+    published: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredMember {
+    etag: u128,
+    contact: Contact,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredEntry {
+    at: u64,
+    digest: u128,
+    changed: Vec<String>,
+}
+
+/// A state-file problem, always naming the file and the way out.
+#[derive(Debug, thiserror::Error)]
+#[error("state file {path}: {message}")]
+pub struct StateError {
+    pub path: String,
+    pub message: String,
+}
+
+/// A book as restored from the state file.
+pub struct Restored {
+    pub snapshot: Snapshot,
+    pub log: ChangeLog,
+    pub published: u64,
+}
+
+pub struct StateFile {
+    db: Database,
+    path: PathBuf,
+}
+
+impl StateFile {
+    /// Opens (or creates) the state file; `reset` first deletes it so everything is rebuilt
+    /// from the sources.
+    pub fn open(path: &Path, reset: bool) -> Result<StateFile, StateError> {
+        let err = |message: String| StateError {
+            path: path.display().to_string(),
+            message,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| err(format!("cannot create its directory: {e}")))?;
+        }
+        if reset {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err(format!("cannot remove it for --reset-state: {e}"))),
+            }
+        }
+        let db = Database::create(path).map_err(|e| {
+            err(format!(
+                "cannot open it ({e}); if it is damaged, start with --reset-state to rebuild it \
+                 from the sources"
+            ))
+        })?;
+        let file = StateFile {
+            db,
+            path: path.to_path_buf(),
+        };
+        file.check_format()?;
+        Ok(file)
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> StateError {
+        StateError {
+            path: self.path.display().to_string(),
+            message: format!("{message}; start with --reset-state to rebuild it from the sources"),
+        }
+    }
+
+    fn check_format(&self) -> Result<(), StateError> {
+        let txn = self.db.begin_write().map_err(|e| self.error(e))?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| self.error(e))?;
+            let stored = meta
+                .get("format")
+                .map_err(|e| self.error(e))?
+                .map(|v| v.value().to_vec());
+            match stored {
+                None => {
+                    meta.insert("format", FORMAT.to_le_bytes().as_slice())
+                        .map_err(|e| self.error(e))?;
+                }
+                Some(bytes) => {
+                    let version = <[u8; 4]>::try_from(bytes.as_slice())
+                        .map(u32::from_le_bytes)
+                        .map_err(|_| self.error("unreadable format marker"))?;
+                    if version > FORMAT {
+                        return Err(self.error(format!(
+                            "written by a newer cardbridge (format {version}, this one reads {FORMAT}); \
+                             upgrade cardbridge"
+                        )));
+                    }
+                }
+            }
+            txn.open_table(BOOKS).map_err(|e| self.error(e))?;
+            txn.open_table(MEMBERS).map_err(|e| self.error(e))?;
+            txn.open_table(LOG).map_err(|e| self.error(e))?;
+        }
+        txn.commit().map_err(|e| self.error(e))
+    }
+
+    /// The persisted state of `book`, or `None` when it was never published.
+    pub fn load(&self, book: &str, retention: Retention) -> Result<Option<Restored>, StateError> {
+        let txn = self.db.begin_read().map_err(|e| self.error(e))?;
+        let books = txn.open_table(BOOKS).map_err(|e| self.error(e))?;
+        let Some(meta) = books.get(book).map_err(|e| self.error(e))? else {
+            return Ok(None);
+        };
+        let meta: BookMeta = postcard::from_bytes(meta.value())
+            .map_err(|e| self.error(format!("book {book:?}: {e}")))?;
+        let members_table = txn.open_table(MEMBERS).map_err(|e| self.error(e))?;
+        let mut members = Vec::new();
+        for row in members_table
+            .range((book, "")..)
+            .map_err(|e| self.error(e))?
+        {
+            let (key, value) = row.map_err(|e| self.error(e))?;
+            let (owner, name) = key.value();
+            if owner != book {
+                break;
+            }
+            let stored: StoredMember = postcard::from_bytes(value.value())
+                .map_err(|e| self.error(format!("card {name:?} of book {book:?}: {e}")))?;
+            members.push(Arc::new(Member {
+                name: name.to_string(),
+                etag: Etag(stored.etag),
+                contact: Arc::new(stored.contact),
+            }));
+        }
+        let snapshot = Snapshot::from_members(members);
+        if snapshot.digest() != meta.digest {
+            return Err(self.error(format!(
+                "book {book:?}: its cards do not add up to its recorded state"
+            )));
+        }
+        let log_table = txn.open_table(LOG).map_err(|e| self.error(e))?;
+        let mut entries = Vec::new();
+        for row in log_table.range((book, 0u64)..).map_err(|e| self.error(e))? {
+            let (key, value) = row.map_err(|e| self.error(e))?;
+            let (owner, seq) = key.value();
+            if owner != book {
+                break;
+            }
+            let stored: StoredEntry = postcard::from_bytes(value.value())
+                .map_err(|e| self.error(format!("log entry {seq} of book {book:?}: {e}")))?;
+            entries.push(Entry {
+                seq,
+                at: stored.at,
+                digest: stored.digest,
+                changed: Arc::from(stored.changed),
+            });
+        }
+        if entries.last().map(|e| e.digest) != Some(meta.digest) {
+            return Err(self.error(format!(
+                "book {book:?}: its change log does not end at its state"
+            )));
+        }
+        Ok(Some(Restored {
+            snapshot,
+            log: ChangeLog::from_entries(entries, retention),
+            published: meta.published,
+        }))
+    }
+
+    /// Persists one published change of `book` in a single transaction.
+    pub fn save(
+        &self,
+        book: &str,
+        next: &Snapshot,
+        entry: &Entry,
+        first_retained_seq: u64,
+    ) -> Result<(), StateError> {
+        let txn = self.db.begin_write().map_err(|e| self.error(e))?;
+        {
+            let mut members = txn.open_table(MEMBERS).map_err(|e| self.error(e))?;
+            for name in entry.changed.iter() {
+                match next.get(name) {
+                    Some(member) => {
+                        let stored = StoredMember {
+                            etag: member.etag.0,
+                            contact: (*member.contact).clone(),
+                        };
+                        let bytes = postcard::to_stdvec(&stored).map_err(|e| self.error(e))?;
+                        members
+                            .insert((book, name.as_str()), bytes.as_slice())
+                            .map_err(|e| self.error(e))?;
+                    }
+                    None => {
+                        members
+                            .remove((book, name.as_str()))
+                            .map_err(|e| self.error(e))?;
+                    }
+                }
+            }
+            let mut log = txn.open_table(LOG).map_err(|e| self.error(e))?;
+            let stored = StoredEntry {
+                at: entry.at,
+                digest: entry.digest,
+                changed: entry.changed.to_vec(),
+            };
+            let bytes = postcard::to_stdvec(&stored).map_err(|e| self.error(e))?;
+            log.insert((book, entry.seq), bytes.as_slice())
+                .map_err(|e| self.error(e))?;
+            let expired: Vec<u64> = log
+                .range((book, 0u64)..(book, first_retained_seq))
+                .map_err(|e| self.error(e))?
+                .filter_map(|row| row.ok().map(|(k, _)| k.value().1))
+                .collect();
+            for seq in expired {
+                log.remove((book, seq)).map_err(|e| self.error(e))?;
+            }
+            let mut books = txn.open_table(BOOKS).map_err(|e| self.error(e))?;
+            let meta = BookMeta {
+                digest: next.digest(),
+                published: entry.at,
+            };
+            let bytes = postcard::to_stdvec(&meta).map_err(|e| self.error(e))?;
+            books
+                .insert(book, bytes.as_slice())
+                .map_err(|e| self.error(e))?;
+        }
+        txn.commit().map_err(|e| self.error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ApplyReport, Book, RemovalGuard};
+
+    const RETENTION: Retention = Retention {
+        max_entries: 5,
+        max_age: None,
+    };
+    const GUARD: RemovalGuard = RemovalGuard {
+        share: 1.0,
+        min_removals: usize::MAX,
+    };
+
+    fn members(names: &[&str]) -> Vec<Member> {
+        names
+            .iter()
+            .map(|n| {
+                Member::new(Contact {
+                    uid: (*n).into(),
+                    formatted_name: n.to_uppercase(),
+                    ..Contact::default()
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_reopened_file_serves_the_same_state_and_deltas() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.redb");
+        let (token_a, token_b) = {
+            let file = StateFile::open(&path, false).expect("open");
+            let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
+            book.apply(members(&["a", "b", "c"]), &GUARD, false, Some(&file))
+                .expect("apply");
+            let token_a = book.state().token();
+            book.apply(members(&["a", "c", "d"]), &GUARD, false, Some(&file))
+                .expect("apply");
+            (token_a, book.state().token())
+        };
+        let file = StateFile::open(&path, false).expect("reopen");
+        let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
+        let state = book.state();
+        assert_eq!(state.token(), token_b);
+        assert_eq!(state.snapshot.len(), 3);
+        let delta: Vec<String> = state
+            .log
+            .delta_since(token_a.0)
+            .expect("known")
+            .names
+            .into_iter()
+            .collect();
+        assert_eq!(delta, vec!["b.vcf", "d.vcf"]);
+        assert!(Book::open("other", RETENTION, Some(&file))
+            .expect("empty")
+            .state()
+            .snapshot
+            .is_empty());
+    }
+
+    #[test]
+    fn the_log_stays_bounded_on_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.redb");
+        let file = StateFile::open(&path, false).expect("open");
+        let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
+        let first = book.state().token();
+        for i in 0..50 {
+            let name = format!("n{i}");
+            let report = book
+                .apply(members(&["a", &name]), &GUARD, false, Some(&file))
+                .expect("apply");
+            assert!(matches!(report, ApplyReport::Published { .. }));
+        }
+        drop(book);
+        let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
+        assert_eq!(book.state().log.len(), 5);
+        assert!(book.state().log.delta_since(first.0).is_none());
+    }
+
+    #[test]
+    fn damaged_and_newer_files_are_refused_with_the_way_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.redb");
+        std::fs::write(&path, b"this is not a database at all, just some bytes").expect("write");
+        let err = StateFile::open(&path, false)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains("state.redb") && err.contains("--reset-state"),
+            "{err}"
+        );
+        StateFile::open(&path, true).expect("reset rebuilds");
+
+        let newer = dir.path().join("newer.redb");
+        {
+            let file = StateFile::open(&newer, false).expect("open");
+            let txn = file.db.begin_write().expect("txn");
+            txn.open_table(META)
+                .expect("meta")
+                .insert("format", 99u32.to_le_bytes().as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        let err = StateFile::open(&newer, false)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            err.contains("newer cardbridge") && err.contains("--reset-state"),
+            "{err}"
+        );
+    }
+}
