@@ -46,9 +46,10 @@ fn vdirsyncer_syncs_the_demo_books() {
     let dir = tempfile::tempdir().expect("tempdir");
     // The demo config points at demo/*.csv relative to itself.
     let mut server = Server::start(ServerSpec {
-        config: config
-            .replace("path = \"demo/", "path = \"")
-            .replace("state_dir = \"../target/demo-state\"", "state_dir = \"state\""),
+        config: config.replace("path = \"demo/", "path = \"").replace(
+            "state_dir = \"../target/demo-state\"",
+            "state_dir = \"state\"",
+        ),
         files: vec![
             ("staff.csv".into(), staff.clone()),
             ("rooms.csv".into(), rooms),

@@ -11,6 +11,10 @@ use super::http::{basic, Conn, Response};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_cardbridge");
 
+/// File content that makes `Server::start` create a named pipe instead: a source that
+/// never answers.
+pub const FIFO: &[u8] = b"\0fifo\0";
+
 /// What to run: config text (with `{PORT}` replaced) and data files.
 pub struct ServerSpec {
     pub config: String,
@@ -70,6 +74,24 @@ pub fn run_cli_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
     )
 }
 
+/// Starts `cardbridge serve` on the config in `dir`, appending to its log.
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("log");
+    Command::new(BIN)
+        .args(["serve", "-c"])
+        .arg(dir.join("cardbridge.toml"))
+        .args(args)
+        .env("CARDBRIDGE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn server")
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -125,29 +147,31 @@ impl Server {
     }
 
     pub fn start(spec: ServerSpec) -> Server {
+        let books = spec.config.matches("[[addressbook]]").count();
+        Server::start_ready(spec, books)
+    }
+
+    /// Starts the server and waits until `books` books have been published.
+    pub fn start_ready(spec: ServerSpec, books: usize) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, bytes) in &spec.files {
-            std::fs::write(dir.path().join(name), bytes).expect("write file");
+            let path = dir.path().join(name);
+            if bytes == FIFO {
+                let status = Command::new("mkfifo").arg(&path).status().expect("mkfifo");
+                assert!(status.success());
+            } else {
+                std::fs::write(path, bytes).expect("write file");
+            }
         }
         let port = free_port();
         let config = spec.config.replace("{PORT}", &port.to_string());
-        let config_path = dir.path().join("cardbridge.toml");
-        std::fs::write(&config_path, config).expect("write config");
-        let log = std::fs::File::create(dir.path().join("server.log")).expect("log");
-        let child = Command::new(BIN)
-            .args(["serve", "-c"])
-            .arg(&config_path)
-            .env("CARDBRIDGE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn server");
+        std::fs::write(dir.path().join("cardbridge.toml"), config).expect("write config");
         let auth = spec
             .config
             .contains("mode = \"users\"")
             .then(|| basic("alice", "secret"));
-        let books = spec.config.matches("[[addressbook]]").count();
         let user = if auth.is_some() { "alice" } else { "anonymous" }.to_string();
+        let child = spawn(dir.path(), &[]);
         let mut server = Server {
             child,
             port,
@@ -155,8 +179,33 @@ impl Server {
             auth,
             user,
         };
-        server.wait_until_serving(books);
+        server.wait_until(|s| s.published_books() >= books);
         server
+    }
+
+    /// Kills the server with SIGKILL (no chance to clean up).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills and starts the server again on the same port, config and state directory;
+    /// returns once it has restored its state and listens.
+    pub fn restart(&mut self, args: &[&str]) {
+        self.kill();
+        let log = self.log();
+        let restored_before = log.matches("state restored").count();
+        self.child = spawn(self.dir.path(), args);
+        self.wait_until(|s| s.log().matches("state restored").count() > restored_before);
+    }
+
+    /// The config file's path (for CLI commands against the same setup).
+    pub fn config_path(&self) -> String {
+        self.dir
+            .path()
+            .join("cardbridge.toml")
+            .display()
+            .to_string()
     }
 
     /// Alice's view of the standard `staff` book.
@@ -182,16 +231,14 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    /// Waits until the server answers and has published every book.
-    fn wait_until_serving(&mut self, books: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    /// Waits until the server answers and `ready` holds.
+    fn wait_until(&mut self, ready: impl Fn(&Server) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("server exited with {status}:\n{}", self.log());
             }
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && self.published_books() >= books
-            {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && ready(self) {
                 return;
             }
             assert!(
@@ -265,7 +312,7 @@ impl Server {
                 "change not published:\n{}",
                 self.log()
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

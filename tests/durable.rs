@@ -1,0 +1,354 @@
+//! The durable store through the real server: restarts, replicas, retention, truncation,
+//! the removal guard, slow sources, SIGKILL mid-poll and damaged state files.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use support::multistatus::DAV;
+use support::server::{run_cli, standard_config, write_atomically, FIFO};
+use support::{google_csv, google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec};
+
+fn people(range: std::ops::Range<usize>, title: &str) -> Vec<String> {
+    range
+        .map(|i| {
+            let (name, email) = (format!("P{i:04}"), format!("p{i}@example.com"));
+            google_row(&name, "Test", title, &email, "")
+        })
+        .collect()
+}
+
+const STATE: &str = "\n[store]\nstate_dir = \"state\"\n";
+
+/// A server with a state directory that notices file changes within 20 ms.
+fn durable(extra: &str, rows: &[String]) -> Server {
+    Server::start(ServerSpec {
+        config: fast(standard_config(&format!("{STATE}{extra}"))),
+        files: vec![("staff.csv".into(), google_csv(rows).into_bytes())],
+    })
+}
+
+fn fast(config: String) -> String {
+    config.replace("check_interval = \"1s\"", "check_interval = \"20ms\"")
+}
+
+/// href → etag of every card, via PROPFIND Depth 1.
+fn listing(server: &Server) -> BTreeMap<String, String> {
+    let r = server.propfind(&server.book_path(), "1", &propfind_body(&["D:getetag"]));
+    assert_eq!(r.status, 207, "{}", r.text());
+    Multistatus::parse(&r.body)
+        .responses
+        .iter()
+        .skip(1)
+        .map(|r| (r.href.clone(), r.text(DAV, "getetag").expect("etag")))
+        .collect()
+}
+
+fn delta(server: &Server, token: &str) -> Multistatus {
+    let r = server.report(&server.book_path(), &sync_body(token, false));
+    assert_eq!(r.status, 207, "{}", r.text());
+    Multistatus::parse(&r.body)
+}
+
+#[test]
+fn a_restart_with_every_source_down_serves_the_same_state() {
+    let mut server = durable("", &people(0..20, "Example"));
+    let token1 = server.token();
+    let mut rows = people(0..20, "Example");
+    rows[3] = google_row(
+        "P0003",
+        "Test",
+        "Example",
+        "p3@example.com",
+        "(650) 253-0000",
+    );
+    rows.pop();
+    let token2 = server.rewrite_and_wait("staff.csv", &google_csv(&rows), &token1);
+    let before = listing(&server);
+
+    std::fs::remove_file(server.path("staff.csv")).expect("source goes away");
+    server.restart(&[]);
+    assert_eq!(server.token(), token2);
+    assert_eq!(listing(&server), before);
+    let d = delta(&server, &token1);
+    assert_eq!(d.present().len(), 1, "the edited card");
+    assert_eq!(
+        d.with_status("HTTP/1.1 404 Not Found").len(),
+        1,
+        "the removed card"
+    );
+    assert_eq!(d.sync_token, Some(token2));
+}
+
+#[test]
+fn two_replicas_issue_the_same_tokens_and_answer_each_others() {
+    let rows = people(0..30, "Example");
+    let a = durable("", &rows);
+    let b = durable("", &rows);
+    assert_eq!(a.token(), b.token());
+    assert_eq!(listing(&a), listing(&b));
+    let token = a.token();
+    let mut edited = rows.clone();
+    edited.truncate(25);
+    edited.push(google_row(
+        "New",
+        "Person",
+        "Example",
+        "new@example.com",
+        "",
+    ));
+    let csv = google_csv(&edited);
+    let new_a = a.rewrite_and_wait("staff.csv", &csv, &token);
+    let new_b = b.rewrite_and_wait("staff.csv", &csv, &token);
+    assert_eq!(new_a, new_b);
+    // A token from replica A gets the right delta from replica B, and vice versa.
+    let from_b = delta(&b, &token);
+    let from_a = delta(&a, &token);
+    assert_eq!(from_b.present(), from_a.present());
+    assert_eq!(from_b.with_status("HTTP/1.1 404 Not Found").len(), 5);
+    assert_eq!(from_b.present().len(), 1);
+}
+
+#[test]
+fn tokens_older_than_the_retained_log_get_valid_sync_token() {
+    let server = durable("change_log_entries = 3\n", &people(0..5, "Example"));
+    let oldest = server.token();
+    let mut token = oldest.clone();
+    let mut tokens = Vec::new();
+    for round in 0..4 {
+        let rows = people(0..5, &format!("Org{round}"));
+        token = server.rewrite_and_wait("staff.csv", &google_csv(&rows), &token);
+        tokens.push(token.clone());
+    }
+    let r = server.report(&server.book_path(), &sync_body(&oldest, false));
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("valid-sync-token"));
+    // The most recent ones still work.
+    assert_eq!(delta(&server, &tokens[2]).present().len(), 5);
+}
+
+#[test]
+fn the_state_file_stays_bounded_over_1000_changing_polls() {
+    let server = durable("change_log_entries = 20\n", &people(0..10, "Example"));
+    let mut token = server.token();
+    let state_file = server.path("state/cardbridge.redb");
+    let mut size_at_100 = 0;
+    for round in 0..1000 {
+        // One card changes each time.
+        let mut rows = people(0..10, "Example");
+        let (name, email) = (
+            format!("P{:04}", round % 10),
+            format!("p{}@example.com", round % 10),
+        );
+        let phone = format!("+1 650 253 {:04}", round);
+        rows[round % 10] = google_row(&name, "Test", "Example", &email, &phone);
+        token = server.rewrite_and_wait("staff.csv", &google_csv(&rows), &token);
+        if round == 99 {
+            size_at_100 = std::fs::metadata(&state_file).expect("state file").len();
+        }
+    }
+    let size = std::fs::metadata(&state_file).expect("state file").len();
+    assert!(
+        size <= size_at_100 * 2 + 256 * 1024,
+        "grew from {size_at_100} to {size} bytes"
+    );
+    assert_eq!(listing(&server).len(), 10);
+}
+
+/// Follows resume tokens until no 507 comes back; returns every href reported (in order)
+/// and the final token.
+fn walk(server: &Server, mut token: String, limit: usize) -> (Vec<String>, String) {
+    let mut seen = Vec::new();
+    for _ in 0..1000 {
+        let body = format!(
+            r#"<D:sync-collection xmlns:D="DAV:"><D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level><D:limit><D:nresults>{limit}</D:nresults></D:limit><D:prop><D:getetag/></D:prop></D:sync-collection>"#
+        );
+        let r = server.report(&server.book_path(), &body);
+        assert_eq!(r.status, 207, "{}", r.text());
+        let ms = Multistatus::parse(&r.body);
+        token = ms.sync_token.clone().expect("every answer carries a token");
+        let truncated = ms
+            .by_href(&server.book_path())
+            .is_some_and(|r| r.status.as_deref() == Some("HTTP/1.1 507 Insufficient Storage"));
+        let members: Vec<String> = ms
+            .responses
+            .iter()
+            .map(|r| r.href.clone())
+            .filter(|h| *h != server.book_path())
+            .collect();
+        assert!(members.len() <= limit);
+        seen.extend(members);
+        if !truncated {
+            return (seen, token);
+        }
+    }
+    panic!("never finished");
+}
+
+#[test]
+fn truncated_syncs_walk_the_whole_change_set_without_loss_or_duplicates() {
+    let server = durable("", &people(0..1000, "Example"));
+    let (seen, token) = walk(&server, String::new(), 100);
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(seen.len(), 1000);
+    assert_eq!(unique.len(), 1000);
+    assert_eq!(token, server.token());
+
+    // 300 changes (100 edits, 100 removals, 100 additions) from a mid-way token.
+    let mut rows = people(0..900, "Example");
+    for (i, row) in rows.iter_mut().take(100).enumerate() {
+        let (name, email) = (format!("P{i:04}"), format!("p{i}@example.com"));
+        *row = google_row(&name, "Test", "Example", &email, "+1 650 253 0000");
+    }
+    rows.extend(people(1000..1100, "Example"));
+    let new_token = server.rewrite_and_wait("staff.csv", &google_csv(&rows), &token);
+    let (seen, last) = walk(&server, token, 100);
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (300, 300));
+    assert_eq!(last, new_token);
+}
+
+#[test]
+fn a_mass_removal_is_held_until_accepted() {
+    let server = durable("", &people(0..100, "Example"));
+    let token = server.token();
+    write_atomically(
+        &server.path("staff.csv"),
+        google_csv(&people(0..10, "Example")).as_bytes(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.log().contains("held") {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Clients see nothing of it.
+    assert_eq!(server.token(), token);
+    assert_eq!(listing(&server).len(), 100);
+    assert!(delta(&server, &token).responses.is_empty());
+    let (code, out, err) = run_cli(&["status", "-c", &server.config_path()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("book staff: 100 cards") && out.contains("HELD"),
+        "{out}"
+    );
+    assert!(out.contains("remove 90 of 100"), "{out}");
+
+    let (code, _, err) = run_cli(&["accept", "-c", &server.config_path(), "--book", "staff"]);
+    assert_eq!(code, 0, "{err}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.token() == token {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let d = delta(&server, &token);
+    assert_eq!(d.with_status("HTTP/1.1 404 Not Found").len(), 90);
+    assert!(d.present().is_empty());
+    let (_, out, _) = run_cli(&["status", "-c", &server.config_path()]);
+    assert!(
+        out.contains("book staff: 10 cards") && !out.contains("HELD"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_source_that_never_answers_delays_nothing_else() {
+    let extra = r#"
+[[source]]
+id = "stuck"
+kind = "csv"
+path = "stuck.csv"
+timeout = "1s"
+
+[[addressbook]]
+id = "stuck"
+sources = ["stuck"]
+"#;
+    let dir_rows = people(0..3, "Example");
+    let spec = ServerSpec {
+        config: fast(standard_config(&format!("{STATE}{extra}"))),
+        files: vec![
+            ("staff.csv".into(), google_csv(&dir_rows).into_bytes()),
+            ("stuck.csv".into(), FIFO.to_vec()),
+        ],
+    };
+    let server = Server::start_ready(spec, 1);
+    let token = server.token();
+    let new = server.rewrite_and_wait("staff.csv", &google_csv(&people(0..4, "Example")), &token);
+    assert_ne!(new, token);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, out, _) = run_cli(&["status", "-c", &server.config_path()]);
+        if out.contains("source stuck: FAILING") && out.contains("no answer within") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{out}\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
+    let old_rows = people(0..3000, "Example");
+    let new_rows = people(0..3000, "Changed");
+    let mut server = durable("", &old_rows);
+    let old_token = server.token();
+    let old_listing = listing(&server);
+    for delay_ms in [0u64, 150, 400, 900] {
+        write_atomically(&server.path("staff.csv"), google_csv(&new_rows).as_bytes());
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        server.kill();
+        // Restart with the source unreadable, so what is served is what was persisted.
+        std::fs::remove_file(server.path("staff.csv")).expect("remove");
+        server.restart(&[]);
+        let token = server.token();
+        let now = listing(&server);
+        if token == old_token {
+            assert_eq!(now, old_listing);
+        } else {
+            assert_eq!(now.len(), 3000);
+            assert!(
+                now.values()
+                    .all(|etag| !old_listing.values().any(|o| o == etag)),
+                "a mix of old and new cards"
+            );
+            let d = delta(&server, &old_token);
+            assert_eq!(d.present().len(), 3000);
+        }
+        // Back to the old data for the next round.
+        write_atomically(&server.path("staff.csv"), google_csv(&old_rows).as_bytes());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while server.token() != old_token {
+            assert!(Instant::now() < deadline, "{}", server.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn damaged_state_files_are_refused_with_the_way_out() {
+    let mut server = durable("", &people(0..5, "Example"));
+    let token = server.token();
+    server.kill();
+    let file = server.path("state/cardbridge.redb");
+    let mut bytes = std::fs::read(&file).expect("state file");
+    let len = bytes.len();
+    bytes.truncate(len / 3);
+    std::fs::write(&file, &bytes).expect("truncate");
+    let (code, _, err) = run_cli(&["serve", "-c", &server.config_path()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("cardbridge.redb") && err.contains("--reset-state"),
+        "{err}"
+    );
+    server.restart(&["--reset-state"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.token() != token {
+        assert!(
+            Instant::now() < deadline,
+            "rebuilt from the sources:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
