@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
-cargo test --workspace --all-targets "$@"
+cargo test --workspace --lib --bins --tests "$@"

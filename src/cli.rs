@@ -193,7 +193,7 @@ fn check(path: PathBuf) -> Result<i32, String> {
                 for skipped in &outcome.skipped {
                     println!("  skipped {skipped}");
                 }
-                listings.insert(id.clone(), Arc::new(outcome.contacts.clone()));
+                listings.insert(id.clone(), sources::listing(outcome.contacts.clone()));
             }
             Err(error) => {
                 failed = true;
@@ -224,7 +224,7 @@ fn export(path: PathBuf, book_id: &str, version: VersionArg) -> Result<i32, Stri
     for source in &book.sources {
         match results.get(source) {
             Some(Ok(outcome)) => {
-                listings.insert(source.clone(), Arc::new(outcome.contacts.clone()));
+                listings.insert(source.clone(), sources::listing(outcome.contacts.clone()));
             }
             Some(Err(error)) => return Err(format!("source {source}: {error}")),
             None => {}

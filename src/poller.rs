@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use cardbridge_connectors::{Contact, Source};
+use cardbridge_connectors::Source;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::time::Instant;
@@ -32,7 +32,7 @@ const ACCEPT_CHECK: Duration = Duration::from_secs(1);
 struct Shared {
     state: Arc<AppState>,
     /// Last good listing per source id.
-    listings: Mutex<HashMap<String, Arc<Vec<Contact>>>>,
+    listings: Mutex<HashMap<String, sources::Listing>>,
     status: Mutex<Status>,
     /// One publication at a time, so no update is lost between read and swap.
     publishing: Mutex<()>,
@@ -84,7 +84,7 @@ impl Shared {
             s.skipped = outcome.skipped.len();
         });
         if let Ok(mut listings) = self.listings.lock() {
-            listings.insert(config.id.clone(), Arc::new(outcome.contacts));
+            listings.insert(config.id.clone(), sources::listing(outcome.contacts));
         }
         let shared = Arc::clone(self);
         let source_id = config.id.clone();

@@ -30,6 +30,13 @@ pub fn build_all(config: &Config) -> Result<Vec<Configured>, String> {
         .collect()
 }
 
+/// The contacts of one successful poll, shared with the book members built from them.
+pub type Listing = Arc<Vec<Arc<Contact>>>;
+
+pub fn listing(contacts: Vec<Contact>) -> Listing {
+    Arc::new(contacts.into_iter().map(Arc::new).collect())
+}
+
 /// Polls every source once (for `check` and `export`).
 pub async fn poll_all(
     config: &Config,
@@ -46,7 +53,7 @@ pub async fn poll_all(
 /// skipped and reported.
 pub fn book_members(
     book: &BookConfig,
-    listings: &HashMap<String, Arc<Vec<Contact>>>,
+    listings: &HashMap<String, Listing>,
 ) -> (Vec<Member>, Vec<SkippedRecord>) {
     let mut members = Vec::new();
     let mut skipped = Vec::new();
@@ -56,7 +63,7 @@ pub fn book_members(
             continue;
         };
         for contact in contacts.iter() {
-            let member = Member::new(contact.clone());
+            let member = Member::shared(Arc::clone(contact));
             if names.insert(member.name.clone()) {
                 members.push(member);
             } else {

@@ -123,20 +123,22 @@ impl Book {
         state_file: Option<&StateFile>,
     ) -> Result<ApplyReport, StateError> {
         let current = self.state();
-        let reused = members.into_iter().map(|member| {
-            match current.snapshot.get(&member.name) {
-                // Keep the published Arc for unchanged cards: no churn for cached renderings.
-                Some(old) if old.etag == member.etag => Arc::clone(old),
-                _ => Arc::new(member),
-            }
-        });
-        let next = Snapshot::from_members(reused);
+        // Fresh members even for unchanged cards: they share their contacts with the source
+        // listing, so a book costs one copy of its contacts; cached renderings are keyed by
+        // ETag and survive the swap.
+        let next = Snapshot::from_members(members.into_iter().map(Arc::new));
         let changed = current.snapshot.changed_names(&next);
         if changed.is_empty() {
+            let members = next.len();
+            // Same cards, same token; swapping still lets go of contacts restored from the
+            // state file in favour of the listing's, so memory holds one copy.
+            self.state.store(Arc::new(BookState {
+                snapshot: Arc::new(next),
+                log: current.log.clone(),
+                published: current.published,
+            }));
             self.set_hold(None);
-            return Ok(ApplyReport::Unchanged {
-                members: next.len(),
-            });
+            return Ok(ApplyReport::Unchanged { members });
         }
         let removed = current.snapshot.removed_count(&next);
         let before = current.snapshot.len();

@@ -39,10 +39,15 @@ pub struct Member {
 
 impl Member {
     pub fn new(contact: Contact) -> Member {
+        Member::shared(Arc::new(contact))
+    }
+
+    /// A member sharing the contact with the source listing it came from (one copy in memory).
+    pub fn shared(contact: Arc<Contact>) -> Member {
         Member {
             name: card_name(&contact.uid),
             etag: Etag::of(&contact),
-            contact: Arc::new(contact),
+            contact,
         }
     }
 
