@@ -3,12 +3,11 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use support::multistatus::DAV;
 use support::server::{run_cli, standard_config, write_atomically, FIFO};
-use support::{google_csv, google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec};
+use support::{google_csv, google_row, sync_body, Multistatus, Server, ServerSpec};
 
 fn people(range: std::ops::Range<usize>, title: &str) -> Vec<String> {
     range
@@ -33,18 +32,6 @@ fn fast(config: String) -> String {
     config.replace("check_interval = \"1s\"", "check_interval = \"20ms\"")
 }
 
-/// href → etag of every card, via PROPFIND Depth 1.
-fn listing(server: &Server) -> BTreeMap<String, String> {
-    let r = server.propfind(&server.book_path(), "1", &propfind_body(&["D:getetag"]));
-    assert_eq!(r.status, 207, "{}", r.text());
-    Multistatus::parse(&r.body)
-        .responses
-        .iter()
-        .skip(1)
-        .map(|r| (r.href.clone(), r.text(DAV, "getetag").expect("etag")))
-        .collect()
-}
-
 fn delta(server: &Server, token: &str) -> Multistatus {
     let r = server.report(&server.book_path(), &sync_body(token, false));
     assert_eq!(r.status, 207, "{}", r.text());
@@ -65,12 +52,12 @@ fn a_restart_with_every_source_down_serves_the_same_state() {
     );
     rows.pop();
     let token2 = server.rewrite_and_wait("staff.csv", &google_csv(&rows), &token1);
-    let before = listing(&server);
+    let before = server.listing();
 
     std::fs::remove_file(server.path("staff.csv")).expect("source goes away");
     server.restart(&[]);
     assert_eq!(server.token(), token2);
-    assert_eq!(listing(&server), before);
+    assert_eq!(server.listing(), before);
     let d = delta(&server, &token1);
     assert_eq!(d.present().len(), 1, "the edited card");
     assert_eq!(
@@ -87,7 +74,7 @@ fn two_replicas_issue_the_same_tokens_and_answer_each_others() {
     let a = durable("", &rows);
     let b = durable("", &rows);
     assert_eq!(a.token(), b.token());
-    assert_eq!(listing(&a), listing(&b));
+    assert_eq!(a.listing(), b.listing());
     let token = a.token();
     let mut edited = rows.clone();
     edited.truncate(25);
@@ -153,7 +140,7 @@ fn the_state_file_stays_bounded_over_1000_changing_polls() {
         size <= size_at_100 * 2 + 256 * 1024,
         "grew from {size_at_100} to {size} bytes"
     );
-    assert_eq!(listing(&server).len(), 10);
+    assert_eq!(server.listing().len(), 10);
 }
 
 /// Follows resume tokens until no 507 comes back; returns every href reported (in order)
@@ -224,7 +211,7 @@ fn a_mass_removal_is_held_until_accepted() {
     }
     // Clients see nothing of it.
     assert_eq!(server.token(), token);
-    assert_eq!(listing(&server).len(), 100);
+    assert_eq!(server.listing().len(), 100);
     assert!(delta(&server, &token).responses.is_empty());
     let (code, out, err) = run_cli(&["status", "-c", &server.config_path()]);
     assert_eq!(code, 0, "{err}");
@@ -293,7 +280,7 @@ fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
     let new_rows = people(0..3000, "Changed");
     let mut server = durable("", &old_rows);
     let old_token = server.token();
-    let old_listing = listing(&server);
+    let old_listing = server.listing();
     for delay_ms in [0u64, 150, 400, 900] {
         write_atomically(&server.path("staff.csv"), google_csv(&new_rows).as_bytes());
         std::thread::sleep(Duration::from_millis(delay_ms));
@@ -302,7 +289,7 @@ fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
         std::fs::remove_file(server.path("staff.csv")).expect("remove");
         server.restart(&[]);
         let token = server.token();
-        let now = listing(&server);
+        let now = server.listing();
         if token == old_token {
             assert_eq!(now, old_listing);
         } else {

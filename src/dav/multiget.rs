@@ -5,30 +5,14 @@ use std::sync::Arc;
 
 use super::paths::{self, Resource};
 use super::reply::{MultistatusStream, XML_TYPE};
+use super::report::BookRequest;
 use super::request::Multiget;
 use super::response::{self, CardResponder};
-use super::{Reply, RequestHead};
-use crate::state::AppState;
-use crate::store::BookState;
+use super::Reply;
 
-pub fn answer(
-    app: &Arc<AppState>,
-    head: &RequestHead,
-    user: &str,
-    book: &str,
-    state: &Arc<BookState>,
-    request: Multiget,
-) -> Reply {
-    let responder = CardResponder::for_report(
-        app,
-        head,
-        user,
-        book,
-        state,
-        request.props,
-        &request.address_data,
-    );
-    let state = Arc::clone(state);
+pub fn answer(on: &BookRequest, request: Multiget) -> Reply {
+    let responder = CardResponder::for_report(on, request.props, &request.address_data);
+    let state = Arc::clone(on.state);
     let stream = MultistatusStream::new(
         String::new(),
         request.hrefs,

@@ -1,24 +1,15 @@
 //! REPORT addressbook-query (RFC 6352 §8.6): members matching the filter (an empty filter
 //! matches all), truncated to `limit/nresults` with a 507 on the collection when cut short.
 
-use std::sync::Arc;
-
 use super::paths;
 use super::reply::{MultistatusStream, XML_TYPE};
+use super::report::BookRequest;
 use super::request::Query;
 use super::response::CardResponder;
-use super::{xml, Reply, RequestHead};
-use crate::state::AppState;
-use crate::store::BookState;
+use super::{xml, Reply};
 
-pub fn answer(
-    app: &Arc<AppState>,
-    head: &RequestHead,
-    user: &str,
-    book: &str,
-    state: &Arc<BookState>,
-    request: Query,
-) -> Reply {
+pub fn answer(on: &BookRequest, request: Query) -> Reply {
+    let (user, book, state) = (on.user, on.book, on.state);
     let mut matches: Vec<_> = state
         .snapshot
         .members()
@@ -37,15 +28,7 @@ pub fn answer(
             );
         }
     }
-    let responder = CardResponder::for_report(
-        app,
-        head,
-        user,
-        book,
-        state,
-        request.props,
-        &request.address_data,
-    );
+    let responder = CardResponder::for_report(on, request.props, &request.address_data);
     let stream = MultistatusStream::new(String::new(), matches, tail, move |member, out| {
         responder.write(out, &responder.href(&member), &member)
     });

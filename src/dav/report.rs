@@ -8,6 +8,16 @@ use super::paths::Resource;
 use super::request::{self, Report, RequestError};
 use super::{multiget, query, sync_collection, Reply, RequestHead};
 use crate::state::AppState;
+use crate::store::BookState;
+
+/// A report addressed to one book, as one user sees it.
+pub struct BookRequest<'a> {
+    pub app: &'a Arc<AppState>,
+    pub head: &'a RequestHead,
+    pub user: &'a str,
+    pub book: &'a str,
+    pub state: &'a Arc<BookState>,
+}
 
 pub fn handle(
     app: &Arc<AppState>,
@@ -38,13 +48,17 @@ pub fn handle(
         }
         Err(reply) => return reply,
     };
-    let book = book.to_string();
+    let on = BookRequest {
+        app,
+        head,
+        user,
+        book,
+        state: &state,
+    };
     match report {
-        Report::SyncCollection(sync) => {
-            sync_collection::answer(app, head, user, &book, &state, sync)
-        }
-        Report::Multiget(get) => multiget::answer(app, head, user, &book, &state, get),
-        Report::Query(q) => query::answer(app, head, user, &book, &state, q),
+        Report::SyncCollection(sync) => sync_collection::answer(&on, sync),
+        Report::Multiget(get) => multiget::answer(&on, get),
+        Report::Query(q) => query::answer(&on, q),
         Report::Unsupported(name) => Reply::dav_error(
             403,
             "<D:supported-report/>",

@@ -7,11 +7,11 @@ use std::time::SystemTime;
 use super::address_data::CardData;
 use super::paths;
 use super::props::{self, PropContext, Target};
+use super::report::BookRequest;
 use super::request::{AddressData, QName};
 use super::xml;
-use super::RequestHead;
 use crate::state::AppState;
-use crate::store::{BookState, Member};
+use crate::store::Member;
 
 /// Which properties to report.
 #[derive(Debug, Clone)]
@@ -114,22 +114,18 @@ pub struct CardResponder {
 impl CardResponder {
     /// A responder for a report asking `props` (and maybe `address-data`) on a book.
     pub fn for_report(
-        app: &Arc<AppState>,
-        head: &RequestHead,
-        user: &str,
-        book: &str,
-        state: &BookState,
+        on: &BookRequest,
         props: Vec<QName>,
         address_data: &Option<AddressData>,
     ) -> CardResponder {
         CardResponder {
-            app: Arc::clone(app),
-            user: user.to_string(),
-            book: book.to_string(),
-            published: state.published,
+            app: Arc::clone(on.app),
+            user: on.user.to_string(),
+            book: on.book.to_string(),
+            published: on.state.published,
             card_data: CardData::requested(&props, address_data),
             selection: Selection::Props(props),
-            minimal: head.minimal,
+            minimal: on.head.minimal,
         }
     }
 

@@ -6,20 +6,15 @@ use std::sync::Arc;
 
 use super::paths;
 use super::reply::{MultistatusStream, XML_TYPE};
+use super::report::BookRequest;
 use super::request::SyncCollection;
 use super::response::{self, CardResponder};
 use super::{xml, Reply, RequestHead};
 use crate::state::AppState;
 use crate::store::{BookState, ClientToken, ResumeToken, SyncToken};
 
-pub fn answer(
-    app: &Arc<AppState>,
-    head: &RequestHead,
-    user: &str,
-    book: &str,
-    state: &Arc<BookState>,
-    request: SyncCollection,
-) -> Reply {
+pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
+    let (app, head, user, book, state) = (on.app, on.head, on.user, on.book, on.state);
     let Some((base, names)) = changed_names(state, request.token.trim()) else {
         return invalid_token(app, head);
     };
@@ -47,15 +42,7 @@ pub fn answer(
     tail.push_str("<D:sync-token>");
     xml::escape_into(&mut tail, &token);
     tail.push_str("</D:sync-token>");
-    let responder = CardResponder::for_report(
-        app,
-        head,
-        user,
-        book,
-        state,
-        request.props,
-        &request.address_data,
-    );
+    let responder = CardResponder::for_report(on, request.props, &request.address_data);
     let state = Arc::clone(state);
     let stream = MultistatusStream::new(String::new(), names, tail, move |name, out| {
         match state.snapshot.get(&name) {
