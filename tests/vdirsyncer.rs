@@ -99,10 +99,11 @@ read_only = true
     );
     vdirsyncer(&vds_config, &["sync"]);
 
+    // 30 people and 13 department groups; 6 rooms.
     let staff_cards = vcf_files(&contacts.join("staff"));
-    assert_eq!(staff_cards.len(), 30);
+    assert_eq!(staff_cards.len(), 43);
     assert_eq!(vcf_files(&contacts.join("rooms")).len(), 6);
-    assert_eq!(vcf_files(&contacts.join("everything")).len(), 36);
+    assert_eq!(vcf_files(&contacts.join("everything")).len(), 49);
     for card in &staff_cards {
         parse_strict(card);
         assert!(card.contains("VERSION:3.0"));
@@ -124,11 +125,25 @@ read_only = true
     let output = vdirsyncer(&vds_config, &["sync"]);
     assert_eq!(
         output.matches("local/staff").count(),
-        2,
-        "one removal, one update:\n{output}"
+        3,
+        "Alan removed, Grace and the Research group updated:\n{output}"
     );
     let staff_cards = vcf_files(&contacts.join("staff"));
-    assert_eq!(staff_cards.len(), 29, "{output}");
+    assert_eq!(staff_cards.len(), 42, "{output}");
+    let research = staff_cards
+        .iter()
+        .find(|c| c.contains("FN:Research"))
+        .expect("the Research group");
+    assert!(
+        research.contains("X-ADDRESSBOOKSERVER-KIND:group"),
+        "{research}"
+    );
+    assert_eq!(
+        research
+            .matches("X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:")
+            .count(),
+        5
+    );
     assert!(!staff_cards.iter().any(|c| c.contains("Alan Turing")));
     assert!(staff_cards
         .iter()

@@ -172,6 +172,10 @@ impl CsvSource {
             first_line.insert(contact.uid.clone(), line);
             outcome.contacts.push(contact);
         }
+        if self.settings.groups_from_categories {
+            let groups = group_cards(&outcome.contacts);
+            outcome.contacts.extend(groups);
+        }
         Ok(outcome)
     }
 
@@ -238,6 +242,30 @@ impl CsvSource {
         contact.uid = format!("{:032x}", hasher.digest128());
         Ok(())
     }
+}
+
+/// One group card per category, listing the uids of its members. The group's uid derives
+/// from the category name, so it stays the same whatever else changes.
+fn group_cards(contacts: &[Contact]) -> Vec<Contact> {
+    let mut groups: std::collections::BTreeMap<String, (String, Vec<String>)> = Default::default();
+    for contact in contacts {
+        for category in &contact.categories {
+            let entry = groups
+                .entry(category.to_lowercase())
+                .or_insert_with(|| (category.clone(), Vec::new()));
+            entry.1.push(contact.uid.clone());
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(key, (name, members))| Contact {
+            uid: format!("group-{:032x}", xxhash_rust::xxh3::xxh3_128(key.as_bytes())),
+            kind: crate::ContactKind::Group,
+            formatted_name: name,
+            members,
+            ..Contact::default()
+        })
+        .collect()
 }
 
 #[async_trait::async_trait]

@@ -48,6 +48,10 @@ pub struct CsvSettings {
     pub default_region: Option<String>,
     #[serde(default = "default_separator")]
     pub multi_value_separator: String,
+    /// Publish one group card per category (Google labels, Outlook categories), so phones
+    /// show them as groups.
+    #[serde(default)]
+    pub groups_from_categories: bool,
     /// `mapped` format: column header → field spec.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,

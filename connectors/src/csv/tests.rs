@@ -18,6 +18,7 @@ fn settings(path: PathBuf) -> CsvSettings {
         key_column: None,
         default_region: Some("US".into()),
         multi_value_separator: " ::: ".into(),
+        groups_from_categories: false,
         columns: Default::default(),
     }
 }
@@ -234,5 +235,34 @@ fn undecodable_and_headerless_files_fail_the_poll() {
     assert!(
         source.parse(b"Colour,Size\nred,4\n").is_err(),
         "unknown shape in auto mode"
+    );
+}
+
+#[test]
+fn categories_become_group_cards_when_asked() {
+    let mut s = settings(fixture("google-contacts.csv"));
+    s.groups_from_categories = true;
+    let outcome = parse_file(s);
+    let groups: Vec<&Contact> = outcome
+        .contacts
+        .iter()
+        .filter(|c| c.kind == crate::ContactKind::Group)
+        .collect();
+    let names: Vec<&str> = groups.iter().map(|g| g.formatted_name.as_str()).collect();
+    assert_eq!(names, vec!["Golf partners", "Suppliers"]);
+    let suppliers = groups[1];
+    let marisol = find(&outcome, "Marisol");
+    let kwabena = find(&outcome, "Kwabena");
+    assert_eq!(
+        suppliers.members,
+        vec![marisol.uid.clone(), kwabena.uid.clone()]
+    );
+    assert!(suppliers.uid.starts_with("group-"));
+    assert_eq!(
+        parse_file(settings(fixture("google-contacts.csv")))
+            .contacts
+            .len(),
+        6,
+        "off by default"
     );
 }
