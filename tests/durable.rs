@@ -276,12 +276,27 @@ sources = ["stuck"]
 
 #[test]
 fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
+    // Same people (same uids), every phone number changed: a 3000-card update that the
+    // removal guard has no reason to hold.
     let old_rows = people(0..3000, "Example");
-    let new_rows = people(0..3000, "Changed");
+    let new_rows: Vec<String> = (0..3000)
+        .map(|i| {
+            let (name, email) = (format!("P{i:04}"), format!("p{i}@example.com"));
+            google_row(
+                &name,
+                "Test",
+                "Example",
+                &email,
+                &format!("+1 650 253 {:04}", i),
+            )
+        })
+        .collect();
+    let mut outcomes = BTreeSet::new();
     let mut server = durable("", &old_rows);
     let old_token = server.token();
     let old_listing = server.listing();
-    for delay_ms in [0u64, 150, 400, 900] {
+    // From before the poll starts, through parsing and publishing, to well after it.
+    for delay_ms in [0u64, 150, 400, 900, 6000] {
         write_atomically(&server.path("staff.csv"), google_csv(&new_rows).as_bytes());
         std::thread::sleep(Duration::from_millis(delay_ms));
         server.kill();
@@ -290,6 +305,7 @@ fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
         server.restart(&[]);
         let token = server.token();
         let now = server.listing();
+        outcomes.insert(token == old_token);
         if token == old_token {
             assert_eq!(now, old_listing);
         } else {
@@ -310,6 +326,10 @@ fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+    assert!(
+        outcomes.contains(&true) && outcomes.contains(&false),
+        "both outcomes were exercised"
+    );
 }
 
 #[test]
