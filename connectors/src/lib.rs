@@ -6,6 +6,7 @@
 pub mod contact;
 pub mod csv;
 pub mod phone;
+pub mod photo;
 pub mod source;
 
 pub use contact::*;
