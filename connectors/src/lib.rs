@@ -3,6 +3,7 @@
 //! This crate knows nothing of HTTP, DAV or vCard: a source turns foreign data into
 //! [`Contact`]s and the server takes it from there.
 
+pub mod activesync;
 pub mod contact;
 pub mod csv;
 pub mod phone;

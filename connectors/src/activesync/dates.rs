@@ -1,0 +1,224 @@
+//! EAS birthdays and anniversaries → calendar dates.
+//!
+//! EAS sends them as UTC instants (`1991-02-27T23:00:00.000Z`): the client stored local
+//! midnight, or noon, or 11:59 of the day, and the server converted to UTC. Rounding to the
+//! nearest midnight recovers the intended day for every client offset between UTC-12 and
+//! UTC+12 whatever time of day it picked; the half-day point itself rounds up.
+
+use crate::PartialDate;
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Outlook's "no date" value (year 4501) gives `Ok(None)`; Apple's "no year" marker (1604)
+/// gives a date without year.
+pub fn parse_eas_date(text: &str) -> Result<Option<PartialDate>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let bad = || format!("{text:?} is not an EAS date (expected 1984-05-12T00:00:00.000Z)");
+    let (date, time) = match text.split_once(['T', 't']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let (year, month, day) = parse_ymd(date).ok_or_else(bad)?;
+    let (ms_of_day, offset_ms) = match time {
+        Some(t) => parse_time(t).ok_or_else(bad)?,
+        None => (0, 0),
+    };
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return Err(bad());
+    }
+    let utc_ms = days_from_civil(year, month, day) * MS_PER_DAY + ms_of_day - offset_ms;
+    let day_number = (utc_ms + MS_PER_DAY / 2).div_euclid(MS_PER_DAY);
+    let (year, month, day) = civil_from_days(day_number);
+    if year >= 4500 {
+        return Ok(None);
+    }
+    let year = match year {
+        1604 => None,
+        1..=9999 => Some(year as u16),
+        _ => return Err(bad()),
+    };
+    Ok(Some(PartialDate {
+        year,
+        month: month as u8,
+        day: day as u8,
+    }))
+}
+
+/// `1984-05-12` or the compact `19840512` (EAS 2.5 and some logs).
+fn parse_ymd(date: &str) -> Option<(i64, i64, i64)> {
+    let digits = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i64>().ok())
+            .flatten()
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+            Some((digits(y)?, digits(m)?, digits(d)?))
+        }
+        [compact] if compact.len() == 8 => Some((
+            digits(compact.get(..4)?)?,
+            digits(compact.get(4..6)?)?,
+            digits(compact.get(6..)?)?,
+        )),
+        _ => None,
+    }
+}
+
+/// `HH:MM:SS[.fff][Z|±HH:MM]` or compact `HHMMSS[Z]` → (milliseconds of day, UTC offset ms).
+fn parse_time(time: &str) -> Option<(i64, i64)> {
+    let (clock, offset_ms) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else if let Some(pos) = time.rfind(['+', '-']) {
+        let (clock, zone) = time.split_at(pos);
+        let sign = if zone.starts_with('-') { -1 } else { 1 };
+        let zone = zone.get(1..)?.replace(':', "");
+        if zone.len() != 4 || !zone.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let hours: i64 = zone.get(..2)?.parse().ok()?;
+        let minutes: i64 = zone.get(2..)?.parse().ok()?;
+        (clock, sign * (hours * 60 + minutes) * 60_000)
+    } else {
+        (time, 0)
+    };
+    let (whole, fraction) = match clock.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (clock, ""),
+    };
+    let hms: Vec<&str> = if whole.contains(':') {
+        whole.split(':').collect()
+    } else if whole.len() == 6 {
+        vec![whole.get(..2)?, whole.get(2..4)?, whole.get(4..)?]
+    } else {
+        return None;
+    };
+    let [h, m, s] = hms.as_slice() else {
+        return None;
+    };
+    let num = |s: &str| {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i64>().ok())
+            .flatten()
+    };
+    let (h, m, s) = (num(h)?, num(m)?, num(s)?);
+    if h > 23 || m > 59 || s > 60 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let millis: i64 = format!("{fraction:0<3}").get(..3)?.parse().ok()?;
+    Some((((h * 60 + m) * 60 + s) * 1000 + millis, offset_ms))
+}
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(year) => 29,
+        _ => 28,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: Option<u16>, m: u8, d: u8) -> Result<Option<PartialDate>, String> {
+        Ok(Some(PartialDate {
+            year: y,
+            month: m,
+            day: d,
+        }))
+    }
+
+    #[test]
+    fn rounds_to_nearest_midnight() {
+        assert_eq!(
+            parse_eas_date("1984-05-12T00:00:00.000Z"),
+            date(Some(1984), 5, 12)
+        );
+        assert_eq!(
+            parse_eas_date("1979-11-03T11:59:00.000Z"),
+            date(Some(1979), 11, 3)
+        );
+        assert_eq!(
+            parse_eas_date("1991-02-27T23:00:00.000Z"),
+            date(Some(1991), 2, 28)
+        );
+        assert_eq!(
+            parse_eas_date("1999-12-31T12:00:00Z"),
+            date(Some(2000), 1, 1)
+        );
+        assert_eq!(
+            parse_eas_date("2000-02-28T22:00:00.000Z"),
+            date(Some(2000), 2, 29)
+        );
+        assert_eq!(
+            parse_eas_date("2000-02-29T13:00:00+02:00"),
+            date(Some(2000), 2, 29),
+            "offsets are applied before rounding"
+        );
+        assert_eq!(parse_eas_date("19840512T000000Z"), date(Some(1984), 5, 12));
+        assert_eq!(parse_eas_date("1984-05-12"), date(Some(1984), 5, 12));
+    }
+
+    #[test]
+    fn markers_and_garbage() {
+        assert_eq!(parse_eas_date("4501-01-01T00:00:00.000Z"), Ok(None));
+        assert_eq!(
+            parse_eas_date("1604-06-21T00:00:00.000Z"),
+            date(None, 6, 21)
+        );
+        assert_eq!(parse_eas_date(""), Ok(None));
+        for bad in [
+            "yesterday",
+            "1984-13-01T00:00:00Z",
+            "1984-02-30T00:00:00Z",
+            "1984-05-12T25:00:00Z",
+            "1984-05-12T00:00",
+            "1984-05-12T00:00:00.0x0Z",
+            "１９８４-05-12",
+        ] {
+            assert!(parse_eas_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+}

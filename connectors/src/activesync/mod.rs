@@ -1,0 +1,265 @@
+//! Exchange ActiveSync exports as a contact source: Sync responses of a Contacts folder and
+//! GAL Search responses, as decoded EAS XML, raw WBXML or base64 WBXML (as server logs print
+//! it), from one file or a folder of them.
+//!
+//! A folder is replayed in file-name order and each file's commands in document order, so a
+//! later Change or Delete wins; name exports so that they sort chronologically (timestamps
+//! or zero-padded counters). Every poll replays everything: the source keeps no state, so a
+//! restart or an edited old file gives the same result as a fresh start.
+//!
+//! Each file is decoded completely before any of its commands is applied: a truncated or
+//! corrupt file changes nothing, is reported as skipped (with its byte offset or element), and
+//! the other files still load. When no file can be used the poll fails, so clients keep the
+//! previous data.
+
+mod codepages;
+mod commands;
+mod dates;
+mod detect;
+mod fields;
+mod settings;
+mod tree;
+mod wbxml;
+mod xml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use commands::Command;
+use detect::Format;
+pub use settings::ActiveSyncSettings;
+
+pub struct ActiveSyncSource {
+    id: String,
+    settings: ActiveSyncSettings,
+}
+
+/// One listed item during a replay, with where its current version came from.
+struct Slot {
+    contact: Contact,
+    location: String,
+    warnings: Vec<String>,
+}
+
+/// The replay state: items in first-seen order; a deleted item leaves an empty slot.
+#[derive(Default)]
+struct Replay {
+    slots: Vec<Option<Slot>>,
+    index: HashMap<String, usize>,
+}
+
+impl Replay {
+    fn apply(&mut self, file: &str, commands: Vec<Command>) {
+        for command in commands {
+            match command {
+                Command::Upsert(record) => {
+                    let slot = Slot {
+                        location: format!("{file} ({})", record.origin),
+                        warnings: record.warnings,
+                        contact: record.contact,
+                    };
+                    match self.index.get(&slot.contact.uid).copied() {
+                        Some(i) => {
+                            if let Some(existing) = self.slots.get_mut(i) {
+                                *existing = Some(slot);
+                            }
+                        }
+                        None => {
+                            self.index
+                                .insert(slot.contact.uid.clone(), self.slots.len());
+                            self.slots.push(Some(slot));
+                        }
+                    }
+                }
+                Command::Delete { uid } => {
+                    if let Some(i) = self.index.remove(&uid) {
+                        if let Some(existing) = self.slots.get_mut(i) {
+                            *existing = None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The surviving contacts, and notes for them; items with nothing to show (no name,
+    /// organization, email or phone) are left out with a note.
+    fn finish(self, outcome: &mut PollOutcome) {
+        for slot in self.slots.into_iter().flatten() {
+            for reason in slot.warnings {
+                outcome.skipped.push(SkippedRecord {
+                    location: slot.location.clone(),
+                    reason,
+                });
+            }
+            let c = &slot.contact;
+            let anonymous = c.formatted_name.trim().is_empty()
+                && c.name.is_empty()
+                && c.organization.is_none()
+                && c.emails.is_empty()
+                && c.phones.is_empty();
+            if anonymous {
+                outcome.skipped.push(SkippedRecord {
+                    location: slot.location,
+                    reason: "no name, organization, email or phone".into(),
+                });
+            } else {
+                outcome.contacts.push(slot.contact);
+            }
+        }
+    }
+}
+
+impl ActiveSyncSource {
+    /// Validates the settings; the error is a message for the config file's reader.
+    pub fn new(id: String, settings: ActiveSyncSettings) -> Result<ActiveSyncSource, String> {
+        if let Some(region) = &settings.default_region {
+            if !crate::phone::is_known_region(region) {
+                return Err(format!(
+                    "default_region: {region:?} is not an ISO 3166 region code such as \"US\""
+                ));
+            }
+        }
+        settings
+            .photos
+            .validate()
+            .map_err(|e| format!("photos: {e}"))?;
+        Ok(ActiveSyncSource { id, settings })
+    }
+
+    fn options(&self) -> fields::Options {
+        fields::Options {
+            region: self.settings.default_region.clone(),
+            photos: self.settings.photos.clone(),
+        }
+    }
+
+    /// Decodes one file completely into its commands. The error says which format the file
+    /// was taken for and names the byte offset (or the offending element and its offset).
+    fn parse_file(bytes: &[u8], opts: &fields::Options) -> Result<Vec<Command>, String> {
+        let (format, bytes) = detect::detect(bytes)?;
+        let root = match format {
+            Format::Xml => xml::decode(&bytes),
+            Format::Wbxml | Format::Base64Wbxml => wbxml::decode(&bytes),
+        };
+        root.and_then(|root| commands::commands(&root, opts))
+            .map_err(|e| format!("{}, byte {}: {}", format.describe(), e.offset, e.message))
+    }
+
+    /// Replays the configured file or folder (blocking: call from a blocking thread).
+    pub fn load(&self) -> Result<PollOutcome, SourceError> {
+        let root = &self.settings.path;
+        let files = list_files(root)?;
+        let opts = self.options();
+        let mut replay = Replay::default();
+        let mut outcome = PollOutcome::default();
+        let mut failures = Vec::new();
+        for file in &files {
+            let name = file.display().to_string();
+            let parsed = std::fs::read(file)
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|bytes| Self::parse_file(&bytes, &opts));
+            match parsed {
+                Ok(commands) => replay.apply(&name, commands),
+                Err(reason) => {
+                    failures.push(format!("{name}: {reason}"));
+                    outcome.skipped.push(SkippedRecord {
+                        location: name,
+                        reason,
+                    });
+                }
+            }
+        }
+        if !files.is_empty() && failures.len() == files.len() {
+            let message = match (files.len(), outcome.skipped.pop()) {
+                (1, Some(only)) => only.reason,
+                _ => format!("no file could be used: {}", failures.join("; ")),
+            };
+            return Err(SourceError::Undecodable {
+                path: root.display().to_string(),
+                message,
+            });
+        }
+        replay.finish(&mut outcome);
+        Ok(outcome)
+    }
+}
+
+fn unreadable(path: &Path, e: std::io::Error) -> SourceError {
+    SourceError::Unreadable {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// The file itself, or the folder's regular files (not hidden, not in subfolders) sorted by
+/// name.
+fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let meta = std::fs::metadata(path).map_err(|e| unreadable(path, e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(|e| unreadable(path, e))? {
+        let entry = entry.map_err(|e| unreadable(path, e))?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        let file = entry.path();
+        // Follows symlinks; a dangling one is listed and reported as unreadable.
+        let is_dir = std::fs::metadata(&file).is_ok_and(|m| m.is_dir());
+        if !hidden && !is_dir {
+            files.push(file);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+/// Names, sizes and mtimes of the files a poll would read, hashed.
+fn fingerprint(path: &Path) -> Option<String> {
+    let files = list_files(path).ok()?;
+    let mut hasher = Xxh3::new();
+    for file in &files {
+        let meta = std::fs::metadata(file).ok()?;
+        let modified = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        hasher.update(file.as_os_str().as_encoded_bytes());
+        hasher.update(&[0]);
+        hasher.update(&meta.len().to_le_bytes());
+        hasher.update(&modified.as_nanos().to_le_bytes());
+    }
+    Some(format!("{}:{:032x}", files.len(), hasher.digest128()))
+}
+
+#[async_trait::async_trait]
+impl Source for ActiveSyncSource {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn poll(&self) -> Result<PollOutcome, SourceError> {
+        let this = ActiveSyncSource {
+            id: self.id.clone(),
+            settings: self.settings.clone(),
+        };
+        tokio::task::spawn_blocking(move || this.load())
+            .await
+            .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))?
+    }
+
+    async fn fingerprint(&self) -> Option<String> {
+        let path = self.settings.path.clone();
+        tokio::task::spawn_blocking(move || fingerprint(&path))
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests;
