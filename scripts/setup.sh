@@ -2,7 +2,8 @@
 # Makes sure the system packages cardbridge needs are present: installs them with apt-get when
 # running as root on Debian/Ubuntu, otherwise says exactly what to install.
 #   scripts/setup.sh build   -> what building needs (cmake, a C compiler)
-#   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer)
+#   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; OpenLDAP's slapd and
+#                               ldap-utils for the directory tests; openssl for their TLS)
 set -euo pipefail
 need="${1:-build}"
 
@@ -13,6 +14,9 @@ command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install the Rust to
 
 if [ "$need" = "test" ]; then
   command -v python3 >/dev/null 2>&1 || missing_pkgs+=(python3)
+  [ -x /usr/sbin/slapd ] || missing_pkgs+=(slapd)
+  command -v ldapmodify >/dev/null 2>&1 || missing_pkgs+=(ldap-utils)
+  command -v openssl >/dev/null 2>&1 || missing_pkgs+=(openssl)
 fi
 
 if [ ${#missing_pkgs[@]} -gt 0 ]; then
