@@ -1,8 +1,10 @@
-//! HTTP Basic authentication against the configured users.
+//! HTTP Basic authentication against the configured users or a directory (LDAP bind).
 //!
-//! argon2 verification is deliberately slow, and phones poll often: a successful login is
-//! remembered for a short while under a salted hash of the credentials (never the password
-//! itself), so a polling phone costs one hash lookup. Failures are never cached as success.
+//! argon2 verification is deliberately slow, an LDAP login takes three round trips, and phones
+//! poll often: a successful login is remembered for a short while under a salted hash of the
+//! credentials (never the password itself), so a polling phone costs one hash lookup. Failures
+//! are never cached as success. A directory that cannot answer is a 503 (try later), never a
+//! 401 that would make phones ask their users for a new password.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +14,9 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use base64::Engine;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::config::AuthSettings;
+use cardbridge_connectors::ldap::login::{Directory, LoginError};
+
+use crate::config::{AuthSettings, Config};
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,62 +39,129 @@ impl Identity {
 /// The principal name used in anonymous mode.
 pub const ANONYMOUS_PRINCIPAL: &str = "anonymous";
 
-/// Why a request is not authenticated; both answer 401 with a challenge.
+/// Why a request is not authenticated: `Missing` and `Invalid` answer 401 with a challenge,
+/// `Unavailable` 503.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AuthFailure {
     Missing,
     Invalid,
+    /// The directory could not be asked; the message is for the log.
+    Unavailable(String),
+}
+
+/// Where credentials are checked.
+enum Backend {
+    Anonymous,
+    Users(HashMap<String, String>),
+    Ldap {
+        directory: Directory,
+        /// Every `group:` DN named by a book's readers, checked at login.
+        groups: Vec<String>,
+    },
 }
 
 pub struct Authenticator {
-    users: Option<Arc<HashMap<String, String>>>,
+    backend: Backend,
     recent: moka::sync::Cache<u128, String>,
+    /// Directory groups of users who logged in recently; outlives `recent` so a request that
+    /// has just been authenticated always finds its groups.
+    memberships: moka::sync::Cache<String, Arc<Vec<String>>>,
     salt: u128,
 }
 
 impl Authenticator {
-    pub fn new(settings: &AuthSettings) -> Authenticator {
-        let users = match settings {
-            AuthSettings::Anonymous => None,
-            AuthSettings::Users(users) => Some(Arc::new(
+    pub fn new(config: &Config) -> Result<Authenticator, String> {
+        let mut ttl = Duration::from_secs(300);
+        let backend = match &config.auth {
+            AuthSettings::Anonymous => Backend::Anonymous,
+            AuthSettings::Users(users) => Backend::Users(
                 users
                     .iter()
                     .map(|u| (u.name.clone(), u.password_hash.clone()))
                     .collect(),
-            )),
+            ),
+            AuthSettings::Ldap(ldap) => {
+                ttl = ldap.login.cache_ttl;
+                let mut groups: Vec<String> = config
+                    .books
+                    .iter()
+                    .flat_map(|b| b.reader_groups())
+                    .map(str::to_string)
+                    .collect();
+                groups.sort();
+                groups.dedup();
+                Backend::Ldap {
+                    directory: Directory::new(ldap.server.clone(), &ldap.login)
+                        .map_err(|e| format!("[auth.ldap] {e}"))?,
+                    groups,
+                }
+            }
         };
-        Authenticator {
-            users,
+        Ok(Authenticator {
+            backend,
             recent: moka::sync::Cache::builder()
                 .max_capacity(10_000)
-                .time_to_live(Duration::from_secs(300))
+                .time_to_live(ttl)
+                .build(),
+            memberships: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl * 2)
                 .build(),
             salt: random_salt(),
-        }
+        })
     }
 
     pub fn is_anonymous(&self) -> bool {
-        self.users.is_none()
+        matches!(self.backend, Backend::Anonymous)
+    }
+
+    /// The directory groups `user` belonged to at their last login (none outside LDAP mode).
+    pub fn groups(&self, user: &str) -> Arc<Vec<String>> {
+        self.memberships.get(user).unwrap_or_default()
     }
 
     /// Checks an `Authorization` header value.
     pub async fn authenticate(&self, header: Option<&[u8]>) -> Result<Identity, AuthFailure> {
-        let Some(users) = &self.users else {
+        if self.is_anonymous() {
             return Ok(Identity::Anonymous);
-        };
+        }
         let (user, password) = parse_basic(header.ok_or(AuthFailure::Missing)?)?;
         let key = self.cache_key(&user, &password);
         if let Some(name) = self.recent.get(&key) {
-            return Ok(Identity::User(name));
+            if self.memberships.contains_key(&name) {
+                return Ok(Identity::User(name));
+            }
         }
-        let Some(hash) = users.get(&user).cloned() else {
-            return Err(AuthFailure::Invalid);
-        };
-        let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
-        if !verified {
-            return Err(AuthFailure::Invalid);
+        match &self.backend {
+            Backend::Anonymous => return Ok(Identity::Anonymous),
+            Backend::Users(users) => {
+                let Some(hash) = users.get(&user).cloned() else {
+                    return Err(AuthFailure::Invalid);
+                };
+                let verified =
+                    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                        .await
+                        .unwrap_or(false);
+                if !verified {
+                    return Err(AuthFailure::Invalid);
+                }
+                self.memberships.insert(user.clone(), Arc::default());
+            }
+            Backend::Ldap { directory, groups } => {
+                match directory.login(&user, &password, groups).await {
+                    Ok(login) => {
+                        self.memberships
+                            .insert(user.clone(), Arc::new(login.groups));
+                    }
+                    Err(LoginError::Denied(reason)) => {
+                        tracing::info!(user = %user.escape_debug(), "LDAP login refused: {reason}");
+                        return Err(AuthFailure::Invalid);
+                    }
+                    Err(LoginError::Unavailable(reason)) => {
+                        return Err(AuthFailure::Unavailable(reason))
+                    }
+                }
+            }
         }
         self.recent.insert(key, user.clone());
         Ok(Identity::User(user))
@@ -158,7 +229,6 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::UserConfig;
 
     fn basic(user: &str, password: &str) -> Vec<u8> {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
@@ -168,10 +238,16 @@ mod tests {
     #[tokio::test]
     async fn users_are_checked_and_failures_not_cached() {
         let hash = hash_password("s3cret").expect("hash");
-        let auth = Authenticator::new(&AuthSettings::Users(vec![UserConfig {
-            name: "alice".into(),
-            password_hash: hash,
-        }]));
+        let config = Config::parse(
+            &format!(
+                "[auth]\nmode = \"users\"\n[[auth.users]]\nname = \"alice\"\npassword_hash = \"{hash}\"\n\
+                 [[source]]\nid = \"s\"\nkind = \"csv\"\npath = \"s.csv\"\n\
+                 [[addressbook]]\nid = \"b\"\nsources = [\"s\"]\n"
+            ),
+            std::path::Path::new("/tmp/x.toml"),
+        )
+        .expect("config");
+        let auth = Authenticator::new(&config).expect("authenticator");
         assert_eq!(auth.authenticate(None).await, Err(AuthFailure::Missing));
         assert_eq!(
             auth.authenticate(Some(&basic("alice", "s3cret"))).await,

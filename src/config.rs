@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cardbridge_connectors::csv::CsvSettings;
+pub use cardbridge_connectors::duration::parse_duration;
+use cardbridge_connectors::ldap::login::LoginSettings;
+use cardbridge_connectors::ldap::normalize_dn;
+use cardbridge_connectors::ldap::{LdapSettings, ServerSettings as LdapServer};
 use serde::Deserialize;
 
 use crate::store::{RemovalGuard, Retention};
@@ -139,6 +143,15 @@ pub enum AuthSettings {
     Anonymous,
     /// HTTP Basic against static users with argon2 password hashes.
     Users(Vec<UserConfig>),
+    /// HTTP Basic checked by binding to a directory as the user.
+    Ldap(LdapAuth),
+}
+
+/// `[auth.ldap]`: where the directory is and how users are found in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LdapAuth {
+    pub server: LdapServer,
+    pub login: LoginSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -164,12 +177,14 @@ pub struct SourceConfig {
 #[derive(Debug, Clone)]
 pub enum SourceSettings {
     Csv(CsvSettings),
+    Ldap(Box<LdapSettings>),
 }
 
 impl SourceSettings {
     pub fn kind(&self) -> &'static str {
         match self {
             SourceSettings::Csv(_) => "csv",
+            SourceSettings::Ldap(_) => "ldap",
         }
     }
 }
@@ -184,7 +199,8 @@ pub struct BookConfig {
     #[serde(default)]
     pub description: Option<String>,
     pub sources: Vec<String>,
-    /// User names allowed to read; `"*"` means every user. Ignored in anonymous mode.
+    /// User names allowed to read; `"*"` means every user, `"group:<DN>"` the members of a
+    /// directory group (LDAP login). Ignored in anonymous mode.
     #[serde(default = "default_readers")]
     pub readers: Vec<String>,
 }
@@ -198,10 +214,26 @@ impl BookConfig {
         self.name.as_deref().unwrap_or(&self.id)
     }
 
-    pub fn readable_by(&self, user: &str) -> bool {
-        self.readers.iter().any(|r| r == "*" || r == user)
+    /// Whether `user`, a member of the directory `groups` (normalized DNs), may read the book.
+    pub fn readable_by(&self, user: &str, groups: &[String]) -> bool {
+        self.readers.iter().any(|r| {
+            r == "*"
+                || r == user
+                || r.strip_prefix(GROUP_PREFIX)
+                    .is_some_and(|dn| groups.contains(&normalize_dn(dn)))
+        })
+    }
+
+    /// The directory groups named in `readers`.
+    pub fn reader_groups(&self) -> impl Iterator<Item = &str> {
+        self.readers
+            .iter()
+            .filter_map(|r| r.strip_prefix(GROUP_PREFIX))
     }
 }
+
+/// `readers` entries naming a directory group.
+pub const GROUP_PREFIX: &str = "group:";
 
 /// A configuration error, always naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +264,7 @@ struct RawAuth {
     mode: String,
     #[serde(default)]
     users: Vec<UserConfig>,
+    ldap: Option<toml::Table>,
 }
 
 impl Config {
@@ -242,20 +275,23 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        Config::parse(&text, path).map_err(err)
+        let config = Config::parse(&text, path).map_err(err)?;
+        // Source settings are checked here (no network) so their errors name the file too.
+        crate::sources::build_all(&config).map_err(err)?;
+        Ok(config)
     }
 
     /// Parses configuration text; `path` locates relative file names.
     pub fn parse(text: &str, path: &Path) -> Result<Config, String> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| e.to_string())?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let auth = parse_auth(raw.auth)?;
         let sources = raw
             .source
             .into_iter()
             .enumerate()
             .map(|(i, table)| parse_source(i, table, base))
             .collect::<Result<Vec<_>, _>>()?;
+        let auth = parse_auth(raw.auth, &sources, base)?;
         let mut store = raw.store;
         store.state_dir = store.state_dir.map(|dir| base.join(dir));
         let max_age = match &store.change_log_max_age {
@@ -319,6 +355,7 @@ impl Config {
         let user_names: HashSet<&str> = match &self.auth {
             AuthSettings::Anonymous => HashSet::new(),
             AuthSettings::Users(users) => users.iter().map(|u| u.name.as_str()).collect(),
+            AuthSettings::Ldap(_) => HashSet::new(),
         };
         let mut book_ids = HashSet::new();
         for book in &self.books {
@@ -336,6 +373,13 @@ impl Config {
                         book.id
                     ));
                 }
+            }
+            if !matches!(self.auth, AuthSettings::Ldap(_)) && book.reader_groups().next().is_some()
+            {
+                return Err(format!(
+                    "[[addressbook]] {:?}: \"group:\" readers need [auth] mode = \"ldap\"",
+                    book.id
+                ));
             }
             if let AuthSettings::Users(_) = self.auth {
                 for reader in &book.readers {
@@ -390,10 +434,17 @@ fn check_id(what: &str, id: &str) -> Result<(), String> {
     }
 }
 
-fn parse_auth(raw: Option<RawAuth>) -> Result<AuthSettings, String> {
+fn parse_auth(
+    raw: Option<RawAuth>,
+    sources: &[SourceConfig],
+    base: &Path,
+) -> Result<AuthSettings, String> {
     let Some(raw) = raw else {
         return Ok(AuthSettings::Anonymous);
     };
+    if raw.ldap.is_some() && raw.mode != "ldap" {
+        return Err(format!("[auth.ldap] is given but mode is {:?}", raw.mode));
+    }
     match raw.mode.as_str() {
         "anonymous" => {
             if !raw.users.is_empty() {
@@ -426,9 +477,66 @@ fn parse_auth(raw: Option<RawAuth>) -> Result<AuthSettings, String> {
             }
             Ok(AuthSettings::Users(raw.users))
         }
+        "ldap" => {
+            if !raw.users.is_empty() {
+                return Err("[auth] users are given but mode is \"ldap\"".into());
+            }
+            let table = raw
+                .ldap
+                .ok_or("[auth] mode = \"ldap\" needs an [auth.ldap] table")?;
+            parse_ldap_auth(table, sources, base).map(AuthSettings::Ldap)
+        }
         other => Err(format!(
-            "[auth] mode: {other:?} is not one of \"anonymous\", \"users\""
+            "[auth] mode: {other:?} is not one of \"anonymous\", \"users\", \"ldap\""
         )),
+    }
+}
+
+/// `[auth.ldap]`: the directory is given as a `server` table or as the id of an LDAP source
+/// whose server (and service account) to reuse; the rest are login settings.
+fn parse_ldap_auth(
+    mut table: toml::Table,
+    sources: &[SourceConfig],
+    base: &Path,
+) -> Result<LdapAuth, String> {
+    let at = "[auth.ldap]";
+    let server = match (table.remove("server"), table.remove("source")) {
+        (Some(server), None) => {
+            let mut server: LdapServer = server
+                .try_into()
+                .map_err(|e: toml::de::Error| format!("{at} server: {}", e.message()))?;
+            resolve_server_paths(&mut server, base);
+            server
+        }
+        (None, Some(toml::Value::String(id))) => sources
+            .iter()
+            .find_map(|s| match &s.settings {
+                SourceSettings::Ldap(ldap) if s.id == id => Some(ldap.server.clone()),
+                _ => None,
+            })
+            .ok_or_else(|| format!("{at} source: {id:?} is not an LDAP [[source]]"))?,
+        (None, Some(_)) => return Err(format!("{at} source: must be a source id")),
+        (Some(_), Some(_)) => return Err(format!("{at}: give server or source, not both")),
+        (None, None) => {
+            return Err(format!(
+                "{at}: say where the directory is: a [auth.ldap.server] table, or source = \"<id of an ldap source>\""
+            ))
+        }
+    };
+    server.validate().map_err(|e| format!("{at} {e}"))?;
+    let login: LoginSettings = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+    Ok(LdapAuth { server, login })
+}
+
+/// Files named in a server table are relative to the config file.
+fn resolve_server_paths(server: &mut LdapServer, base: &Path) {
+    for path in [&mut server.ca_file, &mut server.bind_password_file]
+        .into_iter()
+        .flatten()
+    {
+        *path = base.join(&*path);
     }
 }
 
@@ -460,9 +568,16 @@ fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<Sou
             csv.path = base.join(&csv.path);
             SourceSettings::Csv(csv)
         }
+        "ldap" => {
+            let mut ldap: LdapSettings = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+            resolve_server_paths(&mut ldap.server, base);
+            SourceSettings::Ldap(Box::new(ldap))
+        }
         other => {
             return Err(format!(
-                "{at}: kind {other:?} is not supported (supported: \"csv\")"
+                "{at}: kind {other:?} is not supported (supported: \"csv\", \"ldap\")"
             ))
         }
     };
@@ -484,34 +599,6 @@ fn take_string(table: &mut toml::Table, key: &str, at: &str) -> Result<Option<St
             other.type_str()
         )),
     }
-}
-
-/// Parses `90`, `250ms`, `30s`, `5m`, `2h` or `1d`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m, 2h or 1d"))?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(value),
-        "" | "s" => Duration::from_secs(value),
-        "m" => Duration::from_secs(value * 60),
-        "h" => Duration::from_secs(value * 3600),
-        "d" => Duration::from_secs(value * 86_400),
-        _ => {
-            return Err(format!(
-                "{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
-            ))
-        }
-    };
-    if duration.is_zero() {
-        return Err(format!("{text:?}: must be positive"));
-    }
-    Ok(duration)
 }
 
 #[cfg(test)]
@@ -539,7 +626,9 @@ mod tests {
         assert_eq!(config.auth, AuthSettings::Anonymous);
         assert_eq!(config.server.listen, vec!["127.0.0.1:8008".to_string()]);
         assert!(config.server.report_body_limit >= 32 * 1024 * 1024);
-        let SourceSettings::Csv(csv) = &config.sources[0].settings;
+        let SourceSettings::Csv(csv) = &config.sources[0].settings else {
+            panic!("not a csv source")
+        };
         assert_eq!(csv.path, Path::new("/etc/cardbridge/staff.csv"));
         assert_eq!(config.sources[0].poll_interval, Duration::from_secs(300));
     }

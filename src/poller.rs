@@ -75,6 +75,10 @@ impl Shared {
             Ok(result) => result.map_err(|e| e.to_string())?,
             Err(_) => return Err(format!("no answer within {:?}", config.timeout)),
         };
+        if outcome.unchanged {
+            tracing::debug!(source = %config.id, "polled: nothing changed");
+            return Ok(());
+        }
         for skipped in &outcome.skipped {
             tracing::warn!(source = %config.id, "skipped {skipped}");
         }

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use cardbridge_connectors::csv::CsvSource;
+use cardbridge_connectors::ldap::LdapSource;
 use cardbridge_connectors::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
 
 use crate::config::{BookConfig, Config, SourceConfig, SourceSettings};
@@ -11,11 +12,15 @@ use crate::store::Member;
 
 /// Instantiates the source a `[[source]]` table describes.
 pub fn build(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
-    match &config.settings {
+    let built = match &config.settings {
         SourceSettings::Csv(settings) => CsvSource::new(config.id.clone(), settings.clone())
-            .map(|s| Arc::new(s) as Arc<dyn Source>)
-            .map_err(|e| format!("[[source]] {:?}: {e}", config.id)),
-    }
+            .map(|s| Arc::new(s) as Arc<dyn Source>),
+        SourceSettings::Ldap(settings) => {
+            LdapSource::new(config.id.clone(), settings.as_ref().clone())
+                .map(|s| Arc::new(s) as Arc<dyn Source>)
+        }
+    };
+    built.map_err(|e| format!("[[source]] {:?}: {e}", config.id))
 }
 
 /// A configured source and its instance.

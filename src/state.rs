@@ -34,7 +34,7 @@ impl AppState {
         }
         Ok(AppState {
             cards: CardCache::new(config.server.card_cache_bytes),
-            auth: Authenticator::new(&config.auth),
+            auth: Authenticator::new(&config)?,
             books,
             config,
             state_file,
@@ -44,7 +44,7 @@ impl AppState {
     /// The book and its configuration, when `user` may read it.
     pub fn readable_book(&self, user: &str, id: &str) -> Option<(&BookConfig, &Arc<Book>)> {
         let config = self.config.book(id)?;
-        if !self.auth.is_anonymous() && !config.readable_by(user) {
+        if !self.auth.is_anonymous() && !config.readable_by(user, &self.auth.groups(user)) {
             return None;
         }
         Some((config, self.books.get(id)?))
@@ -52,11 +52,12 @@ impl AppState {
 
     /// Books `user` may read, in id order.
     pub fn readable_books<'a>(&'a self, user: &'a str) -> impl Iterator<Item = &'a BookConfig> {
+        let groups = self.auth.groups(user);
         let mut books: Vec<&BookConfig> = self
             .config
             .books
             .iter()
-            .filter(move |b| self.auth.is_anonymous() || b.readable_by(user))
+            .filter(move |b| self.auth.is_anonymous() || b.readable_by(user, &groups))
             .collect();
         books.sort_by(|a, b| a.id.cmp(&b.id));
         books.into_iter()

@@ -6,6 +6,8 @@
 pub mod activesync;
 pub mod contact;
 pub mod csv;
+pub mod duration;
+pub mod ldap;
 pub mod phone;
 pub mod photo;
 pub mod source;

@@ -23,6 +23,19 @@ pub struct PollOutcome {
     pub contacts: Vec<Contact>,
     /// Records left out, each with its reason; the rest of the source still loads.
     pub skipped: Vec<SkippedRecord>,
+    /// The source saw nothing change since its previous successful poll (an incremental
+    /// poll found no modified entries): `contacts` is empty and the previous listing stands.
+    pub unchanged: bool,
+}
+
+impl PollOutcome {
+    /// "Nothing changed since the last poll."
+    pub fn unchanged() -> PollOutcome {
+        PollOutcome {
+            unchanged: true,
+            ..PollOutcome::default()
+        }
+    }
 }
 
 /// A poll that failed as a whole: the store keeps the previous data.

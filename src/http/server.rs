@@ -73,10 +73,20 @@ impl CardDavApp {
             .map(|v| v.as_bytes().to_vec());
         let identity = match self.state.auth.authenticate(authorization.as_deref()).await {
             Ok(identity) => identity,
+            Err(AuthFailure::Unavailable(reason)) => {
+                tracing::error!("login not checked, the directory is unavailable: {reason}");
+                let reply = Reply::dav_error(
+                    503,
+                    "",
+                    "the user directory is unavailable; try again later",
+                )
+                .header("Retry-After", "30");
+                return discard_body(session, server.propfind_body_limit, reply).await;
+            }
             Err(failure) => {
                 let description = match failure {
                     AuthFailure::Missing => "authentication required",
-                    AuthFailure::Invalid => "wrong user name or password",
+                    _ => "wrong user name or password",
                 };
                 let reply = Reply::dav_error(401, "", description).header(
                     "WWW-Authenticate",

@@ -6,6 +6,7 @@
 pub mod http;
 pub mod multistatus;
 pub mod server;
+pub mod slapd;
 pub mod vcard;
 
 pub use multistatus::Multistatus;

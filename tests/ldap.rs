@@ -1,0 +1,631 @@
+//! The LDAP source and LDAP login against a real OpenLDAP slapd (see support/slapd.rs):
+//! what phones see of the directory, paging past the server's size limit, changes made with
+//! ldapmodify arriving as sync deltas, an outage that takes nothing away, the AD preset over
+//! real LDAP traffic, and login by bind, groups and injection attempts.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use support::http::basic;
+use support::multistatus::CARDDAV;
+use support::slapd::{Options, Slapd, ADMIN_DN, SUFFIX};
+use support::{sync_body, Multistatus, Server, ServerSpec};
+
+const PEOPLE: &str = "ou=people,dc=example,dc=com";
+const GROUPS: &str = "ou=groups,dc=example,dc=com";
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/ldap/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+/// Server settings of a source or login reaching `slapd` with the admin as service account.
+fn server_table(table: &str, slapd: &Slapd) -> String {
+    format!(
+        "[{table}]\nurl = \"{}\"\nbind_dn = \"{ADMIN_DN}\"\nbind_password_file = \"{}\"\ntimeout = \"5s\"\n",
+        slapd.url(),
+        slapd.password_file().display()
+    )
+}
+
+/// A config with one LDAP source `directory` feeding the book `staff`; `source_extra` goes
+/// into the source table, `rest` after it (groups, auth, more books).
+fn config(slapd: &Slapd, source_extra: &str, rest: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = ["127.0.0.1:{{PORT}}"]
+
+[[source]]
+id = "directory"
+kind = "ldap"
+poll_interval = "1s"
+check_interval = "1s"
+timeout = "20s"
+{source_extra}
+{server}
+{rest}
+
+[[addressbook]]
+id = "staff"
+name = "Directory"
+sources = ["directory"]
+"#,
+        server = server_table("source.server", slapd)
+    )
+}
+
+fn start(config: String) -> Server {
+    Server::start(ServerSpec {
+        config,
+        files: vec![],
+    })
+}
+
+/// href → vCard of every card, by an initial sync with address-data.
+fn cards(server: &Server) -> BTreeMap<String, String> {
+    let r = server.report(&server.book_path(), &sync_body("", true));
+    assert_eq!(r.status, 207, "{}", r.text());
+    Multistatus::parse(&r.body)
+        .responses
+        .iter()
+        .map(|resp| {
+            (
+                resp.href.clone(),
+                unfold(&resp.text(CARDDAV, "address-data").expect("address-data")),
+            )
+        })
+        .collect()
+}
+
+/// Content lines joined back (cards fold at 75 octets).
+fn unfold(card: &str) -> String {
+    card.replace("\r\n ", "")
+}
+
+/// The one card whose FN is `name`.
+fn card_named(cards: &BTreeMap<String, String>, name: &str) -> String {
+    let found: Vec<&String> = cards
+        .values()
+        .filter(|c| c.lines().any(|l| l == format!("FN:{name}")))
+        .collect();
+    assert_eq!(found.len(), 1, "cards named {name:?} in {cards:#?}");
+    found[0].clone()
+}
+
+/// Width and height from a JPEG's SOF marker.
+fn jpeg_size(bytes: &[u8]) -> (u16, u16) {
+    assert!(bytes.starts_with(&[0xFF, 0xD8]), "not a JPEG");
+    let mut i = 2;
+    while i + 9 < bytes.len() {
+        let marker = bytes[i + 1];
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        if (0xC0..=0xC3).contains(&marker) {
+            let h = u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]);
+            let w = u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]);
+            return (w, h);
+        }
+        i += 2 + len;
+    }
+    panic!("no SOF marker");
+}
+
+/// The decoded PHOTO of a 3.0 card.
+fn photo(card: &str) -> Vec<u8> {
+    let line = card
+        .lines()
+        .find(|l| l.starts_with("PHOTO;"))
+        .expect("PHOTO line");
+    assert!(line.starts_with("PHOTO;ENCODING=b;TYPE=JPEG:"), "{line}");
+    base64::engine::general_purpose::STANDARD
+        .decode(line.split_once(':').expect("value").1)
+        .expect("base64 photo")
+}
+
+/// Polls `check` until it holds (the server polls LDAP every second).
+fn eventually(server: &Server, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn directory_entries_become_cards_with_groups_manager_and_small_photos() {
+    let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    let server = start(config(
+        &slapd,
+        &format!("base = \"{PEOPLE}\"\ndefault_region = \"US\""),
+        &format!("[source.groups]\nbase = \"{GROUPS}\"\n"),
+    ));
+    let cards = cards(&server);
+    // 8 people and 2 groups.
+    assert_eq!(cards.len(), 10, "{cards:#?}");
+
+    let juergen = card_named(&cards, "Jürgen Müller");
+    support::vcard::parse_strict(&juergen);
+    assert!(juergen.contains("N:Müller;Jürgen;;;"), "{juergen}");
+    assert!(juergen.contains("ADR;TYPE=WORK:;;Hauptstraße 5;Berlin;Berlin;10115;"));
+    // The 1200 px directory photo arrives downscaled.
+    let (w, h) = jpeg_size(&photo(&juergen));
+    assert!(w <= 256 && h <= 256, "{w}x{h}");
+
+    let alice = card_named(&cards, "Alice Smith");
+    assert!(
+        alice.contains("X-ABRELATEDNAMES:Jürgen Müller"),
+        "manager named: {alice}"
+    );
+    assert!(
+        alice.contains("EMAIL;TYPE=INTERNET,WORK,PREF:alice.smith@example.com"),
+        "{alice}"
+    );
+    // 555-01xx numbers are fictional, so they are kept as written.
+    assert!(alice.contains("TEL;TYPE=CELL:+1 555 0199 2002"), "{alice}");
+    assert_eq!(jpeg_size(&photo(&alice)), (96, 96));
+
+    let engineering = card_named(&cards, "Engineering");
+    assert!(engineering.contains("X-ADDRESSBOOKSERVER-KIND:group"));
+    let members = engineering
+        .lines()
+        .filter(|l| l.starts_with("X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:"))
+        .count();
+    assert_eq!(members, 3, "{engineering}");
+    // Members are the people's uids (entryUUID), which are also their card UIDs.
+    let john = card_named(&cards, "John Doe");
+    let john_uid = john
+        .lines()
+        .find_map(|l| l.strip_prefix("UID:"))
+        .expect("UID");
+    assert!(engineering.contains(&format!("urn:uuid:{john_uid}")));
+}
+
+#[test]
+fn paging_gets_past_the_servers_size_limit() {
+    let mut ldif = fixture("directory.ldif");
+    for i in 0..1000 {
+        ldif.push_str(&format!(
+            "\ndn: uid=gen{i},{PEOPLE}\nobjectClass: inetOrgPerson\nuid: gen{i}\ncn: Generated {i}\nsn: Person{i}\nmail: gen{i}@example.com\n"
+        ));
+    }
+    let slapd = Slapd::start(
+        &ldif,
+        Options {
+            size_limit: Some("size.soft=100 size.hard=100 size.prtotal=unlimited".into()),
+            ..Options::default()
+        },
+    );
+    // The limit is real: an unpaged search stops at 100 with "size limit exceeded" (4).
+    assert_eq!(slapd.unpaged_count("(objectClass=inetOrgPerson)"), (100, 4));
+    let server = start(config(
+        &slapd,
+        &format!("base = \"{PEOPLE}\"\npage_size = 90"),
+        "",
+    ));
+    assert_eq!(server.listing().len(), 1008);
+}
+
+/// A token-based sync: (changed hrefs, removed hrefs, new token).
+fn delta(server: &Server, token: &str) -> (Vec<String>, Vec<String>, String) {
+    let r = server.report(&server.book_path(), &sync_body(token, false));
+    assert_eq!(r.status, 207, "{}", r.text());
+    let ms = Multistatus::parse(&r.body);
+    (
+        ms.present(),
+        ms.with_status("HTTP/1.1 404 Not Found"),
+        ms.sync_token.expect("token"),
+    )
+}
+
+fn card_by_href(server: &Server, href: &str) -> String {
+    let r = server.request("GET", href, &[], "");
+    assert_eq!(r.status, 200, "{href}");
+    unfold(&r.text())
+}
+
+#[test]
+fn adds_modifies_renames_and_deletes_reach_clients_as_deltas() {
+    let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    // Incremental polls every second; a full listing (which sees deletions) every 4 s.
+    let server = start(config(
+        &slapd,
+        &format!("base = \"{PEOPLE}\"\nfull_listing_interval = \"4s\""),
+        "",
+    ));
+    let before = server.listing();
+    assert_eq!(before.len(), 8);
+    let token = server.token();
+
+    slapd.modify(&format!(
+        "dn: uid=newbie,{PEOPLE}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: newbie\ncn: Nora Newbie\nsn: Newbie\ngivenName: Nora\nmail: nora@example.com\n\n\
+         dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Principal SRE\n\n\
+         dn: uid=okafor,{PEOPLE}\nchangetype: modrdn\nnewrdn: uid=cokafor\ndeleteoldrdn: 1\n"
+    ));
+    eventually(&server, "the add and the modify", || {
+        server.token() != token
+    });
+    // The changes may land in one poll or in two; collect until both cards are there. The
+    // rename changes no card content (same entryUUID, same fields), so it is no delta.
+    let mut changed = Vec::new();
+    let mut current = token.clone();
+    eventually(&server, "two changed cards", || {
+        let (c, removed, t) = delta(&server, &token);
+        assert!(removed.is_empty(), "nothing was deleted yet: {removed:?}");
+        changed = c;
+        current = t;
+        changed.len() == 2
+    });
+    let texts: Vec<String> = changed.iter().map(|h| card_by_href(&server, h)).collect();
+    assert!(texts.iter().any(|t| t.contains("FN:Nora Newbie")));
+    assert!(texts.iter().any(|t| t.contains("TITLE:Principal SRE")));
+    // The rename keeps the entryUUID, so the same card stays (no removal, no duplicate).
+    assert_eq!(server.listing().len(), 9);
+
+    slapd.modify(&format!("dn: uid=hnakamura,{PEOPLE}\nchangetype: delete\n"));
+    eventually(&server, "the deletion", || {
+        let (_, removed, _) = delta(&server, &current);
+        removed.len() == 1
+    });
+    let (_, removed, _) = delta(&server, &current);
+    assert!(before.contains_key(&removed[0]));
+    assert_eq!(server.listing().len(), 8);
+}
+
+#[test]
+fn an_outage_keeps_cards_and_recovery_needs_no_restart() {
+    let mut slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    let server = start(config(
+        &slapd,
+        &format!("base = \"{PEOPLE}\"\nfull_listing_interval = \"1s\""),
+        "",
+    ));
+    let listing = server.listing();
+    let token = server.token();
+    slapd.stop();
+    eventually(&server, "a failed poll", || {
+        server
+            .log()
+            .contains("poll failed, keeping the last good data")
+    });
+    assert_eq!(server.listing(), listing);
+    assert_eq!(server.token(), token);
+
+    slapd.resume();
+    slapd.modify(&format!(
+        "dn: uid=jdoe,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Staff Engineer\n"
+    ));
+    eventually(&server, "recovery", || server.token() != token);
+    let (changed, removed, _) = delta(&server, &token);
+    assert_eq!(changed.len(), 1);
+    assert!(removed.is_empty());
+    assert!(card_by_href(&server, &changed[0]).contains("TITLE:Staff Engineer"));
+}
+
+#[test]
+fn ldaps_with_a_ca_file_and_starttls() {
+    let slapd = Slapd::start(
+        &fixture("directory.ldif"),
+        Options {
+            tls: true,
+            ..Options::default()
+        },
+    );
+    for (url, starttls) in [(slapd.tls_url(), false), (slapd.url(), true)] {
+        let server = start(format!(
+            r#"
+[server]
+listen = ["127.0.0.1:{{PORT}}"]
+[[source]]
+id = "directory"
+kind = "ldap"
+base = "{PEOPLE}"
+[source.server]
+url = "{}"
+starttls = {starttls}
+ca_file = "{}"
+[[addressbook]]
+id = "staff"
+sources = ["directory"]
+"#,
+            url.replace("127.0.0.1", "localhost"),
+            slapd.ca_file().display()
+        ));
+        assert_eq!(server.listing().len(), 8, "{url} starttls={starttls}");
+    }
+}
+
+#[test]
+fn active_directory_preset_over_real_ldap() {
+    let schema = format!(
+        "{}/tests/fixtures/ldap/ad.schema",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let slapd = Slapd::start(
+        &fixture("ad-directory.ldif"),
+        Options {
+            schemas: vec![schema.into()],
+            ..Options::default()
+        },
+    );
+    let server = start(config(
+        &slapd,
+        &format!(
+            "preset = \"active-directory\"\nbase = \"{SUFFIX}\"\nfull_listing_interval = \"1h\""
+        ),
+        "[source.groups]\n",
+    ));
+    let all = cards(&server);
+    // The disabled account (userAccountControl 514) is left out; the group stays.
+    assert_eq!(all.len(), 3, "{all:#?}");
+    assert!(!all.values().any(|c| c.contains("Former Agent")));
+
+    let dana = card_named(&all, "Dana Scully");
+    support::vcard::parse_strict(&dana);
+    // objectGUID rendered the way AD shows it.
+    assert!(
+        dana.contains("UID:01010101-1111-2121-0001-020304050607"),
+        "{dana}"
+    );
+    assert!(dana.contains("N:Scully;Dana;K;;"));
+    assert!(dana.contains("ORG:Example Corp;Forensics"));
+    assert!(dana.contains("TITLE:Special Agent"));
+    assert!(
+        dana.contains("EMAIL;TYPE=INTERNET,WORK,PREF:dana.scully@example.com"),
+        "{dana}"
+    );
+    assert!(dana.contains("EMAIL;TYPE=INTERNET,WORK:dscully@corp.example.com"));
+    assert!(!dana.contains("X400"));
+    for number in ["0101", "0102", "0199", "0103", "0104", "0105"] {
+        let number = format!("+1202555{number}");
+        assert!(dana.contains(&number), "{number} in {dana}");
+    }
+    assert!(dana.contains("TEL;TYPE=FAX,WORK:+12025550106"), "{dana}");
+    assert!(dana.contains(
+        "ADR;TYPE=WORK:PO 1013;Basement\\, Room 4;935 Pennsylvania Avenue NW;Washington;DC;20535;United States"
+    ), "{dana}");
+    assert!(dana.contains("URL:https://example.com/~dscully"), "{dana}");
+    assert!(dana.contains("NOTE:Trusts no one."));
+    assert!(dana.contains("X-ABRELATEDNAMES:Walter Skinner"));
+    assert_eq!(jpeg_size(&photo(&dana)), (96, 96));
+
+    let unit = card_named(&all, "X-Files");
+    let members = unit
+        .lines()
+        .filter(|l| l.starts_with("X-ADDRESSBOOKSERVER-MEMBER:"))
+        .count();
+    assert_eq!(members, 2, "the disabled member is not in the book: {unit}");
+
+    // uSNChanged drives the incremental poll.
+    let token = server.token();
+    slapd.modify(
+        "dn: CN=Walter Skinner,ou=Staff,dc=example,dc=com\nchangetype: modify\nreplace: title\ntitle: Deputy Director\n-\nreplace: uSNChanged\nuSNChanged: 1010\n",
+    );
+    eventually(&server, "the AD change", || server.token() != token);
+    let (changed, _, _) = delta(&server, &token);
+    assert_eq!(changed.len(), 1, "only Walter changed");
+    assert!(card_named(&cards(&server), "Walter Skinner").contains("TITLE:Deputy Director"));
+}
+
+/// The fixture directory with passwords, a non-ASCII login name and `login` config.
+fn login_setup(readers_extra: &str) -> (Slapd, Server) {
+    let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    slapd.modify(&format!(
+        "dn: uid=jdoe,{PEOPLE}\nchangetype: modify\nadd: userPassword\nuserPassword: jdoe-pass\n\n\
+         dn: uid=asmith,{PEOPLE}\nchangetype: modify\nadd: userPassword\nuserPassword: asmith-pass\n\n\
+         dn: uid=jmueller,{PEOPLE}\nchangetype: modify\nadd: uid\nuid: jürgen\n-\nadd: userPassword\nuserPassword: jm-pass\n"
+    ));
+    let rest = format!(
+        r#"
+[auth]
+mode = "ldap"
+[auth.ldap]
+source = "directory"
+user_base = "{PEOPLE}"
+cache_ttl = "1h"
+
+[[addressbook]]
+id = "engineering"
+sources = ["directory"]
+readers = ["group:cn=Engineering, ou=groups,dc=example,dc=com"]
+{readers_extra}
+"#
+    );
+    let server = start(config(&slapd, &format!("base = \"{PEOPLE}\""), &rest));
+    (slapd, server)
+}
+
+fn status_as(server: &Server, user: &str, password: &str, path: &str) -> u16 {
+    let auth = basic(user, password);
+    server
+        .request(
+            "PROPFIND",
+            path,
+            &[("Authorization", &auth), ("Depth", "0")],
+            "",
+        )
+        .status
+}
+
+#[test]
+fn login_binds_as_the_user_and_groups_guard_books() {
+    let (_slapd, server) = login_setup("");
+    // By uid, by mail, and by a non-ASCII uid.
+    assert_eq!(
+        status_as(&server, "jdoe", "jdoe-pass", "/addressbooks/jdoe/staff/"),
+        207
+    );
+    assert_eq!(
+        status_as(
+            &server,
+            "alice.smith@example.com",
+            "asmith-pass",
+            "/addressbooks/alice.smith@example.com/staff/"
+        ),
+        207
+    );
+    assert_eq!(
+        status_as(
+            &server,
+            "jürgen",
+            "jm-pass",
+            "/addressbooks/j%C3%BCrgen/staff/"
+        ),
+        207
+    );
+    // Wrong password, unknown user, empty password (an anonymous bind would "succeed").
+    assert_eq!(
+        status_as(&server, "jdoe", "wrong", "/addressbooks/jdoe/staff/"),
+        401
+    );
+    assert_eq!(
+        status_as(
+            &server,
+            "nobody",
+            "jdoe-pass",
+            "/addressbooks/nobody/staff/"
+        ),
+        401
+    );
+    assert_eq!(
+        status_as(&server, "jdoe", "", "/addressbooks/jdoe/staff/"),
+        401
+    );
+    // A cached success does not let a wrong password through.
+    assert_eq!(
+        status_as(&server, "jdoe", "jdoe-pass2", "/addressbooks/jdoe/staff/"),
+        401
+    );
+
+    // Engineering members see the group-guarded book; others do not.
+    assert_eq!(
+        status_as(
+            &server,
+            "jdoe",
+            "jdoe-pass",
+            "/addressbooks/jdoe/engineering/"
+        ),
+        207
+    );
+    assert_eq!(
+        status_as(
+            &server,
+            "asmith",
+            "asmith-pass",
+            "/addressbooks/asmith/engineering/"
+        ),
+        404
+    );
+    let auth = basic("asmith", "asmith-pass");
+    let home = server.request(
+        "PROPFIND",
+        "/addressbooks/asmith/",
+        &[("Authorization", &auth), ("Depth", "1")],
+        "",
+    );
+    assert_eq!(home.status, 207);
+    let hrefs: Vec<String> = Multistatus::parse(&home.body)
+        .responses
+        .iter()
+        .map(|r| r.href.clone())
+        .collect();
+    assert!(hrefs.iter().any(|h| h.ends_with("/staff/")));
+    assert!(
+        !hrefs.iter().any(|h| h.ends_with("/engineering/")),
+        "{hrefs:?}"
+    );
+}
+
+#[test]
+fn filter_injection_in_user_names_gets_nowhere() {
+    let (_slapd, server) = login_setup("");
+    // Each would match users (or everyone) if it reached the filter unescaped; with the
+    // right password of some user they must still be refused.
+    for user in [
+        "*",
+        "jd*",
+        ")(uid=*",
+        "jdoe)(uid=*",
+        "*)(|(uid=*",
+        "jdoe\0",
+        "\\2a",
+    ] {
+        assert_eq!(
+            status_as(&server, user, "jdoe-pass", "/addressbooks/x/staff/"),
+            401,
+            "{user:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_directory_is_503_not_401() {
+    let (mut slapd, server) = login_setup("");
+    assert_eq!(
+        status_as(&server, "jdoe", "jdoe-pass", "/addressbooks/jdoe/staff/"),
+        207
+    );
+    slapd.stop();
+    // A new login cannot be checked: try later, do not ask for a new password.
+    let auth = basic("asmith", "asmith-pass");
+    let r = server.request(
+        "PROPFIND",
+        "/addressbooks/asmith/staff/",
+        &[("Authorization", &auth), ("Depth", "0")],
+        "",
+    );
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.header("Retry-After").is_some());
+    assert!(r.text().contains("directory is unavailable"));
+    // The recent login is remembered, so a polling phone keeps syncing during the outage.
+    assert_eq!(
+        status_as(&server, "jdoe", "jdoe-pass", "/addressbooks/jdoe/staff/"),
+        207
+    );
+}
+
+#[test]
+fn config_errors_name_the_problem() {
+    let slapd_url = "ldap://127.0.0.1:1";
+    let bad = [
+        (
+            "[[source]]\nid = \"d\"\nkind = \"ldap\"\nbase = \"dc=x\"\n[source.server]\nurl = \"http://x\"\n".to_string(),
+            "must start with ldap:// or ldaps://",
+        ),
+        (
+            format!("[[source]]\nid = \"d\"\nkind = \"ldap\"\nbase = \"dc=x\"\nfilter = \"objectClass=*\"\n[source.server]\nurl = \"{slapd_url}\"\n"),
+            "must be enclosed in parentheses",
+        ),
+        (
+            format!("[[source]]\nid = \"d\"\nkind = \"ldap\"\nbase = \"dc=x\"\n[source.attributes]\nmobil = \"mobile\"\n[source.server]\nurl = \"{slapd_url}\"\n"),
+            "attributes.mobil: unknown field",
+        ),
+        (
+            format!("[[source]]\nid = \"d\"\nkind = \"ldap\"\nbase = \"dc=x\"\nbind_dn = \"cn=x\"\n[source.server]\nurl = \"{slapd_url}\"\n"),
+            "unknown field `bind_dn`",
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (source, expected) in bad {
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            format!("{source}\n[[addressbook]]\nid = \"b\"\nsources = [\"d\"]\n"),
+        )
+        .expect("write");
+        let (code, _, stderr) =
+            support::server::run_cli(&["check", "-c", &path.display().to_string()]);
+        assert_ne!(code, 0);
+        assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+        assert!(stderr.contains("c.toml"), "names the file: {stderr}");
+    }
+}
