@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cardbridge_connectors::activesync::ActiveSyncSettings;
 use cardbridge_connectors::csv::CsvSettings;
 pub use cardbridge_connectors::duration::parse_duration;
 use cardbridge_connectors::ldap::login::LoginSettings;
@@ -178,6 +179,7 @@ pub struct SourceConfig {
 pub enum SourceSettings {
     Csv(CsvSettings),
     Ldap(Box<LdapSettings>),
+    ActiveSync(ActiveSyncSettings),
 }
 
 impl SourceSettings {
@@ -185,6 +187,7 @@ impl SourceSettings {
         match self {
             SourceSettings::Csv(_) => "csv",
             SourceSettings::Ldap(_) => "ldap",
+            SourceSettings::ActiveSync(_) => "activesync",
         }
     }
 }
@@ -575,11 +578,16 @@ fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<Sou
             resolve_server_paths(&mut ldap.server, base);
             SourceSettings::Ldap(Box::new(ldap))
         }
-        other => {
-            return Err(format!(
-                "{at}: kind {other:?} is not supported (supported: \"csv\", \"ldap\")"
-            ))
+        "activesync" => {
+            let mut eas: ActiveSyncSettings = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+            eas.path = base.join(&eas.path);
+            SourceSettings::ActiveSync(eas)
         }
+        other => return Err(format!(
+            "{at}: kind {other:?} is not supported (supported: \"csv\", \"ldap\", \"activesync\")"
+        )),
     };
     Ok(SourceConfig {
         id,

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use cardbridge_connectors::activesync::ActiveSyncSource;
 use cardbridge_connectors::csv::CsvSource;
 use cardbridge_connectors::ldap::LdapSource;
 use cardbridge_connectors::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
@@ -15,6 +16,10 @@ pub fn build(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
     let built = match &config.settings {
         SourceSettings::Csv(settings) => CsvSource::new(config.id.clone(), settings.clone())
             .map(|s| Arc::new(s) as Arc<dyn Source>),
+        SourceSettings::ActiveSync(settings) => {
+            ActiveSyncSource::new(config.id.clone(), settings.clone())
+                .map(|s| Arc::new(s) as Arc<dyn Source>)
+        }
         SourceSettings::Ldap(settings) => {
             LdapSource::new(config.id.clone(), settings.as_ref().clone())
                 .map(|s| Arc::new(s) as Arc<dyn Source>)

@@ -156,6 +156,9 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, bytes) in &spec.files {
             let path = dir.path().join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("create data dir");
+            }
             if bytes == FIFO {
                 let status = Command::new("mkfifo").arg(&path).status().expect("mkfifo");
                 assert!(status.success());

@@ -1,0 +1,145 @@
+//! ActiveSync exports through the real server: a folder of WBXML / XML exports replayed in
+//! name order, a later export's Change and Delete arriving as a sync delta, and a damaged
+//! export that changes nothing while the others keep loading.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::multistatus::DAV;
+use support::{sync_body, Multistatus, Server, ServerSpec};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/activesync/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("fixture")
+}
+
+const CONFIG: &str = r#"
+[server]
+listen = ["127.0.0.1:{PORT}"]
+
+[[source]]
+id = "exchange"
+kind = "activesync"
+path = "exports"
+check_interval = "1s"
+
+[[addressbook]]
+id = "staff"
+sources = ["exchange"]
+"#;
+
+/// A server reading the folder `exports` holding `files`.
+fn start(files: &[(&str, Vec<u8>)]) -> Server {
+    let mut all = vec![];
+    for (name, bytes) in files {
+        all.push((format!("exports/{name}"), bytes.clone()));
+    }
+    Server::start(ServerSpec {
+        config: CONFIG.into(),
+        files: all,
+    })
+}
+
+/// (changed hrefs, removed hrefs, token) since `token`.
+fn delta(server: &Server, token: &str) -> (Vec<String>, Vec<String>, String) {
+    let r = server.report(&server.book_path(), &sync_body(token, false));
+    assert_eq!(r.status, 207, "{}", r.text());
+    let ms = Multistatus::parse(&r.body);
+    assert!(ms
+        .responses
+        .iter()
+        .all(|r| r.status.is_some() || r.text(DAV, "getetag").is_some()));
+    (
+        ms.present(),
+        ms.with_status("HTTP/1.1 404 Not Found"),
+        ms.sync_token.expect("token"),
+    )
+}
+
+fn wait_for_new_token(server: &Server, old: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let token = server.token();
+        if token != old {
+            return token;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no change published:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn get(server: &Server, href: &str) -> String {
+    let r = server.request("GET", href, &[], "");
+    assert_eq!(r.status, 200, "{href}");
+    r.text().replace("\r\n ", "")
+}
+
+#[test]
+fn a_later_export_reaches_clients_as_a_delta() {
+    let server = start(&[
+        ("001-sync.wbxml", fixture("sync-response.wbxml")),
+        ("002-gal.xml", fixture("gal-search-response.xml")),
+    ]);
+    let before = server.listing();
+    let token = server.token();
+    let zoe = before
+        .keys()
+        .find(|h| get(&server, h).contains("Zoë"))
+        .expect("Zoë's card")
+        .clone();
+    let marisol = before
+        .keys()
+        .find(|h| get(&server, h).contains("Marisol"))
+        .expect("Marisol's card")
+        .clone();
+
+    let change = r#"<?xml version="1.0" encoding="utf-8"?>
+<Sync xmlns="AirSync:" xmlns:contacts="Contacts:">
+  <Collections><Collection>
+    <SyncKey>4</SyncKey><CollectionId>2</CollectionId><Status>1</Status>
+    <Commands>
+      <Change><ServerId>2:2</ServerId><ApplicationData>
+        <contacts:FirstName>Zoë</contacts:FirstName>
+        <contacts:LastName>Ångström-Nakamura</contacts:LastName>
+        <contacts:JobTitle>Chief Cartographer</contacts:JobTitle>
+      </ApplicationData></Change>
+      <Delete><ServerId>2:1</ServerId></Delete>
+    </Commands>
+  </Collection></Collections>
+</Sync>"#;
+    support::server::write_atomically(&server.path("exports/003-changes.xml"), change.as_bytes());
+    let new_token = wait_for_new_token(&server, &token);
+    let (changed, removed, _) = delta(&server, &token);
+    assert_eq!(changed, vec![zoe.clone()]);
+    assert_eq!(removed, vec![marisol]);
+    assert!(get(&server, &zoe).contains("TITLE:Chief Cartographer"));
+
+    // A truncated WBXML export changes nothing; the server names the file and the offset.
+    let mut truncated = fixture("sync-response.wbxml");
+    truncated.truncate(truncated.len() / 2);
+    support::server::write_atomically(&server.path("exports/004-broken.wbxml"), &truncated);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.log().contains("004-broken.wbxml") {
+        assert!(
+            Instant::now() < deadline,
+            "broken file not reported:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("004-broken.wbxml"))
+        .expect("log line");
+    assert!(line.contains("byte"), "{line}");
+    assert_eq!(server.token(), new_token);
+}
