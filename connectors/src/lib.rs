@@ -7,6 +7,7 @@ pub mod activesync;
 pub mod contact;
 pub mod csv;
 pub mod duration;
+pub mod google;
 pub mod ldap;
 pub mod phone;
 pub mod photo;

@@ -1,0 +1,467 @@
+//! Google contacts and the Google Workspace directory as a contact source (People API).
+//!
+//! The first poll lists everything with `requestSyncToken` (all pages); later polls ask only
+//! for changes since the sync token, and people marked `metadata.deleted` are removed. An
+//! expired sync token (or a delta with entries that cannot be read) means a full listing in
+//! the same poll, never a partial one. The sync state lives in memory: after a restart the
+//! source lists everything again and the server's store turns that into the right deltas.
+//!
+//! A poll is all-or-nothing: every listing (contacts, other contacts, groups) is fetched
+//! before anything is applied, so an error on page 7 or a cancelled poll changes nothing and
+//! clients keep the last good data. Only the photo cache fills up as downloads finish.
+
+mod api;
+mod auth;
+pub mod login;
+mod people;
+mod photos;
+mod settings;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+pub use api::retry_after;
+use api::{Api, ApiError, Feed, Listed};
+pub use auth::{assertion, read_key, ServiceAccountKey, JWT_BEARER_GRANT};
+use auth::{Auth, Method};
+use people::{Mapped, Person};
+use photos::PhotoCache;
+pub use settings::{
+    DirectorySource, GoogleSettings, Listing, OAuthSettings, ServiceAccountSettings,
+    DEFAULT_TOKEN_URL, SCOPE_CONTACTS, SCOPE_DIRECTORY, SCOPE_OTHER_CONTACTS,
+};
+
+use crate::{Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError};
+
+pub struct GoogleSource {
+    id: String,
+    settings: GoogleSettings,
+    http: reqwest::Client,
+    api: Api,
+    state: tokio::sync::Mutex<State>,
+}
+
+/// What the source knows between polls.
+#[derive(Default)]
+struct State {
+    feeds: BTreeMap<Feed, FeedState>,
+    /// The account's own contact groups: resource name → name.
+    groups: BTreeMap<String, String>,
+    photos: PhotoCache,
+    /// Google asked for no requests before this.
+    quiet_until: Option<Instant>,
+    /// A listing has been handed out since the start.
+    listed: bool,
+}
+
+#[derive(Default)]
+struct FeedState {
+    sync_token: Option<String>,
+    /// By resource name.
+    records: BTreeMap<String, Mapped>,
+    /// Entries of the last full listing that could not be read.
+    unreadable: Vec<SkippedRecord>,
+}
+
+/// A fetched listing, not applied yet.
+enum Change {
+    Full {
+        sync_token: Option<String>,
+        records: BTreeMap<String, Mapped>,
+        unreadable: Vec<SkippedRecord>,
+    },
+    Delta {
+        sync_token: Option<String>,
+        upserts: Vec<(String, Mapped)>,
+        deletions: Vec<String>,
+    },
+}
+
+impl GoogleSource {
+    /// Validates the settings; the error is a message for the config file's reader.
+    pub fn new(id: String, settings: GoogleSettings) -> Result<GoogleSource, String> {
+        settings.validate()?;
+        let http = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .connect_timeout(settings.request_timeout.min(Duration::from_secs(30)))
+            .user_agent(concat!("cardbridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot set up HTTPS: {e}"))?;
+        let method = match (&settings.oauth, &settings.service_account) {
+            (Some(oauth), _) => Method::Refresh(oauth.clone()),
+            (None, Some(sa)) => Method::ServiceAccount(sa.clone()),
+            (None, None) => return Err("no sign-in method".into()),
+        };
+        let auth = Auth::new(
+            http.clone(),
+            method,
+            settings.scopes(),
+            settings.token_url.clone(),
+            id.clone(),
+        );
+        let api = Api::new(
+            http.clone(),
+            &settings.api_url,
+            auth,
+            settings.page_size,
+            settings.directory_sources.clone(),
+        )?;
+        Ok(GoogleSource {
+            id,
+            settings,
+            http,
+            api,
+            state: tokio::sync::Mutex::default(),
+        })
+    }
+
+    fn feeds(&self) -> Vec<Feed> {
+        match self.settings.listing {
+            Listing::Contacts if self.settings.other_contacts => {
+                vec![Feed::Connections, Feed::OtherContacts]
+            }
+            Listing::Contacts => vec![Feed::Connections],
+            Listing::Directory => vec![Feed::Directory],
+        }
+    }
+
+    fn groups_enabled(&self) -> bool {
+        self.settings.listing == Listing::Contacts && self.settings.groups
+    }
+
+    fn map(&self, person: &Person) -> Mapped {
+        let opts = people::Options {
+            region: self.settings.default_region.as_deref(),
+            photo_size: Some(self.settings.photos.max_dimension),
+        };
+        let mut mapped = people::contact(person, &opts);
+        if !self.settings.download_photos {
+            mapped.photo_url = None;
+        }
+        mapped
+    }
+
+    /// The changes since the feed's sync token, or a full listing when there is none, it has
+    /// expired, or the changes cannot be applied.
+    async fn fetch(&self, feed: Feed, current: Option<&FeedState>) -> Result<Change, ApiError> {
+        if let Some(token) = current.and_then(|c| c.sync_token.as_deref()) {
+            match self.api.list(feed, Some(token)).await {
+                Ok(listed) if listed.unreadable.is_empty() => return Ok(self.delta(listed)),
+                // An entry that cannot be read cannot be applied: list everything, where it
+                // is reported and the rest is right.
+                Ok(_) | Err(ApiError::ExpiredSyncToken) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match self.api.list(feed, None).await {
+            Ok(listed) => Ok(self.full(listed)),
+            Err(ApiError::ExpiredSyncToken) => Err(ApiError::Failed(format!(
+                "{}: Google called a listing without sync token expired",
+                feed.describe()
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn full(&self, listed: Listed) -> Change {
+        let records = listed
+            .people
+            .iter()
+            .filter(|p| !p.metadata.deleted)
+            .map(|p| (p.resource_name.clone(), self.map(p)))
+            .collect();
+        Change::Full {
+            sync_token: listed.next_sync_token,
+            records,
+            unreadable: listed.unreadable,
+        }
+    }
+
+    fn delta(&self, listed: Listed) -> Change {
+        let mut upserts = Vec::new();
+        let mut deletions = Vec::new();
+        for person in &listed.people {
+            if person.metadata.deleted {
+                deletions.push(person.resource_name.clone());
+            } else {
+                upserts.push((person.resource_name.clone(), self.map(person)));
+            }
+        }
+        Change::Delta {
+            sync_token: listed.next_sync_token,
+            upserts,
+            deletions,
+        }
+    }
+
+    /// User-created, not deleted groups: resource name → name.
+    async fn fetch_groups(&self) -> Result<BTreeMap<String, String>, ApiError> {
+        let groups = self.api.contact_groups().await?;
+        Ok(groups
+            .into_iter()
+            .filter(|g| !g.metadata.deleted)
+            .filter(|g| g.group_type.as_deref() == Some("USER_CONTACT_GROUP"))
+            .filter(|g| !g.resource_name.is_empty())
+            .map(|g| {
+                let name = g
+                    .formatted_name
+                    .filter(|n| !n.trim().is_empty())
+                    .or(g.name)
+                    .unwrap_or_else(|| g.resource_name.clone());
+                (g.resource_name, name)
+            })
+            .collect())
+    }
+
+    async fn poll_locked(&self, state: &mut State) -> Result<PollOutcome, ApiError> {
+        let mut changes = Vec::new();
+        for feed in self.feeds() {
+            let change = self.fetch(feed, state.feeds.get(&feed)).await?;
+            changes.push((feed, change));
+        }
+        let groups = if self.groups_enabled() {
+            Some(self.fetch_groups().await?)
+        } else {
+            None
+        };
+
+        // Photos of the records as they will be, that are not cached yet (this retries the
+        // downloads that failed for a passing reason).
+        let wanted = photos_wanted(state, &changes);
+        let later = photos::download(
+            &self.http,
+            wanted.clone(),
+            &self.settings.photos,
+            &mut state.photos,
+        )
+        .await;
+
+        // Nothing below waits: the poll applies completely or not at all.
+        let mut changed = !state.listed;
+        changed |= wanted
+            .iter()
+            .any(|url| state.photos.get(url).is_some_and(|p| p.is_ok()));
+        for (feed, change) in changes {
+            changed |= apply(state.feeds.entry(feed).or_default(), change);
+        }
+        if let Some(groups) = groups {
+            changed |= state.groups != groups;
+            state.groups = groups;
+        }
+        let used: HashSet<&String> = state
+            .feeds
+            .values()
+            .flat_map(|f| f.records.values())
+            .filter_map(|m| m.photo_url.as_ref())
+            .collect();
+        let unused: Vec<String> = state
+            .photos
+            .keys()
+            .filter(|url| !used.contains(url))
+            .cloned()
+            .collect();
+        for url in unused {
+            state.photos.remove(&url);
+        }
+        state.listed = true;
+        if !changed {
+            return Ok(PollOutcome::unchanged());
+        }
+        let mut skipped = state.skipped();
+        skipped.extend(later.into_iter().map(|(url, reason)| SkippedRecord {
+            location: state.owner_of(&url),
+            reason: format!("photo left out for now, tried again at the next poll: {reason}"),
+        }));
+        Ok(PollOutcome {
+            contacts: state.listing(),
+            skipped,
+            unchanged: false,
+        })
+    }
+}
+
+/// Photo URLs the records will use once `changes` are applied, that are not cached.
+fn photos_wanted(state: &State, changes: &[(Feed, Change)]) -> Vec<String> {
+    let mut urls = HashSet::new();
+    for (feed, change) in changes {
+        let current = state.feeds.get(feed);
+        match change {
+            Change::Full { records, .. } => {
+                urls.extend(records.values().filter_map(|m| m.photo_url.as_ref()));
+            }
+            Change::Delta {
+                upserts, deletions, ..
+            } => {
+                let replaced: HashSet<&String> =
+                    upserts.iter().map(|(r, _)| r).chain(deletions).collect();
+                urls.extend(upserts.iter().filter_map(|(_, m)| m.photo_url.as_ref()));
+                if let Some(current) = current {
+                    urls.extend(
+                        current
+                            .records
+                            .iter()
+                            .filter(|(r, _)| !replaced.contains(r))
+                            .filter_map(|(_, m)| m.photo_url.as_ref()),
+                    );
+                }
+            }
+        }
+    }
+    for (feed, current) in &state.feeds {
+        if !changes.iter().any(|(f, _)| f == feed) {
+            urls.extend(
+                current
+                    .records
+                    .values()
+                    .filter_map(|m| m.photo_url.as_ref()),
+            );
+        }
+    }
+    let mut wanted: Vec<String> = urls
+        .into_iter()
+        .filter(|url| !state.photos.contains_key(*url))
+        .cloned()
+        .collect();
+    wanted.sort();
+    wanted
+}
+
+/// Applies a fetched listing; whether any record changed.
+fn apply(feed: &mut FeedState, change: Change) -> bool {
+    match change {
+        Change::Full {
+            sync_token,
+            records,
+            unreadable,
+        } => {
+            let changed = feed.records != records || feed.unreadable != unreadable;
+            feed.sync_token = sync_token;
+            feed.records = records;
+            feed.unreadable = unreadable;
+            changed
+        }
+        Change::Delta {
+            sync_token,
+            upserts,
+            deletions,
+        } => {
+            let mut changed = false;
+            for resource in deletions {
+                changed |= feed.records.remove(&resource).is_some();
+            }
+            for (resource, mapped) in upserts {
+                if feed.records.get(&resource) != Some(&mapped) {
+                    feed.records.insert(resource, mapped);
+                    changed = true;
+                }
+            }
+            feed.sync_token = sync_token;
+            changed
+        }
+    }
+}
+
+impl State {
+    /// Every card: people with their photos, then one group card per contact group.
+    fn listing(&self) -> Vec<Contact> {
+        let mut contacts = Vec::new();
+        for record in self.feeds.values().flat_map(|f| f.records.values()) {
+            let mut contact = record.contact.clone();
+            contact.photo = record
+                .photo_url
+                .as_ref()
+                .and_then(|url| self.photos.get(url))
+                .and_then(|p| p.as_ref().ok())
+                .cloned();
+            contacts.push(contact);
+        }
+        for (resource, name) in &self.groups {
+            let members = self
+                .feeds
+                .values()
+                .flat_map(|f| f.records.values())
+                .filter(|m| m.groups.contains(resource))
+                .map(|m| m.contact.uid.clone())
+                .collect();
+            contacts.push(Contact {
+                uid: people::uid(resource),
+                kind: ContactKind::Group,
+                formatted_name: name.clone(),
+                members,
+                ..Contact::default()
+            });
+        }
+        contacts
+    }
+
+    /// Entries and values left out, with where they were.
+    fn skipped(&self) -> Vec<SkippedRecord> {
+        let mut skipped = Vec::new();
+        for feed in self.feeds.values() {
+            skipped.extend(feed.unreadable.iter().cloned());
+            for (resource, record) in &feed.records {
+                for warning in &record.warnings {
+                    skipped.push(SkippedRecord {
+                        location: resource.clone(),
+                        reason: format!("field left out: {warning}"),
+                    });
+                }
+                if let Some(Err(e)) = record.photo_url.as_ref().and_then(|u| self.photos.get(u)) {
+                    skipped.push(SkippedRecord {
+                        location: resource.clone(),
+                        reason: format!("photo left out: {e}"),
+                    });
+                }
+            }
+        }
+        skipped
+    }
+
+    /// The resource name of a record using photo `url` (for reports).
+    fn owner_of(&self, url: &str) -> String {
+        self.feeds
+            .values()
+            .flat_map(|f| f.records.iter())
+            .find(|(_, m)| m.photo_url.as_deref() == Some(url))
+            .map_or_else(|| url.to_string(), |(r, _)| r.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for GoogleSource {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn poll(&self) -> Result<PollOutcome, SourceError> {
+        let mut state = self.state.lock().await;
+        if let Some(until) = state.quiet_until {
+            let now = Instant::now();
+            if now < until {
+                return Err(SourceError::Other(format!(
+                    "Google asked for no requests for another {} s (rate limit)",
+                    (until - now).as_secs().max(1)
+                )));
+            }
+            state.quiet_until = None;
+        }
+        match self.poll_locked(&mut state).await {
+            Ok(outcome) => Ok(outcome),
+            Err(ApiError::RateLimited {
+                retry_after,
+                message,
+            }) => {
+                if let Some(wait) = retry_after {
+                    state.quiet_until = Some(Instant::now() + wait);
+                }
+                Err(SourceError::Other(message))
+            }
+            Err(e) => Err(SourceError::Other(e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

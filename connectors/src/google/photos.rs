@@ -1,0 +1,102 @@
+//! Contact photos: downloaded from the URLs the People API lists, capped and downscaled by
+//! the shared normalizer, and cached by URL (Google's photo URLs change when the photo does).
+//!
+//! Photo hosts get no access token: the URLs need none, and a token must not travel to other
+//! hosts. A photo that cannot be used (404, too large, not an image) is cached as such and
+//! reported; a download that fails for a passing reason (network, 429, 5xx) is not cached,
+//! so the next poll tries again.
+
+use std::collections::HashMap;
+
+use tokio::task::JoinSet;
+
+use crate::photo::{normalize_photo, PhotoError, PhotoSettings};
+use crate::Photo;
+
+/// Downloads running at once.
+const PARALLEL: usize = 6;
+
+/// The cache: URL → the served photo, or why the photo is left out.
+pub type PhotoCache = HashMap<String, Result<Photo, String>>;
+
+enum Fetched {
+    Done(Result<Photo, String>),
+    /// Try again at the next poll.
+    Later(String),
+}
+
+/// Downloads `urls` into `cache` (as each finishes, so a poll cut short keeps what it got);
+/// returns the URLs that failed for now, with the reason.
+pub async fn download(
+    http: &reqwest::Client,
+    urls: Vec<String>,
+    settings: &PhotoSettings,
+    cache: &mut PhotoCache,
+) -> Vec<(String, String)> {
+    let mut later = Vec::new();
+    let mut pending = urls.into_iter();
+    let mut running = JoinSet::new();
+    loop {
+        while running.len() < PARALLEL {
+            let Some(url) = pending.next() else {
+                break;
+            };
+            let http = http.clone();
+            let settings = settings.clone();
+            running.spawn(async move {
+                let fetched = fetch(&http, &url, &settings).await;
+                (url, fetched)
+            });
+        }
+        let Some(joined) = running.join_next().await else {
+            return later;
+        };
+        match joined {
+            Ok((url, Fetched::Done(result))) => {
+                cache.insert(url, result);
+            }
+            Ok((url, Fetched::Later(reason))) => later.push((url, reason)),
+            Err(e) => later.push((String::new(), format!("photo download crashed: {e}"))),
+        }
+    }
+}
+
+async fn fetch(http: &reqwest::Client, url: &str, settings: &PhotoSettings) -> Fetched {
+    let mut response = match http.get(url).send().await {
+        Ok(response) => response,
+        Err(e) => return Fetched::Later(format!("cannot download {url}: {e}")),
+    };
+    let status = response.status();
+    if status.as_u16() == 429 || status.is_server_error() {
+        return Fetched::Later(format!("{url}: HTTP {status}"));
+    }
+    if !status.is_success() {
+        return Fetched::Done(Err(format!("{url}: HTTP {status}")));
+    }
+    let limit = settings.max_input_bytes;
+    let too_large =
+        |size: usize| Fetched::Done(Err(PhotoError::TooLarge { size, limit }.to_string()));
+    if let Some(length) = response.content_length() {
+        if length > limit as u64 {
+            return too_large(usize::try_from(length).unwrap_or(usize::MAX));
+        }
+    }
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() > limit {
+                    return too_large(bytes.len());
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return Fetched::Later(format!("downloading {url}: {e}")),
+        }
+    }
+    let settings = settings.clone();
+    match tokio::task::spawn_blocking(move || normalize_photo(&bytes, &settings)).await {
+        Ok(result) => Fetched::Done(result.map_err(|e| e.to_string())),
+        Err(e) => Fetched::Later(format!("converting {url}: {e}")),
+    }
+}
