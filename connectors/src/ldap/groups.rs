@@ -48,11 +48,11 @@ pub async fn member_dns(ldap: &mut Ldap, entry: &Entry) -> Result<Vec<String>, S
 /// Values of a `member;range=a-b` attribute and where the next range starts (`None` after the
 /// last range, `a-*`).
 fn ranged_values(entry: &Entry) -> Option<(Vec<String>, Option<u64>)> {
-    let (name, values) = entry
-        .attrs
-        .iter()
-        .find(|(name, _)| name.starts_with("member;range="))?;
-    let range = &name["member;range=".len()..];
+    let (name, values) = entry.attrs.iter().find(|(name, _)| {
+        name.get(..13)
+            .is_some_and(|p| p.eq_ignore_ascii_case("member;range="))
+    })?;
+    let range = &name[13..];
     let (_, end) = range.split_once('-')?;
     let next = match end {
         "*" => None,
@@ -108,10 +108,10 @@ mod tests {
             dn: "cn=big,ou=groups".into(),
             ..Entry::default()
         };
-        e.attrs.insert(
+        e.attrs.push((
             name.to_string(),
             values.iter().map(|v| v.as_bytes().to_vec()).collect(),
-        );
+        ));
         e
     }
 

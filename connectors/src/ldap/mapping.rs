@@ -234,6 +234,11 @@ impl Mapping {
         self.attrs(field).iter().find_map(|a| entry.first_text(a))
     }
 
+    /// A number in E.164 when valid (the expensive step the caller caches).
+    pub fn normalize_phone(&self, number: &str) -> String {
+        normalize_phone(number, self.region.as_deref())
+    }
+
     /// Raw bytes of the first photo attribute present.
     pub fn photo<'e>(&self, entry: &'e Entry) -> Option<&'e [u8]> {
         self.attrs(Field::Photo)
@@ -248,8 +253,14 @@ impl Mapping {
         self.first(entry, Field::Manager)
     }
 
-    /// Everything but the photo and the manager, which need the rest of the listing.
-    pub fn contact(&self, uid: String, entry: &Entry) -> Contact {
+    /// Everything but the photo and the manager, which need the rest of the listing. Phone
+    /// numbers go through `phone` (normalization with a cache).
+    pub fn contact(
+        &self,
+        uid: String,
+        entry: &Entry,
+        phone: &mut dyn FnMut(&str) -> String,
+    ) -> Contact {
         let one = |f| self.first(entry, f).map(str::to_string);
         let all = |f| -> Vec<String> {
             self.texts(entry, f)
@@ -273,7 +284,7 @@ impl Mapping {
         contact.name.prefixes = all(Field::Prefix);
         contact.name.suffixes = all(Field::Suffix);
         self.emails(entry, &mut contact.emails);
-        self.phones(entry, &mut contact.phones);
+        self.phones(entry, &mut contact.phones, phone);
         let address = Address {
             po_box: one(Field::PoBox).unwrap_or_default(),
             extended: one(Field::Office).unwrap_or_default(),
@@ -337,7 +348,13 @@ impl Mapping {
         }
     }
 
-    fn phones(&self, entry: &Entry, phones: &mut Vec<Phone>) {
+    /// `phone` normalizes a number as written (see [`Mapping::normalize_phone`]).
+    fn phones(
+        &self,
+        entry: &Entry,
+        phones: &mut Vec<Phone>,
+        phone: &mut dyn FnMut(&str) -> String,
+    ) {
         let kinds: [(Field, PhoneKind, Option<Label>); 7] = [
             (Field::WorkPhone, PhoneKind::Voice, Some(Label::Work)),
             (Field::Mobile, PhoneKind::Cell, None),
@@ -353,7 +370,7 @@ impl Mapping {
         ];
         for (field, kind, label) in kinds {
             for number in self.texts(entry, field) {
-                let number = normalize_phone(number, self.region.as_deref());
+                let number = phone(number);
                 if phones.iter().any(|p| p.number == number && p.kind == kind) {
                     continue;
                 }
@@ -378,10 +395,10 @@ mod tests {
             ..Entry::default()
         };
         for (k, v) in pairs {
-            e.attrs
-                .entry(k.to_ascii_lowercase())
-                .or_default()
-                .push(v.to_vec());
+            match e.attrs.iter_mut().find(|(n, _)| n == k) {
+                Some((_, values)) => values.push(v.to_vec()),
+                None => e.attrs.push((k.to_string(), vec![v.to_vec()])),
+            }
         }
         e
     }
@@ -415,7 +432,7 @@ mod tests {
             ("c", b"US"),
             ("physicalDeliveryOfficeName", b"Basement"),
         ]);
-        let c = m.contact("u1".into(), &e);
+        let c = m.contact("u1".into(), &e, &mut |n| m.normalize_phone(n));
         let mails: Vec<(&str, bool)> = c
             .emails
             .iter()
@@ -441,7 +458,7 @@ mod tests {
         );
         let m = Mapping::new(Preset::Openldap, &overrides, Some("uid"), None).unwrap();
         let e = entry(&[("mobile", b"+1 555 0100"), ("displayNamePrintable", b"Dee")]);
-        let c = m.contact("u".into(), &e);
+        let c = m.contact("u".into(), &e, &mut |n| m.normalize_phone(n));
         assert!(c.phones.is_empty());
         assert_eq!(c.nicknames, ["Dee"]);
         assert_eq!(m.uid, UidSource::Text("uid".into()));

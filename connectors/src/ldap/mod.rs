@@ -10,29 +10,31 @@ mod connect;
 mod groups;
 pub mod login;
 mod mapping;
+mod people;
+mod reuse;
 mod search;
 mod settings;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use ldap3::Ldap;
 use tokio::time::Instant;
-use xxhash_rust::xxh3::xxh3_64;
 
 pub use connect::{connect_as, connect_service, ConnectError};
 pub use mapping::{Field, Mapping};
 pub use settings::{GroupSettings, LdapSettings, OneOrMany, Preset, Scope, ServerSettings};
 
-use crate::photo::normalize_photo;
-use crate::{Contact, ContactKind, Photo, PollOutcome, SkippedRecord, Source, SourceError};
+use crate::{Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError};
 pub use groups::normalize_dn;
 use groups::{first_rdn_value, member_dns};
-use search::{search_all, Entry, Query};
+use people::{Caches, Mapped, Worker};
+use search::{search_all, search_each, Entry, Query};
 
 pub struct LdapSource {
     id: String,
     settings: LdapSettings,
-    mapping: Mapping,
+    mapping: Arc<Mapping>,
     bases: Vec<String>,
     filter: String,
     groups: Option<GroupQuery>,
@@ -55,12 +57,12 @@ struct State {
     /// Highest change-attribute value seen; incremental polls ask for entries at or above it.
     mark: Option<String>,
     last_full: Option<Instant>,
-    /// Normalized photos by hash of the raw bytes, so unchanged photos are not re-encoded.
-    photos: HashMap<u64, Option<Photo>>,
+    /// Validated phone numbers and downscaled photos from earlier polls.
+    caches: Caches,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Record {
+pub(crate) struct Record {
     dn: String,
     contact: Contact,
     manager_dn: Option<String>,
@@ -141,7 +143,7 @@ impl LdapSource {
         Ok(LdapSource {
             id,
             settings,
-            mapping,
+            mapping: Arc::new(mapping),
             bases,
             filter,
             groups,
@@ -167,19 +169,29 @@ impl LdapSource {
         attrs
     }
 
-    /// People and (when configured) groups matching `extra` (an additional filter term).
+    /// People (converted by the worker while the search runs) and groups matching `extra`
+    /// (an additional filter term). The caches go to the worker and come back.
     async fn fetch(
         &self,
         ldap: &mut Ldap,
         extra: Option<&str>,
-    ) -> Result<(Vec<Entry>, Vec<Entry>), String> {
+        caches: Caches,
+    ) -> Result<(Vec<Mapped>, Vec<Entry>, Caches), SourceError> {
         let narrowed = |filter: &str| match extra {
             Some(term) => format!("(&{filter}{term})"),
             None => filter.to_string(),
         };
+        let (batches, receiver) = tokio::sync::mpsc::channel(4);
+        let worker = Worker {
+            mapping: Arc::clone(&self.mapping),
+            photos: self.settings.photos.clone(),
+            change_attribute: self.change_attribute.clone(),
+            caches,
+        };
+        let worker = tokio::task::spawn_blocking(move || worker.run(receiver));
         let people_attrs = self.people_attributes();
         let filter = narrowed(&self.filter);
-        let mut people = Vec::new();
+        let mut searched = Ok(());
         for base in &self.bases {
             let query = Query {
                 base,
@@ -188,8 +200,20 @@ impl LdapSource {
                 attrs: &people_attrs,
                 page_size: self.settings.page_size,
             };
-            people.extend(search_all(ldap, &query).await?);
+            searched = search_each(ldap, &query, |batch| {
+                let batches = batches.clone();
+                async move { batches.send(batch).await.is_ok() }
+            })
+            .await;
+            if searched.is_err() {
+                break;
+            }
         }
+        drop(batches);
+        let (people, caches) = worker
+            .await
+            .map_err(|e| SourceError::Other(format!("converting entries failed: {e}")))?;
+        searched.map_err(SourceError::Other)?;
         let mut groups = Vec::new();
         if let Some(g) = &self.groups {
             let attrs = self.group_attributes();
@@ -202,48 +226,20 @@ impl LdapSource {
                     attrs: &attrs,
                     page_size: self.settings.page_size,
                 };
-                groups.extend(search_all(ldap, &query).await?);
+                groups.extend(search_all(ldap, &query).await.map_err(SourceError::Other)?);
             }
         }
-        Ok((people, groups))
-    }
-
-    /// A person entry as a record; a photo that cannot be used is reported and left out, the
-    /// contact stays.
-    fn person(
-        &self,
-        state: &mut State,
-        entry: &Entry,
-        skipped: &mut Vec<SkippedRecord>,
-    ) -> Result<Record, SkippedRecord> {
-        let uid = self.uid(entry)?;
-        let mut contact = self.mapping.contact(uid, entry);
-        let mut photo_error = None;
-        if let Some(raw) = self.mapping.photo(entry) {
-            let key = xxh3_64(raw);
-            let photo = state.photos.entry(key).or_insert_with(|| {
-                normalize_photo(raw, &self.settings.photos)
-                    .map_err(|e| photo_error = Some(e.to_string()))
-                    .ok()
-            });
-            contact.photo = photo.clone();
-        }
-        if let Some(error) = photo_error {
-            skipped.push(SkippedRecord {
-                location: entry.dn.clone(),
-                reason: format!("photo left out: {error}"),
-            });
-        }
-        Ok(Record {
-            dn: normalize_dn(&entry.dn),
-            contact,
-            manager_dn: self.mapping.manager_dn(entry).map(normalize_dn),
-            member_dns: Vec::new(),
-        })
+        Ok((people, groups, caches))
     }
 
     async fn group(&self, ldap: &mut Ldap, entry: &Entry) -> Result<Record, SkippedRecord> {
-        let uid = self.uid(entry)?;
+        let uid = self.mapping.uid.read(entry).ok_or_else(|| SkippedRecord {
+            location: entry.dn.clone(),
+            reason: format!(
+                "no usable {} attribute to identify the group",
+                self.mapping.uid.attribute()
+            ),
+        })?;
         let members = member_dns(ldap, entry)
             .await
             .map_err(|reason| SkippedRecord {
@@ -267,50 +263,45 @@ impl LdapSource {
         })
     }
 
-    fn uid(&self, entry: &Entry) -> Result<String, SkippedRecord> {
-        self.mapping.uid.read(entry).ok_or_else(|| SkippedRecord {
-            location: entry.dn.clone(),
-            reason: format!(
-                "no usable {} attribute to identify the entry",
-                self.mapping.uid.attribute()
-            ),
-        })
-    }
-
-    /// Converts fetched entries to records; entries that cannot be converted are reported.
+    /// Fetches and converts; entries that cannot be converted are reported. Returns the
+    /// records, the highest change mark seen and the caches.
     async fn records(
         &self,
         ldap: &mut Ldap,
-        state: &mut State,
-        people: &[Entry],
-        groups: &[Entry],
+        extra: Option<&str>,
+        caches: Caches,
         skipped: &mut Vec<SkippedRecord>,
-    ) -> Vec<Record> {
+    ) -> Result<(Vec<Record>, Option<String>, Caches), SourceError> {
+        let (people, groups, caches) = self.fetch(ldap, extra, caches).await?;
+        let mut mark: Option<String> = None;
+        let mut note = |value: Option<&str>| {
+            if let Some(value) = value {
+                if mark.as_deref().is_none_or(|m| later(value, m)) {
+                    mark = Some(value.to_string());
+                }
+            }
+        };
         let mut records = Vec::with_capacity(people.len() + groups.len());
-        for entry in people {
-            match self.person(state, entry, skipped) {
+        for mapped in people {
+            note(mapped.mark.as_deref());
+            skipped.extend(mapped.photo_note);
+            match mapped.record {
                 Ok(r) => records.push(r),
                 Err(s) => skipped.push(s),
             }
         }
-        for entry in groups {
+        for entry in &groups {
+            note(
+                self.change_attribute
+                    .as_deref()
+                    .and_then(|a| entry.first_text(a)),
+            );
             match self.group(ldap, entry).await {
                 Ok(r) => records.push(r),
                 Err(s) => skipped.push(s),
             }
         }
-        records
-    }
-
-    fn note_marks(&self, state: &mut State, entries: &[Entry]) {
-        let Some(attr) = &self.change_attribute else {
-            return;
-        };
-        for value in entries.iter().filter_map(|e| e.first_text(attr)) {
-            if state.mark.as_deref().is_none_or(|mark| later(value, mark)) {
-                state.mark = Some(value.to_string());
-            }
-        }
+        Ok((records, mark, caches))
     }
 
     async fn full_listing(
@@ -318,16 +309,16 @@ impl LdapSource {
         ldap: &mut Ldap,
         state: &mut State,
     ) -> Result<PollOutcome, SourceError> {
-        let (people, groups) = self.fetch(ldap, None).await.map_err(SourceError::Other)?;
         let mut skipped = Vec::new();
-        let old_photos = std::mem::take(&mut state.photos);
+        let caches = std::mem::take(&mut state.caches);
+        let (records, mark, mut caches) = self.records(ldap, None, caches, &mut skipped).await?;
+        caches.keep_used();
         let mut fresh = State {
-            photos: old_photos,
+            mark,
+            caches,
+            last_full: Some(Instant::now()),
             ..State::default()
         };
-        let records = self
-            .records(ldap, &mut fresh, &people, &groups, &mut skipped)
-            .await;
         for record in records {
             if fresh.records.contains_key(&record.contact.uid) {
                 skipped.push(SkippedRecord {
@@ -345,28 +336,6 @@ impl LdapSource {
                 .insert(record.dn.clone(), record.contact.uid.clone());
             fresh.records.insert(record.contact.uid.clone(), record);
         }
-        // Keep only the photos still in use, so the cache does not grow forever.
-        let used: std::collections::HashSet<&Photo> = fresh
-            .records
-            .values()
-            .filter_map(|r| r.contact.photo.as_ref())
-            .collect();
-        let keep: Vec<u64> = fresh
-            .photos
-            .iter()
-            .filter(|(_, p)| p.as_ref().is_none_or(|p| used.contains(p)))
-            .map(|(k, _)| *k)
-            .collect();
-        let mut photos = HashMap::with_capacity(keep.len());
-        for k in keep {
-            if let Some(p) = fresh.photos.remove(&k) {
-                photos.insert(k, p);
-            }
-        }
-        fresh.photos = photos;
-        self.note_marks(&mut fresh, &people);
-        self.note_marks(&mut fresh, &groups);
-        fresh.last_full = Some(Instant::now());
         *state = fresh;
         Ok(PollOutcome {
             contacts: state.resolved(),
@@ -383,14 +352,24 @@ impl LdapSource {
         mark: &str,
     ) -> Result<PollOutcome, SourceError> {
         let term = format!("({attr}>={})", ldap3::ldap_escape(mark));
-        let (people, groups) = self
-            .fetch(ldap, Some(&term))
-            .await
-            .map_err(SourceError::Other)?;
         let mut skipped = Vec::new();
-        let records = self
-            .records(ldap, state, &people, &groups, &mut skipped)
-            .await;
+        let caches = std::mem::take(&mut state.caches);
+        let result = self.records(ldap, Some(&term), caches, &mut skipped).await;
+        let (records, new_mark, mut caches) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // The caches were lost with the failed poll: the next full listing rebuilds.
+                state.last_full = None;
+                return Err(e);
+            }
+        };
+        caches.keep_all();
+        state.caches = caches;
+        if let Some(m) = new_mark {
+            if later(&m, mark) {
+                state.mark = Some(m);
+            }
+        }
         let mut changed = false;
         for record in records {
             let uid = record.contact.uid.clone();
@@ -406,8 +385,6 @@ impl LdapSource {
             state.records.insert(uid, record);
             changed = true;
         }
-        self.note_marks(state, &people);
-        self.note_marks(state, &groups);
         if !changed && skipped.is_empty() {
             return Ok(PollOutcome::unchanged());
         }

@@ -3,45 +3,46 @@
 //! Directories cap how many entries one search may return (AD: 1,000; OpenLDAP: `sizelimit`);
 //! paging is the only way past the cap, so every listing pages.
 
-use std::collections::HashMap;
-
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
-use ldap3::{Ldap, Scope, SearchEntry};
+use ldap3::asn1::StructureTag;
+use ldap3::{Ldap, Scope};
 
-/// One directory entry, attribute names lower-cased, every value as bytes (text values are
-/// UTF-8; binary ones such as photos and objectGUID are not).
+/// One directory entry, every value as bytes (text values are UTF-8; binary ones such as
+/// photos and objectGUID are not). Entries carry a dozen attributes or so: a vector scanned
+/// case-insensitively beats hashing names for every lookup.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Entry {
     pub dn: String,
-    pub attrs: HashMap<String, Vec<Vec<u8>>>,
+    pub attrs: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 impl Entry {
-    pub fn from_search(entry: SearchEntry) -> Entry {
-        let mut attrs: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
-        for (name, values) in entry.attrs {
-            attrs
-                .entry(name.to_ascii_lowercase())
-                .or_default()
-                .extend(values.into_iter().map(String::into_bytes));
+    /// Decodes a SearchResultEntry (RFC 4511 §4.5.2) straight from its BER structure; `None`
+    /// when the server sent something else.
+    pub fn from_ber(tag: StructureTag) -> Option<Entry> {
+        let mut parts = tag.match_id(4)?.expect_constructed()?.into_iter();
+        let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
+        let mut attrs = Vec::new();
+        for attribute in parts.next()?.expect_constructed()? {
+            let mut attribute = attribute.expect_constructed()?.into_iter();
+            let name = String::from_utf8(attribute.next()?.expect_primitive()?).ok()?;
+            let values = attribute
+                .next()?
+                .expect_constructed()?
+                .into_iter()
+                .map(StructureTag::expect_primitive)
+                .collect::<Option<Vec<_>>>()?;
+            attrs.push((name, values));
         }
-        for (name, values) in entry.bin_attrs {
-            attrs
-                .entry(name.to_ascii_lowercase())
-                .or_default()
-                .extend(values);
-        }
-        Entry {
-            dn: entry.dn,
-            attrs,
-        }
+        Some(Entry { dn, attrs })
     }
 
     /// Raw values of an attribute (name compared case-insensitively).
     pub fn raw(&self, name: &str) -> &[Vec<u8>] {
         self.attrs
-            .get(&name.to_ascii_lowercase())
-            .map_or(&[], Vec::as_slice)
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or(&[], |(_, v)| v.as_slice())
     }
 
     /// Text values, trimmed, empty ones and invalid UTF-8 left out.
@@ -67,9 +68,31 @@ pub struct Query<'a> {
     pub page_size: i32,
 }
 
-/// Runs a paged search to the end. Any error — including a size or time limit hit before the
-/// last page — fails the whole search: a partial listing would look like deletions.
+/// Runs a paged search to the end, collecting the entries.
 pub async fn search_all(ldap: &mut Ldap, query: &Query<'_>) -> Result<Vec<Entry>, String> {
+    let mut entries = Vec::new();
+    search_each(ldap, query, |batch| {
+        entries.extend(batch);
+        std::future::ready(true)
+    })
+    .await?;
+    Ok(entries)
+}
+
+/// Runs a paged search to the end, handing entries to `sink` in batches of up to a page;
+/// `sink` answers false to stop early (its consumer is gone). Any error — including a size or
+/// time limit hit before the last page — fails the whole search: a partial listing would
+/// look like deletions.
+pub async fn search_each<F, Fut>(
+    ldap: &mut Ldap,
+    query: &Query<'_>,
+    mut sink: F,
+) -> Result<(), String>
+where
+    F: FnMut(Vec<Entry>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let page = usize::try_from(query.page_size.max(1)).unwrap_or(1);
     let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
         Box::new(EntriesOnly::new()),
         Box::new(PagedResults::new(query.page_size.max(1))),
@@ -84,22 +107,27 @@ pub async fn search_all(ldap: &mut Ldap, query: &Query<'_>) -> Result<Vec<Entry>
         )
         .await
         .map_err(|e| format!("search under {:?}: {e}", query.base))?;
-    let mut entries = Vec::new();
+    let mut batch = Vec::with_capacity(page);
     loop {
         let next = stream
             .next()
             .await
             .map_err(|e| format!("search under {:?}: {e}", query.base))?;
         let Some(raw) = next else { break };
-        // ldap3 panics on a malformed entry; a broken server must not take the process down.
-        match std::panic::catch_unwind(|| SearchEntry::construct(raw)) {
-            Ok(entry) => entries.push(Entry::from_search(entry)),
-            Err(_) => return Err(format!("search under {:?}: malformed entry", query.base)),
+        match Entry::from_ber(raw.0) {
+            Some(entry) => batch.push(entry),
+            None => return Err(format!("search under {:?}: malformed entry", query.base)),
         }
+        if batch.len() >= page && !sink(std::mem::take(&mut batch)).await {
+            return Err("search abandoned: its consumer stopped".into());
+        }
+    }
+    if !batch.is_empty() && !sink(batch).await {
+        return Err("search abandoned: its consumer stopped".into());
     }
     let result = stream.finish().await;
     match result.rc {
-        0 => Ok(entries),
+        0 => Ok(()),
         // noSuchObject: the base is gone, which is an error, not an empty directory.
         rc => Err(format!(
             "search under {:?} with {:?} ended with result code {rc}{}: {}",
