@@ -1,9 +1,10 @@
-//! The command line: `serve`, `check`, `export`, `hash-password`.
+//! The command line: `serve`, `check`, `export`, `hash-password`, `google-login`.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use cardbridge_connectors::google::login::GoogleLogin;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
@@ -64,6 +65,19 @@ enum Command {
     /// Hash a password for `[[auth.users]] password_hash` (reads it from standard input, or
     /// asks for it on a terminal).
     HashPassword,
+    /// Sign a Google account in for a `kind = "google"` source: prints the consent address,
+    /// waits for the browser to come back to a loopback port (or for the address it shows to
+    /// be pasted) and stores the refresh token in the source's oauth.token_file.
+    GoogleLogin {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+        /// The source's id; needed when the file has several Google sources.
+        #[arg(long, value_name = "ID")]
+        source: Option<String>,
+        /// Loopback port Google redirects to; 0 picks a free one.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,6 +106,11 @@ pub fn main() -> i32 {
             vcard,
         } => export(config, &book, vcard),
         Command::HashPassword => hash_password(),
+        Command::GoogleLogin {
+            config,
+            source,
+            port,
+        } => google_login(config, source.as_deref(), port),
     };
     match result {
         Ok(code) => code,
@@ -265,5 +284,61 @@ fn hash_password() -> Result<i32, String> {
         return Err("empty password".into());
     }
     println!("{}", auth::hash_password(&password)?);
+    Ok(0)
+}
+
+fn google_login(path: PathBuf, source: Option<&str>, port: u16) -> Result<i32, String> {
+    use crate::config::SourceSettings;
+    let config = load(&path)?;
+    let google: Vec<_> = config
+        .sources
+        .iter()
+        .filter_map(|s| match &s.settings {
+            SourceSettings::Google(g) if source.is_none_or(|id| id == s.id) => Some((s, g)),
+            _ => None,
+        })
+        .collect();
+    let (source, settings) = match (google.as_slice(), source) {
+        ([one], _) => *one,
+        ([], Some(id)) => {
+            return Err(format!(
+                "no [[source]] with id {id:?} and kind = \"google\" in {}",
+                path.display()
+            ))
+        }
+        ([], None) => {
+            return Err(format!(
+                "no [[source]] with kind = \"google\" in {}",
+                path.display()
+            ))
+        }
+        (_, _) => {
+            return Err(format!(
+                "{} has several Google sources: say which with --source",
+                path.display()
+            ))
+        }
+    };
+    let login = GoogleLogin::start(&source.id, settings, port)?;
+    println!(
+        "Open this address in a browser and sign in with the Google account whose contacts \
+         source {} publishes:\n\n  {}\n",
+        source.id,
+        login.consent_url()?
+    );
+    println!(
+        "Waiting for Google to send the browser back to {} ...\n(If the browser runs on \
+         another machine, that page will not load there: copy its address from the address \
+         bar and paste it here.)",
+        login.redirect_uri()
+    );
+    let code = login.wait_for_code(std::io::BufReader::new(std::io::stdin()))?;
+    let refresh_token = runtime()?.block_on(login.exchange(&code))?;
+    login.store(&refresh_token)?;
+    println!(
+        "Stored the refresh token in {} (readable by this user only); a running server uses \
+         it from its next poll.",
+        login.token_file().display()
+    );
     Ok(0)
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use cardbridge_connectors::activesync::ActiveSyncSettings;
 use cardbridge_connectors::csv::CsvSettings;
 pub use cardbridge_connectors::duration::parse_duration;
+use cardbridge_connectors::google::GoogleSettings;
 use cardbridge_connectors::ldap::login::LoginSettings;
 use cardbridge_connectors::ldap::normalize_dn;
 use cardbridge_connectors::ldap::{LdapSettings, ServerSettings as LdapServer};
@@ -180,6 +181,7 @@ pub enum SourceSettings {
     Csv(CsvSettings),
     Ldap(Box<LdapSettings>),
     ActiveSync(ActiveSyncSettings),
+    Google(Box<GoogleSettings>),
 }
 
 impl SourceSettings {
@@ -188,6 +190,7 @@ impl SourceSettings {
             SourceSettings::Csv(_) => "csv",
             SourceSettings::Ldap(_) => "ldap",
             SourceSettings::ActiveSync(_) => "activesync",
+            SourceSettings::Google(_) => "google",
         }
     }
 }
@@ -543,6 +546,19 @@ fn resolve_server_paths(server: &mut LdapServer, base: &Path) {
     }
 }
 
+/// Key and token files of a Google source are relative to the config file.
+fn resolve_google_paths(google: &mut GoogleSettings, base: &Path) {
+    let oauth = google.oauth.as_mut().into_iter().flat_map(|o| {
+        [&mut o.client_secret_file, &mut o.token_file]
+            .into_iter()
+            .flatten()
+    });
+    let key = google.service_account.as_mut().map(|sa| &mut sa.key_file);
+    for path in oauth.chain(key) {
+        *path = base.join(&*path);
+    }
+}
+
 fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<SourceConfig, String> {
     let at = format!("[[source]] #{}", index + 1);
     let id =
@@ -585,8 +601,15 @@ fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<Sou
             eas.path = base.join(&eas.path);
             SourceSettings::ActiveSync(eas)
         }
+        "google" => {
+            let mut google: GoogleSettings = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+            resolve_google_paths(&mut google, base);
+            SourceSettings::Google(Box::new(google))
+        }
         other => return Err(format!(
-            "{at}: kind {other:?} is not supported (supported: \"csv\", \"ldap\", \"activesync\")"
+            "{at}: kind {other:?} is not supported (supported: \"csv\", \"ldap\", \"activesync\", \"google\")"
         )),
     };
     Ok(SourceConfig {
@@ -683,6 +706,37 @@ mod tests {
                 crate::sources::build(source).unwrap_or_else(|e| panic!("{name}: {e}"));
             }
         }
+    }
+
+    #[test]
+    fn google_files_resolve_against_the_config_directory() {
+        let oauth = parse(&MINIMAL.replace(
+            "kind = \"csv\"\n        path = \"staff.csv\"",
+            "kind = \"google\"\n[source.oauth]\nclient_id = \"c\"\nclient_secret_file = \"s\"\ntoken_file = \"google/token\"",
+        ))
+        .expect("valid");
+        let SourceSettings::Google(google) = &oauth.sources[0].settings else {
+            panic!("not a google source")
+        };
+        let o = google.oauth.as_ref().expect("oauth");
+        assert_eq!(
+            o.token_file.as_deref(),
+            Some(Path::new("/etc/cardbridge/google/token"))
+        );
+        assert_eq!(
+            o.client_secret_file.as_deref(),
+            Some(Path::new("/etc/cardbridge/s"))
+        );
+        let sa = parse(&MINIMAL.replace(
+            "kind = \"csv\"\n        path = \"staff.csv\"",
+            "kind = \"google\"\nlisting = \"directory\"\n[source.service_account]\nkey_file = \"/keys/sa.json\"\nsubject = \"a@example.com\"",
+        ))
+        .expect("valid");
+        let SourceSettings::Google(google) = &sa.sources[0].settings else {
+            panic!("not a google source")
+        };
+        let key = &google.service_account.as_ref().expect("sa").key_file;
+        assert_eq!(key, Path::new("/keys/sa.json"));
     }
 
     #[test]

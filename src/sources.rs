@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use cardbridge_connectors::activesync::ActiveSyncSource;
 use cardbridge_connectors::csv::CsvSource;
+use cardbridge_connectors::google::GoogleSource;
 use cardbridge_connectors::ldap::LdapSource;
 use cardbridge_connectors::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
 
@@ -22,6 +23,10 @@ pub fn build(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
         }
         SourceSettings::Ldap(settings) => {
             LdapSource::new(config.id.clone(), settings.as_ref().clone())
+                .map(|s| Arc::new(s) as Arc<dyn Source>)
+        }
+        SourceSettings::Google(settings) => {
+            GoogleSource::new(config.id.clone(), settings.as_ref().clone())
                 .map(|s| Arc::new(s) as Arc<dyn Source>)
         }
     };
