@@ -21,6 +21,7 @@ use support::{sync_body, Multistatus, Server, ServerSpec};
 const CONNECTIONS: &str = "/v1/people/me/connections";
 const DIRECTORY: &str = "/v1/people:listDirectoryPeople";
 const GROUPS: &str = "/v1/contactGroups";
+const OTHER_CONTACTS: &str = "/v1/otherContacts";
 const TOKEN: &str = "/token";
 const CONTACTS_SCOPE: &str = "https://www.googleapis.com/auth/contacts.readonly";
 const DIRECTORY_SCOPE: &str = "https://www.googleapis.com/auth/directory.readonly";
@@ -89,6 +90,10 @@ struct Script {
     granted_scope: String,
     issued: usize,
     groups: Value,
+    /// The "Other contacts" listing.
+    other: Value,
+    /// Requests for Marisol's photo answered 503 before the photo host works again.
+    photo_failures: usize,
 }
 
 impl Script {
@@ -102,6 +107,8 @@ impl Script {
             revoke_all: false,
             granted_scope: scope.into(),
             issued: 0,
+            other: json!({"otherContacts": [], "nextSyncToken": "O1"}),
+            photo_failures: 0,
             groups: json!({"contactGroups": [
                 {"resourceName": "contactGroups/myContacts", "groupType": "SYSTEM_CONTACT_GROUP",
                  "name": "myContacts", "formattedName": "My Contacts"},
@@ -128,6 +135,16 @@ impl Script {
             GROUPS => self
                 .unauthorized(r)
                 .unwrap_or_else(|| Reply::json(200, self.groups.to_string())),
+            OTHER_CONTACTS => self
+                .unauthorized(r)
+                .unwrap_or_else(|| match r.param("syncToken") {
+                    Some(token) => Reply::json(200, empty_delta(token)),
+                    None => Reply::json(200, self.other.to_string()),
+                }),
+            path if path.contains("Marisol") && self.photo_failures > 0 => {
+                self.photo_failures -= 1;
+                Reply::json(503, "{}")
+            }
             path if path.starts_with("/photos/") => photo(path),
             _ => Reply::not_found(),
         }
@@ -1210,4 +1227,73 @@ impl Consent {
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("not a loopback redirect: {redirect}"))
     }
+}
+
+#[test]
+fn other_contacts_join_the_book() {
+    let (fake, script) = contacts_fake();
+    set(&script, |s| {
+        s.granted_scope =
+            format!("{CONTACTS_SCOPE} https://www.googleapis.com/auth/contacts.other.readonly");
+        s.other = json!({"otherContacts": [{
+            "resourceName": "otherContacts/c4711",
+            "names": [{"displayName": "Pat Mailer", "givenName": "Pat", "familyName": "Mailer"}],
+            "emailAddresses": [{"value": "pat@example.net"}],
+            "phoneNumbers": [{"value": "+1 206 555 0199", "canonicalForm": "+12065550199"}]
+        }], "nextSyncToken": "O1"});
+    });
+    let server = Server::start(ServerSpec {
+        config: config(&fake, "other_contacts = true", OAUTH),
+        files: oauth_files(),
+    });
+    let all = cards(&server);
+    assert_eq!(all.len(), 7, "{:#?}", all.keys());
+    let pat = card(&all, &server, "otherContacts-c4711");
+    assert!(pat.contains("FN:Pat Mailer"), "{pat}");
+    assert!(pat.contains("EMAIL;TYPE=INTERNET:pat@example.net"), "{pat}");
+    // Other contacts have only a few fields, and their own sync token.
+    let other = &fake.requests_to(OTHER_CONTACTS)[0];
+    assert_eq!(
+        other.param("readMask"),
+        Some("names,emailAddresses,phoneNumbers,photos,metadata")
+    );
+    assert_eq!(other.param("requestSyncToken"), Some("true"));
+    eventually(&server, "a delta poll of other contacts", || {
+        fake.requests_to(OTHER_CONTACTS)
+            .iter()
+            .any(|r| r.param("syncToken") == Some("O1"))
+    });
+}
+
+#[test]
+fn a_photo_that_failed_for_now_arrives_at_a_later_poll() {
+    let (fake, script) = contacts_fake();
+    set(&script, |s| s.photo_failures = 1);
+    let server = Server::start(ServerSpec {
+        config: config(&fake, "", OAUTH),
+        files: oauth_files(),
+    });
+    // Nothing about Marisol changes at Google; the photo still arrives, by itself.
+    eventually(&server, "Marisol's photo", || {
+        card(&cards(&server), &server, MARISOL).contains("PHOTO;")
+    });
+    let answers: Vec<u16> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("AExamplePhotoMarisol01"))
+        .map(|r| r.answered)
+        .collect();
+    assert_eq!(answers, vec![503, 200]);
+    assert!(
+        server.log().contains("photo left out for now"),
+        "{}",
+        server.log()
+    );
+    // The listing itself was not fetched again for it: only deltas after the first.
+    let full = fake
+        .requests_to(CONNECTIONS)
+        .iter()
+        .filter(|r| r.param("syncToken").is_none() && r.param("pageToken").is_none())
+        .count();
+    assert_eq!(full, 1);
 }
