@@ -71,6 +71,7 @@ impl Shared {
         config: &SourceConfig,
         source: &Arc<dyn Source>,
     ) -> Result<(), String> {
+        let started = Instant::now();
         let outcome = match tokio::time::timeout(config.timeout, source.poll()).await {
             Ok(result) => result.map_err(|e| e.to_string())?,
             Err(_) => return Err(format!("no answer within {:?}", config.timeout)),
@@ -82,7 +83,13 @@ impl Shared {
         for skipped in &outcome.skipped {
             tracing::warn!(source = %config.id, "skipped {skipped}");
         }
-        tracing::info!(source = %config.id, contacts = outcome.contacts.len(), skipped = outcome.skipped.len(), "polled");
+        tracing::info!(
+            source = %config.id,
+            contacts = outcome.contacts.len(),
+            skipped = outcome.skipped.len(),
+            ms = started.elapsed().as_millis(),
+            "polled"
+        );
         self.update_source(&config.id, |s| {
             s.contacts = outcome.contacts.len();
             s.skipped = outcome.skipped.len();
