@@ -48,8 +48,8 @@ pub fn build_all(config: &Config) -> Result<Vec<Configured>, String> {
 /// The contacts of one successful poll, shared with the book members built from them.
 pub type Listing = Arc<Vec<Arc<Contact>>>;
 
-pub fn listing(contacts: Vec<Contact>) -> Listing {
-    Arc::new(contacts.into_iter().map(Arc::new).collect())
+pub fn listing(contacts: Vec<Arc<Contact>>) -> Listing {
+    Arc::new(contacts)
 }
 
 /// Polls every source once (for `check` and `export`).

@@ -1,5 +1,7 @@
 //! The contract between a contact source and the sync store.
 
+use std::sync::Arc;
+
 use crate::Contact;
 
 /// A record the source could not turn into a contact, with where it was and why.
@@ -19,8 +21,9 @@ impl std::fmt::Display for SkippedRecord {
 /// What one successful poll returned.
 #[derive(Debug, Clone, Default)]
 pub struct PollOutcome {
-    /// The complete current listing of the source.
-    pub contacts: Vec<Contact>,
+    /// The complete current listing of the source. Shared, so a source that keeps its listing
+    /// between polls (LDAP, Google) and the store hold one copy of each contact, not two.
+    pub contacts: Vec<Arc<Contact>>,
     /// Records left out, each with its reason; the rest of the source still loads.
     pub skipped: Vec<SkippedRecord>,
     /// The source saw nothing change since its previous successful poll (an incremental

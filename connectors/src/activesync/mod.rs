@@ -107,7 +107,7 @@ impl Replay {
                     reason: "no name, organization, email or phone".into(),
                 });
             } else {
-                outcome.contacts.push(slot.contact);
+                outcome.contacts.push(slot.contact.into());
             }
         }
     }

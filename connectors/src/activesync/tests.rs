@@ -37,7 +37,7 @@ fn contacts_of(bytes: &[u8]) -> Vec<Contact> {
     replay.apply("test", commands);
     let mut outcome = PollOutcome::default();
     replay.finish(&mut outcome);
-    outcome.contacts
+    outcome.contacts.iter().map(|c| Contact::clone(c)).collect()
 }
 
 fn parse_error(bytes: &[u8]) -> String {
@@ -47,10 +47,11 @@ fn parse_error(bytes: &[u8]) -> String {
     }
 }
 
-fn by_uid<'a>(contacts: &'a [Contact], uid: &str) -> &'a Contact {
+fn by_uid<'a, C: std::borrow::Borrow<Contact>>(contacts: &'a [C], uid: &str) -> &'a Contact {
     contacts
         .iter()
-        .find(|c| c.uid == uid)
+        .map(std::borrow::Borrow::borrow)
+        .find(|c: &&Contact| c.uid == uid)
         .unwrap_or_else(|| panic!("no contact {uid}"))
 }
 

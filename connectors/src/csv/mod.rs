@@ -170,11 +170,11 @@ impl CsvSource {
                 continue;
             }
             first_line.insert(contact.uid.clone(), line);
-            outcome.contacts.push(contact);
+            outcome.contacts.push(contact.into());
         }
         if self.settings.groups_from_categories {
-            let groups = group_cards(&outcome.contacts);
-            outcome.contacts.extend(groups);
+            let groups = group_cards(outcome.contacts.iter().map(|c| &**c));
+            outcome.contacts.extend(groups.into_iter().map(Into::into));
         }
         Ok(outcome)
     }
@@ -246,7 +246,7 @@ impl CsvSource {
 
 /// One group card per category, listing the uids of its members. The group's uid derives
 /// from the category name, so it stays the same whatever else changes.
-fn group_cards(contacts: &[Contact]) -> Vec<Contact> {
+fn group_cards<'a>(contacts: impl IntoIterator<Item = &'a Contact>) -> Vec<Contact> {
     let mut groups: std::collections::BTreeMap<String, (String, Vec<String>)> = Default::default();
     for contact in contacts {
         for category in &contact.categories {

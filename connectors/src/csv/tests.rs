@@ -143,8 +143,8 @@ fn uids_survive_reordering_and_key_column_wins() {
             .parse(t.as_bytes())
             .expect("parses")
             .contacts
-            .into_iter()
-            .map(|c| c.uid)
+            .iter()
+            .map(|c| c.uid.clone())
             .collect();
         u.sort();
         u
@@ -246,6 +246,7 @@ fn categories_become_group_cards_when_asked() {
     let groups: Vec<&Contact> = outcome
         .contacts
         .iter()
+        .map(|c| &**c)
         .filter(|c| c.kind == crate::ContactKind::Group)
         .collect();
     let names: Vec<&str> = groups.iter().map(|g| g.formatted_name.as_str()).collect();

@@ -275,7 +275,7 @@ impl GoogleSource {
             reason: format!("photo left out for now, tried again at the next poll: {reason}"),
         }));
         Ok(PollOutcome {
-            contacts: state.listing(),
+            contacts: state.listing().into_iter().map(Into::into).collect(),
             skipped,
             unchanged: false,
         })

@@ -50,8 +50,8 @@ struct GroupQuery {
 /// What the source knows between polls.
 #[derive(Default)]
 struct State {
-    /// By uid; people and groups before manager / member resolution.
-    records: BTreeMap<String, Record>,
+    /// By uid: people and groups, their contacts shared with the published listing.
+    records: BTreeMap<String, Stored>,
     /// Normalized DN → uid.
     by_dn: HashMap<String, String>,
     /// Highest change-attribute value seen; incremental polls ask for entries at or above it.
@@ -61,6 +61,41 @@ struct State {
     caches: Caches,
 }
 
+/// A record as kept between polls: the contact resolved (manager named, members as uids) and
+/// shared with the listing the store holds, so the directory is in memory once.
+struct Stored {
+    dn: String,
+    contact: Arc<Contact>,
+    manager_dn: Option<String>,
+    member_dns: Vec<String>,
+}
+
+impl Stored {
+    fn new(record: Record) -> Stored {
+        Stored {
+            dn: record.dn,
+            contact: Arc::new(record.contact),
+            manager_dn: record.manager_dn,
+            member_dns: record.member_dns,
+        }
+    }
+
+    /// Whether `record` (fresh from the directory, unresolved) says what this one says.
+    fn same_as(&self, record: &Record) -> bool {
+        if self.dn != record.dn
+            || self.manager_dn != record.manager_dn
+            || self.member_dns != record.member_dns
+        {
+            return false;
+        }
+        let mut unresolved = Contact::clone(&self.contact);
+        unresolved.manager = None;
+        unresolved.members = Vec::new();
+        unresolved == record.contact
+    }
+}
+
+/// A converted entry, before resolution.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
     dn: String,
@@ -313,6 +348,8 @@ impl LdapSource {
         let caches = std::mem::take(&mut state.caches);
         let (records, mark, mut caches) = self.records(ldap, None, caches, &mut skipped).await?;
         caches.keep_used();
+        // Unchanged entries keep their shared contact: no second copy, no churn in the store.
+        let mut previous = std::mem::take(&mut state.records);
         let mut fresh = State {
             mark,
             caches,
@@ -334,11 +371,17 @@ impl LdapSource {
             fresh
                 .by_dn
                 .insert(record.dn.clone(), record.contact.uid.clone());
-            fresh.records.insert(record.contact.uid.clone(), record);
+            let stored = match previous.remove(&record.contact.uid) {
+                Some(old) if old.same_as(&record) => old,
+                _ => Stored::new(record),
+            };
+            fresh.records.insert(stored.contact.uid.clone(), stored);
         }
+        drop(previous);
         *state = fresh;
+        state.resolve();
         Ok(PollOutcome {
-            contacts: state.resolved(),
+            contacts: state.listing(),
             skipped,
             unchanged: false,
         })
@@ -374,7 +417,7 @@ impl LdapSource {
         for record in records {
             let uid = record.contact.uid.clone();
             if let Some(old) = state.records.get(&uid) {
-                if *old == record {
+                if old.same_as(&record) {
                     continue;
                 }
                 // A rename (modrdn) keeps the uid and moves the DN.
@@ -382,14 +425,15 @@ impl LdapSource {
                 state.by_dn.remove(&old_dn);
             }
             state.by_dn.insert(record.dn.clone(), uid.clone());
-            state.records.insert(uid, record);
+            state.records.insert(uid, Stored::new(record));
             changed = true;
         }
         if !changed && skipped.is_empty() {
             return Ok(PollOutcome::unchanged());
         }
+        state.resolve();
         Ok(PollOutcome {
-            contacts: state.resolved(),
+            contacts: state.listing(),
             skipped,
             unchanged: false,
         })
@@ -397,13 +441,14 @@ impl LdapSource {
 }
 
 impl State {
-    /// The listing with managers named and group members turned into uids.
-    fn resolved(&self) -> Vec<Contact> {
-        self.records
+    /// Names managers and turns member DNs into uids. A contact whose resolution did not
+    /// change keeps its shared copy; a changed one is copied only if the store still holds it.
+    fn resolve(&mut self) {
+        let resolutions: Vec<(Option<String>, Vec<String>)> = self
+            .records
             .values()
             .map(|r| {
-                let mut contact = r.contact.clone();
-                contact.manager = r.manager_dn.as_ref().map(|dn| {
+                let manager = r.manager_dn.as_ref().map(|dn| {
                     self.by_dn
                         .get(dn)
                         .and_then(|uid| self.records.get(uid))
@@ -411,15 +456,29 @@ impl State {
                         .filter(|name| !name.is_empty())
                         .unwrap_or_else(|| first_rdn_value(dn).to_string())
                 });
-                contact.members = r
+                let members = r
                     .member_dns
                     .iter()
                     .filter_map(|dn| self.by_dn.get(dn))
                     .filter(|uid| **uid != r.contact.uid)
                     .cloned()
                     .collect();
-                contact
+                (manager, members)
             })
+            .collect();
+        for (record, (manager, members)) in self.records.values_mut().zip(resolutions) {
+            if record.contact.manager != manager || record.contact.members != members {
+                let contact = Arc::make_mut(&mut record.contact);
+                contact.manager = manager;
+                contact.members = members;
+            }
+        }
+    }
+
+    fn listing(&self) -> Vec<Arc<Contact>> {
+        self.records
+            .values()
+            .map(|r| Arc::clone(&r.contact))
             .collect()
     }
 }
