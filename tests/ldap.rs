@@ -144,14 +144,27 @@ fn eventually(server: &Server, what: &str, mut check: impl FnMut() -> bool) {
 #[test]
 fn directory_entries_become_cards_with_groups_manager_and_small_photos() {
     let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    slapd.modify(&format!(
+        "dn: cn=Support,{GROUPS}\nchangetype: add\nobjectClass: groupOfUniqueNames\ncn: Support\n\
+         uniqueMember: uid=okafor,{PEOPLE}#'0101'B\nuniqueMember: uid=noname,{PEOPLE}\n"
+    ));
     let server = start(config(
         &slapd,
         &format!("base = \"{PEOPLE}\"\ndefault_region = \"US\""),
         &format!("[source.groups]\nbase = \"{GROUPS}\"\n"),
     ));
     let cards = cards(&server);
-    // 8 people and 2 groups.
-    assert_eq!(cards.len(), 10, "{cards:#?}");
+    // 8 people, 2 groupOfNames and a groupOfUniqueNames.
+    assert_eq!(cards.len(), 11, "{cards:#?}");
+    let support = card_named(&cards, "Support");
+    assert_eq!(
+        support
+            .lines()
+            .filter(|l| l.starts_with("X-ADDRESSBOOKSERVER-MEMBER:"))
+            .count(),
+        2,
+        "{support}"
+    );
 
     let juergen = card_named(&cards, "Jürgen Müller");
     support::vcard::parse_strict(&juergen);
@@ -173,6 +186,26 @@ fn directory_entries_become_cards_with_groups_manager_and_small_photos() {
     // 555-01xx numbers are fictional, so they are kept as written.
     assert!(alice.contains("TEL;TYPE=CELL:+1 555 0199 2002"), "{alice}");
     assert_eq!(jpeg_size(&photo(&alice)), (96, 96));
+    // vCard 4.0 names the manager with RELATED.
+    let alice_href = cards
+        .iter()
+        .find(|(_, c)| c.contains("FN:Alice Smith"))
+        .map(|(h, _)| h.clone())
+        .expect("Alice's href");
+    let r = server.report(
+        &server.book_path(),
+        &support::multiget_body(&[alice_href], Some("4.0")),
+    );
+    assert_eq!(r.status, 207);
+    let v4 = unfold(
+        &Multistatus::parse(&r.body).responses[0]
+            .text(CARDDAV, "address-data")
+            .expect("address-data"),
+    );
+    assert!(
+        v4.contains("RELATED;TYPE=co-worker,manager;VALUE=text:Jürgen Müller"),
+        "{v4}"
+    );
 
     let engineering = card_named(&cards, "Engineering");
     assert!(engineering.contains("X-ADDRESSBOOKSERVER-KIND:group"));
