@@ -1,0 +1,1149 @@
+//! HTTP load benchmark (DESIGN.md §7): N generated contacts served by the real release binary,
+//! measured from load threads in this process over raw HTTP/1.1 keep-alive connections.
+//!
+//! Per size: time-to-ready (spawn → "published book=" in the log), server RSS, an initial sync
+//! (empty-token sync-collection + addressbook-multiget in batches of 100, one client), then at
+//! 16 connections: GET one card, the no-change sync-collection poll, PROPFIND Depth 1 getetag
+//! and an addressbook-query text-match; finally a restart on the persisted state (time to the
+//! first PROPFIND answering the same sync-token). When nginx is installed, the same card bytes
+//! are served as a static file and GET is measured against it in the same run.
+//!
+//! `cargo bench --bench http_load`. Knobs (environment):
+//!   HTTP_LOAD_SIZES=1000,10000,100000   contacts per run
+//!   HTTP_LOAD_SECS=3                    seconds per throughput measurement
+//!   HTTP_LOAD_CONNS=16                  connections (one thread each)
+//!   HTTP_LOAD_ROUNDS=3                  alternating rounds of GET / nginx GET / poll (median)
+//!   HTTP_LOAD_PHOTOS=1                  a small JPEG per contact (ActiveSync export, not CSV)
+//!   HTTP_LOAD_NGINX=0                   skip nginx even when installed
+//!   HTTP_LOAD_ONLY=get,poll,sync,propfind,query   run only these workloads
+//!   HTTP_LOAD_JSON=path                 JSON output (default target/http_load.json)
+//!
+//! Load threads share the machine's cores with the server (and with nginx): the figures are
+//! for both on one box, which is what the ratios in §7 compare.
+
+use std::fmt::Write as _;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const BOOK: &str = "/addressbooks/anonymous/directory/";
+
+// ---------------------------------------------------------------------------------------------
+// Knobs
+
+struct Knobs {
+    sizes: Vec<usize>,
+    secs: f64,
+    conns: usize,
+    photos: bool,
+    nginx: Option<PathBuf>,
+    only: Option<Vec<String>>,
+    rounds: usize,
+    json: PathBuf,
+}
+
+impl Knobs {
+    fn from_env() -> Knobs {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let sizes = var("HTTP_LOAD_SIZES")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().replace('_', "").parse().expect("HTTP_LOAD_SIZES"))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![1_000, 10_000, 100_000]);
+        let nginx = if var("HTTP_LOAD_NGINX").as_deref() == Some("0") {
+            None
+        } else {
+            ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists())
+        };
+        Knobs {
+            sizes,
+            secs: var("HTTP_LOAD_SECS").map_or(3.0, |v| v.parse().expect("HTTP_LOAD_SECS")),
+            conns: var("HTTP_LOAD_CONNS").map_or(16, |v| v.parse().expect("HTTP_LOAD_CONNS")),
+            photos: var("HTTP_LOAD_PHOTOS").is_some_and(|v| v != "0"),
+            nginx,
+            rounds: var("HTTP_LOAD_ROUNDS").map_or(3, |v| v.parse().expect("HTTP_LOAD_ROUNDS")),
+            only: var("HTTP_LOAD_ONLY").map(|v| v.split(',').map(|s| s.trim().into()).collect()),
+            json: var("HTTP_LOAD_JSON").map_or_else(
+                || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/http_load.json"),
+                PathBuf::from,
+            ),
+        }
+    }
+
+    fn runs(&self, workload: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|w| w == workload))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated contacts
+
+/// A Google Contacts CSV export with an `ID` key column (stable uids, names `c000042.vcf`).
+fn google_csv(n: usize) -> String {
+    let mut out = String::from(
+        "ID,First Name,Last Name,Organization Name,Organization Title,Organization Department,\
+         E-mail 1 - Label,E-mail 1 - Value,Phone 1 - Label,Phone 1 - Value,Phone 2 - Label,\
+         Phone 2 - Value,Address 1 - Label,Address 1 - Street,Address 1 - City,\
+         Address 1 - Postal Code,Address 1 - Country\n",
+    );
+    for i in 0..n {
+        let (x, p) = (200 + i / 10_000, i % 10_000);
+        let _ = writeln!(
+            out,
+            "c{i:06},Given{i},Family{f},Example Corp,Engineer,Department {d},* Work,\
+             user{i}@example.com,Work,+1 650 {x} {p:04},Mobile,+1 408 {x} {p:04},Work,\
+             {i} Example Street,Mountain View,94043,US",
+            f = i % 977,
+            d = i % 40,
+        );
+    }
+    out
+}
+
+/// The same people as an ActiveSync Sync export, each with `photo` (CSV has no photos).
+fn activesync_xml(n: usize, photo: &[u8]) -> String {
+    use base64::Engine;
+    let photo = base64::engine::general_purpose::STANDARD.encode(photo);
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Sync xmlns=\"AirSync:\" \
+         xmlns:c=\"Contacts:\"><Collections><Collection><SyncKey>1</SyncKey>\
+         <CollectionId>1</CollectionId><Status>1</Status><Commands>\n",
+    );
+    for i in 0..n {
+        let (x, p) = (200 + i / 10_000, i % 10_000);
+        let _ = writeln!(
+            out,
+            "<Add><ServerId>1:{i}</ServerId><ApplicationData><c:FirstName>Given{i}</c:FirstName>\
+             <c:LastName>Family{f}</c:LastName><c:CompanyName>Example Corp</c:CompanyName>\
+             <c:JobTitle>Engineer</c:JobTitle><c:Department>Department {d}</c:Department>\
+             <c:Email1Address>user{i}@example.com</c:Email1Address>\
+             <c:BusinessPhoneNumber>+1 650 {x} {p:04}</c:BusinessPhoneNumber>\
+             <c:MobilePhoneNumber>+1 408 {x} {p:04}</c:MobilePhoneNumber>\
+             <c:BusinessAddressStreet>{i} Example Street</c:BusinessAddressStreet>\
+             <c:BusinessAddressCity>Mountain View</c:BusinessAddressCity>\
+             <c:BusinessAddressPostalCode>94043</c:BusinessAddressPostalCode>\
+             <c:Picture>{photo}</c:Picture></ApplicationData></Add>",
+            f = i % 977,
+            d = i % 40,
+        );
+    }
+    out.push_str("</Commands></Collection></Collections></Sync>\n");
+    out
+}
+
+/// A 128×128 portrait-like PNG (stored, uncompressed), normalized by cardbridge's own photo
+/// code into the small JPEG a source would publish.
+fn small_jpeg() -> Vec<u8> {
+    let side = 128u32;
+    let mut raw = Vec::new();
+    for y in 0..side {
+        raw.push(0); // filter: none
+        for x in 0..side {
+            let (dx, dy) = (x as i32 - 64, y as i32 - 52);
+            let face = dx * dx + dy * dy < 900;
+            let v = ((x * 7 + y * 13) % 61) as u8;
+            raw.extend_from_slice(&if face {
+                [220, 180 + v / 4, 150]
+            } else {
+                [40 + v, 80 + v, 140]
+            });
+        }
+    }
+    let photo =
+        cardbridge_connectors::photo::normalize_photo(&png(side, &raw), &Default::default())
+            .expect("photo");
+    photo.data
+}
+
+fn png(side: u32, raw: &[u8]) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = (crc >> 1) ^ (0xEDB8_8320 & (!(crc & 1)).wrapping_add(1));
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in raw {
+        a = (a + byte as u32) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &zlib);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn proc_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `/proc/<pid>/stat` fields after the parenthesised command name (field 3 onwards).
+fn stat_fields(pid: &str) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    rest.split_whitespace().map(str::to_string).collect()
+}
+
+/// User + system CPU seconds of a process (`self` for this one) and of its running children
+/// (nginx's workers).
+fn cpu_secs(pid: &str) -> f64 {
+    // utime and stime are fields 14 and 15; ppid is field 4.
+    let own = |fields: &[String]| -> f64 {
+        [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+            .sum()
+    };
+    let mut ticks = own(&stat_fields(pid));
+    if pid != "self" {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.bytes().all(|b| b.is_ascii_digit()) {
+                let fields = stat_fields(&name);
+                if fields.get(1).map(String::as_str) == Some(pid) {
+                    ticks += own(&fields);
+                }
+            }
+        }
+    }
+    // SAFETY: sysconf has no preconditions.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+fn stop(child: &mut Child) {
+    // SAFETY: the pid is our own child, not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+struct Cardbridge {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Cardbridge {
+    fn spawn(dir: &Path) -> Cardbridge {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_cardbridge"))
+            .args(["serve", "-c"])
+            .arg(dir.join("bench.toml"))
+            .env("CARDBRIDGE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("cardbridge");
+        Cardbridge {
+            child,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// Waits until `done` holds, failing with the log if the server exits or takes too long.
+    fn wait(&mut self, what: &str, mut done: impl FnMut(&Cardbridge) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(900);
+        while !done(self) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "cardbridge exited ({status}) before {what}:\n{}",
+                    self.log()
+                );
+            }
+            assert!(Instant::now() < deadline, "no {what}:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for Cardbridge {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// nginx serving `card` as a static file, `worker_processes` = cores, keep-alive.
+struct Nginx {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(binary: &Path, card: &[u8]) -> Option<Nginx> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_path_buf();
+        std::fs::create_dir_all(root.join("www")).ok()?;
+        std::fs::write(root.join("www/card.vcf"), card).ok()?;
+        let port = free_port();
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // SAFETY: geteuid has no preconditions.
+        let user = if unsafe { libc::geteuid() } == 0 {
+            "user root;"
+        } else {
+            ""
+        };
+        let d = root.display();
+        let conf = format!(
+            "{user}\nworker_processes {workers};\ndaemon off;\npid {d}/nginx.pid;\n\
+             error_log {d}/error.log warn;\nevents {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  sendfile on;\n  tcp_nodelay on;\n\
+             keepalive_timeout 65;\n  keepalive_requests 100000000;\n\
+             open_file_cache max=64 inactive=60s;\n\
+             client_body_temp_path {d}/tmp;\n  proxy_temp_path {d}/tmp;\n\
+             fastcgi_temp_path {d}/tmp;\n  uwsgi_temp_path {d}/tmp;\n  scgi_temp_path {d}/tmp;\n\
+             types {{ text/vcard vcf; }}\n  charset utf-8;\n  charset_types text/vcard;\n\
+             server {{ listen 127.0.0.1:{port}; root {d}/www; }}\n}}\n"
+        );
+        std::fs::write(root.join("nginx.conf"), conf).ok()?;
+        let child = Command::new(binary)
+            .arg("-p")
+            .arg(&root)
+            .arg("-c")
+            .arg(root.join("nginx.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut nginx = Nginx {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(mut conn) = Conn::open(port) {
+                let req = request("GET", "/card.vcf", &[], "");
+                if conn.send(&req, true).is_ok_and(|r| r.body == card) {
+                    return Some(nginx);
+                }
+            }
+            if Instant::now() > deadline || nginx.child.try_wait().ok().flatten().is_some() {
+                let log = std::fs::read_to_string(root.join("error.log")).unwrap_or_default();
+                eprintln!("nginx did not start; skipping it:\n{log}");
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A compact HTTP/1.1 keep-alive client
+
+fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (name, value) in headers {
+        let _ = write!(out, "{name}: {value}\r\n");
+    }
+    if !body.is_empty() {
+        out.push_str("Content-Type: application/xml; charset=utf-8\r\n");
+    }
+    let _ = write!(out, "Content-Length: {}\r\n\r\n{body}", body.len());
+    out.into_bytes()
+}
+
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+    /// Body bytes received (kept or not).
+    len: usize,
+}
+
+struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    line: String,
+}
+
+impl Conn {
+    fn open(port: u16) -> io::Result<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+        Ok(Conn {
+            reader: BufReader::with_capacity(64 * 1024, stream.try_clone()?),
+            writer: stream,
+            line: String::new(),
+        })
+    }
+
+    fn read_line(&mut self) -> io::Result<&str> {
+        self.line.clear();
+        if self.reader.read_line(&mut self.line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(self.line.trim_end())
+    }
+
+    /// Sends a prepared request and reads the response; the body is kept when `keep`.
+    fn send(&mut self, req: &[u8], keep: bool) -> io::Result<Reply> {
+        self.writer.write_all(req)?;
+        let status = self
+            .read_line()?
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or(io::ErrorKind::InvalidData)?;
+        let (mut length, mut chunked) = (None, false);
+        loop {
+            let line = self.read_line()?;
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').ok_or(io::ErrorKind::InvalidData)?;
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse::<usize>().ok();
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.trim().eq_ignore_ascii_case("chunked");
+            }
+        }
+        let mut reply = Reply {
+            status,
+            body: Vec::new(),
+            len: 0,
+        };
+        if status == 304 || status == 204 {
+            return Ok(reply);
+        }
+        if chunked {
+            loop {
+                let size = usize::from_str_radix(self.read_line()?, 16)
+                    .map_err(|_| io::ErrorKind::InvalidData)?;
+                self.body(size, keep, &mut reply)?;
+                self.read_line()?;
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            self.body(length.unwrap_or(0), keep, &mut reply)?;
+        }
+        Ok(reply)
+    }
+
+    fn body(&mut self, len: usize, keep: bool, reply: &mut Reply) -> io::Result<()> {
+        reply.len += len;
+        let mut part = (&mut self.reader).take(len as u64);
+        let read = if keep {
+            part.read_to_end(&mut reply.body)?
+        } else {
+            io::copy(&mut part, &mut io::sink())? as usize
+        };
+        if read == len {
+            Ok(())
+        } else {
+            Err(io::ErrorKind::UnexpectedEof.into())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request bodies (as in tests/support/mod.rs and tests/reports.rs)
+
+const XML_HEAD: &str = r#"<?xml version="1.0" encoding="utf-8"?>"#;
+const NS: &str = r#"xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav""#;
+
+fn sync_body(token: &str) -> String {
+    format!(
+        "{XML_HEAD}<D:sync-collection {NS}><D:sync-token>{token}</D:sync-token>\
+         <D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"
+    )
+}
+
+fn multiget_body(hrefs: &[String]) -> String {
+    let mut body = format!(
+        "{XML_HEAD}<C:addressbook-multiget {NS}><D:prop><D:getetag/><C:address-data/></D:prop>"
+    );
+    for href in hrefs {
+        let _ = write!(body, "<D:href>{href}</D:href>");
+    }
+    body + "</C:addressbook-multiget>"
+}
+
+fn propfind_body(prop: &str) -> String {
+    format!("{XML_HEAD}<D:propfind {NS}><D:prop><{prop}/></D:prop></D:propfind>")
+}
+
+fn query_body(text: &str) -> String {
+    format!(
+        "{XML_HEAD}<C:addressbook-query {NS}><D:prop><D:getetag/><C:address-data/></D:prop>\
+         <C:filter><C:prop-filter name=\"FN\"><C:text-match match-type=\"contains\">{text}\
+         </C:text-match></C:prop-filter></C:filter></C:addressbook-query>"
+    )
+}
+
+/// Text of every `<{tag}>…</{tag}>` in a body.
+fn elements<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    body.split(open.as_str())
+        .skip(1)
+        .filter_map(|rest| rest.split_once(close.as_str()).map(|(text, _)| text))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+/// One throughput/latency measurement.
+#[derive(Default, Clone)]
+struct Stats {
+    requests: usize,
+    errors: usize,
+    secs: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    bytes_per_reply: f64,
+    /// Server CPU seconds per 1,000 requests (user + system).
+    server_cpu_ms_per_req: f64,
+    /// Server CPU use over the measurement, in cores.
+    server_cores: f64,
+    /// This process's (the load threads') CPU use, in cores.
+    client_cores: f64,
+}
+
+impl Stats {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.secs.max(1e-9)
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "requests": self.requests,
+            "errors": self.errors,
+            "seconds": round(self.secs, 3),
+            "req_per_s": round(self.rps(), 1),
+            "p50_ms": round(self.p50_ms, 3),
+            "p99_ms": round(self.p99_ms, 3),
+            "bytes_per_reply": self.bytes_per_reply.round(),
+            "server_cpu_ms_per_req": round(self.server_cpu_ms_per_req, 4),
+            "server_cores": round(self.server_cores, 2),
+            "client_cores": round(self.client_cores, 2),
+        })
+    }
+}
+
+/// The round with the median request rate.
+fn median(mut rounds: Vec<Stats>) -> Option<Stats> {
+    rounds.sort_by(|a, b| a.rps().total_cmp(&b.rps()));
+    let middle = rounds.len() / 2;
+    rounds.into_iter().nth(middle)
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i] as f64 / 1000.0
+}
+
+/// `conns` connections sending `req` back to back for `secs` (each finishes the request it is
+/// in); `expect` is the status every reply should have.
+fn load(
+    port: u16,
+    server_pid: Option<u32>,
+    conns: usize,
+    secs: f64,
+    req: &[u8],
+    expect: u16,
+) -> Stats {
+    let req = Arc::new(req.to_vec());
+    let start = Arc::new(Barrier::new(conns + 1));
+    let threads: Vec<_> = (0..conns)
+        .map(|_| {
+            let (req, start) = (Arc::clone(&req), Arc::clone(&start));
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(port).expect("connect");
+                // One request before the clock starts: connection set up, caches warm.
+                let _ = conn.send(&req, false);
+                start.wait();
+                let began = Instant::now();
+                let deadline = began + Duration::from_secs_f64(secs);
+                let (mut latencies, mut errors, mut bytes) = (Vec::new(), 0usize, 0usize);
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    match conn.send(&req, false) {
+                        Ok(r) if r.status == expect => {
+                            latencies.push(t.elapsed().as_micros() as u32);
+                            bytes += r.len;
+                        }
+                        Ok(_) => errors += 1,
+                        Err(_) => {
+                            errors += 1;
+                            match Conn::open(port) {
+                                Ok(c) => conn = c,
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                }
+                (latencies, errors, bytes, began.elapsed())
+            })
+        })
+        .collect();
+    start.wait();
+    let cpu_before = server_pid.map(|p| cpu_secs(&p.to_string()));
+    let client_before = cpu_secs("self");
+    let began = Instant::now();
+    let (mut all, mut errors, mut bytes) = (Vec::new(), 0, 0);
+    let mut longest = Duration::ZERO;
+    for t in threads {
+        let (latencies, e, b, elapsed) = t.join().expect("load thread");
+        all.extend(latencies);
+        errors += e;
+        bytes += b;
+        longest = longest.max(elapsed);
+    }
+    let wall = began.elapsed().as_secs_f64();
+    let server_cpu = server_pid.map_or(0.0, |p| {
+        cpu_secs(&p.to_string()) - cpu_before.unwrap_or(0.0)
+    });
+    let client_cpu = cpu_secs("self") - client_before;
+    all.sort_unstable();
+    let requests = all.len();
+    Stats {
+        requests,
+        errors,
+        secs: longest.as_secs_f64(),
+        p50_ms: percentile(&all, 0.50),
+        p99_ms: percentile(&all, 0.99),
+        bytes_per_reply: bytes as f64 / requests.max(1) as f64,
+        server_cpu_ms_per_req: server_cpu * 1000.0 / requests.max(1) as f64,
+        server_cores: server_cpu / wall,
+        client_cores: client_cpu / wall,
+    }
+}
+
+/// What a client's first sync costs: sync-collection with an empty token, then
+/// addressbook-multiget of every card in batches of 100, from one connection.
+struct InitialSync {
+    secs: f64,
+    sync_secs: f64,
+    cards: usize,
+    bytes: usize,
+    server_cpu_secs: f64,
+    token: String,
+    hrefs: Vec<String>,
+}
+
+fn initial_sync(port: u16, pid: u32) -> InitialSync {
+    let mut conn = Conn::open(port).expect("connect");
+    let cpu_before = cpu_secs(&pid.to_string());
+    let began = Instant::now();
+    let listing = conn
+        .send(
+            &request("REPORT", BOOK, &[("Depth", "1")], &sync_body("")),
+            true,
+        )
+        .expect("sync-collection");
+    assert_eq!(listing.status, 207, "initial sync-collection");
+    let sync_secs = began.elapsed().as_secs_f64();
+    let text = String::from_utf8(listing.body).expect("UTF-8");
+    let token = elements(&text, "D:sync-token")
+        .pop()
+        .expect("sync-token")
+        .to_string();
+    let hrefs: Vec<String> = elements(&text, "D:href")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let (mut cards, mut bytes) = (0, listing.len);
+    for batch in hrefs.chunks(100) {
+        let reply = conn
+            .send(
+                &request("REPORT", BOOK, &[("Depth", "1")], &multiget_body(batch)),
+                true,
+            )
+            .expect("multiget");
+        assert_eq!(reply.status, 207, "multiget");
+        bytes += reply.len;
+        let body = String::from_utf8_lossy(&reply.body);
+        cards += body.matches("<C:address-data>").count();
+    }
+    InitialSync {
+        secs: began.elapsed().as_secs_f64(),
+        sync_secs,
+        cards,
+        bytes,
+        server_cpu_secs: cpu_secs(&pid.to_string()) - cpu_before,
+        token,
+        hrefs,
+    }
+}
+
+fn config(port: u16, photos: bool) -> String {
+    let source = if photos {
+        "kind = \"activesync\"\npath = \"exports\"\n"
+    } else {
+        "kind = \"csv\"\npath = \"contacts.csv\"\nformat = \"google\"\nkey_column = \"ID\"\n\
+         default_region = \"US\"\n"
+    };
+    format!(
+        "[server]\nlisten = [\"127.0.0.1:{port}\"]\n\n[store]\nstate_dir = \"state\"\n\n\
+         [[source]]\nid = \"directory\"\n{source}poll_interval = \"1h\"\n\n\
+         [[addressbook]]\nid = \"directory\"\nname = \"Directory\"\nsources = [\"directory\"]\n"
+    )
+}
+
+struct SizeResult {
+    json: Value,
+    row: Row,
+}
+
+#[derive(Default)]
+struct Row {
+    size: usize,
+    ready_s: f64,
+    rss_ready_mb: f64,
+    rss_after_mb: f64,
+    peak_mb: f64,
+    sync_s: Option<f64>,
+    sync_warm_s: Option<f64>,
+    get: Option<Stats>,
+    nginx_get: Option<Stats>,
+    poll: Option<Stats>,
+    propfind: Option<Stats>,
+    query: Option<Stats>,
+    restart_s: f64,
+    restart_rss_mb: f64,
+}
+
+fn mb(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let generated = Instant::now();
+    match photo {
+        Some(photo) => {
+            std::fs::create_dir_all(root.join("exports")).expect("exports");
+            std::fs::write(root.join("exports/001.xml"), activesync_xml(n, photo)).expect("xml");
+        }
+        None => std::fs::write(root.join("contacts.csv"), google_csv(n)).expect("csv"),
+    }
+    let input_bytes: u64 = ["contacts.csv", "exports/001.xml"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(root.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    let port = free_port();
+    std::fs::write(root.join("bench.toml"), config(port, photo.is_some())).expect("config");
+    println!(
+        "\n== {n} contacts{} ({:.1} MB input, generated in {:.2} s)",
+        if photo.is_some() { " with photos" } else { "" },
+        input_bytes as f64 / 1e6,
+        generated.elapsed().as_secs_f64()
+    );
+
+    let mut row = Row {
+        size: n,
+        ..Row::default()
+    };
+    let mut out = json!({ "contacts": n, "photos": photo.is_some(), "input_bytes": input_bytes });
+
+    // Time to ready: spawn → the first publish of the book.
+    let started = Instant::now();
+    let mut server = Cardbridge::spawn(root);
+    server.wait("the first publish", |s| {
+        s.log().contains("published book=directory")
+    });
+    row.ready_s = started.elapsed().as_secs_f64();
+    // Let the allocator settle after ingest before reading RSS.
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.pid();
+    row.rss_ready_mb = mb(proc_kib(pid, "VmRSS:"));
+    println!(
+        "server pid {pid}: ready in {:.3} s, RSS {:.1} MB",
+        row.ready_s, row.rss_ready_mb
+    );
+
+    // Initial sync: the first run renders every card (cold card cache), the next ones do not.
+    let cold = initial_sync(port, pid);
+    assert_eq!(cold.hrefs.len(), n, "the sync listing names every card");
+    assert_eq!(cold.cards, n, "the multigets return every card");
+    let mut warm = Vec::new();
+    if knobs.runs("sync") {
+        for _ in 0..2 {
+            warm.push(initial_sync(port, pid));
+        }
+    }
+    let warm_best = warm.iter().min_by(|a, b| a.secs.total_cmp(&b.secs));
+    row.sync_s = Some(cold.secs);
+    row.sync_warm_s = warm_best.map(|w| w.secs);
+    println!(
+        "initial sync: {:.3} s cold (sync-collection {:.3} s, server CPU {:.3} s, {:.1} MB), \
+         {} warm",
+        cold.secs,
+        cold.sync_secs,
+        cold.server_cpu_secs,
+        cold.bytes as f64 / 1e6,
+        warm_best.map_or("-".into(), |w| format!(
+            "{:.3} s (sync-collection {:.3} s, server CPU {:.3} s)",
+            w.secs, w.sync_secs, w.server_cpu_secs
+        ))
+    );
+    out["initial_sync"] = json!({
+        "cold_s": round(cold.secs, 4),
+        "cold_sync_collection_s": round(cold.sync_secs, 4),
+        "cold_server_cpu_s": round(cold.server_cpu_secs, 4),
+        "warm_s": warm_best.map(|w| round(w.secs, 4)),
+        "warm_sync_collection_s": warm_best.map(|w| round(w.sync_secs, 4)),
+        "warm_server_cpu_s": warm_best.map(|w| round(w.server_cpu_secs, 4)),
+        "bytes": cold.bytes,
+    });
+
+    // One card, fetched to compare with nginx serving the same bytes.
+    let card_path = cold.hrefs[n / 2].clone();
+    let card = Conn::open(port)
+        .and_then(|mut c| c.send(&request("GET", &card_path, &[], ""), true))
+        .expect("GET card");
+    assert_eq!(card.status, 200);
+    out["card_bytes"] = json!(card.body.len());
+
+    let (secs, conns) = (knobs.secs, knobs.conns);
+    let measure = |label: &str, stats: Stats| {
+        println!(
+            "{label:<30} {:>9.0} req/s  p50 {:>8.3} ms  p99 {:>8.3} ms  {:>9.0} B/reply  \
+             server {:.2} cores, {:.3} ms CPU/req; load threads {:.2} cores{}",
+            stats.rps(),
+            stats.p50_ms,
+            stats.p99_ms,
+            stats.bytes_per_reply,
+            stats.server_cores,
+            stats.server_cpu_ms_per_req,
+            stats.client_cores,
+            if stats.errors > 0 {
+                format!("  ({} ERRORS)", stats.errors)
+            } else {
+                String::new()
+            }
+        );
+        stats
+    };
+    // GET, nginx GET and the no-change poll alternate for a few rounds, so the machine's
+    // noise hits all three alike; the median round of each is reported.
+    let nginx = knobs
+        .nginx
+        .as_deref()
+        .filter(|_| knobs.runs("get"))
+        .and_then(|b| Nginx::start(b, &card.body));
+    let get_req = request("GET", &card_path, &[], "");
+    let nginx_req = request("GET", "/card.vcf", &[], "");
+    let poll_req = request("REPORT", BOOK, &[("Depth", "1")], &sync_body(&cold.token));
+    let (mut gets, mut nginx_gets, mut polls) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=knobs.rounds {
+        if knobs.runs("get") {
+            let stats = load(port, Some(pid), conns, secs, &get_req, 200);
+            gets.push(measure(&format!("GET one card [{round}]"), stats));
+        }
+        if let Some(nginx) = &nginx {
+            let stats = load(
+                nginx.port,
+                Some(nginx.child.id()),
+                conns,
+                secs,
+                &nginx_req,
+                200,
+            );
+            nginx_gets.push(measure(&format!("nginx GET, same bytes [{round}]"), stats));
+        }
+        if knobs.runs("poll") {
+            let stats = load(port, Some(pid), conns, secs, &poll_req, 207);
+            polls.push(measure(&format!("no-change poll [{round}]"), stats));
+        }
+    }
+    drop(nginx);
+    row.get = median(gets);
+    row.nginx_get = median(nginx_gets);
+    row.poll = median(polls);
+    if knobs.runs("propfind") {
+        let req = request(
+            "PROPFIND",
+            BOOK,
+            &[("Depth", "1")],
+            &propfind_body("D:getetag"),
+        );
+        row.propfind = Some(measure(
+            "PROPFIND Depth 1 getetag",
+            load(port, Some(pid), conns, secs, &req, 207),
+        ));
+    }
+    if knobs.runs("query") {
+        let req = request("REPORT", BOOK, &[("Depth", "1")], &query_body("Given12"));
+        row.query = Some(measure(
+            "query FN contains Given12",
+            load(port, Some(pid), conns, secs, &req, 207),
+        ));
+    }
+    for (name, stats) in [
+        ("get", &row.get),
+        ("nginx_get", &row.nginx_get),
+        ("no_change_poll", &row.poll),
+        ("propfind_depth1_getetag", &row.propfind),
+        ("query_text_match", &row.query),
+    ] {
+        if let Some(stats) = stats {
+            out[name] = stats.json();
+        }
+    }
+    row.rss_after_mb = mb(proc_kib(pid, "VmRSS:"));
+    row.peak_mb = mb(proc_kib(pid, "VmHWM:"));
+    println!(
+        "RSS after the load {:.1} MB (peak {:.1} MB)",
+        row.rss_after_mb, row.peak_mb
+    );
+
+    // Restart on the persisted state: spawn → the first PROPFIND answering the same token.
+    drop(server);
+    let probe = request(
+        "PROPFIND",
+        BOOK,
+        &[("Depth", "0")],
+        &propfind_body("D:sync-token"),
+    );
+    let started = Instant::now();
+    let mut server = Cardbridge::spawn(root);
+    let expected = format!("<D:sync-token>{}</D:sync-token>", cold.token);
+    server.wait("serving after the restart", |_| {
+        Conn::open(port)
+            .and_then(|mut c| c.send(&probe, true))
+            .is_ok_and(|r| r.status == 207 && String::from_utf8_lossy(&r.body).contains(&expected))
+    });
+    row.restart_s = started.elapsed().as_secs_f64();
+    row.restart_rss_mb = mb(proc_kib(server.pid(), "VmRSS:"));
+    println!(
+        "restart: serving the persisted state (same sync-token) after {:.3} s, RSS {:.1} MB",
+        row.restart_s, row.restart_rss_mb
+    );
+    drop(server);
+
+    out["time_to_ready_s"] = json!(round(row.ready_s, 4));
+    out["rss_ready_mb"] = json!(round(row.rss_ready_mb, 1));
+    out["rss_after_load_mb"] = json!(round(row.rss_after_mb, 1));
+    out["rss_peak_mb"] = json!(round(row.peak_mb, 1));
+    out["restart_serving_s"] = json!(round(row.restart_s, 4));
+    out["restart_rss_mb"] = json!(round(row.restart_rss_mb, 1));
+    if let (Some(get), Some(nginx)) = (&row.get, &row.nginx_get) {
+        out["ratio_get_vs_nginx"] = json!(round(get.rps() / nginx.rps(), 3));
+    }
+    if let (Some(poll), Some(nginx)) = (&row.poll, &row.nginx_get) {
+        out["ratio_poll_vs_nginx_get"] = json!(round(poll.rps() / nginx.rps(), 3));
+    }
+    SizeResult { json: out, row }
+}
+
+fn summary(knobs: &Knobs, rows: &[Row]) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "\nSummary ({cores} cores shared by server, load threads and nginx; {} connections, \
+         {} s per measurement{})",
+        knobs.conns,
+        knobs.secs,
+        if knobs.photos { "; with photos" } else { "" }
+    );
+    let rps = |s: &Option<Stats>| s.as_ref().map_or("-".into(), |s| format!("{:.0}", s.rps()));
+    let lat = |s: &Option<Stats>| {
+        s.as_ref()
+            .map_or("-".into(), |s| format!("{:.1}/{:.1}", s.p50_ms, s.p99_ms))
+    };
+    let secs = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
+    let ratio = |a: &Option<Stats>, b: &Option<Stats>| match (a, b) {
+        (Some(a), Some(b)) => format!("{:.2}", a.rps() / b.rps()),
+        _ => "-".into(),
+    };
+    let table: Vec<[String; 15]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.size.to_string(),
+                format!("{:.2}", r.ready_s),
+                format!("{:.0}", r.rss_ready_mb),
+                format!("{:.0}/{:.0}", r.rss_after_mb, r.peak_mb),
+                rps(&r.get),
+                rps(&r.nginx_get),
+                ratio(&r.get, &r.nginx_get),
+                rps(&r.poll),
+                ratio(&r.poll, &r.nginx_get),
+                secs(r.sync_s),
+                secs(r.sync_warm_s),
+                rps(&r.propfind),
+                lat(&r.propfind),
+                lat(&r.query),
+                format!("{:.3}", r.restart_s),
+            ]
+        })
+        .collect();
+    let header = [
+        "cards",
+        "ready s",
+        "RSS MB",
+        "RSS after/peak",
+        "GET/s",
+        "nginx/s",
+        "GET÷nginx",
+        "poll/s",
+        "poll÷nginx",
+        "sync s",
+        "sync warm s",
+        "PROPFIND/s",
+        "PROPFIND p50/p99 ms",
+        "query p50/p99 ms",
+        "restart s",
+    ];
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:>w$}", w = *w))
+            .collect();
+        println!("| {} |", parts.join(" | "));
+    };
+    line(header.to_vec());
+    println!(
+        "|{}|",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in &table {
+        line(r.iter().map(String::as_str).collect());
+    }
+}
+
+fn main() {
+    let knobs = Knobs::from_env();
+    let photo = knobs.photos.then(small_jpeg);
+    if let Some(photo) = &photo {
+        println!("photos: one {} B JPEG per contact", photo.len());
+    }
+    match &knobs.nginx {
+        Some(path) => println!("nginx: {}", path.display()),
+        None => println!("nginx: not installed (or HTTP_LOAD_NGINX=0); no ratios"),
+    }
+    let mut results = Vec::new();
+    for &n in &knobs.sizes {
+        results.push(run_size(&knobs, n, photo.as_deref()));
+    }
+    let rows: Vec<Row> = results
+        .iter_mut()
+        .map(|r| std::mem::take(&mut r.row))
+        .collect();
+    summary(&knobs, &rows);
+    let report = json!({
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "connections": knobs.conns,
+        "seconds_per_measurement": knobs.secs,
+        "photos": knobs.photos,
+        "nginx": knobs.nginx.as_ref().map(|p| p.display().to_string()),
+        "note": "load threads run on the same cores as the server (and nginx)",
+        "sizes": results.into_iter().map(|r| r.json).collect::<Vec<_>>(),
+    });
+    if let Some(parent) = knobs.json.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    match std::fs::write(
+        &knobs.json,
+        serde_json::to_string_pretty(&report).expect("JSON"),
+    ) {
+        Ok(()) => println!("\nJSON: {}", knobs.json.display()),
+        Err(e) => eprintln!("could not write {}: {e}", knobs.json.display()),
+    }
+}
