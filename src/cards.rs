@@ -25,7 +25,9 @@ impl CardCache {
     /// The member rendered in `version`, from the cache when possible.
     pub fn get(&self, member: &Member, version: VcardVersion) -> Bytes {
         self.cache.get_with((member.etag, version), || {
-            Bytes::from(vcard::render(&member.contact, version))
+            // Copied to an exact-size buffer: the renderer's String is sized from a hint and
+            // is often twice the card, and `Bytes::from(String)` would keep all of it cached.
+            Bytes::copy_from_slice(vcard::render(&member.contact, version).as_bytes())
         })
     }
 }
