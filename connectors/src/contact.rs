@@ -170,3 +170,66 @@ pub struct Contact {
     /// `("X-PHONETIC-FIRST-NAME", "ハルキ")`.
     pub extra: Vec<(String, String)>,
 }
+
+impl Contact {
+    /// Reallocates every list to its exact length. Builders push into empty `Vec`s, and a
+    /// `Vec`'s first push reserves room for four elements: one address costs an 800-byte block.
+    /// Sources call this on each contact they keep; at 100,000 contacts it is about 90 MB.
+    /// (Exact, not `Vec::shrink_to_fit`: an allocator may keep a block that is half used.)
+    pub fn shrink_to_fit(&mut self) {
+        fn exact<T>(list: &mut Vec<T>) {
+            if list.capacity() > list.len() {
+                let mut exact = Vec::with_capacity(list.len());
+                exact.append(list);
+                *list = exact;
+            }
+        }
+        let name = &mut self.name;
+        for list in [
+            &mut name.family,
+            &mut name.given,
+            &mut name.additional,
+            &mut name.prefixes,
+            &mut name.suffixes,
+            &mut self.nicknames,
+            &mut self.categories,
+            &mut self.members,
+        ] {
+            exact(list);
+        }
+        exact(&mut self.emails);
+        exact(&mut self.phones);
+        exact(&mut self.addresses);
+        exact(&mut self.urls);
+        exact(&mut self.impps);
+        exact(&mut self.extra);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrink_to_fit_leaves_no_spare_room_and_changes_nothing() {
+        let mut c = Contact::default();
+        c.name.given.push("Ann".into());
+        c.emails.push(Email {
+            address: "ann@example.com".into(),
+            label: None,
+            preferred: false,
+        });
+        c.addresses.push(Address {
+            street: "1 Main St".into(),
+            ..Address::default()
+        });
+        c.categories.reserve(8);
+        let before = c.clone();
+        c.shrink_to_fit();
+        assert_eq!(c, before);
+        assert_eq!(c.name.given.capacity(), 1);
+        assert_eq!(c.emails.capacity(), 1);
+        assert_eq!(c.addresses.capacity(), 1);
+        assert_eq!(c.categories.capacity(), 0);
+    }
+}

@@ -107,7 +107,9 @@ impl Replay {
                     reason: "no name, organization, email or phone".into(),
                 });
             } else {
-                outcome.contacts.push(slot.contact.into());
+                let mut contact = slot.contact;
+                contact.shrink_to_fit();
+                outcome.contacts.push(contact.into());
             }
         }
     }

@@ -170,6 +170,7 @@ impl CsvSource {
                 continue;
             }
             first_line.insert(contact.uid.clone(), line);
+            contact.shrink_to_fit();
             outcome.contacts.push(contact.into());
         }
         if self.settings.groups_from_categories {

@@ -72,9 +72,11 @@ struct Stored {
 
 impl Stored {
     fn new(record: Record) -> Stored {
+        let mut contact = record.contact;
+        contact.shrink_to_fit();
         Stored {
             dn: record.dn,
-            contact: Arc::new(record.contact),
+            contact: Arc::new(contact),
             manager_dn: record.manager_dn,
             member_dns: record.member_dns,
         }
