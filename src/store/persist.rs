@@ -24,6 +24,11 @@ const BOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("books");
 const MEMBERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("members");
 const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
 
+/// redb's page cache. The state file is read once at startup and written when a book
+/// changes; requests never touch it, so redb's default (1 GiB) only kept a second copy of
+/// every card resident after a restart or a large publish.
+const STATE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 #[derive(Serialize, Deserialize)]
 struct BookMeta {
     digest: u128,
@@ -82,12 +87,15 @@ impl StateFile {
                 Err(e) => return Err(err(format!("cannot remove it for --reset-state: {e}"))),
             }
         }
-        let db = Database::create(path).map_err(|e| {
-            err(format!(
-                "cannot open it ({e}); if it is damaged, start with --reset-state to rebuild it \
-                 from the sources"
-            ))
-        })?;
+        let db = Database::builder()
+            .set_cache_size(STATE_CACHE_BYTES)
+            .create(path)
+            .map_err(|e| {
+                err(format!(
+                    "cannot open it ({e}); if it is damaged, start with --reset-state to rebuild \
+                     it from the sources"
+                ))
+            })?;
         let file = StateFile {
             db,
             path: path.to_path_buf(),
