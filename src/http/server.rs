@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
 use pingora::http::ResponseHeader;
+use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::protocols::http::ServerSession;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{Server, ShutdownWatch};
@@ -213,6 +214,12 @@ async fn write_reply(session: &mut ServerSession, head: &RequestHead, reply: Rep
     !close
 }
 
+/// Per-connection write buffer. pingora's default (1,460 bytes) sends a response head and a
+/// body that does not fit beside it in two writes, so a card with a photo (~12 KB) cost two
+/// syscalls and two segments; 16 KiB carries head and card in one. Costs 16 KiB per open
+/// connection.
+const WRITE_BUFFER: usize = 16 * 1024;
+
 /// Runs the server until it is told to stop: the DAV service on every listen address and the
 /// poller as a background service.
 pub fn run(state: Arc<AppState>, poller: Poller) -> ! {
@@ -231,7 +238,10 @@ pub fn run(state: Arc<AppState>, poller: Poller) -> ! {
         },
     );
     for addr in &state.config.server.listen {
-        service.add_tcp(addr);
+        service.add_listener(
+            ListenerConfig::tcp(addr.as_str())
+                .l4_buffer(L4BufferSettings::default().write(WRITE_BUFFER)),
+        );
     }
     server.add_service(service);
     server.add_service(background_service("poller", poller));
