@@ -4,9 +4,11 @@
 //! Per size: time-to-ready (spawn → "published book=" in the log), server RSS, an initial sync
 //! (empty-token sync-collection + addressbook-multiget in batches of 100, one client), then at
 //! 16 connections: GET one card, the no-change sync-collection poll, PROPFIND Depth 1 getetag
-//! and an addressbook-query text-match; finally a restart on the persisted state (time to the
-//! first PROPFIND answering the same sync-token). When nginx is installed, the same card bytes
-//! are served as a static file and GET is measured against it in the same run.
+//! and an addressbook-query text-match; then the no-change poll on a new connection per request
+//! (what a phone polling every few minutes costs) and the server memory per idle keep-alive
+//! connection; finally a restart on the persisted state (time to the first PROPFIND answering
+//! the same sync-token). When nginx is installed, the same card bytes are served as a static
+//! file and GET is measured against it in the same run.
 //!
 //! `cargo bench --bench http_load`. Knobs (environment):
 //!   HTTP_LOAD_SIZES=1000,10000,100000   contacts per run
@@ -446,6 +448,26 @@ impl Conn {
         })
     }
 
+    /// Closes with a reset (SO_LINGER 0): no TIME_WAIT socket per connection.
+    fn resetting(self) -> Conn {
+        use std::os::fd::AsRawFd;
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: a valid socket and a correctly sized option value.
+        unsafe {
+            libc::setsockopt(
+                self.writer.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        self
+    }
+
     fn read_line(&mut self) -> io::Result<&str> {
         self.line.clear();
         if self.reader.read_line(&mut self.line)? == 0 {
@@ -623,6 +645,8 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 
 /// `conns` connections sending `req` back to back for `secs` (each finishes the request it is
 /// in); `expect` is the status every reply should have.
+/// With `fresh`, every request goes on a new connection (as a phone's poll every few
+/// minutes does), closed with a reset so the client leaves no TIME_WAIT sockets behind.
 fn load(
     port: u16,
     server_pid: Option<u32>,
@@ -630,6 +654,18 @@ fn load(
     secs: f64,
     req: &[u8],
     expect: u16,
+) -> Stats {
+    load_with(port, server_pid, conns, secs, req, expect, false)
+}
+
+fn load_with(
+    port: u16,
+    server_pid: Option<u32>,
+    conns: usize,
+    secs: f64,
+    req: &[u8],
+    expect: u16,
+    fresh: bool,
 ) -> Stats {
     let req = Arc::new(req.to_vec());
     let start = Arc::new(Barrier::new(conns + 1));
@@ -646,6 +682,12 @@ fn load(
                 let (mut latencies, mut errors, mut bytes) = (Vec::new(), 0usize, 0usize);
                 while Instant::now() < deadline {
                     let t = Instant::now();
+                    if fresh {
+                        match Conn::open(port) {
+                            Ok(c) => conn = c.resetting(),
+                            Err(_) => break,
+                        }
+                    }
                     match conn.send(&req, false) {
                         Ok(r) if r.status == expect => {
                             latencies.push(t.elapsed().as_micros() as u32);
@@ -755,6 +797,26 @@ fn initial_sync(port: u16, pid: u32) -> InitialSync {
     }
 }
 
+/// Server RSS per open keep-alive connection: `n` connections, each after one `req`.
+fn idle_connection_kib(port: u16, pid: u32, n: usize, req: &[u8]) -> f64 {
+    std::thread::sleep(Duration::from_millis(300));
+    let before = proc_kib(pid, "VmRSS:");
+    let mut open = Vec::with_capacity(n);
+    for _ in 0..n {
+        let Ok(mut conn) = Conn::open(port) else {
+            break;
+        };
+        if conn.send(req, false).is_ok() {
+            open.push(conn);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = proc_kib(pid, "VmRSS:");
+    let kib = after.saturating_sub(before) as f64 / open.len().max(1) as f64;
+    drop(open);
+    kib
+}
+
 fn config(port: u16, photos: bool) -> String {
     let source = if photos {
         "kind = \"activesync\"\npath = \"exports\"\n"
@@ -786,6 +848,8 @@ struct Row {
     get: Option<Stats>,
     nginx_get: Option<Stats>,
     poll: Option<Stats>,
+    poll_connect: Option<Stats>,
+    idle_conn_kib: Option<f64>,
     propfind: Option<Stats>,
     query: Option<Stats>,
     restart_s: f64,
@@ -961,10 +1025,21 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             load(port, Some(pid), conns, secs, &req, 207),
         ));
     }
+    if knobs.runs("poll") {
+        let stats = load_with(port, Some(pid), conns, secs, &poll_req, 207, true);
+        row.poll_connect = Some(measure("no-change poll, new connection", stats));
+        row.idle_conn_kib = Some(idle_connection_kib(port, pid, 1000, &poll_req));
+        println!(
+            "1000 idle keep-alive connections (one poll each): {:.1} KiB of server RSS each",
+            row.idle_conn_kib.unwrap_or(0.0)
+        );
+        out["idle_connection_kib"] = json!(row.idle_conn_kib.map(|k| round(k, 1)));
+    }
     for (name, stats) in [
         ("get", &row.get),
         ("nginx_get", &row.nginx_get),
         ("no_change_poll", &row.poll),
+        ("no_change_poll_new_connection", &row.poll_connect),
         ("propfind_depth1_getetag", &row.propfind),
         ("query_text_match", &row.query),
     ] {
@@ -1037,7 +1112,7 @@ fn summary(knobs: &Knobs, rows: &[Row]) {
         (Some(a), Some(b)) => format!("{:.2}", a.rps() / b.rps()),
         _ => "-".into(),
     };
-    let table: Vec<[String; 15]> = rows
+    let table: Vec<[String; 16]> = rows
         .iter()
         .map(|r| {
             [
@@ -1050,6 +1125,7 @@ fn summary(knobs: &Knobs, rows: &[Row]) {
                 ratio(&r.get, &r.nginx_get),
                 rps(&r.poll),
                 ratio(&r.poll, &r.nginx_get),
+                rps(&r.poll_connect),
                 secs(r.sync_s),
                 secs(r.sync_warm_s),
                 rps(&r.propfind),
@@ -1069,6 +1145,7 @@ fn summary(knobs: &Knobs, rows: &[Row]) {
         "GET÷nginx",
         "poll/s",
         "poll÷nginx",
+        "poll+connect/s",
         "sync s",
         "sync warm s",
         "PROPFIND/s",
