@@ -1025,6 +1025,13 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             load(port, Some(pid), conns, secs, &req, 207),
         ));
     }
+    // Memory after the workloads above; the connection probes below would add their own.
+    row.rss_after_mb = mb(proc_kib(pid, "VmRSS:"));
+    row.peak_mb = mb(proc_kib(pid, "VmHWM:"));
+    println!(
+        "RSS after the load {:.1} MB (peak {:.1} MB)",
+        row.rss_after_mb, row.peak_mb
+    );
     if knobs.runs("poll") {
         let stats = load_with(port, Some(pid), conns, secs, &poll_req, 207, true);
         row.poll_connect = Some(measure("no-change poll, new connection", stats));
@@ -1047,12 +1054,6 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             out[name] = stats.json();
         }
     }
-    row.rss_after_mb = mb(proc_kib(pid, "VmRSS:"));
-    row.peak_mb = mb(proc_kib(pid, "VmHWM:"));
-    println!(
-        "RSS after the load {:.1} MB (peak {:.1} MB)",
-        row.rss_after_mb, row.peak_mb
-    );
 
     // Restart on the persisted state: spawn → the first PROPFIND answering the same token.
     drop(server);
