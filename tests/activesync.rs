@@ -6,8 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::multistatus::DAV;
-use support::{sync_body, Multistatus, Server, ServerSpec};
+use support::cards::{delta, get};
+use support::{Server, ServerSpec};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -44,22 +44,6 @@ fn start(files: &[(&str, Vec<u8>)]) -> Server {
     })
 }
 
-/// (changed hrefs, removed hrefs, token) since `token`.
-fn delta(server: &Server, token: &str) -> (Vec<String>, Vec<String>, String) {
-    let r = server.report(&server.book_path(), &sync_body(token, false));
-    assert_eq!(r.status, 207, "{}", r.text());
-    let ms = Multistatus::parse(&r.body);
-    assert!(ms
-        .responses
-        .iter()
-        .all(|r| r.status.is_some() || r.text(DAV, "getetag").is_some()));
-    (
-        ms.present(),
-        ms.with_status("HTTP/1.1 404 Not Found"),
-        ms.sync_token.expect("token"),
-    )
-}
-
 fn wait_for_new_token(server: &Server, old: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -74,12 +58,6 @@ fn wait_for_new_token(server: &Server, old: &str) -> String {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn get(server: &Server, href: &str) -> String {
-    let r = server.request("GET", href, &[], "");
-    assert_eq!(r.status, 200, "{href}");
-    r.text().replace("\r\n ", "")
 }
 
 #[test]

@@ -10,13 +10,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use serde_json::{json, Value};
+use support::cards::{all as cards, delta, eventually, jpeg_size, photo as card_photo};
 use support::fake_google::{FakeGoogle, Reply, Request};
-use support::multistatus::CARDDAV;
-use support::{sync_body, Multistatus, Server, ServerSpec};
+use support::{Server, ServerSpec};
 
 const CONNECTIONS: &str = "/v1/people/me/connections";
 const DIRECTORY: &str = "/v1/people:listDirectoryPeople";
@@ -302,24 +302,6 @@ fn oauth_files() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-/// href → vCard of every card, by an initial sync with address-data.
-fn cards(server: &Server) -> BTreeMap<String, String> {
-    let r = server.report(&server.book_path(), &sync_body("", true));
-    assert_eq!(r.status, 207, "{}", r.text());
-    Multistatus::parse(&r.body)
-        .responses
-        .iter()
-        .map(|resp| {
-            (
-                resp.href.clone(),
-                resp.text(CARDDAV, "address-data")
-                    .expect("address-data")
-                    .replace("\r\n ", ""),
-            )
-        })
-        .collect()
-}
-
 fn href(server: &Server, uid: &str) -> String {
     format!("{}{uid}.vcf", server.book_path())
 }
@@ -331,60 +313,8 @@ fn card(cards: &BTreeMap<String, String>, server: &Server, uid: &str) -> String 
         .clone()
 }
 
-/// A token-based sync: (changed hrefs, removed hrefs, new token).
-fn delta(server: &Server, token: &str) -> (Vec<String>, Vec<String>, String) {
-    let r = server.report(&server.book_path(), &sync_body(token, false));
-    assert_eq!(r.status, 207, "{}", r.text());
-    let ms = Multistatus::parse(&r.body);
-    let mut changed = ms.present();
-    changed.sort();
-    (
-        changed,
-        ms.with_status("HTTP/1.1 404 Not Found"),
-        ms.sync_token.expect("token"),
-    )
-}
-
-fn eventually(server: &Server, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Width and height from a JPEG's SOF marker.
-fn jpeg_size(bytes: &[u8]) -> (u16, u16) {
-    assert!(bytes.starts_with(&[0xFF, 0xD8]), "not a JPEG");
-    let mut i = 2;
-    while i + 9 < bytes.len() {
-        let marker = bytes[i + 1];
-        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-        if (0xC0..=0xC3).contains(&marker) {
-            let h = u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]);
-            let w = u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]);
-            return (w, h);
-        }
-        i += 2 + len;
-    }
-    panic!("no SOF marker");
-}
-
 fn photo_size(card: &str) -> (u16, u16) {
-    let line = card
-        .lines()
-        .find(|l| l.starts_with("PHOTO;"))
-        .unwrap_or_else(|| panic!("no PHOTO in {card}"));
-    assert!(line.starts_with("PHOTO;ENCODING=b;TYPE=JPEG:"), "{line}");
-    jpeg_size(
-        &base64::engine::general_purpose::STANDARD
-            .decode(line.split_once(':').expect("value").1)
-            .expect("base64 photo"),
-    )
+    jpeg_size(&card_photo(card))
 }
 
 fn set(script: &Arc<Mutex<Script>>, change: impl FnOnce(&mut Script)) {

@@ -6,13 +6,12 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
-use base64::Engine;
+use support::cards::{all as cards, delta, eventually, get, jpeg_size, photo, unfold};
 use support::http::basic;
 use support::multistatus::CARDDAV;
 use support::slapd::{Options, Slapd, ADMIN_DN, SUFFIX};
-use support::{sync_body, Multistatus, Server, ServerSpec};
+use support::{Multistatus, Server, ServerSpec};
 
 const PEOPLE: &str = "ou=people,dc=example,dc=com";
 const GROUPS: &str = "ou=groups,dc=example,dc=com";
@@ -68,27 +67,6 @@ fn start(config: String) -> Server {
     })
 }
 
-/// href → vCard of every card, by an initial sync with address-data.
-fn cards(server: &Server) -> BTreeMap<String, String> {
-    let r = server.report(&server.book_path(), &sync_body("", true));
-    assert_eq!(r.status, 207, "{}", r.text());
-    Multistatus::parse(&r.body)
-        .responses
-        .iter()
-        .map(|resp| {
-            (
-                resp.href.clone(),
-                unfold(&resp.text(CARDDAV, "address-data").expect("address-data")),
-            )
-        })
-        .collect()
-}
-
-/// Content lines joined back (cards fold at 75 octets).
-fn unfold(card: &str) -> String {
-    card.replace("\r\n ", "")
-}
-
 /// The one card whose FN is `name`.
 fn card_named(cards: &BTreeMap<String, String>, name: &str) -> String {
     let found: Vec<&String> = cards
@@ -97,48 +75,6 @@ fn card_named(cards: &BTreeMap<String, String>, name: &str) -> String {
         .collect();
     assert_eq!(found.len(), 1, "cards named {name:?} in {cards:#?}");
     found[0].clone()
-}
-
-/// Width and height from a JPEG's SOF marker.
-fn jpeg_size(bytes: &[u8]) -> (u16, u16) {
-    assert!(bytes.starts_with(&[0xFF, 0xD8]), "not a JPEG");
-    let mut i = 2;
-    while i + 9 < bytes.len() {
-        let marker = bytes[i + 1];
-        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-        if (0xC0..=0xC3).contains(&marker) {
-            let h = u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]);
-            let w = u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]);
-            return (w, h);
-        }
-        i += 2 + len;
-    }
-    panic!("no SOF marker");
-}
-
-/// The decoded PHOTO of a 3.0 card.
-fn photo(card: &str) -> Vec<u8> {
-    let line = card
-        .lines()
-        .find(|l| l.starts_with("PHOTO;"))
-        .expect("PHOTO line");
-    assert!(line.starts_with("PHOTO;ENCODING=b;TYPE=JPEG:"), "{line}");
-    base64::engine::general_purpose::STANDARD
-        .decode(line.split_once(':').expect("value").1)
-        .expect("base64 photo")
-}
-
-/// Polls `check` until it holds (the server polls LDAP every second).
-fn eventually(server: &Server, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -248,24 +184,6 @@ fn paging_gets_past_the_servers_size_limit() {
     assert_eq!(server.listing().len(), 1008);
 }
 
-/// A token-based sync: (changed hrefs, removed hrefs, new token).
-fn delta(server: &Server, token: &str) -> (Vec<String>, Vec<String>, String) {
-    let r = server.report(&server.book_path(), &sync_body(token, false));
-    assert_eq!(r.status, 207, "{}", r.text());
-    let ms = Multistatus::parse(&r.body);
-    (
-        ms.present(),
-        ms.with_status("HTTP/1.1 404 Not Found"),
-        ms.sync_token.expect("token"),
-    )
-}
-
-fn card_by_href(server: &Server, href: &str) -> String {
-    let r = server.request("GET", href, &[], "");
-    assert_eq!(r.status, 200, "{href}");
-    unfold(&r.text())
-}
-
 #[test]
 fn adds_modifies_renames_and_deletes_reach_clients_as_deltas() {
     let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
@@ -298,7 +216,7 @@ fn adds_modifies_renames_and_deletes_reach_clients_as_deltas() {
         current = t;
         changed.len() == 2
     });
-    let texts: Vec<String> = changed.iter().map(|h| card_by_href(&server, h)).collect();
+    let texts: Vec<String> = changed.iter().map(|h| get(&server, h)).collect();
     assert!(texts.iter().any(|t| t.contains("FN:Nora Newbie")));
     assert!(texts.iter().any(|t| t.contains("TITLE:Principal SRE")));
     // The rename keeps the entryUUID, so the same card stays (no removal, no duplicate).
@@ -341,7 +259,7 @@ fn an_outage_keeps_cards_and_recovery_needs_no_restart() {
     let (changed, removed, _) = delta(&server, &token);
     assert_eq!(changed.len(), 1);
     assert!(removed.is_empty());
-    assert!(card_by_href(&server, &changed[0]).contains("TITLE:Staff Engineer"));
+    assert!(get(&server, &changed[0]).contains("TITLE:Staff Engineer"));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! multistatus reader.
 #![allow(dead_code, unused_imports)]
 
+pub mod cards;
 pub mod fake_google;
 pub mod http;
 pub mod multistatus;
