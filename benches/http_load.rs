@@ -23,6 +23,9 @@
 //! Load threads share the machine's cores with the server (and with nginx): the figures are
 //! for both on one box, which is what the ratios in §7 compare.
 
+#[path = "support/procfs.rs"]
+mod procfs;
+use procfs::proc_kib;
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -222,15 +225,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
-}
-
-fn proc_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// `/proc/<pid>/stat` fields after the parenthesised command name (field 3 onwards).

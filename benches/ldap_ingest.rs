@@ -4,6 +4,9 @@
 //! Run with `cargo bench --bench ldap_ingest` (needs slapd and ldap-utils: scripts/setup.sh
 //! test). `LDAP_BENCH_ENTRIES=10000` runs a smaller directory.
 
+#[path = "support/procfs.rs"]
+mod procfs;
+use procfs::proc_kib;
 #[path = "../tests/support/slapd.rs"]
 #[allow(dead_code)]
 mod slapd;
@@ -47,15 +50,6 @@ fn wait_peak_kib(child: std::process::Child) -> u64 {
     // SAFETY: pid is our child, not yet reaped (we never called wait on it).
     unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     usage.ru_maxrss as u64
-}
-
-fn proc_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn ldapsearch(slapd: &Slapd) -> (Duration, u64, usize) {

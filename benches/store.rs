@@ -2,6 +2,9 @@
 //! restarting server does. Reports the state file size, publish time, restore time and the
 //! resident memory of the restored book. Run with `cargo bench --bench store`.
 
+#[path = "support/procfs.rs"]
+mod procfs;
+use procfs::proc_kib;
 use std::time::Instant;
 
 use cardbridge::store::{Book, Member, RemovalGuard, Retention, StateFile};
@@ -33,19 +36,6 @@ fn contact(i: usize) -> Contact {
         }],
         ..Contact::default()
     }
-}
-
-/// A `/proc/self/status` figure in KiB (`VmRSS`, `VmHWM`).
-fn proc_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn main() {
@@ -83,7 +73,7 @@ fn main() {
     println!(
         "restore {CARDS} cards: {:.3} s; resident now {} MiB, peak {} MiB",
         elapsed.as_secs_f64(),
-        proc_kib("VmRSS:") / 1024,
-        proc_kib("VmHWM:") / 1024
+        proc_kib("self", "VmRSS:") / 1024,
+        proc_kib("self", "VmHWM:") / 1024
     );
 }
