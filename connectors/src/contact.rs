@@ -171,6 +171,21 @@ pub struct Contact {
     pub extra: Vec<(String, String)>,
 }
 
+/// The `extra` property name for a free-form field label: `X-BADGE-NO` for "Badge no.".
+pub fn extra_property_name(label: &str) -> String {
+    let name: String = label
+        .chars()
+        .map(|ch| {
+            if ch.is_ascii_alphanumeric() {
+                ch.to_ascii_uppercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("X-{}", name.trim_matches('-'))
+}
+
 impl Contact {
     /// Reallocates every list to its exact length. Builders push into empty `Vec`s, and a
     /// `Vec`'s first push reserves room for four elements: one address costs an 800-byte block.

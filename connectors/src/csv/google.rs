@@ -209,18 +209,8 @@ pub fn contact(row: &Row, opts: &Options) -> (Contact, FieldWarnings) {
             row.get(&format!("Custom Field {n} - Label")),
             row.get(&value_col),
         ) {
-            let name: String = label
-                .chars()
-                .map(|ch| {
-                    if ch.is_ascii_alphanumeric() {
-                        ch.to_ascii_uppercase()
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
             c.extra
-                .push((format!("X-{}", name.trim_matches('-')), value.to_string()));
+                .push((crate::extra_property_name(label), value.to_string()));
         }
     }
     (c, warnings)

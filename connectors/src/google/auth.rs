@@ -236,13 +236,7 @@ impl Auth {
             }
         };
         if let Some(granted) = &response.scope {
-            let granted: Vec<&str> = granted.split_whitespace().collect();
-            let missing: Vec<&str> = self
-                .scopes
-                .iter()
-                .copied()
-                .filter(|s| !granted.contains(s))
-                .collect();
+            let missing = missing_scopes(granted, &self.scopes);
             if !missing.is_empty() {
                 return Err(AuthError::Refused(format!(
                     "the refresh token in {origin} was not granted {}: run `cardbridge \
@@ -450,6 +444,16 @@ pub fn assertion(
         "{signing_input}.{}",
         URL_SAFE_NO_PAD.encode(signature)
     ))
+}
+
+/// The scopes in `wanted` that a token response's space-separated `granted` list lacks.
+pub(super) fn missing_scopes<'a>(granted: &str, wanted: &[&'a str]) -> Vec<&'a str> {
+    let granted: Vec<&str> = granted.split_whitespace().collect();
+    wanted
+        .iter()
+        .copied()
+        .filter(|s| !granted.contains(s))
+        .collect()
 }
 
 #[cfg(test)]

@@ -185,13 +185,7 @@ impl GoogleLogin {
             }
         };
         if let Some(granted) = &response.scope {
-            let granted: Vec<&str> = granted.split_whitespace().collect();
-            let missing: Vec<&str> = self
-                .scopes
-                .iter()
-                .copied()
-                .filter(|s| !granted.contains(s))
-                .collect();
+            let missing = super::auth::missing_scopes(granted, &self.scopes);
             if !missing.is_empty() {
                 return Err(format!(
                     "the account did not allow {}; run google-login again and tick the \

@@ -413,7 +413,8 @@ pub fn contact(person: &Person, opts: &Options) -> Mapped {
     }
     for field in &person.user_defined {
         if let (Some(key), Some(value)) = (text(&field.key), text(&field.value)) {
-            c.extra.push((extra_name(key), value.to_string()));
+            c.extra
+                .push((crate::extra_property_name(key), value.to_string()));
         }
     }
     let photo_url = primary_with(&person.photos, |p| !p.default && text(&p.url).is_some())
@@ -586,21 +587,6 @@ fn push_impp(impps: &mut Vec<Impp>, uri: String) {
     }
 }
 
-/// `X-BADGE` for a custom field named "Badge".
-fn extra_name(key: &str) -> String {
-    let name: String = key
-        .chars()
-        .map(|ch| {
-            if ch.is_ascii_alphanumeric() {
-                ch.to_ascii_uppercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("X-{}", name.trim_matches('-'))
-}
-
 /// Asks for the photo at the size that will be served: Google photo URLs end in `=s<pixels>`.
 fn sized(url: &str, size: Option<u32>) -> String {
     let Some(size) = size else {
@@ -671,6 +657,6 @@ mod tests {
         assert_eq!(impp_uri(Some("Skype"), "zoe"), "skype:zoe");
         assert_eq!(impp_uri(Some("Matrix Chat"), "@z:x"), "x-matrixchat:@z:x");
         assert_eq!(impp_uri(Some("jabber"), "xmpp:z@x"), "xmpp:z@x");
-        assert_eq!(extra_name("Badge no."), "X-BADGE-NO");
+        assert_eq!(crate::extra_property_name("Badge no."), "X-BADGE-NO");
     }
 }
