@@ -131,6 +131,22 @@ impl Element {
 
 /// Base64 as servers and log viewers write it: standard or URL-safe alphabet, padding
 /// optional, whitespace anywhere.
+/// Both decoders end here: an element still open at the end of the input means the file was
+/// cut short.
+pub fn all_closed(open: &[Element], end: usize) -> Result<(), ParseError> {
+    match open.last() {
+        Some(innermost) => Err(ParseError::new(
+            end,
+            format!(
+                "truncated: {} opened at byte {} is not closed",
+                innermost.label(),
+                innermost.offset
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     use base64::alphabet;
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};

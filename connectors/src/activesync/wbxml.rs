@@ -6,7 +6,7 @@
 //! recurses and never indexes past the input, so any byte sequence yields a tree or an error.
 
 use super::codepages::Namespace;
-use super::tree::{Element, Ns, ParseError, MAX_DEPTH};
+use super::tree::{all_closed, Element, Ns, ParseError, MAX_DEPTH};
 
 const SWITCH_PAGE: u8 = 0x00;
 const END: u8 = 0x01;
@@ -260,16 +260,7 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
             }
         }
     }
-    if let Some(innermost) = open.last() {
-        return Err(ParseError::new(
-            bytes.len(),
-            format!(
-                "truncated: {} opened at byte {} is not closed",
-                innermost.label(),
-                innermost.offset
-            ),
-        ));
-    }
+    all_closed(&open, bytes.len())?;
     root.ok_or_else(|| ParseError::new(bytes.len(), "truncated: no root element"))
 }
 

@@ -10,7 +10,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use super::codepages::Namespace;
-use super::tree::{Element, Ns, ParseError, MAX_DEPTH};
+use super::tree::{all_closed, Element, Ns, ParseError, MAX_DEPTH};
 
 fn namespace_of(resolved: &ResolveResult) -> Ns {
     let uri = match resolved {
@@ -112,16 +112,7 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }
-    if let Some(innermost) = open.last() {
-        return Err(ParseError::new(
-            bytes.len(),
-            format!(
-                "truncated: {} opened at byte {} is not closed",
-                innermost.label(),
-                innermost.offset
-            ),
-        ));
-    }
+    all_closed(&open, bytes.len())?;
     root.ok_or_else(|| ParseError::new(bytes.len(), "no root element"))
 }
 
