@@ -271,8 +271,9 @@ fn ldaps_with_a_ca_file_and_starttls() {
             ..Options::default()
         },
     );
-    for (url, starttls) in [(slapd.tls_url(), false), (slapd.url(), true)] {
-        let server = start(format!(
+    // These sources bind anonymously, which the other tests (a service account) do not cover.
+    let source = |url: &str, starttls: bool, ca_file: &str| {
+        format!(
             r#"
 [server]
 listen = ["127.0.0.1:{{PORT}}"]
@@ -283,16 +284,33 @@ base = "{PEOPLE}"
 [source.server]
 url = "{}"
 starttls = {starttls}
-ca_file = "{}"
+{ca_file}
 [[addressbook]]
 id = "staff"
 sources = ["directory"]
 "#,
             url.replace("127.0.0.1", "localhost"),
-            slapd.ca_file().display()
-        ));
+        )
+    };
+    let ca = format!("ca_file = \"{}\"", slapd.ca_file().display());
+    for (url, starttls) in [(slapd.tls_url(), false), (slapd.url(), true)] {
+        let server = start(source(&url, starttls, &ca));
         assert_eq!(server.listing().len(), 8, "{url} starttls={starttls}");
     }
+    // Without the CA the certificate is not trusted: the poll fails, nothing is listed.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("untrusted.toml");
+    let untrusted = source(&slapd.tls_url(), false, "").replace("{PORT}", "0");
+    std::fs::write(&path, untrusted).expect("write");
+    let (code, stdout, stderr) =
+        support::server::run_cli(&["check", "-c", &path.display().to_string()]);
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}")
+            .to_lowercase()
+            .contains("certificate"),
+        "{stdout}{stderr}"
+    );
 }
 
 #[test]
