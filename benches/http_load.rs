@@ -1,4 +1,4 @@
-//! HTTP load benchmark (DESIGN.md §7): N generated contacts served by the real release binary,
+//! HTTP load benchmark: N generated contacts served by the real release binary,
 //! measured from load threads in this process over raw HTTP/1.1 keep-alive connections.
 //!
 //! Per size: time-to-ready (spawn → "published book=" in the log), server RSS, an initial sync

@@ -1,4 +1,4 @@
-//! The discovery chain real clients walk (CLIENTS.md "Discovery"), with and without
+//! The discovery chain real clients walk, with and without
 //! credentials, through the real server.
 
 mod support;

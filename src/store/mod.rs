@@ -1,6 +1,6 @@
 //! The sync store: per-book immutable snapshots, content-hash ETags, state-digest sync tokens,
 //! the change log that answers deltas, and the state file that keeps all of it across
-//! restarts (DESIGN.md §3–4).
+//! restarts.
 //!
 //! Requests read a book through one atomic load ([`Book::state`]); polls build a new state off
 //! the request path, persist it and swap it in.
