@@ -449,6 +449,19 @@ mod tests {
     }
 
     #[test]
+    fn proxy_addresses_with_non_ascii_at_the_prefix_boundary() {
+        let m = Mapping::new(Preset::ActiveDirectory, &BTreeMap::new(), None, None).unwrap();
+        let e = entry(&[
+            ("proxyAddresses", "sip:é.user@corp.example.com".as_bytes()),
+            ("proxyAddresses", "smtpé".as_bytes()),
+            ("proxyAddresses", "Smtp:rené@corp.example.com".as_bytes()),
+        ]);
+        let c = m.contact("u1".into(), &e, &mut |n| n.to_string());
+        let mails: Vec<&str> = c.emails.iter().map(|e| e.address.as_str()).collect();
+        assert_eq!(mails, ["rené@corp.example.com"]);
+    }
+
+    #[test]
     fn overrides_replace_and_disable_attributes() {
         let mut overrides = BTreeMap::new();
         overrides.insert("mobile".to_string(), OneOrMany::Many(vec![]));
