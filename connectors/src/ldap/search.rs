@@ -68,6 +68,28 @@ pub struct Query<'a> {
     pub page_size: i32,
 }
 
+/// Reads the entry at `dn` (a base-scope search, unpaged: one entry, and the root DSE
+/// refuses paging on some servers); `None` when there is no such entry.
+pub async fn read_entry(
+    ldap: &mut Ldap,
+    dn: &str,
+    attrs: &[String],
+) -> Result<Option<Entry>, String> {
+    let result = ldap
+        .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+        .await
+        .map_err(|e| format!("reading {dn:?}: {e}"))?;
+    match result.1.rc {
+        0 => Ok(result.0.into_iter().find_map(|raw| Entry::from_ber(raw.0))),
+        // noSuchObject
+        32 => Ok(None),
+        rc => Err(format!(
+            "reading {dn:?} ended with result code {rc}: {}",
+            result.1.text
+        )),
+    }
+}
+
 /// Runs a paged search to the end, collecting the entries.
 pub async fn search_all(ldap: &mut Ldap, query: &Query<'_>) -> Result<Vec<Entry>, String> {
     let mut entries = Vec::new();
