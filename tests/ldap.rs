@@ -379,7 +379,10 @@ fn a_value_with_non_ascii_at_the_prefix_boundary_stops_nothing() {
         dana.contains("EMAIL;TYPE=INTERNET,WORK:dané@corp.example.com"),
         "{dana}"
     );
-    assert!(!dana.contains("é.user"), "a SIP address is not mail: {dana}");
+    assert!(
+        !dana.contains("é.user"),
+        "a SIP address is not mail: {dana}"
+    );
     card_named(&all, "Walter Skinner");
 }
 
@@ -681,10 +684,7 @@ fn group_cards_list_the_people_of_nested_groups() {
     ]);
     assert_eq!(members("Engineering"), engineers);
     assert_eq!(members("Platform"), engineers);
-    assert_eq!(
-        members("Escalation"),
-        people(&["María José García López"])
-    );
+    assert_eq!(members("Escalation"), people(&["María José García López"]));
 }
 
 #[test]
