@@ -289,9 +289,13 @@ impl LdapSource {
     }
 
     /// Names the managers outside the listing from their own entries (displayName, cn, AD's
-    /// name): one base-scope read per DN not named yet. A manager whose entry cannot be read
-    /// is named by its DN's first RDN, as written.
-    async fn name_outside_managers(&self, ldap: &mut Ldap, state: &mut State) {
+    /// name): one base-scope read per DN not named yet. A manager the server does not show
+    /// is named by its DN's first RDN, as written. Fails only when the connection does.
+    async fn name_outside_managers(
+        &self,
+        ldap: &mut Ldap,
+        state: &mut State,
+    ) -> Result<(), SourceError> {
         let wanted: BTreeMap<String, &str> = state
             .records
             .values()
@@ -304,13 +308,16 @@ impl LdapSource {
         let attrs = self.mapping.name_attributes();
         let mut names = Vec::with_capacity(wanted.len());
         for (key, dn) in wanted {
-            let entry = read_entry(ldap, dn, &attrs).await.ok().flatten();
+            let entry = read_entry(ldap, dn, &attrs)
+                .await
+                .map_err(SourceError::Other)?;
             let name = entry
                 .and_then(|e| self.mapping.name(&e))
                 .unwrap_or_else(|| first_rdn_value(dn));
             names.push((key, name));
         }
         state.outside_names.extend(names);
+        Ok(())
     }
 
     async fn group(&self, ldap: &mut Ldap, entry: &Entry) -> Result<Record, SkippedRecord> {
@@ -424,8 +431,12 @@ impl LdapSource {
             fresh.records.insert(stored.contact.uid.clone(), stored);
         }
         drop(previous);
+        if let Err(e) = self.name_outside_managers(ldap, &mut fresh).await {
+            // The records moved into `fresh`, which is dropped: the next poll lists in full.
+            state.last_full = None;
+            return Err(e);
+        }
         *state = fresh;
-        self.name_outside_managers(ldap, state).await;
         state.resolve();
         Ok(PollOutcome {
             contacts: state.listing(),
@@ -478,7 +489,11 @@ impl LdapSource {
         if !changed && skipped.is_empty() {
             return Ok(PollOutcome::unchanged());
         }
-        self.name_outside_managers(ldap, state).await;
+        if let Err(e) = self.name_outside_managers(ldap, state).await {
+            // The records have changed, the listing has not: the next poll lists in full.
+            state.last_full = None;
+            return Err(e);
+        }
         state.resolve();
         Ok(PollOutcome {
             contacts: state.listing(),

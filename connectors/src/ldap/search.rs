@@ -69,7 +69,8 @@ pub struct Query<'a> {
 }
 
 /// Reads the entry at `dn` (a base-scope search, unpaged: one entry, and the root DSE
-/// refuses paging on some servers); `None` when there is no such entry.
+/// refuses paging on some servers). `None` when the server does not show it (no such entry,
+/// no access, a referral elsewhere); an error only when the exchange itself failed.
 pub async fn read_entry(
     ldap: &mut Ldap,
     dn: &str,
@@ -79,15 +80,10 @@ pub async fn read_entry(
         .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
         .await
         .map_err(|e| format!("reading {dn:?}: {e}"))?;
-    match result.1.rc {
-        0 => Ok(result.0.into_iter().find_map(|raw| Entry::from_ber(raw.0))),
-        // noSuchObject
-        32 => Ok(None),
-        rc => Err(format!(
-            "reading {dn:?} ended with result code {rc}: {}",
-            result.1.text
-        )),
-    }
+    Ok(match result.1.rc {
+        0 => result.0.into_iter().find_map(|raw| Entry::from_ber(raw.0)),
+        _ => None,
+    })
 }
 
 /// Runs a paged search to the end, collecting the entries.
