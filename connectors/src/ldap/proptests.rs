@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use ldap3::asn1::{parse_tag, ASNTag, OctetString, Sequence, Set, Tag, TagClass};
 use proptest::prelude::*;
 
 use super::dn::{first_rdn_value, normalize_dn, parent_dn, unescape_value};
@@ -97,7 +98,68 @@ fn mappings() -> [Mapping; 2] {
     })
 }
 
+fn octets(inner: Vec<u8>) -> Tag {
+    Tag::OctetString(OctetString {
+        inner,
+        ..OctetString::default()
+    })
+}
+
+/// A SearchResultEntry (RFC 4511 §4.5.2) as the server would send it.
+fn search_result_entry(dn: &[u8], attrs: &[(Vec<u8>, Vec<Vec<u8>>)]) -> Tag {
+    let attrs = attrs
+        .iter()
+        .map(|(name, values)| {
+            Tag::Sequence(Sequence {
+                inner: vec![
+                    octets(name.clone()),
+                    Tag::Set(Set {
+                        inner: values.iter().cloned().map(octets).collect(),
+                        ..Set::default()
+                    }),
+                ],
+                ..Sequence::default()
+            })
+        })
+        .collect();
+    Tag::Sequence(Sequence {
+        class: TagClass::Application,
+        id: 4,
+        inner: vec![
+            octets(dn.to_vec()),
+            Tag::Sequence(Sequence {
+                inner: attrs,
+                ..Sequence::default()
+            }),
+        ],
+    })
+}
+
 proptest! {
+    #[test]
+    fn search_result_entries_decode(
+        dn in value(),
+        attrs in proptest::collection::vec((value(), proptest::collection::vec(value(), 0..3)), 0..4),
+    ) {
+        let entry = Entry::from_ber(search_result_entry(&dn, &attrs).into_structure());
+        // Names must be UTF-8; values are kept as bytes.
+        let text = std::str::from_utf8(&dn).is_ok()
+            && attrs.iter().all(|(name, _)| std::str::from_utf8(name).is_ok());
+        prop_assert_eq!(entry.is_some(), text);
+        if let Some(entry) = entry {
+            let values: Vec<&Vec<Vec<u8>>> = entry.attrs.iter().map(|(_, v)| v).collect();
+            let sent: Vec<&Vec<Vec<u8>>> = attrs.iter().map(|(_, v)| v).collect();
+            prop_assert_eq!(values, sent);
+        }
+    }
+
+    #[test]
+    fn any_ber_decodes_or_is_refused(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        if let Ok((_, tag)) = parse_tag(&bytes) {
+            let _ = Entry::from_ber(tag);
+        }
+    }
+
     #[test]
     fn entries_map_to_contacts(entry in entry()) {
         for mapping in mappings() {
