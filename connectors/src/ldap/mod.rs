@@ -654,6 +654,40 @@ mod tests {
         source(settings).map_or_else(|e| e, |s| s.filter)
     }
 
+    fn person(uid: &str, manager_dn: &str) -> Stored {
+        Stored::new(Record {
+            dn: format!("cn={uid},o=x"),
+            contact: Contact {
+                uid: uid.into(),
+                formatted_name: uid.into(),
+                ..Contact::default()
+            },
+            manager_dn: Some(manager_dn.into()),
+            member_dns: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn managers_outside_the_book_keep_their_own_name() {
+        let mut state = State::default();
+        state
+            .records
+            .insert("a".into(), person("a", "CN=Doe\\, Jane,OU=Gone,DC=x"));
+        state
+            .records
+            .insert("b".into(), person("b", "CN=Disabled User 0,OU=Staff,DC=x"));
+        state.outside_names.insert(
+            normalize_dn("cn=disabled user 0, ou=staff, dc=x"),
+            "Dee Zero".into(),
+        );
+        state.resolve();
+        let manager = |uid: &str| state.records[uid].contact.manager.clone();
+        // Not readable: the RDN value, unescaped, as written.
+        assert_eq!(manager("a").as_deref(), Some("Doe, Jane"));
+        // Read from the entry (its displayName).
+        assert_eq!(manager("b").as_deref(), Some("Dee Zero"));
+    }
+
     #[test]
     fn active_directory_lists_contact_objects_unless_told_not_to() {
         let ad = serde_json::json!({"preset": "active-directory"});
