@@ -506,6 +506,9 @@ fn parse_ldap_auth(
     base: &Path,
 ) -> Result<LdapAuth, String> {
     let at = "[auth.ldap]";
+    // A login through a source's server finds users the way that source does (the AD preset
+    // also turns on AD's nested-group rule), unless `preset` says otherwise.
+    let mut inherited_preset = None;
     let server = match (table.remove("server"), table.remove("source")) {
         (Some(server), None) => {
             let mut server: LdapServer = server
@@ -517,7 +520,10 @@ fn parse_ldap_auth(
         (None, Some(toml::Value::String(id))) => sources
             .iter()
             .find_map(|s| match &s.settings {
-                SourceSettings::Ldap(ldap) if s.id == id => Some(ldap.server.clone()),
+                SourceSettings::Ldap(ldap) if s.id == id => {
+                    inherited_preset = Some(ldap.preset);
+                    Some(ldap.server.clone())
+                }
                 _ => None,
             })
             .ok_or_else(|| format!("{at} source: {id:?} is not an LDAP [[source]]"))?,
@@ -530,9 +536,13 @@ fn parse_ldap_auth(
         }
     };
     server.validate().map_err(|e| format!("{at} {e}"))?;
-    let login: LoginSettings = toml::Value::Table(table)
+    let preset_given = table.contains_key("preset");
+    let mut login: LoginSettings = toml::Value::Table(table)
         .try_into()
         .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+    if let (false, Some(preset)) = (preset_given, inherited_preset) {
+        login.preset = preset;
+    }
     Ok(LdapAuth { server, login })
 }
 
@@ -635,6 +645,7 @@ fn take_string(table: &mut toml::Table, key: &str, at: &str) -> Result<Option<St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cardbridge_connectors::ldap::Preset;
 
     fn parse(text: &str) -> Result<Config, String> {
         Config::parse(text, Path::new("/etc/cardbridge/test.toml"))
@@ -737,6 +748,41 @@ mod tests {
         };
         let key = &google.service_account.as_ref().expect("sa").key_file;
         assert_eq!(key, Path::new("/keys/sa.json"));
+    }
+
+    #[test]
+    fn ldap_login_through_a_source_takes_its_preset_unless_told() {
+        let config = |login_preset: &str| {
+            parse(&format!(
+                r#"
+                [[source]]
+                id = "ad"
+                kind = "ldap"
+                preset = "active-directory"
+                base = ["DC=corp,DC=example,DC=com"]
+                [source.server]
+                url = "ldap://dc1.corp.example.com"
+
+                [[addressbook]]
+                id = "gal"
+                sources = ["ad"]
+
+                [auth]
+                mode = "ldap"
+                [auth.ldap]
+                source = "ad"
+                user_base = "DC=corp,DC=example,DC=com"
+                {login_preset}
+                "#
+            ))
+            .expect("valid")
+        };
+        let preset = |c: Config| match c.auth {
+            AuthSettings::Ldap(ldap) => ldap.login.preset,
+            other => panic!("not ldap: {other:?}"),
+        };
+        assert_eq!(preset(config("")), Preset::ActiveDirectory);
+        assert_eq!(preset(config("preset = \"openldap\"")), Preset::Openldap);
     }
 
     #[test]
