@@ -385,7 +385,7 @@ impl LdapSource {
         Ok(PollOutcome {
             contacts: state.listing(),
             skipped,
-            unchanged: false,
+            ..PollOutcome::default()
         })
     }
 
@@ -437,7 +437,7 @@ impl LdapSource {
         Ok(PollOutcome {
             contacts: state.listing(),
             skipped,
-            unchanged: false,
+            ..PollOutcome::default()
         })
     }
 }
