@@ -3,14 +3,18 @@
 //! Not an HTML parser: tags are dropped, `<br>` is a line break, block elements (`<p>`,
 //! `<div>`, headings, lists) are paragraph breaks, character references are decoded and runs
 //! of white space collapse as a browser shows them. One pass over the input, so the time is
-//! linear and the output is never longer than the input (plus a break per tag); a `<` that
-//! starts no tag, an unclosed tag or an unknown entity stays as it was written.
+//! linear and the output is never longer than the input; a `<` that starts no tag, an
+//! unclosed tag or comment and an unknown entity stay as they were written.
 
 /// Longest entity name looked up (`&thetasym;` is the longest common one).
 const MAX_ENTITY: usize = 10;
 
 pub fn to_text(html: &str) -> String {
     let mut out = Text::default();
+    let mut closers = Closers {
+        tag: true,
+        comment: true,
+    };
     let mut rest = html;
     loop {
         let mut chars = rest.chars();
@@ -19,7 +23,7 @@ pub fn to_text(html: &str) -> String {
         };
         let after = chars.as_str();
         match ch {
-            '<' => match tag(after) {
+            '<' => match tag(after, &mut closers) {
                 Some((name, closing, tail)) => {
                     out.tag(&name, closing);
                     rest = match name.as_str() {
@@ -51,12 +55,25 @@ pub fn to_text(html: &str) -> String {
     out.finish()
 }
 
+/// Whether a `>` / `-->` may still come: once a search for one fails, none is in the rest,
+/// and looking again at every later `<` would make the time quadratic.
+struct Closers {
+    tag: bool,
+    comment: bool,
+}
+
 /// After a `<`: the lower-case tag name, whether it closes, and the text after the `>`.
 /// Comments and declarations (`<!-- -->`, `<!DOCTYPE>`) have an empty name.
-fn tag(text: &str) -> Option<(String, bool, &str)> {
-    if let Some(comment) = text.strip_prefix("!--") {
-        let end = comment.find("-->")?;
+fn tag<'a>(text: &'a str, closers: &mut Closers) -> Option<(String, bool, &'a str)> {
+    if let Some(comment) = text.strip_prefix("!--").filter(|_| closers.comment) {
+        let Some(end) = comment.find("-->") else {
+            closers.comment = false;
+            return None;
+        };
         return Some((String::new(), false, comment.get(end + 3..)?));
+    }
+    if !closers.tag {
+        return None;
     }
     let (closing, body) = match text.strip_prefix('/') {
         Some(body) => (true, body),
@@ -66,7 +83,10 @@ fn tag(text: &str) -> Option<(String, bool, &str)> {
     if !(first.is_ascii_alphabetic() || (first == '!' && !closing)) {
         return None;
     }
-    let end = body.find('>')?;
+    let Some(end) = body.find('>') else {
+        closers.tag = false;
+        return None;
+    };
     let inside = body.get(..end)?;
     let name = inside
         .chars()
@@ -78,16 +98,23 @@ fn tag(text: &str) -> Option<(String, bool, &str)> {
 
 /// The text after `</name>` (case-insensitive), or nothing when it is never closed.
 fn skip_element<'a>(text: &'a str, name: &str) -> &'a str {
-    let closing = format!("</{name}");
-    let lower = text.to_ascii_lowercase();
-    match lower.find(&closing) {
-        // ASCII lower-casing keeps every byte offset.
-        Some(start) => text
-            .get(start..)
-            .and_then(|tail| tail.find('>').and_then(|e| tail.get(e + 1..)))
-            .unwrap_or(""),
-        None => "",
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|t| t.find("</")) {
+        // After the ASCII `</`: a character boundary.
+        let start = from + found + 2;
+        let named = text
+            .as_bytes()
+            .get(start..start + name.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(name.as_bytes()));
+        if named {
+            return text
+                .get(start..)
+                .and_then(|t| t.find('>').and_then(|e| t.get(e + 1..)))
+                .unwrap_or("");
+        }
+        from = start;
     }
+    ""
 }
 
 /// After a `&`: the character a reference names and the text after its `;`.
@@ -220,6 +247,17 @@ mod tests {
             "one\ntwo\n\nafter"
         );
         assert_eq!(to_text("<div>\n  spaced\n   out  </div>"), "spaced out");
+    }
+
+    /// Unclosed tags, comments and scripts are each looked for once, not once per `<`: a
+    /// quadratic scan would take hours on these.
+    #[test]
+    fn unclosed_constructs_take_linear_time() {
+        for unit in ["<a", "<!--", "<script></scrip", "<script>x"] {
+            let input = unit.repeat(1 << 18);
+            let text = to_text(&input);
+            assert!(text.len() <= input.len(), "{unit}");
+        }
     }
 
     #[test]
