@@ -121,6 +121,24 @@ pub struct PartialDate {
     pub day: u8,
 }
 
+impl PartialDate {
+    /// Whether the day exists (`--0229` does, `1900-02-29` and `--0431` do not): strict vCard
+    /// parsers drop a property or the whole card for one that does not.
+    pub fn exists(&self) -> bool {
+        let leap =
+            |y: u16| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+        let days = match self.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            // Year-less 29 February is a real birthday.
+            2 if self.year.is_none_or(leap) => 29,
+            2 => 28,
+            _ => return false,
+        };
+        self.year.is_none_or(|y| y <= 9999) && (1..=days).contains(&self.day)
+    }
+}
+
 /// A date that is no calendar day: a year, a year and month, or only text ("around
 /// Midsummer"). vCard 4.0 has syntax for each; vCard 3.0 has none.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -550,17 +550,18 @@ fn day(field: &DateField) -> Option<PartialDate> {
     field.date.and_then(date)
 }
 
-/// A Google date; year 0 or absent means "no year", month or day 0 means no date.
+/// A Google date; year 0 or absent means "no year", month or day 0 means no date, and so
+/// does a day the month does not have (the renderer would leave it out).
 fn date(d: GoogleDate) -> Option<PartialDate> {
     let month = u8::try_from(d.month?)
         .ok()
         .filter(|m| (1..=12).contains(m))?;
-    let day = u8::try_from(d.day?).ok().filter(|d| (1..=31).contains(d))?;
+    let day = u8::try_from(d.day?).ok()?;
     let year = match d.year {
         None | Some(0) => None,
         Some(y) => Some(u16::try_from(y).ok().filter(|y| (1..=9999).contains(y))?),
     };
-    Some(PartialDate { year, month, day })
+    Some(PartialDate { year, month, day }).filter(PartialDate::exists)
 }
 
 /// A biography as plain text: HTML ones lose their markup.
@@ -731,6 +732,20 @@ mod tests {
             Some(Err(LooseDate::Text("Easter".into())))
         );
         assert_eq!(when(&field(Some(0), Some(13), None, None)), None);
+        // A day the month does not have is no date; its text is kept instead.
+        assert_eq!(
+            when(&field(Some(1991), Some(2), Some(30), Some("30.02.1991"))),
+            Some(Err(LooseDate::Text("30.02.1991".into())))
+        );
+        assert_eq!(
+            when(&field(None, Some(2), Some(29), None)).and_then(Result::ok),
+            Some(PartialDate {
+                year: None,
+                month: 2,
+                day: 29
+            })
+        );
+        assert_eq!(when(&field(Some(1900), Some(2), Some(29), None)), None);
         assert_eq!(date(d(Some(1991), 2, 0)), None);
         assert_eq!(
             label(Some("Boat"), Some("Boat")),
