@@ -1239,7 +1239,10 @@ const TOMASZ: &str = "people-c2718281828459045235";
 /// A state directory, for `cardbridge status`.
 const STATE_DIR: &str = "\n[store]\nstate_dir = \"state\"\n";
 
-/// A server on the one-page listing of people-awkward.json (no changes after it).
+/// A server on the one-page listing of people-awkward.json (no changes after it). That
+/// fixture is written by hand in the shapes of the People API reference (Person: locations,
+/// biographies with contentType, birthdays with only `text` or a partial `date`, userDefined,
+/// relations with formattedType), not captured from Google.
 fn awkward_server() -> (FakeGoogle, Arc<Mutex<Script>>, Server) {
     let (fake, script) = start_fake(Script::new(vec![], CONTACTS_SCOPE));
     let listing = fixture("people-awkward.json", &fake);
