@@ -76,12 +76,28 @@ impl Shared {
             Ok(result) => result.map_err(|e| e.to_string())?,
             Err(_) => return Err(format!("no answer within {:?}", config.timeout)),
         };
+        if let Some(throttled) = &outcome.throttled {
+            tracing::warn!(
+                source = %config.id,
+                "{throttled}; the poll took that much longer"
+            );
+            let message = throttled.to_string();
+            self.update_source(&config.id, |s| {
+                s.throttled = Some(status::ThrottledStatus {
+                    at: unix_now(),
+                    message,
+                });
+            });
+        }
         if outcome.unchanged {
             tracing::debug!(source = %config.id, "polled: nothing changed");
             return Ok(());
         }
         for skipped in &outcome.skipped {
             tracing::warn!(source = %config.id, "skipped {skipped}");
+        }
+        for value in &outcome.left_out {
+            tracing::warn!(source = %config.id, "card published without a value: {value}");
         }
         tracing::info!(
             source = %config.id,

@@ -21,6 +21,16 @@ pub struct SourceStatus {
     pub consecutive_failures: u32,
     pub contacts: usize,
     pub skipped: usize,
+    /// The last poll that had to wait out the server's rate limit (kept until the next one).
+    #[serde(default)]
+    pub throttled: Option<ThrottledStatus>,
+}
+
+/// "throttled by Google: 4 retries, 37 s waited", and when.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ThrottledStatus {
+    pub at: u64,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -119,6 +129,13 @@ impl Status {
                     source.consecutive_failures,
                     source.last_success.map_or_else(|| "never".to_string(), ago)
                 )),
+            }
+            if let Some(throttled) = &source.throttled {
+                out.push_str(&format!(
+                    "  {} in the poll {}\n",
+                    throttled.message,
+                    ago(throttled.at)
+                ));
             }
         }
         out

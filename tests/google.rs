@@ -728,7 +728,12 @@ fn service_account_signs_a_delegation_jwt_and_lists_the_directory() {
         ebba.contains("X-ABRELATEDNAMES:adaeze.okonkwo@example.com"),
         "{ebba}"
     );
-    assert!(ebba.contains("SEA-4\\, floor 2\\, desk 2.204"), "{ebba}");
+    // Her desk is a line of the note, not a postal address.
+    assert!(
+        ebba.contains("\r\nNOTE:Office: SEA-4\\, floor 2\\, desk 2.204\r\n"),
+        "{ebba}"
+    );
+    assert!(!ebba.contains("\r\nADR"), "{ebba}");
     assert!(!ebba.contains("PHOTO"), "letter avatar: {ebba}");
     let adaeze = card(&all, &server, "people-110287350094413765902");
     let (w, h) = photo_size(&adaeze);
@@ -1226,4 +1231,302 @@ fn a_photo_that_failed_for_now_arrives_at_a_later_poll() {
         .filter(|r| r.param("syncToken").is_none() && r.param("pageToken").is_none())
         .count();
     assert_eq!(full, 1);
+}
+
+const INGRID: &str = "people-c3141592653589793238";
+const TOMASZ: &str = "people-c2718281828459045235";
+
+/// A state directory, for `cardbridge status`.
+const STATE_DIR: &str = "\n[store]\nstate_dir = \"state\"\n";
+
+/// A server on the one-page listing of people-awkward.json (no changes after it). That
+/// fixture is written by hand in the shapes of the People API reference (Person: locations,
+/// biographies with contentType, birthdays with only `text` or a partial `date`, userDefined,
+/// relations with formattedType), not captured from Google.
+fn awkward_server() -> (FakeGoogle, Arc<Mutex<Script>>, Server) {
+    let (fake, script) = start_fake(Script::new(vec![], CONTACTS_SCOPE));
+    let listing = fixture("people-awkward.json", &fake);
+    set(&script, |s| {
+        s.full = vec![listing];
+        s.deltas.insert("AWK-T1".into(), empty_delta("AWK-T1"));
+    });
+    let server = Server::start(ServerSpec {
+        config: config(&fake, "", &format!("{OAUTH}{STATE_DIR}")),
+        files: oauth_files(),
+    });
+    (fake, script, server)
+}
+
+/// Waits until `cardbridge status` prints `text` (the status file follows each poll).
+fn status_shows(server: &Server, text: &str) {
+    eventually(
+        server,
+        &format!("`cardbridge status` showing {text:?}"),
+        || {
+            let (_, out, _) = support::server::run_cli(&["status", "-c", &server.config_path()]);
+            out.contains(text)
+        },
+    );
+}
+
+/// One card as vCard 4.0, by GET.
+fn card_v4(server: &Server, uid: &str) -> String {
+    let r = server.request(
+        "GET",
+        &href(server, uid),
+        &[("Accept", "text/vcard; version=4.0")],
+        "",
+    );
+    assert_eq!(r.status, 200, "{uid}");
+    support::cards::unfold(&r.text())
+}
+
+/// (label, value) of every Apple `itemN.<name>` with its `itemN.X-ABLabel`.
+fn labelled(card: &str, name: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = card.lines().collect();
+    let mut found = Vec::new();
+    for line in &lines {
+        let Some((group, rest)) = line.split_once('.') else {
+            continue;
+        };
+        let Some((property, value)) = rest.split_once(':') else {
+            continue;
+        };
+        if !property
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .eq_ignore_ascii_case(name)
+        {
+            continue;
+        }
+        let label = lines.iter().find_map(|l| {
+            let (g, r) = l.split_once('.')?;
+            let (p, v) = r.split_once(':')?;
+            (g == group && p.eq_ignore_ascii_case("X-ABLabel")).then(|| v.to_string())
+        });
+        found.push((label.unwrap_or_default(), value.to_string()));
+    }
+    found
+}
+
+#[test]
+fn desk_locations_are_no_postal_address() {
+    let (_fake, _script, server) = awkward_server();
+    let ingrid = card(&cards(&server), &server, INGRID);
+    support::vcard::parse_strict(&ingrid);
+    let adr: Vec<&str> = ingrid.lines().filter(|l| l.starts_with("ADR")).collect();
+    assert_eq!(
+        adr,
+        vec!["ADR;TYPE=HOME,PREF:;;Thorvald Meyers gate 12;Oslo;;0555;Norway"]
+    );
+    let note = ingrid
+        .lines()
+        .find(|l| l.starts_with("NOTE:"))
+        .unwrap_or_else(|| panic!("no NOTE: {ingrid}"));
+    assert!(
+        note.contains("\\nOffice: OSL-2\\, floor 3\\, section B\\, desk 3.114"),
+        "{note}"
+    );
+    assert!(note.contains("\\nGrew up in: Tromsø"), "{note}");
+}
+
+#[test]
+fn html_biographies_are_published_as_text() {
+    let (_fake, _script, server) = awkward_server();
+    let ingrid = card(&cards(&server), &server, INGRID);
+    assert!(
+        ingrid.contains(
+            "NOTE:Runs the Oslo office & the choir.\\n\\nCall before 10\\nnot on Fridays — ever."
+        ),
+        "{ingrid}"
+    );
+    let note = ingrid
+        .lines()
+        .find(|l| l.starts_with("NOTE:"))
+        .unwrap_or("");
+    assert!(!note.contains('<'), "{note}");
+}
+
+#[test]
+fn partial_and_text_birthdays_are_kept_and_nothing_is_called_skipped() {
+    let (_fake, _script, server) = awkward_server();
+    let all = cards(&server);
+    // vCard 4.0 holds them as they are.
+    let ingrid4 = card_v4(&server, INGRID);
+    support::vcard::parse_strict(&ingrid4);
+    assert!(ingrid4.contains("\r\nBDAY:1980\r\n"), "{ingrid4}");
+    let tomasz4 = card_v4(&server, TOMASZ);
+    support::vcard::parse_strict(&tomasz4);
+    assert!(
+        tomasz4.contains("\r\nBDAY;VALUE=text:around Midsummer\r\n"),
+        "{tomasz4}"
+    );
+    assert!(tomasz4.contains("\r\nANNIVERSARY:2009-06\r\n"), "{tomasz4}");
+    // vCard 3.0 has no such dates: a line of the note says them.
+    let ingrid = card(&all, &server, INGRID);
+    assert!(!ingrid.contains("BDAY"), "{ingrid}");
+    assert!(ingrid.contains("\\nBirthday: 1980"), "{ingrid}");
+    let tomasz = card(&all, &server, TOMASZ);
+    support::vcard::parse_strict(&tomasz);
+    assert!(
+        tomasz.contains("NOTE:Birthday: around Midsummer\\nAnniversary: 2009-06"),
+        "{tomasz}"
+    );
+    assert!(!server.log().contains("WARN"), "{}", server.log());
+    // The two people and the (empty) user group.
+    status_shows(&server, "ok, 3 contacts, 0 skipped");
+}
+
+#[test]
+fn custom_fields_keep_their_labels() {
+    let (_fake, _script, server) = awkward_server();
+    let expected = vec![
+        ("Shoe size".to_string(), "42".to_string()),
+        ("shoe-size".to_string(), "EU 42".to_string()),
+        ("Größe".to_string(), "1\\,80 m".to_string()),
+    ];
+    let ingrid = card(&cards(&server), &server, INGRID);
+    assert_eq!(labelled(&ingrid, "X-CUSTOM"), expected, "{ingrid}");
+    assert!(!ingrid.contains("X-SHOE"), "{ingrid}");
+    let ingrid4 = card_v4(&server, INGRID);
+    assert_eq!(labelled(&ingrid4, "X-CUSTOM"), expected, "{ingrid4}");
+}
+
+#[test]
+fn a_spouse_is_a_related_name_phones_show() {
+    let (_fake, _script, server) = awkward_server();
+    let ingrid = card(&cards(&server), &server, INGRID);
+    assert_eq!(
+        labelled(&ingrid, "X-ABRELATEDNAMES"),
+        vec![
+            ("_$!<Spouse>!$_".to_string(), "Jane Solberg".to_string()),
+            ("Godchild".to_string(), "Ola".to_string()),
+        ],
+        "{ingrid}"
+    );
+    assert!(!ingrid.contains("X-EVOLUTION-SPOUSE"), "{ingrid}");
+    let ingrid4 = card_v4(&server, INGRID);
+    assert!(
+        ingrid4.contains("\r\nRELATED;TYPE=spouse;VALUE=text:Jane Solberg\r\n"),
+        "{ingrid4}"
+    );
+    assert_eq!(
+        labelled(&ingrid4, "RELATED"),
+        vec![("Godchild".to_string(), "Ola".to_string())],
+        "{ingrid4}"
+    );
+}
+
+#[test]
+fn a_renamed_contact_replaces_its_old_card_and_merged_ones_go() {
+    let (fake, script) = contacts_fake();
+    let server = Server::start(ServerSpec {
+        config: config(&fake, "", OAUTH),
+        files: oauth_files(),
+    });
+    assert_eq!(cards(&server).len(), 6);
+    let token = server.token();
+    let t1 = full_listing_sync_token(&script);
+
+    // Zoë's resource name changes: the delta lists her under the new name only.
+    let mut zoe = person(
+        &fixture("people-connections-page1.json", &fake),
+        "connections",
+        "people/c7130220489847164441",
+    );
+    zoe["resourceName"] = json!("people/c8800000000000000001");
+    zoe["metadata"]["previousResourceNames"] = json!(["people/c7130220489847164441"]);
+    set(&script, |s| {
+        s.deltas.insert(
+            t1.clone(),
+            json!({"connections": [zoe], "nextSyncToken": "R2"}).to_string(),
+        );
+        s.deltas.insert("R2".into(), empty_delta("R2"));
+    });
+    eventually(&server, "the rename", || server.token() != token);
+    let (changed, removed, token) = delta(&server, &token);
+    assert_eq!(changed, vec![href(&server, "people-c8800000000000000001")]);
+    assert_eq!(removed, vec![href(&server, ZOE)]);
+    let all = cards(&server);
+    assert_eq!(all.len(), 6, "{:#?}", all.keys());
+    assert_eq!(
+        all.values().filter(|c| c.contains("FN:Zoë")).count(),
+        1,
+        "{:#?}",
+        all.keys()
+    );
+
+    // Marisol and Kwabena are merged into one contact with a new name.
+    let mut merged = person(
+        &fixture("people-connections-page1.json", &fake),
+        "connections",
+        "people/c5560416945881956120",
+    );
+    merged["resourceName"] = json!("people/c8800000000000000002");
+    merged["metadata"]["previousResourceNames"] =
+        json!(["people/c5560416945881956120", "people/c9156883343963364165"]);
+    set(&script, |s| {
+        s.deltas.insert(
+            "R2".into(),
+            json!({"connections": [merged], "nextSyncToken": "R3"}).to_string(),
+        );
+        s.deltas.insert("R3".into(), empty_delta("R3"));
+    });
+    eventually(&server, "the merge", || server.token() != token);
+    let (changed, removed, _) = delta(&server, &token);
+    assert_eq!(
+        removed,
+        vec![href(&server, MARISOL), href(&server, KWABENA)],
+        "{changed:?}"
+    );
+    assert!(changed.contains(&href(&server, "people-c8800000000000000002")));
+    let all = cards(&server);
+    assert_eq!(all.len(), 5, "{:#?}", all.keys());
+    let suppliers = card(&all, &server, SUPPLIERS);
+    assert!(!suppliers.contains(MARISOL), "{suppliers}");
+}
+
+#[test]
+fn a_burst_of_429s_is_logged_and_shown_in_status() {
+    let (fake, script) = contacts_fake();
+    let server = Server::start(ServerSpec {
+        config: config(&fake, "", &format!("{OAUTH}{STATE_DIR}")),
+        files: oauth_files(),
+    });
+    let token = server.token();
+    let t1 = full_listing_sync_token(&script);
+    let mut haruki = person(
+        &fixture("people-connections-page2.json", &fake),
+        "connections",
+        "people/c6462898457081607682",
+    );
+    haruki["organizations"][0]["title"] = json!("Chief Scientist");
+    let quota =
+        r#"{"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}"#;
+    set(&script, |s| {
+        for _ in 0..3 {
+            s.inject
+                .push_back(Reply::json(429, quota).with_header("Retry-After", "1"));
+        }
+        s.deltas.insert(
+            t1.clone(),
+            json!({"connections": [haruki], "nextSyncToken": "Q2"}).to_string(),
+        );
+        s.deltas.insert("Q2".into(), empty_delta("Q2"));
+    });
+    eventually(&server, "the change after three 429s", || {
+        server.token() != token
+    });
+    assert!(
+        server
+            .log()
+            .contains("throttled by Google: 3 retries, 3 s waited"),
+        "{}",
+        server.log()
+    );
+    status_shows(
+        &server,
+        "throttled by Google: 3 retries, 3 s waited in the poll",
+    );
 }

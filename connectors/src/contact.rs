@@ -121,6 +121,77 @@ pub struct PartialDate {
     pub day: u8,
 }
 
+impl PartialDate {
+    /// Whether the day exists (`--0229` does, `1900-02-29` and `--0431` do not): strict vCard
+    /// parsers drop a property or the whole card for one that does not.
+    pub fn exists(&self) -> bool {
+        let leap =
+            |y: u16| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+        let days = match self.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            // Year-less 29 February is a real birthday.
+            2 if self.year.is_none_or(leap) => 29,
+            2 => 28,
+            _ => return false,
+        };
+        self.year.is_none_or(|y| y <= 9999) && (1..=days).contains(&self.day)
+    }
+}
+
+/// A date that is no calendar day: a year, a year and month, or only text ("around
+/// Midsummer"). vCard 4.0 has syntax for each; vCard 3.0 has none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LooseDate {
+    Year(u16),
+    YearMonth(u16, u8),
+    Text(String),
+}
+
+impl std::fmt::Display for LooseDate {
+    /// `1980`, `2009-06` (ISO 8601, as vCard 4.0 writes them) or the text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LooseDate::Year(year) => write!(f, "{year:04}"),
+            LooseDate::YearMonth(year, month) => write!(f, "{year:04}-{month:02}"),
+            LooseDate::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+/// How a related person is related; the kinds Apple and vCard 4.0 both name, else the
+/// source's own label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Relation {
+    Spouse,
+    Partner,
+    Child,
+    Parent,
+    Mother,
+    Father,
+    Brother,
+    Sister,
+    Friend,
+    Relative,
+    Assistant,
+    Custom(String),
+}
+
+/// A person related to the contact, by name (vCard `RELATED`, Apple `X-ABRELATEDNAMES`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Related {
+    pub name: String,
+    pub relation: Relation,
+}
+
+/// A field with a free-form label and no vCard property of its own ("Shoe size": "42"); the
+/// label is kept exactly, so labels differing only in case or punctuation stay apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CustomField {
+    pub label: String,
+    pub value: String,
+}
+
 /// Photo bytes as they will be served (already capped/downscaled by the source).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Photo {
@@ -169,6 +240,13 @@ pub struct Contact {
     /// Extra properties the source wants kept: (vCard property name, value), e.g.
     /// `("X-PHONETIC-FIRST-NAME", "ハルキ")`.
     pub extra: Vec<(String, String)>,
+    /// A birthday or anniversary that is no calendar day; only set when `birthday` /
+    /// `anniversary` is `None`.
+    pub birthday_loose: Option<LooseDate>,
+    pub anniversary_loose: Option<LooseDate>,
+    /// People related to the contact other than the manager, in source order.
+    pub related: Vec<Related>,
+    pub custom_fields: Vec<CustomField>,
 }
 
 /// The `extra` property name for a free-form field label: `X-BADGE-NO` for "Badge no.".
@@ -218,6 +296,8 @@ impl Contact {
         exact(&mut self.urls);
         exact(&mut self.impps);
         exact(&mut self.extra);
+        exact(&mut self.related);
+        exact(&mut self.custom_fields);
     }
 }
 

@@ -14,4 +14,4 @@ pub mod photo;
 pub mod source;
 
 pub use contact::*;
-pub use source::{PollOutcome, SkippedRecord, Source, SourceError};
+pub use source::{PollOutcome, SkippedRecord, Source, SourceError, Throttled};

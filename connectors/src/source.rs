@@ -26,6 +26,10 @@ pub struct PollOutcome {
     pub contacts: Vec<Arc<Contact>>,
     /// Records left out, each with its reason; the rest of the source still loads.
     pub skipped: Vec<SkippedRecord>,
+    /// Values left out of cards that were published (the cards are not skipped).
+    pub left_out: Vec<SkippedRecord>,
+    /// The source had to slow down for its server's rate limit and still finished the poll.
+    pub throttled: Option<Throttled>,
     /// The source saw nothing change since its previous successful poll (an incremental
     /// poll found no modified entries): `contacts` is empty and the previous listing stands.
     pub unchanged: bool,
@@ -38,6 +42,27 @@ impl PollOutcome {
             unchanged: true,
             ..PollOutcome::default()
         }
+    }
+}
+
+/// Rate-limit answers a poll waited out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Throttled {
+    /// Who limited: "Google".
+    pub by: String,
+    pub retries: u32,
+    pub waited: std::time::Duration,
+}
+
+impl std::fmt::Display for Throttled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "throttled by {}: {} retries, {} s waited",
+            self.by,
+            self.retries,
+            self.waited.as_secs()
+        )
     }
 }
 

@@ -16,8 +16,11 @@ use super::changelog::{ChangeLog, Entry, Retention};
 use super::member::{Etag, Member};
 use super::snapshot::Snapshot;
 
-/// Bumped when the layout changes; a file from a newer version is refused, not misread.
-const FORMAT: u32 = 1;
+/// Bumped when the layout changes (the contact model included: postcard has no optional
+/// fields); a file from a newer version is refused, not misread, and one from an older version
+/// is emptied so its books are rebuilt from the sources. 2: loose dates, related people and
+/// custom fields in the contact.
+const FORMAT: u32 = 2;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("books");
@@ -133,6 +136,14 @@ impl StateFile {
                             "written by a newer cardbridge (format {version}, this one reads {FORMAT}); \
                              upgrade cardbridge"
                         )));
+                    }
+                    if version < FORMAT {
+                        // Its cards cannot be decoded any more: what --reset-state does.
+                        txn.delete_table(BOOKS).map_err(|e| self.error(e))?;
+                        txn.delete_table(MEMBERS).map_err(|e| self.error(e))?;
+                        txn.delete_table(LOG).map_err(|e| self.error(e))?;
+                        meta.insert("format", FORMAT.to_le_bytes().as_slice())
+                            .map_err(|e| self.error(e))?;
                     }
                 }
             }
@@ -346,6 +357,35 @@ mod tests {
         let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
         assert_eq!(book.state().log.len(), 5);
         assert!(book.state().log.delta_since(first.0).is_none());
+    }
+
+    #[test]
+    fn a_file_of_an_older_layout_is_rebuilt_from_the_sources() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.redb");
+        {
+            let file = StateFile::open(&path, false).expect("open");
+            let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
+            book.apply(members(&["a", "b"]), &GUARD, false, Some(&file))
+                .expect("apply");
+            let txn = file.db.begin_write().expect("txn");
+            txn.open_table(META)
+                .expect("meta")
+                .insert("format", (FORMAT - 1).to_le_bytes().as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        let file = StateFile::open(&path, false).expect("an older file opens");
+        let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
+        assert!(book.state().snapshot.is_empty());
+        drop(book);
+        drop(file);
+        let file = StateFile::open(&path, false).expect("reopen");
+        assert!(Book::open("staff", RETENTION, Some(&file))
+            .expect("book")
+            .state()
+            .snapshot
+            .is_empty());
     }
 
     #[test]

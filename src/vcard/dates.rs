@@ -13,16 +13,7 @@ pub(crate) const OMIT_YEAR_PARAM: &str = "1604";
 /// Only dates that exist are rendered: a `--0231` or `1984-13-01` makes strict parsers drop
 /// the property or the whole card.
 pub(crate) fn is_valid(date: &PartialDate) -> bool {
-    let leap = |y: u16| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
-    let days = match date.month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        // Year-less 29 February is a real birthday.
-        2 if date.year.is_none_or(leap) => 29,
-        2 => 28,
-        _ => return false,
-    };
-    date.year.is_none_or(|y| y <= 9999) && (1..=days).contains(&date.day)
+    date.exists()
 }
 
 /// vCard 3.0 `YYYY-MM-DD`, with [`OMIT_YEAR`] when the year is unknown (the caller adds the

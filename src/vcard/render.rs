@@ -6,7 +6,9 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use cardbridge_connectors::contact::{Contact, ContactKind, Label, PartialDate, PhoneKind};
+use cardbridge_connectors::contact::{
+    Contact, ContactKind, Label, LooseDate, PartialDate, PhoneKind, Relation,
+};
 
 use super::line::LineWriter;
 use super::{dates, names, VcardVersion};
@@ -38,7 +40,14 @@ const RESERVED_EXTRAS: [&str; 11] = [
 /// - The manager is `itemN.X-ABRELATEDNAMES` + `X-ABLabel:_$!<Manager>!$_` in 3.0 and
 ///   `RELATED;TYPE=co-worker,manager;VALUE=text:` in 4.0: `co-worker` is the nearest
 ///   RFC 6350 type, `manager` the token DAVx5 maps to Android's manager relation. It is always
-///   text because the model cannot tell a uid from a display name.
+///   text because the model cannot tell a uid from a display name. Other related people
+///   take the same path, with Apple's label (`_$!<Spouse>!$_`) and the RFC 6350 type
+///   (`spouse`), or their own label as `X-ABLabel` in both versions.
+/// - Custom fields are `itemN.X-CUSTOM:value` + `itemN.X-ABLabel:label` in both versions, so
+///   labels stay exact and distinct.
+/// - Dates that are no calendar day (a year, a year and month, text) are `BDAY:1980`,
+///   `BDAY:1980-05`, `BDAY;VALUE=text:…` in 4.0; 3.0 has no syntax for them (Apple drops the
+///   card's BDAY), so they are lines at the end of the NOTE ("Birthday: 1980").
 /// - Groups: `X-ADDRESSBOOKSERVER-KIND/MEMBER` in 3.0, `KIND/MEMBER` in 4.0. A 3.0 group with an
 ///   empty N gets `N:<FN>`, since Apple shows a group's N literally (`Team;;;;`).
 /// - An organisation-only card gets Apple's `X-ABShowAs:COMPANY` in 3.0 so it is listed by
@@ -108,8 +117,21 @@ impl Renderer {
         }
         self.dates(c);
         self.manager(c);
+        for related in c.related.iter().filter(|r| !r.name.trim().is_empty()) {
+            let (apple, rfc) = relation_names(&related.relation);
+            self.related_name(&related.name, apple, &[rfc]);
+        }
         self.text_list("CATEGORIES", &c.categories);
-        self.opt_text("NOTE", c.note.as_deref());
+        self.note(c);
+        for field in c
+            .custom_fields
+            .iter()
+            .filter(|f| !f.value.trim().is_empty())
+        {
+            let item = self.take_item();
+            self.text_prop(Some(item), "X-CUSTOM", &field.value);
+            self.text_prop(Some(item), "X-ABLabel", &field.label);
+        }
         for (name, value) in &c.extra {
             if extra_name_allowed(name) && !value.trim().is_empty() {
                 self.text_prop(None, name, value);
@@ -285,6 +307,13 @@ impl Renderer {
             self.w.start(None, "BDAY");
             self.date_value(&bday);
             self.w.end();
+        } else if let Some(loose) = c.birthday_loose.as_ref().filter(|_| !self.v3) {
+            self.loose_date("BDAY", loose);
+        }
+        if c.anniversary.is_none() && !self.v3 {
+            if let Some(loose) = &c.anniversary_loose {
+                self.loose_date("ANNIVERSARY", loose);
+            }
         }
         if let Some(anniversary) = c.anniversary.filter(dates::is_valid) {
             if self.v3 {
@@ -302,6 +331,40 @@ impl Renderer {
         }
     }
 
+    /// A vCard 4.0 date without a day (RFC 6350 §4.3.1 reduced accuracy) or a text one.
+    fn loose_date(&mut self, name: &str, date: &LooseDate) {
+        self.w.start(None, name);
+        if let LooseDate::Text(text) = date {
+            self.w.param("VALUE", "text");
+            self.w.colon();
+            self.w.text(text);
+        } else {
+            self.w.colon();
+            self.w.raw(&date.to_string());
+        }
+        self.w.end();
+    }
+
+    /// NOTE, with the dates vCard 3.0 cannot hold as lines after it.
+    fn note(&mut self, c: &Contact) {
+        let mut note = nonblank(c.note.as_deref()).unwrap_or_default().to_string();
+        if self.v3 {
+            let birthday = c.birthday_loose.as_ref().filter(|_| c.birthday.is_none());
+            let anniversary = c
+                .anniversary_loose
+                .as_ref()
+                .filter(|_| c.anniversary.is_none());
+            for (label, date) in [("Birthday", birthday), ("Anniversary", anniversary)] {
+                let Some(date) = date else { continue };
+                if !note.is_empty() {
+                    note.push('\n');
+                }
+                note.push_str(&format!("{label}: {date}"));
+            }
+        }
+        self.opt_text("NOTE", Some(&note));
+    }
+
     /// Colon and date, with Apple's year placeholder parameter in 3.0 when the year is unknown.
     fn date_value(&mut self, date: &PartialDate) {
         if self.v3 {
@@ -317,20 +380,43 @@ impl Renderer {
     }
 
     fn manager(&mut self, c: &Contact) {
-        let Some(manager) = nonblank(c.manager.as_deref()) else {
-            return;
-        };
-        if self.v3 {
-            let item = self.take_item();
-            self.text_prop(Some(item), "X-ABRELATEDNAMES", manager);
-            self.text_prop(Some(item), "X-ABLabel", "_$!<Manager>!$_");
+        if let Some(manager) = nonblank(c.manager.as_deref()) {
+            self.related_name(
+                manager,
+                "_$!<Manager>!$_",
+                &[Some("co-worker"), Some("manager")],
+            );
+        }
+    }
+
+    /// A related person: Apple's `itemN.X-ABRELATEDNAMES` with its label in 3.0; in 4.0
+    /// `RELATED;TYPE=…;VALUE=text`, or without a type and with the label as an Apple item
+    /// when no RFC 6350 type fits.
+    fn related_name(&mut self, name: &str, label: &str, types: &[Option<&'static str>]) {
+        let has_type = types.iter().any(Option::is_some);
+        if self.v3 || !has_type {
+            let item = (!label.trim().is_empty()).then(|| self.take_item());
+            let property = if self.v3 {
+                "X-ABRELATEDNAMES"
+            } else {
+                "RELATED"
+            };
+            self.w.start(item, property);
+            if !self.v3 {
+                self.w.param("VALUE", "text");
+            }
+            self.w.colon();
+            self.w.text(name);
+            self.w.end();
+            if let Some(item) = item {
+                self.text_prop(Some(item), "X-ABLabel", label);
+            }
         } else {
             self.w.start(None, "RELATED");
-            self.w
-                .param_list("TYPE", &[Some("co-worker"), Some("manager")]);
+            self.w.param_list("TYPE", types);
             self.w.param("VALUE", "text");
             self.w.colon();
-            self.w.text(manager);
+            self.w.text(name);
             self.w.end();
         }
     }
@@ -450,6 +536,24 @@ impl Renderer {
             first = false;
             self.w.text(value);
         }
+    }
+}
+
+/// Apple's label and the RFC 6350 `RELATED` type of a relation (`None`: no type fits).
+fn relation_names(relation: &Relation) -> (&str, Option<&'static str>) {
+    match relation {
+        Relation::Spouse => ("_$!<Spouse>!$_", Some("spouse")),
+        Relation::Partner => ("_$!<Partner>!$_", Some("sweetheart")),
+        Relation::Child => ("_$!<Child>!$_", Some("child")),
+        Relation::Parent => ("_$!<Parent>!$_", Some("parent")),
+        Relation::Mother => ("_$!<Mother>!$_", Some("parent")),
+        Relation::Father => ("_$!<Father>!$_", Some("parent")),
+        Relation::Brother => ("_$!<Brother>!$_", Some("sibling")),
+        Relation::Sister => ("_$!<Sister>!$_", Some("sibling")),
+        Relation::Friend => ("_$!<Friend>!$_", Some("friend")),
+        Relation::Relative => ("Relative", Some("kin")),
+        Relation::Assistant => ("_$!<Assistant>!$_", Some("agent")),
+        Relation::Custom(label) => (label, None),
     }
 }
 

@@ -146,6 +146,7 @@ fn rich() -> Contact {
             ("item1.X-ABLabel".into(), "skipped".into()),
             ("X-CUSTOM".into(), "a;b,c\\d".into()),
         ],
+        ..Contact::default()
     }
 }
 

@@ -151,6 +151,8 @@ pub struct Api {
     auth: Auth,
     page_size: u32,
     directory_sources: Vec<DirectorySource>,
+    /// 429 answers retried and the time waited for them since the last `take_throttling`.
+    throttling: std::sync::Mutex<(u32, Duration)>,
 }
 
 impl Api {
@@ -174,7 +176,16 @@ impl Api {
             auth,
             page_size,
             directory_sources,
+            throttling: std::sync::Mutex::default(),
         })
+    }
+
+    /// The 429s retried and the time waited for them since the last call, which resets both.
+    pub fn take_throttling(&self) -> (u32, Duration) {
+        self.throttling
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default()
     }
 
     /// Every page of `feed`: a full listing without `sync_token`, the changes since it with.
@@ -355,6 +366,12 @@ impl Api {
                 429 | 500..=599 => {
                     let delay = wait.unwrap_or_else(|| backoff(attempt));
                     if attempt < MAX_ATTEMPTS && delay <= MAX_WAIT {
+                        if status == 429 {
+                            if let Ok(mut t) = self.throttling.lock() {
+                                t.0 += 1;
+                                t.1 += delay;
+                            }
+                        }
                         tokio::time::sleep(delay).await;
                         continue;
                     }

@@ -9,9 +9,14 @@
 //! A poll is all-or-nothing: every listing (contacts, other contacts, groups) is fetched
 //! before anything is applied, so an error on page 7 or a cancelled poll changes nothing and
 //! clients keep the last good data. Only the photo cache fills up as downloads finish.
+//!
+//! A person listed with `metadata.previousResourceNames` (its id changed, or other contacts
+//! were merged into it) replaces the records under those names, in whichever listing they
+//! are: clients see the old cards removed and the new one added in the same change.
 
 mod api;
 mod auth;
+mod html;
 pub mod login;
 mod people;
 mod photos;
@@ -33,7 +38,7 @@ pub use settings::{
     DEFAULT_TOKEN_URL, SCOPE_CONTACTS, SCOPE_DIRECTORY, SCOPE_OTHER_CONTACTS,
 };
 
-use crate::{Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError};
+use crate::{Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError, Throttled};
 
 pub struct GoogleSource {
     id: String,
@@ -71,12 +76,41 @@ enum Change {
         sync_token: Option<String>,
         records: BTreeMap<String, Mapped>,
         unreadable: Vec<SkippedRecord>,
+        /// Former names of the people listed: records to drop from every listing.
+        superseded: Vec<String>,
     },
     Delta {
         sync_token: Option<String>,
         upserts: Vec<(String, Mapped)>,
         deletions: Vec<String>,
+        superseded: Vec<String>,
     },
+}
+
+impl Change {
+    fn superseded(&self) -> &[String] {
+        match self {
+            Change::Full { superseded, .. } | Change::Delta { superseded, .. } => superseded,
+        }
+    }
+}
+
+/// The former names of the (not deleted) people listed, other than their own.
+fn former_names(people: &[Person]) -> Vec<String> {
+    let mut names: Vec<String> = people
+        .iter()
+        .filter(|p| !p.metadata.deleted)
+        .flat_map(|p| {
+            p.metadata
+                .previous_resource_names
+                .iter()
+                .filter(|name| **name != p.resource_name && !name.is_empty())
+        })
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 impl GoogleSource {
@@ -166,26 +200,30 @@ impl GoogleSource {
     }
 
     fn full(&self, listed: Listed) -> Change {
+        let superseded = former_names(&listed.people);
         let records = listed
             .people
             .iter()
             .filter(|p| !p.metadata.deleted)
+            .filter(|p| superseded.binary_search(&p.resource_name).is_err())
             .map(|p| (p.resource_name.clone(), self.map(p)))
             .collect();
         Change::Full {
             sync_token: listed.next_sync_token,
             records,
             unreadable: listed.unreadable,
+            superseded,
         }
     }
 
     fn delta(&self, listed: Listed) -> Change {
+        let superseded = former_names(&listed.people);
         let mut upserts = Vec::new();
         let mut deletions = Vec::new();
         for person in &listed.people {
             if person.metadata.deleted {
                 deletions.push(person.resource_name.clone());
-            } else {
+            } else if superseded.binary_search(&person.resource_name).is_err() {
                 upserts.push((person.resource_name.clone(), self.map(person)));
             }
         }
@@ -193,6 +231,7 @@ impl GoogleSource {
             sync_token: listed.next_sync_token,
             upserts,
             deletions,
+            superseded,
         }
     }
 
@@ -243,8 +282,18 @@ impl GoogleSource {
         changed |= wanted
             .iter()
             .any(|url| state.photos.get(url).is_some_and(|p| p.is_ok()));
+        let superseded: Vec<String> = changes
+            .iter()
+            .flat_map(|(_, change)| change.superseded())
+            .cloned()
+            .collect();
         for (feed, change) in changes {
             changed |= apply(state.feeds.entry(feed).or_default(), change);
+        }
+        for feed in state.feeds.values_mut() {
+            for name in &superseded {
+                changed |= feed.records.remove(name).is_some();
+            }
         }
         if let Some(groups) = groups {
             changed |= state.groups != groups;
@@ -269,15 +318,16 @@ impl GoogleSource {
         if !changed {
             return Ok(PollOutcome::unchanged());
         }
-        let mut skipped = state.skipped();
-        skipped.extend(later.into_iter().map(|(url, reason)| SkippedRecord {
+        let mut left_out = state.left_out();
+        left_out.extend(later.into_iter().map(|(url, reason)| SkippedRecord {
             location: state.owner_of(&url),
             reason: format!("photo left out for now, tried again at the next poll: {reason}"),
         }));
         Ok(PollOutcome {
             contacts: state.listing().into_iter().map(Into::into).collect(),
-            skipped,
-            unchanged: false,
+            skipped: state.unreadable(),
+            left_out,
+            ..PollOutcome::default()
         })
     }
 }
@@ -335,6 +385,7 @@ fn apply(feed: &mut FeedState, change: Change) -> bool {
             sync_token,
             records,
             unreadable,
+            ..
         } => {
             let changed = feed.records != records || feed.unreadable != unreadable;
             feed.sync_token = sync_token;
@@ -346,6 +397,7 @@ fn apply(feed: &mut FeedState, change: Change) -> bool {
             sync_token,
             upserts,
             deletions,
+            ..
         } => {
             let mut changed = false;
             for resource in deletions {
@@ -396,27 +448,32 @@ impl State {
         contacts
     }
 
-    /// Entries and values left out, with where they were.
-    fn skipped(&self) -> Vec<SkippedRecord> {
-        let mut skipped = Vec::new();
-        for feed in self.feeds.values() {
-            skipped.extend(feed.unreadable.iter().cloned());
-            for (resource, record) in &feed.records {
-                for warning in &record.warnings {
-                    skipped.push(SkippedRecord {
-                        location: resource.clone(),
-                        reason: format!("field left out: {warning}"),
-                    });
-                }
-                if let Some(Err(e)) = record.photo_url.as_ref().and_then(|u| self.photos.get(u)) {
-                    skipped.push(SkippedRecord {
-                        location: resource.clone(),
-                        reason: format!("photo left out: {e}"),
-                    });
-                }
+    /// Entries that could not be read: no card.
+    fn unreadable(&self) -> Vec<SkippedRecord> {
+        self.feeds
+            .values()
+            .flat_map(|f| f.unreadable.iter().cloned())
+            .collect()
+    }
+
+    /// Values left out of published cards, with where they were.
+    fn left_out(&self) -> Vec<SkippedRecord> {
+        let mut left_out = Vec::new();
+        for (resource, record) in self.feeds.values().flat_map(|f| f.records.iter()) {
+            for warning in &record.warnings {
+                left_out.push(SkippedRecord {
+                    location: resource.clone(),
+                    reason: format!("field left out: {warning}"),
+                });
+            }
+            if let Some(Err(e)) = record.photo_url.as_ref().and_then(|u| self.photos.get(u)) {
+                left_out.push(SkippedRecord {
+                    location: resource.clone(),
+                    reason: format!("photo left out: {e}"),
+                });
             }
         }
-        skipped
+        left_out
     }
 
     /// The resource name of a record using photo `url` (for reports).
@@ -447,8 +504,18 @@ impl Source for GoogleSource {
             }
             state.quiet_until = None;
         }
-        match self.poll_locked(&mut state).await {
-            Ok(outcome) => Ok(outcome),
+        self.api.take_throttling();
+        let result = self.poll_locked(&mut state).await;
+        let (retries, waited) = self.api.take_throttling();
+        match result {
+            Ok(mut outcome) => {
+                outcome.throttled = (retries > 0).then(|| Throttled {
+                    by: "Google".into(),
+                    retries,
+                    waited,
+                });
+                Ok(outcome)
+            }
             Err(ApiError::RateLimited {
                 retry_after,
                 message,
@@ -463,5 +530,7 @@ impl Source for GoogleSource {
     }
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -12,22 +12,26 @@
 //! | emailAddresses, urls             | EMAIL, URL with home/work/other or the custom label   |
 //! | phoneNumbers                     | TEL: Google's canonical E.164 form, else normalized text; mobile/fax/pager kinds |
 //! | addresses                        | ADR (formattedValue as the street when nothing is structured) |
-//! | birthdays, events "anniversary"  | BDAY, ANNIVERSARY (year optional)                     |
-//! | biographies                      | NOTE                                                  |
+//! | birthdays, events "anniversary"  | BDAY, ANNIVERSARY; a year, a year and month or text only → the model's loose date |
+//! | biographies                      | NOTE; TEXT_HTML ones as plain text (see `html`)       |
 //! | photos                           | PHOTO, downloaded (letter avatars Google generates are left out) |
 //! | memberships                      | group cards of the account's own contact groups        |
-//! | relations                        | manager → manager; spouse → `X-EVOLUTION-SPOUSE`; child → `X-CHILD`; assistant → `X-EVOLUTION-ASSISTANT` |
+//! | relations                        | the first manager → manager; the rest → related people (spouse, child, … or the custom label) |
 //! | imClients, sipAddresses          | IMPP (`xmpp:`, `sip:`, …)                              |
-//! | userDefined                      | `X-<KEY>`                                             |
-//! | locations (directory, current)   | extended address of the work address ("SEA-4, floor 2, desk 2.204") |
+//! | userDefined                      | custom fields, the key kept exactly as the label      |
+//! | locations (desks, "grew up")     | lines after the biography in NOTE ("Office: SEA-4, floor 2, desk 2.204"): a desk is no postal address |
 //!
 //! Left out: externalIds, other relation types, occupations, interests, skills (no field
 //! clients share), and Google's own metadata.
 
 use serde::Deserialize;
 
+use super::html;
 use crate::phone::normalize_phone;
-use crate::{Address, Contact, Email, Impp, Label, PartialDate, Phone, PhoneKind, Url};
+use crate::{
+    Address, Contact, CustomField, Email, Impp, Label, LooseDate, PartialDate, Phone, PhoneKind,
+    Related, Relation, Url,
+};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -39,6 +43,9 @@ pub struct FieldMetadata {
 #[serde(rename_all = "camelCase", default)]
 pub struct PersonMetadata {
     pub deleted: bool,
+    /// Names this person had before (a changed id, or contacts merged into this one); sent
+    /// in sync responses. Records under these names are this person's past.
+    pub previous_resource_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -66,6 +73,8 @@ pub struct ValueField {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub formatted_type: Option<String>,
+    /// Biographies: `TEXT_PLAIN` or `TEXT_HTML`.
+    pub content_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -150,10 +159,11 @@ pub struct Membership {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Relation {
+pub struct RelationField {
     pub person: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    pub formatted_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -174,9 +184,13 @@ pub struct UserDefined {
 #[serde(rename_all = "camelCase", default)]
 pub struct LocationField {
     pub value: Option<String>,
+    /// `desk`, `grewUp` or the user's own text.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
     pub current: Option<bool>,
     pub building_id: Option<String>,
     pub floor: Option<String>,
+    pub floor_section: Option<String>,
     pub desk_code: Option<String>,
 }
 
@@ -198,7 +212,7 @@ pub struct Person {
     pub biographies: Vec<ValueField>,
     pub photos: Vec<PhotoField>,
     pub memberships: Vec<Membership>,
-    pub relations: Vec<Relation>,
+    pub relations: Vec<RelationField>,
     pub im_clients: Vec<ImClient>,
     pub sip_addresses: Vec<ValueField>,
     pub user_defined: Vec<UserDefined>,
@@ -338,20 +352,6 @@ pub fn contact(person: &Person, opts: &Options) -> Mapped {
         }
         c.addresses.push(address);
     }
-    if let Some(office) = office(&person.locations) {
-        match c
-            .addresses
-            .iter_mut()
-            .find(|a| a.label == Some(Label::Work) && a.extended.is_empty())
-        {
-            Some(work) => work.extended = office,
-            None => c.addresses.push(Address {
-                extended: office,
-                label: Some(Label::Work),
-                ..Address::default()
-            }),
-        }
-    }
     for url in &person.urls {
         if let Some(value) = text(&url.value) {
             c.urls.push(Url {
@@ -373,15 +373,13 @@ pub fn contact(person: &Person, opts: &Options) -> Mapped {
         };
         push_impp(&mut c.impps, uri);
     }
-    let birthday = primary_with(&person.birthdays, |b| b.date.is_some())
+    let birthday = primary_with(&person.birthdays, |b| day(b).is_some())
         .or_else(|| primary(&person.birthdays, |b| &b.metadata));
     if let Some(b) = birthday {
-        match b.date.and_then(date) {
-            Some(d) => c.birthday = Some(d),
-            None => warnings.push(format!(
-                "birthday {:?} is not a calendar date",
-                b.text.as_deref().unwrap_or("")
-            )),
+        match when(b) {
+            Some(Ok(d)) => c.birthday = Some(d),
+            Some(Err(loose)) => c.birthday_loose = Some(loose),
+            None => warnings.push(format!("birthday {:?} is no date", b.date)),
         }
     }
     if let Some(anniversary) = person.events.iter().find(|e| {
@@ -389,32 +387,36 @@ pub fn contact(person: &Person, opts: &Options) -> Mapped {
             .as_deref()
             .is_some_and(|k| k.eq_ignore_ascii_case("anniversary"))
     }) {
-        match anniversary.date.and_then(date) {
-            Some(d) => c.anniversary = Some(d),
-            None => warnings.push("anniversary is not a calendar date".into()),
+        match when(anniversary) {
+            Some(Ok(d)) => c.anniversary = Some(d),
+            Some(Err(loose)) => c.anniversary_loose = Some(loose),
+            None => warnings.push(format!("anniversary {:?} is no date", anniversary.date)),
         }
     }
-    c.note = primary(&person.biographies, |b| &b.metadata)
-        .and_then(|b| text(&b.value))
-        .map(String::from);
+    c.note = note(
+        primary(&person.biographies, |b| &b.metadata).and_then(biography),
+        &person.locations,
+    );
     for relation in &person.relations {
-        let (Some(who), Some(kind)) = (text(&relation.person), relation.kind.as_deref()) else {
+        let Some(who) = text(&relation.person) else {
             continue;
         };
-        match kind.to_ascii_lowercase().as_str() {
-            "manager" if c.manager.is_none() => c.manager = Some(who.to_string()),
-            "spouse" | "domesticpartner" => {
-                c.extra.push(("X-EVOLUTION-SPOUSE".into(), who.into()));
-            }
-            "child" => c.extra.push(("X-CHILD".into(), who.into())),
-            "assistant" => c.extra.push(("X-EVOLUTION-ASSISTANT".into(), who.into())),
-            _ => {}
+        let kind = text(&relation.kind).unwrap_or_default();
+        if kind.eq_ignore_ascii_case("manager") && c.manager.is_none() {
+            c.manager = Some(who.to_string());
+            continue;
         }
+        c.related.push(Related {
+            name: who.to_string(),
+            relation: relation_kind(kind, text(&relation.formatted_type)),
+        });
     }
     for field in &person.user_defined {
         if let (Some(key), Some(value)) = (text(&field.key), text(&field.value)) {
-            c.extra
-                .push((crate::extra_property_name(key), value.to_string()));
+            c.custom_fields.push(CustomField {
+                label: key.to_string(),
+                value: value.to_string(),
+            });
         }
     }
     let photo_url = primary_with(&person.photos, |p| !p.default && text(&p.url).is_some())
@@ -519,33 +521,123 @@ fn phone_kind(kind: Option<&str>, formatted: Option<&str>) -> (PhoneKind, Option
     }
 }
 
-/// A Google date; year 0 or absent means "no year", month or day 0 means no date.
+/// A date field as a calendar day, else as what vCard 4.0 can still say (a year, a year and
+/// month, the text); `None` when it holds nothing usable.
+pub(super) fn when(field: &DateField) -> Option<Result<PartialDate, LooseDate>> {
+    if let Some(d) = day(field) {
+        return Some(Ok(d));
+    }
+    let loose = field.date.and_then(|d| {
+        let year = u16::try_from(d.year?)
+            .ok()
+            .filter(|y| (1..=9999).contains(y))?;
+        let month = d.month.filter(|m| *m != 0);
+        match (month, d.day.filter(|d| *d != 0)) {
+            (None, None) => Some(LooseDate::Year(year)),
+            (Some(m), None) => u8::try_from(m)
+                .ok()
+                .filter(|m| (1..=12).contains(m))
+                .map(|m| LooseDate::YearMonth(year, m)),
+            _ => None,
+        }
+    });
+    loose
+        .or_else(|| text(&field.text).map(|t| LooseDate::Text(t.to_string())))
+        .map(Err)
+}
+
+fn day(field: &DateField) -> Option<PartialDate> {
+    field.date.and_then(date)
+}
+
+/// A Google date; year 0 or absent means "no year", month or day 0 means no date, and so
+/// does a day the month does not have (the renderer would leave it out).
 fn date(d: GoogleDate) -> Option<PartialDate> {
     let month = u8::try_from(d.month?)
         .ok()
         .filter(|m| (1..=12).contains(m))?;
-    let day = u8::try_from(d.day?).ok().filter(|d| (1..=31).contains(d))?;
+    let day = u8::try_from(d.day?).ok()?;
     let year = match d.year {
         None | Some(0) => None,
         Some(y) => Some(u16::try_from(y).ok().filter(|y| (1..=9999).contains(y))?),
     };
-    Some(PartialDate { year, month, day })
+    Some(PartialDate { year, month, day }).filter(PartialDate::exists)
 }
 
-/// The current desk location of a directory profile, as one line.
-fn office(locations: &[LocationField]) -> Option<String> {
-    let location = locations.iter().find(|l| l.current != Some(false))?;
+/// A biography as plain text: HTML ones lose their markup.
+pub(super) fn biography(field: &ValueField) -> Option<String> {
+    let value = text(&field.value)?;
+    let is_html = field
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("TEXT_HTML"));
+    let plain = if is_html {
+        html::to_text(value)
+    } else {
+        value.to_string()
+    };
+    (!plain.trim().is_empty()).then_some(plain)
+}
+
+/// The biography, then a line per location: a desk is no postal address, and the note is the
+/// field every client shows.
+fn note(biography: Option<String>, locations: &[LocationField]) -> Option<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for line in locations.iter().filter_map(location_line) {
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    let places = (!lines.is_empty()).then(|| lines.join("\n"));
+    match (biography, places) {
+        (Some(bio), Some(places)) => Some(format!("{bio}\n\n{places}")),
+        (bio, places) => bio.or(places),
+    }
+}
+
+/// "Office: SEA-4, floor 2, desk 2.204", "Grew up in: Tromsø"; past desks are left out.
+pub(super) fn location_line(location: &LocationField) -> Option<String> {
+    let kind = text(&location.kind).unwrap_or("desk");
+    let label = match kind {
+        "desk" if location.current == Some(false) => return None,
+        "desk" => "Office",
+        "grewUp" => "Grew up in",
+        other => other,
+    };
     let mut parts = Vec::new();
     if let Some(place) = text(&location.value).or(text(&location.building_id)) {
         parts.push(place.to_string());
     }
-    if let Some(floor) = text(&location.floor) {
-        parts.push(format!("floor {floor}"));
+    for (value, name) in [
+        (&location.floor, "floor"),
+        (&location.floor_section, "section"),
+        (&location.desk_code, "desk"),
+    ] {
+        if let Some(value) = text(value) {
+            parts.push(format!("{name} {value}"));
+        }
     }
-    if let Some(desk) = text(&location.desk_code) {
-        parts.push(format!("desk {desk}"));
+    (!parts.is_empty()).then(|| format!("{label}: {}", parts.join(", ")))
+}
+
+/// Google's relation `type` (see the Relation resource) as a kind; anything else keeps the
+/// label the user sees.
+pub(super) fn relation_kind(kind: &str, formatted: Option<&str>) -> Relation {
+    match kind {
+        "spouse" => Relation::Spouse,
+        "partner" | "domesticPartner" => Relation::Partner,
+        "child" => Relation::Child,
+        "parent" => Relation::Parent,
+        "mother" => Relation::Mother,
+        "father" => Relation::Father,
+        "brother" => Relation::Brother,
+        "sister" => Relation::Sister,
+        "friend" => Relation::Friend,
+        "relative" => Relation::Relative,
+        "assistant" => Relation::Assistant,
+        "referredBy" => Relation::Custom(formatted.unwrap_or("Referred by").to_string()),
+        other => Relation::Custom(formatted.unwrap_or(other).to_string()),
     }
-    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// An IM account as an IMPP URI, by the schemes clients recognise.
@@ -622,6 +714,38 @@ mod tests {
             })
         );
         assert_eq!(date(d(None, 13, 3)), None);
+        let field = |year, month, day, text: Option<&str>| DateField {
+            date: Some(GoogleDate { year, month, day }),
+            text: text.map(String::from),
+            ..DateField::default()
+        };
+        assert_eq!(
+            when(&field(Some(1980), None, None, Some("1980"))),
+            Some(Err(LooseDate::Year(1980)))
+        );
+        assert_eq!(
+            when(&field(Some(2009), Some(6), Some(0), None)),
+            Some(Err(LooseDate::YearMonth(2009, 6)))
+        );
+        assert_eq!(
+            when(&field(None, Some(13), Some(1), Some(" Easter "))),
+            Some(Err(LooseDate::Text("Easter".into())))
+        );
+        assert_eq!(when(&field(Some(0), Some(13), None, None)), None);
+        // A day the month does not have is no date; its text is kept instead.
+        assert_eq!(
+            when(&field(Some(1991), Some(2), Some(30), Some("30.02.1991"))),
+            Some(Err(LooseDate::Text("30.02.1991".into())))
+        );
+        assert_eq!(
+            when(&field(None, Some(2), Some(29), None)).and_then(Result::ok),
+            Some(PartialDate {
+                year: None,
+                month: 2,
+                day: 29
+            })
+        );
+        assert_eq!(when(&field(Some(1900), Some(2), Some(29), None)), None);
         assert_eq!(date(d(Some(1991), 2, 0)), None);
         assert_eq!(
             label(Some("Boat"), Some("Boat")),

@@ -441,7 +441,7 @@ impl LdapSource {
         Ok(PollOutcome {
             contacts: state.listing(),
             skipped,
-            unchanged: false,
+            ..PollOutcome::default()
         })
     }
 
@@ -498,7 +498,7 @@ impl LdapSource {
         Ok(PollOutcome {
             contacts: state.listing(),
             skipped,
-            unchanged: false,
+            ..PollOutcome::default()
         })
     }
 }
