@@ -239,6 +239,39 @@ fn a_mass_removal_is_held_until_accepted() {
 }
 
 #[test]
+fn a_book_whose_source_never_answered_is_503_never_empty() {
+    // No state file and a source that never answers: an empty 207 would make a phone that
+    // synced before the restart delete every card.
+    let extra = r#"
+[[source]]
+id = "stuck"
+kind = "csv"
+path = "stuck.csv"
+timeout = "1s"
+
+[[addressbook]]
+id = "stuck"
+sources = ["stuck"]
+readers = ["*"]
+"#;
+    let spec = ServerSpec {
+        config: fast(standard_config(extra)),
+        files: vec![
+            ("staff.csv".into(), google_csv(&people(0..3, "Example")).into_bytes()),
+            ("stuck.csv".into(), FIFO.to_vec()),
+        ],
+    };
+    let server = Server::start_ready(spec, 1);
+    let stuck = server.book_path().replace("/staff/", "/stuck/");
+    let sync = server.report(&stuck, &sync_body("", false));
+    assert_eq!(sync.status, 503, "{}", sync.text());
+    assert_eq!(sync.header("retry-after"), Some("30"));
+    let propfind = server.propfind(&stuck, "1", "");
+    assert_eq!(propfind.status, 503, "{}", propfind.text());
+    assert_eq!(delta(&server, "").present().len(), 3, "the other book is served");
+}
+
+#[test]
 fn a_source_that_never_answers_delays_nothing_else() {
     let extra = r#"
 [[source]]

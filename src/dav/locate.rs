@@ -29,6 +29,17 @@ pub fn not_found() -> Reply {
     Reply::new(404).body("text/plain; charset=utf-8", "Not Found\n")
 }
 
+/// A book whose sources have not answered yet since a start without its state: an empty book
+/// would make phones delete every card, so they are asked to come back.
+fn not_ready() -> Reply {
+    Reply::new(503)
+        .header("Retry-After", "30")
+        .body(
+            "text/plain; charset=utf-8",
+            "This address book is being loaded from its sources; try again shortly.\n",
+        )
+}
+
 pub fn locate<'a>(
     app: &'a AppState,
     user: &str,
@@ -45,7 +56,11 @@ pub fn locate<'a>(
         |owner: &str, id: &str| -> Result<(&'a str, &'a BookConfig, Arc<BookState>), Reply> {
             own(owner)?;
             let (config, book) = app.readable_book(user, id).ok_or_else(not_found)?;
-            Ok((config.id.as_str(), config, book.state()))
+            let state = book.state();
+            if !state.ready {
+                return Err(not_ready());
+            }
+            Ok((config.id.as_str(), config, state))
         };
     match resource {
         Resource::WellKnown | Resource::Root => Ok(Located::Root),

@@ -19,6 +19,10 @@ pub struct BookState {
     pub log: ChangeLog,
     /// When the current snapshot was published (for `getlastmodified`).
     pub published: SystemTime,
+    /// Whether the book has cards it can stand behind: restored from the state file or applied
+    /// from a listing of every source. Before that, an empty book would look to phones like
+    /// every card was deleted, so requests into it are answered 503 instead.
+    pub ready: bool,
 }
 
 impl BookState {
@@ -88,11 +92,13 @@ impl Book {
                 snapshot: Arc::new(r.snapshot),
                 log: r.log,
                 published: UNIX_EPOCH + Duration::from_secs(r.published),
+                ready: true,
             },
             None => BookState {
                 snapshot: Arc::new(Snapshot::default()),
                 log: ChangeLog::new(retention),
                 published: SystemTime::now(),
+                ready: false,
             },
         };
         Ok(Book {
@@ -136,6 +142,7 @@ impl Book {
                 snapshot: Arc::new(next),
                 log: current.log.clone(),
                 published: current.published,
+                ready: true,
             }));
             self.set_hold(None);
             return Ok(ApplyReport::Unchanged { members });
@@ -169,6 +176,7 @@ impl Book {
             snapshot: Arc::new(next),
             log,
             published: UNIX_EPOCH + Duration::from_secs(now),
+            ready: true,
         }));
         self.set_hold(None);
         Ok(report)
@@ -245,6 +253,14 @@ mod tests {
             delta,
             Some(vec!["a.vcf".into(), "b.vcf".into(), "c.vcf".into()])
         );
+    }
+
+    #[test]
+    fn a_book_is_ready_once_a_listing_is_applied_even_an_empty_one() {
+        let book = Book::open("b", RETENTION, None).expect("book");
+        assert!(!book.state().ready);
+        assert_eq!(apply(&book, &[], false), ApplyReport::Unchanged { members: 0 });
+        assert!(book.state().ready);
     }
 
     #[test]
