@@ -682,4 +682,5 @@ fn settings_are_checked() {
 }
 
 mod awkward;
+mod oracle;
 mod props;
