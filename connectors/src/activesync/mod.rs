@@ -209,8 +209,9 @@ impl ActiveSyncSource {
         }
         drop(last_good);
         if !files.is_empty() && failures.len() == files.len() {
-            let message = match (files.len(), outcome.skipped.pop()) {
-                (1, Some(only)) => only.reason,
+            // The file's name is already in the error when the path is the file itself.
+            let message = match outcome.skipped.pop() {
+                Some(only) if Path::new(&only.location) == root.as_path() => only.reason,
                 _ => format!("no file could be used: {}", failures.join("; ")),
             };
             return Err(SourceError::Undecodable {

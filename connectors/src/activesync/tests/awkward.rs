@@ -295,6 +295,17 @@ fn string_table_references_cannot_multiply_memory() {
 }
 
 #[test]
+fn a_folder_of_one_bad_file_names_the_file() {
+    let dir = Scratch::new();
+    let bomb = dir.write("bomb.wbxml", &string_table_bomb(16 * 1024, 4096));
+    let err = load(&dir.0).expect_err("nothing usable").to_string();
+    assert!(
+        err.contains(&format!("{}: WBXML, byte ", bomb.display())),
+        "{err}"
+    );
+}
+
+#[test]
 fn xml_element_count_is_capped() {
     let mut doc = String::from("<Sync xmlns=\"AirSync:\"><Collections>");
     for _ in 0..=tree::MAX_ELEMENTS {
