@@ -3,7 +3,8 @@
 # running as root on Debian/Ubuntu, otherwise says exactly what to install.
 #   scripts/setup.sh build   -> what building needs (cmake, a C compiler)
 #   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; OpenLDAP's slapd and
-#                               ldap-utils for the directory tests; openssl for their TLS)
+#                               ldap-utils for the directory tests; openssl for their TLS;
+#                               libwbxml2-utils, an independent WBXML encoder for the ActiveSync tests)
 set -euo pipefail
 need="${1:-build}"
 
@@ -17,6 +18,7 @@ if [ "$need" = "test" ]; then
   [ -x /usr/sbin/slapd ] || missing_pkgs+=(slapd)
   command -v ldapmodify >/dev/null 2>&1 || missing_pkgs+=(ldap-utils)
   command -v openssl >/dev/null 2>&1 || missing_pkgs+=(openssl)
+  command -v xml2wbxml >/dev/null 2>&1 || missing_pkgs+=(libwbxml2-utils)
 fi
 
 if [ ${#missing_pkgs[@]} -gt 0 ]; then

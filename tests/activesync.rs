@@ -121,3 +121,72 @@ fn a_later_export_reaches_clients_as_a_delta() {
     assert!(line.contains("byte"), "{line}");
     assert_eq!(server.token(), new_token);
 }
+
+/// Waits until the server log mentions `needle` (a poll has read the folder).
+fn wait_for_log(server: &Server, needle: &str) {
+    support::cards::eventually(server, &format!("a log line naming {needle}"), || {
+        server.log().contains(needle)
+    });
+}
+
+#[test]
+fn a_damaged_export_keeps_its_cards_until_it_reads_again() {
+    let gal = fixture("gal-search-response.xml");
+    let server = start(&[
+        ("001-sync.wbxml", fixture("sync-response.wbxml")),
+        ("002-gal.xml", gal.clone()),
+    ]);
+    let before = server.listing();
+    assert_eq!(before.len(), 7);
+    let token = server.token();
+
+    support::server::write_atomically(&server.path("exports/002-gal.xml"), &gal[..gal.len() / 2]);
+    wait_for_log(&server, "002-gal.xml");
+    assert_eq!(server.listing(), before);
+    let (changed, removed, _) = delta(&server, &token);
+    assert!(
+        changed.is_empty() && removed.is_empty(),
+        "{changed:?} {removed:?}"
+    );
+    assert_eq!(server.token(), token);
+
+    // Repaired, with one change: clients get exactly that change.
+    let repaired = String::from_utf8(gal)
+        .expect("UTF-8")
+        .replace("Facilities Coordinator", "Facilities Manager");
+    support::server::write_atomically(&server.path("exports/002-gal.xml"), repaired.as_bytes());
+    wait_for_new_token(&server, &token);
+    let (changed, removed, _) = delta(&server, &token);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(removed.is_empty(), "{removed:?}");
+    assert!(get(&server, &changed[0]).contains("TITLE:Facilities Manager"));
+    assert_eq!(server.listing().len(), 7);
+}
+
+#[test]
+fn a_syncroton_log_with_mixed_collections_publishes_its_contacts() {
+    let name = "syncroton-sync-mixed.xml";
+    let server = start(&[(name, fixture(name))]);
+    let cards: Vec<String> = server.listing().keys().map(|h| get(&server, h)).collect();
+    assert_eq!(cards.len(), 2, "{cards:?}");
+    let aroha = cards
+        .iter()
+        .find(|c| c.contains("Aroha"))
+        .expect("Aroha's card");
+    assert!(
+        aroha.contains("BDAY:2009-08-01"),
+        "local midnight in UTC+13 is 1 August:\n{aroha}"
+    );
+    assert!(aroha.contains("IMPP:aroha@jabber.example.co.nz"), "{aroha}");
+    assert!(!aroha.contains("sip:"), "{aroha}");
+    let sione = cards.iter().find(|c| c.contains("Sione")).expect("Sione");
+    assert!(
+        sione.contains("BDAY:1988-03-15"),
+        "midnight of 15 March in Tonga:\n{sione}"
+    );
+    wait_for_log(&server, "not contacts");
+    let log = server.log();
+    let notes: Vec<&str> = log.lines().filter(|l| l.contains("not contacts")).collect();
+    assert_eq!(notes.len(), 1, "one note per file:\n{log}");
+    assert!(notes[0].contains(name), "{}", notes[0]);
+}

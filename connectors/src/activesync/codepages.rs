@@ -1,9 +1,10 @@
 //! The EAS namespaces this source reads, their WBXML code pages and tag tokens (MS-ASWBXML
 //! §2.1.2.1), and the other spellings decoders print for the same tags and namespaces.
 //!
-//! Only the pages a contacts export needs are known. A WBXML document that switches to any
-//! other page (Email, Calendar, ...) is not a contacts export and is refused as a whole, which
-//! is safer than guessing what its tokens mean.
+//! Only the tags of the pages a contacts export needs are known. The other EAS pages (Email,
+//! Calendar, Tasks, ...) are known by name only: their elements are decoded as foreign, so a
+//! Sync response mixing collections can skip those collections instead of guessing what their
+//! tokens mean.
 
 /// An EAS namespace (one WBXML code page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -228,6 +229,49 @@ const CONTACTS_ALIASES: &[(&str, &str)] = &[
     ("OtherStreet", "OtherAddressStreet"),
 ];
 
+/// The bare namespace name of an XML namespace URI in any of the spellings [`Namespace::from_uri`]
+/// lists (`uri:Email` → `Email`), for matching and for messages.
+pub fn namespace_name(uri: &str) -> &str {
+    let name = uri.trim();
+    let name = name.strip_suffix(':').unwrap_or(name);
+    let name = match name.get(..4) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("uri:") => name.get(4..).unwrap_or(name),
+        _ => name,
+    };
+    match name.rsplit_once('/') {
+        Some((base, last)) if base.contains("airsync") => last,
+        _ => name,
+    }
+}
+
+/// The name of an EAS code page this source reads no tags of (MS-ASWBXML §2.1.2.1), `None`
+/// for numbers EAS does not define.
+pub fn other_page_name(page: u8) -> Option<&'static str> {
+    Some(match page {
+        2 => "Email",
+        3 => "AirNotify",
+        4 => "Calendar",
+        5 => "Move",
+        6 => "GetItemEstimate",
+        7 => "FolderHierarchy",
+        8 => "MeetingResponse",
+        9 => "Tasks",
+        10 => "ResolveRecipients",
+        11 => "ValidateCert",
+        13 => "Ping",
+        14 => "Provision",
+        18 => "Settings",
+        19 => "DocumentLibrary",
+        20 => "ItemOperations",
+        21 => "ComposeMail",
+        22 => "Email2",
+        23 => "Notes",
+        24 => "RightsManagement",
+        25 => "Find",
+        _ => return None,
+    })
+}
+
 impl Namespace {
     /// The namespace of a WBXML code page, `None` for pages this source does not read.
     pub fn from_page(page: u8) -> Option<Namespace> {
@@ -243,11 +287,11 @@ impl Namespace {
     }
 
     /// The namespace an XML namespace URI (or an undeclared prefix) names. MS-ASWBXML writes
-    /// `Contacts`, libwbxml `Contacts:` or, in older tables, `POOMCONTACTS:`; case varies.
+    /// `Contacts`, libwbxml `Contacts:`, Z-Push `POOMCONTACTS:`, Syncroton (tine20, Kolab)
+    /// `uri:Contacts`, libwbxml's SynCE table `http://synce.org/formats/airsync_wm5/contacts`;
+    /// case varies.
     pub fn from_uri(uri: &str) -> Option<Namespace> {
-        let name = uri.trim();
-        let name = name.strip_suffix(':').unwrap_or(name).to_ascii_lowercase();
-        Some(match name.as_str() {
+        Some(match namespace_name(uri).to_ascii_lowercase().as_str() {
             "airsync" => Namespace::AirSync,
             "contacts" | "poomcontacts" => Namespace::Contacts,
             "contacts2" | "poomcontacts2" => Namespace::Contacts2,
@@ -339,6 +383,13 @@ mod tests {
             None,
             "Email is not a contacts page"
         );
+        for page in 0..=25u8 {
+            assert!(
+                Namespace::from_page(page).is_some() != other_page_name(page).is_some(),
+                "page {page}"
+            );
+        }
+        assert_eq!(other_page_name(26), None);
     }
 
     #[test]
@@ -354,6 +405,18 @@ mod tests {
         );
         assert_eq!(Namespace::from_uri("Gal:"), Some(Namespace::Gal));
         assert_eq!(Namespace::from_uri("Email:"), None);
+        assert_eq!(
+            Namespace::from_uri("uri:Contacts"),
+            Some(Namespace::Contacts)
+        );
+        assert_eq!(Namespace::from_uri("URI:AirSync"), Some(Namespace::AirSync));
+        assert_eq!(
+            Namespace::from_uri("http://synce.org/formats/airsync_wm5/contacts2"),
+            Some(Namespace::Contacts2)
+        );
+        assert_eq!(namespace_name("uri:Email"), "Email");
+        assert_eq!(namespace_name("POOMMAIL:"), "POOMMAIL");
+        assert_eq!(Namespace::from_uri("http://example.com/contacts"), None);
         assert_eq!(
             Namespace::Contacts.canonical("BusinessCity"),
             Some("BusinessAddressCity")

@@ -7,23 +7,34 @@
 //! which exports do not record. Replacing rather than merging means a field removed on the
 //! server disappears here too. SoftDelete (item left the sync window) is a delete, as on a
 //! device.
+//!
+//! A Sync response may carry several collections (one per synced folder). Those that are not
+//! contacts (by their `Class`, or by the namespaces of their items' fields) are skipped with
+//! one note for the file; a response with no contacts collection at all is an error.
 
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::codepages::Namespace;
+use super::codepages::{namespace_name, Namespace};
 use super::fields::{self, Options};
-use super::tree::{Element, ParseError};
+use super::tree::{Element, Ns, ParseError};
 use crate::Contact;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Command {
     Upsert(Box<Record>),
     Delete { uid: String },
 }
 
+/// A file's commands, and notes about the file as a whole (skipped collections).
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub commands: Vec<Command>,
+    pub notes: Vec<String>,
+}
+
 /// One item as a contact, with where it came from (`ServerId 2:1`, `GAL a@b`) and notes on
 /// fields that were left out.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Record {
     pub origin: String,
     pub contact: Contact,
@@ -89,11 +100,14 @@ fn required_text(parent: &Element, ns: Namespace, name: &str) -> Result<String, 
 
 /// All commands of a decoded document. Anything but a Sync or Search response is an error
 /// naming the root element.
-pub fn commands(root: &Element, opts: &Options) -> Result<Vec<Command>, ParseError> {
+pub fn commands(root: &Element, opts: &Options) -> Result<Parsed, ParseError> {
     if root.is(Namespace::AirSync, "Sync") {
         sync_commands(root, opts)
     } else if root.is(Namespace::Search, "Search") {
-        search_commands(root, opts)
+        Ok(Parsed {
+            commands: search_commands(root, opts)?,
+            notes: Vec::new(),
+        })
     } else {
         Err(ParseError::new(
             root.offset,
@@ -105,10 +119,38 @@ pub fn commands(root: &Element, opts: &Options) -> Result<Vec<Command>, ParseErr
     }
 }
 
-fn sync_commands(root: &Element, opts: &Options) -> Result<Vec<Command>, ParseError> {
+/// What a collection holds when it is not contacts (`Email`, `Calendar`, ...): its `Class`
+/// when it has one (EAS 2.5, Syncroton), else the namespace of its items' fields; `None` for
+/// contacts, and when nothing tells (fields without namespace, deletes only).
+fn foreign_kind(collection: &Element, operations: &[&Element]) -> Option<String> {
+    use Namespace::AirSync as A;
+    if let Some(class) = collection.child(A, "Class") {
+        let class = class.text.trim();
+        if !class.is_empty() {
+            return (!class.eq_ignore_ascii_case("Contacts")).then(|| class.to_string());
+        }
+    }
+    let fields = operations
+        .iter()
+        .filter_map(|op| op.child(A, "ApplicationData"))
+        .flat_map(|data| data.children.iter());
+    let mut foreign = None;
+    for field in fields {
+        match &field.ns {
+            Ns::Known(Namespace::Contacts | Namespace::Contacts2) => return None,
+            Ns::Other(uri) if foreign.is_none() => foreign = Some(namespace_name(uri).to_string()),
+            _ => {}
+        }
+    }
+    foreign
+}
+
+fn sync_commands(root: &Element, opts: &Options) -> Result<Parsed, ParseError> {
     use Namespace::AirSync as A;
     check_status(root, A)?;
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    let mut contact_collections = 0;
     for collection in root
         .children_named(A, "Collections")
         .flat_map(|c| c.children_named(A, "Collection"))
@@ -122,6 +164,15 @@ fn sync_commands(root: &Element, opts: &Options) -> Result<Vec<Command>, ParseEr
                     .flat_map(|r| r.children_named(A, "Fetch")),
             )
             .collect();
+        if let Some(kind) = foreign_kind(collection, &operations) {
+            let id = match collection.child(A, "CollectionId") {
+                Some(id) => id.text_value()?,
+                None => String::new(),
+            };
+            skipped.push(format!("CollectionId {id} ({kind})"));
+            continue;
+        }
+        contact_collections += 1;
         if operations.is_empty() {
             continue;
         }
@@ -156,7 +207,26 @@ fn sync_commands(root: &Element, opts: &Options) -> Result<Vec<Command>, ParseEr
             }
         }
     }
-    Ok(out)
+    let mut notes = Vec::new();
+    if !skipped.is_empty() {
+        if contact_collections == 0 {
+            return Err(ParseError::new(
+                root.offset,
+                format!(
+                    "a Sync response with no contacts collection, only {}",
+                    skipped.join(", ")
+                ),
+            ));
+        }
+        notes.push(format!(
+            "skipped collections that are not contacts: {}",
+            skipped.join(", ")
+        ));
+    }
+    Ok(Parsed {
+        commands: out,
+        notes,
+    })
 }
 
 fn search_commands(root: &Element, opts: &Options) -> Result<Vec<Command>, ParseError> {

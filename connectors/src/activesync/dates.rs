@@ -1,13 +1,42 @@
 //! EAS birthdays and anniversaries → calendar dates.
 //!
 //! EAS sends them as UTC instants (`1991-02-27T23:00:00.000Z`): the client stored local
-//! midnight, or noon, or 11:59 of the day, and the server converted to UTC. Rounding to the
-//! nearest midnight recovers the intended day for every client offset between UTC-12 and
-//! UTC+12 whatever time of day it picked; the half-day point itself rounds up.
+//! midnight (sometimes 11:59 of the day) and the server converted to UTC, so the instant is
+//! the day's midnight in some unknown zone. Local midnight of day D in zone UTC+h is
+//! (D − h hours) in UTC, so offsets west of UTC land on D itself and offsets east on the
+//! evening before. The rule:
+//!
+//! - round to the nearest UTC midnight (the half-day point, 12:00, rounds up: UTC+12 rather
+//!   than UTC−12, where nobody lives);
+//! - except that a whole quarter hour strictly between 10:00 and 12:00 UTC counts as midnight
+//!   of the next day in UTC+12:15 … UTC+13:45 (New Zealand summer, Tonga, Samoa, Chatham),
+//!   rather than of the same day in UTC−10:15 … UTC−11:45, where only a few thousand people
+//!   live (Niue, American Samoa). 10:00 itself stays the same day: Hawaii (UTC−10) has far
+//!   more people than Kiribati's Line Islands (UTC+14).
+//!
+//! So `2009-07-31T11:00:00.000Z` is 1 August (midnight in UTC+13) and 11:59, which no zone's
+//! midnight produces, stays the day it names.
 
 use crate::PartialDate;
 
 const MS_PER_DAY: i64 = 86_400_000;
+const MS_PER_HOUR: i64 = 3_600_000;
+const MS_PER_QUARTER_HOUR: i64 = 900_000;
+
+/// The day (since 1970-01-01) whose local midnight `utc_ms` most plausibly is, by the rule in
+/// the module docs.
+fn intended_day(utc_ms: i64) -> i64 {
+    let time_of_day = utc_ms.rem_euclid(MS_PER_DAY);
+    let far_east_midnight = time_of_day > 10 * MS_PER_HOUR
+        && time_of_day < 12 * MS_PER_HOUR
+        && time_of_day % MS_PER_QUARTER_HOUR == 0;
+    let shift = if far_east_midnight {
+        MS_PER_DAY
+    } else {
+        MS_PER_DAY / 2
+    };
+    (utc_ms + shift).div_euclid(MS_PER_DAY)
+}
 
 /// Outlook's "no date" value (year 4501) gives `Ok(None)`; Apple's "no year" marker (1604)
 /// gives a date without year.
@@ -30,7 +59,7 @@ pub fn parse_eas_date(text: &str) -> Result<Option<PartialDate>, String> {
         return Err(bad());
     }
     let utc_ms = days_from_civil(year, month, day) * MS_PER_DAY + ms_of_day - offset_ms;
-    let day_number = (utc_ms + MS_PER_DAY / 2).div_euclid(MS_PER_DAY);
+    let day_number = intended_day(utc_ms);
     let (year, month, day) = civil_from_days(day_number);
     if year >= 4500 {
         return Ok(None);
@@ -185,12 +214,32 @@ mod tests {
             date(Some(2000), 2, 29)
         );
         assert_eq!(
-            parse_eas_date("2000-02-29T13:00:00+02:00"),
+            parse_eas_date("2000-02-29T13:00:00+12:00"),
             date(Some(2000), 2, 29),
             "offsets are applied before rounding"
         );
         assert_eq!(parse_eas_date("19840512T000000Z"), date(Some(1984), 5, 12));
         assert_eq!(parse_eas_date("1984-05-12"), date(Some(1984), 5, 12));
+    }
+
+    #[test]
+    fn far_east_midnights_are_the_next_day() {
+        for (stored, day) in [
+            ("2009-07-31T10:00:00.000Z", 31), // UTC-10 (Hawaii) wins over UTC+14
+            ("2009-07-31T10:15:00.000Z", 1),  // UTC+13:45 (Chatham summer)
+            ("2009-07-31T11:00:00.000Z", 1),  // UTC+13 (New Zealand summer, Tonga)
+            ("2009-07-31T11:15:00.000Z", 1),  // UTC+12:45 (Chatham)
+            ("2009-07-31T11:59:00.000Z", 31), // 11:59 of the day, no zone's midnight
+            ("2009-07-31T11:00:30.000Z", 31), // not on a quarter hour
+            ("2009-07-31T12:00:00.000Z", 1),  // UTC+12 (New Zealand winter, Fiji)
+        ] {
+            let month = if day == 1 { 8 } else { 7 };
+            assert_eq!(
+                parse_eas_date(stored),
+                date(Some(2009), month, day),
+                "{stored}"
+            );
+        }
     }
 
     #[test]

@@ -14,8 +14,11 @@
 //! | CustomerId, GovernmentId, AccountName | `X-CUSTOMER-ID`, `X-GOVERNMENT-ID`, `X-ACCOUNT-NAME` |
 //! | Contacts Alias, GAL Alias             | `X-ALIAS`                                          |
 //! | ManagerName                           | `manager`                                          |
-//! | IMAddress 1-3                         | IMPP; a bare address becomes `sip:` (Exchange's IM address is the Lync/Teams SIP address) |
+//! | IMAddress 1-3                         | IMPP as written: a scheme only when the source gave one (a bare address is not guessed to be SIP or XMPP) |
 //! | MMS                                   | TEL, kind text, label "MMS" (dropped when the same number is already listed) |
+//!
+//! Every field is single-valued in an item; when one appears twice (a buggy exporter, a
+//! hand-edited log) the first is kept and each repetition is noted with its value.
 //!
 //! Left out on purpose: WeightedRank (a recipient-cache ranking), BodySize/BodyTruncated and
 //! NativeBodyType (transport details), CompressedRTF and non-plain-text bodies (noted per
@@ -49,7 +52,7 @@ struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// Resolves the children of `parent` against the namespaces an item may use. Elements of
     /// other namespaces mean the item is not a contact: an error naming the element. Unknown
-    /// names within those namespaces are noted and skipped.
+    /// names within those namespaces, and repetitions of a field, are noted and skipped.
     fn collect(
         parent: &'a Element,
         allowed: &[Namespace],
@@ -80,7 +83,17 @@ impl<'a> Fields<'a> {
                 .iter()
                 .find_map(|ns| ns.canonical(&child.name).map(|name| (*ns, name)))
             {
-                Some((ns, name)) => items.push((ns, name, child)),
+                Some((ns, name)) => {
+                    if items.iter().any(|(n, f, _)| *n == ns && *f == name) {
+                        warnings.push(format!(
+                            "field left out: {} repeated ({}); an item has one, the first is kept",
+                            child.label(),
+                            preview(child)
+                        ));
+                    } else {
+                        items.push((ns, name, child));
+                    }
+                }
                 None => warnings.push(format!("field left out: unknown element {}", child.label())),
             }
         }
@@ -90,12 +103,11 @@ impl<'a> Fields<'a> {
     fn element(&self, ns: Namespace, name: &str) -> Option<&'a Element> {
         self.items
             .iter()
-            .rev()
             .find(|(n, field, _)| *n == ns && *field == name)
             .map(|(_, _, el)| *el)
     }
 
-    /// The trimmed text of the last such element; `None` when absent or blank.
+    /// The trimmed text of the element; `None` when absent or blank.
     fn text(&self, ns: Namespace, name: &str) -> Result<Option<String>, ParseError> {
         match self.element(ns, name) {
             Some(el) => Ok(Some(el.text_value()?).filter(|t| !t.is_empty())),
@@ -115,6 +127,20 @@ impl<'a> Fields<'a> {
             }
         }
         Ok(out)
+    }
+}
+
+/// A repeated field's value for a note: its text, shortened to 80 characters.
+fn preview(element: &Element) -> String {
+    if element.opaque.is_some() {
+        return "binary data".into();
+    }
+    let text = element.text.trim();
+    let short: String = text.chars().take(80).collect();
+    if short.len() < text.len() {
+        format!("{short:?}…")
+    } else {
+        format!("{short:?}")
     }
 }
 
@@ -226,24 +252,6 @@ pub fn mailbox_address(text: &str) -> Option<String> {
             .chars()
             .any(|c| c.is_whitespace() || "<>\"".contains(c));
     valid.then(|| inner.to_string())
-}
-
-/// An IM address as an IMPP URI: kept when it has a scheme, else `sip:`.
-fn impp_uri(text: &str) -> String {
-    let has_scheme = text.split_once(':').is_some_and(|(scheme, _)| {
-        scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    });
-    if has_scheme {
-        text.to_string()
-    } else {
-        format!("sip:{text}")
-    }
 }
 
 struct Builder<'f, 'a> {
@@ -497,8 +505,7 @@ pub fn from_application_data(data: &Element, opts: &Options) -> Result<Mapped, P
         });
     }
     for name in ["IMAddress", "IMAddress2", "IMAddress3"] {
-        if let Some(im) = b.text(C2, name)? {
-            let uri = impp_uri(&im);
+        if let Some(uri) = b.text(C2, name)? {
             if !b.contact.impps.iter().any(|i| i.uri == uri) {
                 b.contact.impps.push(Impp { uri });
             }
@@ -599,12 +606,5 @@ mod tests {
         assert_eq!(mailbox_address("/o=ExchangeLabs/ou=Exchange"), None);
         assert_eq!(mailbox_address("\"Name only\""), None);
         assert_eq!(mailbox_address("a b@example.com"), None);
-    }
-
-    #[test]
-    fn impp_uris() {
-        assert_eq!(impp_uri("sip:h@example.com"), "sip:h@example.com");
-        assert_eq!(impp_uri("xmpp:z@example.org"), "xmpp:z@example.org");
-        assert_eq!(impp_uri("z@example.org"), "sip:z@example.org");
     }
 }

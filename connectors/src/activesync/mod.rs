@@ -4,13 +4,16 @@
 //!
 //! A folder is replayed in file-name order and each file's commands in document order, so a
 //! later Change or Delete wins; name exports so that they sort chronologically (timestamps
-//! or zero-padded counters). Every poll replays everything: the source keeps no state, so a
-//! restart or an edited old file gives the same result as a fresh start.
+//! or zero-padded counters). Every poll replays everything, so an edited old file gives the
+//! same result as a fresh start.
 //!
-//! Each file is decoded completely before any of its commands is applied: a truncated or
-//! corrupt file changes nothing, is reported as skipped (with its byte offset or element), and
-//! the other files still load. When no file can be used the poll fails, so clients keep the
-//! previous data.
+//! Each file is decoded completely before any of its commands is applied, and the source
+//! remembers each file's last good decoding (by path, in memory). A file that stops reading
+//! (cut short while an exporter rewrites it, damaged, unreadable) is reported with its byte
+//! offset or element and replays its last good commands until it reads again, so its contacts
+//! stay on phones; a file taken out of the folder takes its contacts with it. A damaged file
+//! with nothing remembered (since the server started) is skipped and the others still load.
+//! When no file can be used the poll fails, so clients keep the previous data.
 
 mod codepages;
 mod commands;
@@ -24,17 +27,20 @@ mod xml;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
-use commands::Command;
+use commands::{Command, Parsed};
 use detect::Format;
 pub use settings::ActiveSyncSettings;
 
 pub struct ActiveSyncSource {
     id: String,
     settings: ActiveSyncSettings,
+    /// Each file's last good decoding, by path (see the module docs).
+    last_good: Arc<Mutex<HashMap<PathBuf, Parsed>>>,
 }
 
 /// One listed item during a replay, with where its current version came from.
@@ -129,7 +135,11 @@ impl ActiveSyncSource {
             .photos
             .validate()
             .map_err(|e| format!("photos: {e}"))?;
-        Ok(ActiveSyncSource { id, settings })
+        Ok(ActiveSyncSource {
+            id,
+            settings,
+            last_good: Arc::default(),
+        })
     }
 
     fn options(&self) -> fields::Options {
@@ -141,7 +151,7 @@ impl ActiveSyncSource {
 
     /// Decodes one file completely into its commands. The error says which format the file
     /// was taken for and names the byte offset (or the offending element and its offset).
-    fn parse_file(bytes: &[u8], opts: &fields::Options) -> Result<Vec<Command>, String> {
+    fn parse_file(bytes: &[u8], opts: &fields::Options) -> Result<Parsed, String> {
         let (format, bytes) = detect::detect(bytes)?;
         let root = match format {
             Format::Xml => xml::decode(&bytes),
@@ -156,6 +166,11 @@ impl ActiveSyncSource {
         let root = &self.settings.path;
         let files = list_files(root)?;
         let opts = self.options();
+        let mut last_good = self
+            .last_good
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        last_good.retain(|path, _| files.contains(path));
         let mut replay = Replay::default();
         let mut outcome = PollOutcome::default();
         let mut failures = Vec::new();
@@ -164,20 +179,39 @@ impl ActiveSyncSource {
             let parsed = std::fs::read(file)
                 .map_err(|e| format!("cannot read: {e}"))
                 .and_then(|bytes| Self::parse_file(&bytes, &opts));
-            match parsed {
-                Ok(commands) => replay.apply(&name, commands),
-                Err(reason) => {
+            let (parsed, note) = match (parsed, last_good.get(file)) {
+                (Ok(parsed), _) => {
+                    last_good.insert(file.clone(), parsed.clone());
+                    (parsed, None)
+                }
+                (Err(reason), Some(kept)) => {
+                    let note = format!(
+                        "{reason}; its last good contents stay published until it reads again"
+                    );
+                    (kept.clone(), Some(note))
+                }
+                (Err(reason), None) => {
                     failures.push(format!("{name}: {reason}"));
                     outcome.skipped.push(SkippedRecord {
                         location: name,
                         reason,
                     });
+                    continue;
                 }
+            };
+            for reason in note.into_iter().chain(parsed.notes) {
+                outcome.skipped.push(SkippedRecord {
+                    location: name.clone(),
+                    reason,
+                });
             }
+            replay.apply(&name, parsed.commands);
         }
+        drop(last_good);
         if !files.is_empty() && failures.len() == files.len() {
-            let message = match (files.len(), outcome.skipped.pop()) {
-                (1, Some(only)) => only.reason,
+            // The file's name is already in the error when the path is the file itself.
+            let message = match outcome.skipped.pop() {
+                Some(only) if Path::new(&only.location) == root.as_path() => only.reason,
                 _ => format!("no file could be used: {}", failures.join("; ")),
             };
             return Err(SourceError::Undecodable {
@@ -248,6 +282,7 @@ impl Source for ActiveSyncSource {
         let this = ActiveSyncSource {
             id: self.id.clone(),
             settings: self.settings.clone(),
+            last_good: Arc::clone(&self.last_good),
         };
         tokio::task::spawn_blocking(move || this.load())
             .await

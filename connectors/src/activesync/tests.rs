@@ -32,9 +32,9 @@ fn options() -> fields::Options {
 
 /// A file's contacts as a one-file replay would publish them.
 fn contacts_of(bytes: &[u8]) -> Vec<Contact> {
-    let commands = ActiveSyncSource::parse_file(bytes, &options()).expect("parses");
+    let parsed = ActiveSyncSource::parse_file(bytes, &options()).expect("parses");
     let mut replay = Replay::default();
-    replay.apply("test", commands);
+    replay.apply("test", parsed.commands);
     let mut outcome = PollOutcome::default();
     replay.finish(&mut outcome);
     outcome.contacts.iter().map(|c| Contact::clone(c)).collect()
@@ -42,7 +42,7 @@ fn contacts_of(bytes: &[u8]) -> Vec<Contact> {
 
 fn parse_error(bytes: &[u8]) -> String {
     match ActiveSyncSource::parse_file(bytes, &options()) {
-        Ok(commands) => panic!("expected an error, got {} commands", commands.len()),
+        Ok(parsed) => panic!("expected an error, got {} commands", parsed.commands.len()),
         Err(e) => e,
     }
 }
@@ -209,7 +209,7 @@ fn sync_fields_others() {
     assert_eq!(
         zoe.impps,
         vec![Impp {
-            uri: "sip:zoe.angstrom@example.org".into()
+            uri: "zoe.angstrom@example.org".into()
         }]
     );
     assert_eq!(extra(zoe, "X-EVOLUTION-SPOUSE"), vec!["Henrik Ångström"]);
@@ -266,7 +266,7 @@ fn sync_fields_others() {
     let uris: Vec<&str> = haruki.impps.iter().map(|i| i.uri.as_str()).collect();
     assert_eq!(
         uris,
-        vec!["sip:h.tachibana@example.com", "sip:haruki.t@example.org"]
+        vec!["sip:h.tachibana@example.com", "haruki.t@example.org"]
     );
     assert_eq!(
         phones(haruki),
@@ -393,17 +393,14 @@ fn truncated_wbxml_names_the_offset() {
 fn corrupt_wbxml_names_the_offset() {
     let good = fixture("sync-response.wbxml");
 
-    // SWITCH_PAGE to Contacts right after the first ApplicationData → page 2 (Email).
+    // SWITCH_PAGE to Contacts right after the first ApplicationData → page 26 (not in EAS).
     let switch = find(&good, &[0x5D, 0x00, 0x01]) + 1;
     let mut bytes = good.clone();
-    bytes[switch + 1] = 0x02;
+    bytes[switch + 1] = 26;
     let err = parse_error(&bytes);
     assert_eq!(
         err,
-        format!(
-            "WBXML, byte {switch}: unknown code page 2: not one of AirSync, Contacts, \
-             Contacts2, Search, GAL, AirSyncBase"
-        )
+        format!("WBXML, byte {switch}: unknown code page 26: not an ActiveSync code page")
     );
 
     // FileAs (0x1E with content) → 0x3F, which Contacts does not define.
@@ -497,7 +494,9 @@ fn xml_that_is_not_eas_names_the_element() {
 </Collections></Sync>"#;
     let err = parse_error(calendar);
     assert!(
-        err.contains("<Subject> (namespace \"Calendar:\")") && err.contains("not a contact"),
+        err.ends_with(
+            "a Sync response with no contacts collection, only CollectionId 5 (Calendar)"
+        ),
         "{err}"
     );
     let err = parse_error(br#"<Sync xmlns="AirSync:"><Status>4</Status></Sync>"#);
@@ -681,3 +680,7 @@ fn settings_are_checked() {
         .err()
         .is_some_and(|e| e.starts_with("photos")));
 }
+
+mod awkward;
+mod oracle;
+mod props;

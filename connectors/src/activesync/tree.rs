@@ -9,6 +9,62 @@ use super::codepages::Namespace;
 /// keeps hostile input from exhausting the stack in later recursive walks.
 pub const MAX_DEPTH: usize = 32;
 
+/// Most elements one file may hold. A Sync response carries at most 512 items (the largest
+/// WindowSize) and a GAL Search 100, each a few dozen elements; two million leave room for
+/// hand-made exports of about 120,000 contacts in one file (the load benchmark writes
+/// 100,000) and bound the tree to some 350 MB, where a 200 MB file of empty elements used to
+/// build one of 4.7 GB.
+pub const MAX_ELEMENTS: usize = 2_000_000;
+
+/// What decoding one file may cost, checked before anything is allocated for it: at most
+/// [`MAX_ELEMENTS`] elements, and decoded text (strings, string-table references, entities,
+/// opaque data, literal tag names) at most 16 times the input plus 1 MiB. WBXML can reference
+/// one string-table entry any number of times, so without the text cap a 1 MB file could
+/// decode to gigabytes; XML text never outgrows its input.
+pub struct Budget {
+    text_limit: usize,
+    text: usize,
+    elements: usize,
+}
+
+impl Budget {
+    pub fn for_input(len: usize) -> Budget {
+        Budget {
+            text_limit: len.saturating_mul(16).saturating_add(1 << 20),
+            text: 0,
+            elements: 0,
+        }
+    }
+
+    /// Counts one more element starting at byte `at`.
+    pub fn element(&mut self, at: usize) -> Result<(), ParseError> {
+        self.elements += 1;
+        if self.elements > MAX_ELEMENTS {
+            return Err(ParseError::new(
+                at,
+                format!("more than {MAX_ELEMENTS} elements in one file; split the export"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `len` more bytes of decoded text found at byte `at`.
+    pub fn text(&mut self, len: usize, at: usize) -> Result<(), ParseError> {
+        self.text = self.text.saturating_add(len);
+        if self.text > self.text_limit {
+            return Err(ParseError::new(
+                at,
+                format!(
+                    "decoded text would exceed {} bytes (16 times the file's size plus 1 MiB); \
+                     string table references repeat too often for a real export",
+                    self.text_limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Why a file could not be decoded: the byte offset (in the decoded WBXML for base64 input)
 /// and what was wrong there.
 #[derive(Debug, Clone, PartialEq, Eq)]

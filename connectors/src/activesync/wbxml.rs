@@ -1,17 +1,21 @@
 //! WBXML 1.3 (WAP-192) as ActiveSync uses it → element tree.
 //!
 //! EAS uses a small subset: tags from the MS-ASWBXML code pages, inline strings, OPAQUE data
-//! and SWITCH_PAGE; no attributes, no literal tags, no extensions. Everything outside that
-//! subset, and every truncation, is an error naming the byte offset. The decoder never
-//! recurses and never indexes past the input, so any byte sequence yields a tree or an error.
+//! and SWITCH_PAGE; no attributes, no extensions. Literal tags (a name from the string table)
+//! are read too: libwbxml writes them for names its tables lack. Everything else, and every
+//! truncation, is an error naming the byte offset. The decoder never recurses, never indexes
+//! past the input, and checks every string-table reference and the [`Budget`] before copying
+//! anything, so any byte sequence yields a bounded tree or an error.
 
-use super::codepages::Namespace;
-use super::tree::{all_closed, Element, Ns, ParseError, MAX_DEPTH};
+use super::codepages::{other_page_name, Namespace};
+use super::tree::{all_closed, Budget, Element, Ns, ParseError, MAX_DEPTH};
 
 const SWITCH_PAGE: u8 = 0x00;
 const END: u8 = 0x01;
 const ENTITY: u8 = 0x02;
 const STR_I: u8 = 0x03;
+const LITERAL: u8 = 0x04;
+const LITERAL_C: u8 = 0x44;
 const STR_T: u8 = 0x83;
 const OPAQUE: u8 = 0xC3;
 /// IANA MIBenum of UTF-8, the only charset EAS sends.
@@ -100,25 +104,89 @@ fn utf8(raw: &[u8], start: usize) -> Result<String, ParseError> {
     })
 }
 
-/// A string from the string table, by byte index, up to its NUL.
-fn table_string(table: &[u8], index: u32, table_start: usize) -> Result<String, ParseError> {
-    let index = index as usize;
-    let rest = table.get(index..).ok_or_else(|| {
-        ParseError::new(
-            table_start,
-            format!("string table reference {index} is outside the table"),
-        )
-    })?;
-    let len = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
-    utf8(rest.get(..len).unwrap_or_default(), table_start + index)
+/// The string table and where it starts in the file.
+struct Table<'a> {
+    bytes: &'a [u8],
+    start: usize,
+}
+
+impl Table<'_> {
+    /// The string at byte `index` up to its NUL, for a reference at byte `at`: the reference
+    /// is checked and the copy charged to `budget` before anything is copied.
+    fn string(&self, index: u32, at: usize, budget: &mut Budget) -> Result<String, ParseError> {
+        let index = index as usize;
+        let rest = self.bytes.get(index..).filter(|rest| !rest.is_empty());
+        let rest = rest.ok_or_else(|| {
+            ParseError::new(
+                at,
+                format!(
+                    "string table reference {index} is outside the table ({} bytes)",
+                    self.bytes.len()
+                ),
+            )
+        })?;
+        let len = rest.iter().position(|b| *b == 0).ok_or_else(|| {
+            ParseError::new(
+                at,
+                format!("string table reference {index}: the string has no terminating NUL"),
+            )
+        })?;
+        budget.text(len, at)?;
+        utf8(rest.get(..len).unwrap_or_default(), self.start + index)
+    }
+}
+
+/// The code page tags are read from: one this source knows the tags of, or another EAS page
+/// whose elements are kept as foreign (named by token) so their collection can be skipped.
+#[derive(Clone, Copy)]
+enum Page {
+    Known(Namespace),
+    Other(&'static str),
+}
+
+impl Page {
+    fn from_number(number: u8) -> Option<Page> {
+        Namespace::from_page(number)
+            .map(Page::Known)
+            .or_else(|| other_page_name(number).map(Page::Other))
+    }
+
+    /// The element a tag token (without its content/attribute bits) stands for.
+    fn element(self, code: u8, at: usize) -> Result<Element, ParseError> {
+        match self {
+            Page::Known(ns) => {
+                let name = ns.tag(code).ok_or_else(|| {
+                    ParseError::new(
+                        at,
+                        format!(
+                            "unknown token 0x{code:02X} in code page {} ({})",
+                            ns.page(),
+                            ns.name()
+                        ),
+                    )
+                })?;
+                Ok(Element::new(Ns::Known(ns), name.to_string(), at))
+            }
+            Page::Other(name) => Ok(Element::new(
+                Ns::Other(name.to_string()),
+                format!("token 0x{code:02X}"),
+                at,
+            )),
+        }
+    }
+
+    fn namespace_of_literal(self) -> Ns {
+        match self {
+            Page::Known(ns) => Ns::Known(ns),
+            Page::Other(name) => Ns::Other(name.to_string()),
+        }
+    }
 }
 
 fn global_token_name(token: u8) -> &'static str {
     match token {
-        0x04 => "LITERAL",
         0x40..=0x42 => "EXT_I",
         0x43 => "PI",
-        0x44 => "LITERAL_C",
         0x80..=0x82 => "EXT_T",
         0x84 => "LITERAL_A",
         0xC0..=0xC2 => "EXT",
@@ -148,10 +216,13 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
         ));
     }
     let table_len = r.mb_u32("the string table length")? as usize;
-    let table_start = r.pos;
-    let table = r.take(table_len, "string table")?;
+    let table = Table {
+        start: r.pos,
+        bytes: r.take(table_len, "string table")?,
+    };
+    let mut budget = Budget::for_input(bytes.len());
 
-    let mut page = Namespace::AirSync;
+    let mut page = Page::Known(Namespace::AirSync);
     let mut open: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     while r.pos < bytes.len() {
@@ -163,18 +234,16 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
             ));
         }
         let token = r.byte("a token")?;
-        match token {
+        let element = match token {
             SWITCH_PAGE => {
                 let number = r.byte("a code page number")?;
-                page = Namespace::from_page(number).ok_or_else(|| {
+                page = Page::from_number(number).ok_or_else(|| {
                     ParseError::new(
                         at,
-                        format!(
-                            "unknown code page {number}: not one of AirSync, Contacts, \
-                             Contacts2, Search, GAL, AirSyncBase"
-                        ),
+                        format!("unknown code page {number}: not an ActiveSync code page"),
                     )
                 })?;
+                continue;
             }
             END => {
                 let element = open
@@ -184,6 +253,7 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
                     Some(parent) => parent.children.push(element),
                     None => root = Some(element),
                 }
+                continue;
             }
             ENTITY | STR_I | STR_T | OPAQUE => {
                 let text = match token {
@@ -198,11 +268,12 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
                     STR_I => r.inline_string()?,
                     STR_T => {
                         let index = r.mb_u32("a string table reference")?;
-                        table_string(table, index, table_start)?
+                        table.string(index, at, &mut budget)?
                     }
                     _ => {
                         let len = r.mb_u32("an opaque length")? as usize;
-                        let data = r.take(len, "opaque data")?.to_vec();
+                        let data = r.take(len, "opaque data")?;
+                        budget.text(len, at)?;
                         let parent = open.last_mut().ok_or_else(|| {
                             ParseError::new(at, "opaque data outside any element")
                         })?;
@@ -210,10 +281,19 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
                         continue;
                     }
                 };
+                if token != STR_T {
+                    budget.text(text.len(), at)?;
+                }
                 let parent = open
                     .last_mut()
                     .ok_or_else(|| ParseError::new(at, "text outside any element"))?;
                 parent.text.push_str(&text);
+                continue;
+            }
+            LITERAL | LITERAL_C => {
+                let index = r.mb_u32("a literal tag's string table reference")?;
+                let name = table.string(index, at, &mut budget)?;
+                Element::new(page.namespace_of_literal(), name, at)
             }
             _ if token & 0x3F < 0x05 => {
                 return Err(ParseError::new(
@@ -231,33 +311,23 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
                         format!("tag 0x{token:02X} has attributes, which ActiveSync never sends"),
                     ));
                 }
-                let code = token & 0x3F;
-                let name = page.tag(code).ok_or_else(|| {
-                    ParseError::new(
-                        at,
-                        format!(
-                            "unknown token 0x{code:02X} in code page {} ({})",
-                            page.page(),
-                            page.name()
-                        ),
-                    )
-                })?;
-                let element = Element::new(Ns::Known(page), name.to_string(), at);
-                if token & 0x40 == 0 {
-                    match open.last_mut() {
-                        Some(parent) => parent.children.push(element),
-                        None => root = Some(element),
-                    }
-                } else {
-                    if open.len() >= MAX_DEPTH {
-                        return Err(ParseError::new(
-                            at,
-                            format!("elements nested deeper than {MAX_DEPTH}"),
-                        ));
-                    }
-                    open.push(element);
-                }
+                page.element(token & 0x3F, at)?
             }
+        };
+        budget.element(at)?;
+        if token & 0x40 == 0 {
+            match open.last_mut() {
+                Some(parent) => parent.children.push(element),
+                None => root = Some(element),
+            }
+        } else {
+            if open.len() >= MAX_DEPTH {
+                return Err(ParseError::new(
+                    at,
+                    format!("elements nested deeper than {MAX_DEPTH}"),
+                ));
+            }
+            open.push(element);
         }
     }
     all_closed(&open, bytes.len())?;
@@ -297,9 +367,9 @@ mod tests {
 
     #[test]
     fn errors_name_offsets() {
-        let err = decode(&doc(&[0x00, 0x02])).unwrap_err();
+        let err = decode(&doc(&[0x00, 0x1A])).unwrap_err();
         assert_eq!(err.offset, 5);
-        assert!(err.message.contains("code page 2"), "{err:?}");
+        assert!(err.message.contains("code page 26"), "{err:?}");
         let err = decode(&doc(&[0x3F])).unwrap_err();
         assert!(err.message.contains("unknown token 0x3F"), "{err:?}");
         let err = decode(&doc(&[0x4E, 0x03, 0xC3, 0x28, 0x00, 0x01])).unwrap_err();
@@ -313,6 +383,24 @@ mod tests {
         assert!(err.message.contains("charset"), "{err:?}");
         let err = decode(&[0x03, 0x01, 0x6A, 0x00, 0x05, 0x05]).unwrap_err();
         assert!(err.message.contains("after the end"), "{err:?}");
+    }
+
+    #[test]
+    fn literal_tags_and_other_pages() {
+        // String table "Hobby\0"; <Sync><LITERAL_C 0>x</><SWITCH_PAGE 2 (Email)><Subject/></Sync>
+        let bytes = [
+            0x03, 0x01, 0x6A, 0x06, b'H', b'o', b'b', b'b', b'y', 0x00, 0x45, 0x44, 0x00, 0x03,
+            b'x', 0x00, 0x01, 0x00, 0x02, 0x14, 0x01,
+        ];
+        let root = decode(&bytes).expect("decodes");
+        assert!(root.children[0].is(Namespace::AirSync, "Hobby"));
+        assert_eq!(root.children[0].text, "x");
+        assert_eq!(root.children[1].ns, Ns::Other("Email".into()));
+        assert_eq!(root.children[1].name, "token 0x14");
+        let mut unterminated = bytes;
+        unterminated[9] = b'!';
+        let err = decode(&unterminated).unwrap_err();
+        assert!(err.message.contains("no terminating NUL"), "{err:?}");
     }
 
     #[test]

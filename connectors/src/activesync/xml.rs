@@ -1,7 +1,8 @@
 //! Decoded EAS XML (what WBXML decoders and server logs print) → element tree.
 //!
-//! Namespaces are resolved, then mapped to EAS namespaces by name, so `Contacts`, `Contacts:`
-//! and `POOMCONTACTS:` all read the same. A prefix nobody declared is taken as the namespace
+//! Namespaces are resolved (prefixes and default namespaces alike), then mapped to EAS
+//! namespaces by name, so `Contacts`, `Contacts:`, `uri:Contacts` and `POOMCONTACTS:` all read
+//! the same. A prefix nobody declared is taken as the namespace
 //! name itself (log printers write `<POOMCONTACTS:FileAs>` without declarations). DOCTYPEs,
 //! which libwbxml prints, are skipped without expanding anything; unknown entities are errors.
 
@@ -10,7 +11,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use super::codepages::Namespace;
-use super::tree::{all_closed, Element, Ns, ParseError, MAX_DEPTH};
+use super::tree::{all_closed, Budget, Element, Ns, ParseError, MAX_DEPTH};
 
 fn namespace_of(resolved: &ResolveResult) -> Ns {
     let uri = match resolved {
@@ -38,6 +39,7 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().trim_text(false);
     let position = |p: u64| bom + usize::try_from(p).unwrap_or(usize::MAX);
+    let mut budget = Budget::for_input(bytes.len());
     let mut open: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
@@ -64,10 +66,12 @@ pub fn decode(bytes: &[u8]) -> Result<Element, ParseError> {
         match event {
             Event::Start(start) => {
                 content_allowed(&open, &root)?;
+                budget.element(at)?;
                 open.push(start_element(&resolved, &start, at));
             }
             Event::Empty(start) => {
                 content_allowed(&open, &root)?;
+                budget.element(at)?;
                 let element = start_element(&resolved, &start, at);
                 match open.last_mut() {
                     Some(parent) => parent.children.push(element),
