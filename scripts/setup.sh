@@ -2,8 +2,8 @@
 # Makes sure the system packages cardbridge needs are present: installs them with apt-get when
 # running as root on Debian/Ubuntu, otherwise says exactly what to install.
 #   scripts/setup.sh build   -> what building needs (cmake, a C compiler)
-#   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; OpenLDAP's slapd and
-#                               ldap-utils for the directory tests; openssl for their TLS)
+#   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; phonenumbers; OpenLDAP's
+#                               slapd and ldap-utils for the directory tests; openssl for their TLS)
 set -euo pipefail
 need="${1:-build}"
 
@@ -39,6 +39,15 @@ if [ "$need" = "test" ]; then
     if ! python3 -m pip install --quiet --disable-pip-version-check vdirsyncer vobject 2>/dev/null \
        && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages vdirsyncer; then
       echo "setup: could not install vdirsyncer; install them with: python3 -m pip install vdirsyncer vobject" >&2
+      exit 1
+    fi
+  fi
+  # phonenumbers is Google's libphonenumber for Python: the oracle of the phone-number test.
+  if ! python3 -c "import phonenumbers" 2>/dev/null; then
+    echo "setup: installing phonenumbers (PyPI): libphonenumber, the phone-number test's oracle" >&2
+    if ! python3 -m pip install --quiet --disable-pip-version-check phonenumbers 2>/dev/null \
+       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages phonenumbers; then
+      echo "setup: could not install phonenumbers; install it with: python3 -m pip install phonenumbers" >&2
       exit 1
     fi
   fi
