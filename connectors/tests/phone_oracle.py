@@ -18,15 +18,19 @@ import random
 import re
 import sys
 
+# The metadata version of the phonenumber crate (0.3.10+9.0.33 in Cargo.lock): with other
+# metadata, numbers whose ranges changed in between would differ for that reason alone.
+METADATA = "9.0.33"
+INSTALL = f"python3 -m pip install phonenumbers=={METADATA} (or run scripts/setup.sh test)"
+
 try:
     import phonenumbers
     from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
     from phonenumbers import PhoneNumberType as T
 except ImportError:
-    sys.exit(
-        "phone_oracle.py needs Google's libphonenumber for Python: "
-        "python3 -m pip install phonenumbers (or run scripts/setup.sh test)"
-    )
+    sys.exit(f"phone_oracle.py needs Google's libphonenumber for Python: {INSTALL}")
+if phonenumbers.__version__ != METADATA:
+    sys.exit(f"phone_oracle.py needs phonenumbers {METADATA}, not {phonenumbers.__version__}: {INSTALL}")
 
 TYPES = [T.MOBILE, T.FIXED_LINE, T.TOLL_FREE, T.PREMIUM_RATE, T.SHARED_COST, T.VOIP, T.UAN]
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
