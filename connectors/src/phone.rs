@@ -10,6 +10,8 @@
 
 mod guards;
 
+use std::borrow::Cow;
+
 use phonenumber::country::Id;
 use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use phonenumber::Mode;
@@ -83,15 +85,32 @@ impl<'t> Reading<'t> {
 
     /// The E.164 form of `text` parsed with `region`, if it passes the guards.
     fn e164(&self, region: Option<Id>, text: &str) -> Option<String> {
-        let number = phonenumber::parse(region, text).ok()?;
+        let number = phonenumber::parse(region, compact(text)).ok()?;
         let e164 = number.format().mode(Mode::E164).to_string();
         let national = number.national().to_string();
-        let fits = guards::is_valid(&number, &national)
+        let fits = guards::is_valid(number.code().value(), &national)
             && self
                 .plan
                 .is_none_or(|plan| guards::matches_whole(plan, &national))
             && guards::keeps_digits(self.written, &e164, number.code().value());
         fits.then_some(e164)
+    }
+}
+
+/// Only the digits (and `+`) of `text` when it has nothing else but separators: the crate
+/// fails on some spellings libphonenumber reads, such as `+4930-1234567`.
+fn compact(text: &str) -> Cow<'_, str> {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+ .-/()".contains(c))
+    {
+        Cow::Owned(
+            text.chars()
+                .filter(|c| *c != ' ' && !".-/()".contains(*c))
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
@@ -164,6 +183,63 @@ mod tests {
             normalize_phone("+44 20 7946 0555", Some("US")),
             "+442079460555"
         );
+    }
+
+    /// The crate stripped the default region's trunk prefix `1` after +49, and Russia's `8`
+    /// from 800 numbers (values checked with libphonenumber).
+    #[test]
+    fn trunk_prefixes_are_only_dropped_where_they_are_one() {
+        let cases = [
+            ("+49 172 6919312", Some("US"), "+491726919312"),
+            ("+49 151 12345678", Some("US"), "+4915112345678"),
+            ("+49 151 12345678", Some("CA"), "+4915112345678"),
+            ("011 49 172 6919312", Some("US"), "+491726919312"),
+            ("0049 172 6919312", Some("DE"), "+491726919312"),
+            ("0172 6919312", Some("DE"), "+491726919312"),
+            ("+49 (0)172 6919312", Some("US"), "+491726919312"),
+            ("+7 800 555 35 35", None, "+78005553535"),
+            ("+7 800 555 35 35", Some("US"), "+78005553535"),
+            ("+7 800 555 35 35", Some("RU"), "+78005553535"),
+            ("8 800 555 35 35", Some("RU"), "+78005553535"),
+            ("+7 812 123 45 67", None, "+78121234567"),
+            ("+375 800 123 45 67", Some("BY"), "+3758001234567"),
+            ("8 800 123 45 67", Some("BY"), "+3758001234567"),
+            ("02 1234 5678", Some("IT"), "+390212345678"),
+            ("011 2345 6789", Some("IN"), "+911123456789"),
+            ("+4930-1234567", None, "+49301234567"),
+        ];
+        for (text, region, e164) in cases {
+            assert_eq!(normalize_phone(text, region), e164, "{text} in {region:?}");
+        }
+    }
+
+    /// Kept as written: `00` is no international prefix in the US, an extension would be
+    /// lost, and the crate calls `101234567` valid for China though it is a digit short.
+    #[test]
+    fn doubtful_numbers_are_kept_as_written() {
+        for (text, region) in [
+            ("0049 172 6919312", Some("US")),
+            ("+1 650 253 0000 ext. 12", Some("US")),
+            ("101234567", Some("CN")),
+            ("0049 172 6919312", None),
+        ] {
+            assert_eq!(normalize_phone(text, region), text, "{text} in {region:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the text and region: no panic, and the text as written or an E.164 number.
+        #[test]
+        fn any_text_is_kept_or_becomes_e164(
+            text in "[+0-9 ().\\-/x]{0,24}|\\PC{0,24}",
+            region in proptest::option::of("US|DE|RU|BY|GB|IN|IT|HK|CN|AR|XX"),
+        ) {
+            let published = normalize_phone(&text, region.as_deref());
+            let e164 = published
+                .strip_prefix('+')
+                .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()));
+            proptest::prop_assert!(published == text.trim() || e164, "{text:?} -> {published:?}");
+        }
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use phonenumber::metadata::{Descriptor, DATABASE};
-use phonenumber::{PhoneNumber, Type};
+use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
+use phonenumber::Type;
 use regex::{Regex, RegexBuilder};
 
 /// Whether the digits of `written` are those of `e164` with at most the country code `code`
@@ -47,19 +47,41 @@ const VALID_TYPES: [Type; 10] = [
     Type::Voicemail,
 ];
 
-/// Whether the national number `national` matches the general pattern of its region and the
-/// pattern of one of its number types entirely, as libphonenumber asks. The crate only asks
-/// for a match at the start, so it takes numbers with digits too many.
-pub(super) fn is_valid(number: &PhoneNumber, national: &str) -> bool {
-    let Some(meta) = number.metadata(&DATABASE) else {
+/// Whether the national number `national` with country code `code` matches the general
+/// pattern and the pattern of one of the number types of its region entirely, as
+/// libphonenumber asks. The crate only asks for a match at the start, so it takes numbers with
+/// digits too many.
+pub(super) fn is_valid(code: u16, national: &str) -> bool {
+    let Some(meta) = region_of(code, national) else {
         return false;
     };
     let descriptors = meta.descriptors();
-    matches_whole(descriptors.general(), national)
-        && VALID_TYPES
-            .iter()
-            .filter_map(|kind| descriptors.get(*kind))
-            .any(|pattern| matches_whole(pattern, national))
+    matches_whole(descriptors.general(), national) && has_type(meta, national)
+}
+
+/// Whether `national` entirely matches one of the number types of `meta`.
+fn has_type(meta: &Metadata, national: &str) -> bool {
+    VALID_TYPES
+        .iter()
+        .filter_map(|kind| meta.descriptors().get(*kind))
+        .any(|pattern| matches_whole(pattern, national))
+}
+
+/// The region of a national number among those sharing its country code, chosen as
+/// libphonenumber does: the first (main region first) whose leading digits it starts with, or
+/// without leading digits, whose number types it matches. (The crate's `PhoneNumber::metadata`
+/// drops the leading zeros of Italian numbers before choosing, and finds none.)
+fn region_of(code: u16, national: &str) -> Option<&'static Metadata> {
+    let regions = DATABASE.by_code(&code)?;
+    if let [only] = regions[..] {
+        return Some(only);
+    }
+    regions
+        .into_iter()
+        .find(|meta| match meta.leading_digits() {
+            Some(leading) => leading.find(national).is_some_and(|m| m.start() == 0),
+            None => has_type(meta, national),
+        })
 }
 
 /// Whether `pattern` allows the length of `national` and matches all of it.
@@ -83,4 +105,32 @@ fn anchored(pattern: &str) -> Option<Regex> {
                 .ok()
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_country_code_and_a_trunk_prefix_may_differ() {
+        assert!(keeps_digits("+49 172 6919312", "+491726919312", 49));
+        assert!(keeps_digits("0172 6919312", "+491726919312", 49));
+        assert!(keeps_digits("49 (0) 172 6919312", "+491726919312", 49));
+        assert!(keeps_digits("1 (650) 253-0000", "+16502530000", 1));
+        assert!(keeps_digits("8 800 555 35 35", "+78005553535", 7));
+        // The crate's results for those with region US and RU: a digit lost.
+        assert!(!keeps_digits("+49 172 6919312", "+49726919312", 49));
+        assert!(!keeps_digits("8 800 555 35 35", "+7005553535", 7));
+        // `1` is the US trunk prefix, not Germany's.
+        assert!(!keeps_digits("1 172 6919312", "+49726919312", 49));
+        assert!(!keeps_digits("030 901820 ext 7", "+4930901820", 49));
+    }
+
+    #[test]
+    fn a_pattern_must_match_the_whole_number() {
+        assert!(is_valid(49, "1726919312"));
+        assert!(is_valid(39, "0212345678"));
+        assert!(!is_valid(86, "101234567"));
+        assert!(!is_valid(49, "17269193121234"));
+    }
 }
