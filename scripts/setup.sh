@@ -2,8 +2,8 @@
 # Makes sure the system packages cardbridge needs are present: installs them with apt-get when
 # running as root on Debian/Ubuntu, otherwise says exactly what to install.
 #   scripts/setup.sh build   -> what building needs (cmake, a C compiler)
-#   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; phonenumbers; OpenLDAP's
-#                               slapd and ldap-utils for the directory tests; openssl for their TLS)
+#   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; OpenLDAP's slapd and
+#                               ldap-utils for the directory tests; openssl for their TLS)
 set -euo pipefail
 need="${1:-build}"
 

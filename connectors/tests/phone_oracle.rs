@@ -26,11 +26,11 @@ struct Case {
 fn oracle_cases() -> Vec<Case> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/phone_oracle.py");
     let output = Command::new("python3").arg(script).output().unwrap_or_else(|e| {
-        panic!("cannot run python3 ({e}): install python3 and `python3 -m pip install phonenumbers` (scripts/setup.sh test does both)")
+        panic!("cannot run python3 ({e}): install python3, then run scripts/setup.sh test (it installs the phonenumbers version phone_oracle.py needs)")
     });
     assert!(
         output.status.success(),
-        "{script} failed: {}\ninstall Google's libphonenumber for Python: python3 -m pip install phonenumbers (scripts/setup.sh test)",
+        "{script} failed: {}\nscripts/setup.sh test installs Google's libphonenumber for Python (phonenumbers) in the version it needs",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout)
