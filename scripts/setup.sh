@@ -44,4 +44,15 @@ if [ "$need" = "test" ]; then
       exit 1
     fi
   fi
+  # phonenumbers is Google's libphonenumber for Python: the oracle of the phone-number test, at
+  # the metadata version of the phonenumber crate in Cargo.lock (0.3.10+9.0.33).
+  phonenumbers=phonenumbers==9.0.33
+  if ! python3 -c "import phonenumbers; assert phonenumbers.__version__ == '${phonenumbers#*==}'" 2>/dev/null; then
+    echo "setup: installing $phonenumbers (PyPI): libphonenumber, the phone-number test's oracle" >&2
+    if ! python3 -m pip install --quiet --disable-pip-version-check "$phonenumbers" 2>/dev/null \
+       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$phonenumbers"; then
+      echo "setup: could not install phonenumbers; install it with: python3 -m pip install $phonenumbers" >&2
+      exit 1
+    fi
+  fi
 fi
