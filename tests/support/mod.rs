@@ -4,9 +4,11 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cards;
+pub mod certs;
 pub mod fake_google;
 pub mod http;
 pub mod multistatus;
+pub mod samba;
 pub mod server;
 pub mod slapd;
 pub mod vcard;
