@@ -66,9 +66,7 @@ fn binary(name: &str) -> String {
 }
 
 fn run(command: &mut Command, what: &str) -> String {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let out = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
         "{what} failed: {}{}",
@@ -295,7 +293,11 @@ fn ldapmodify(url: &str, ldif: &str) {
         .spawn()
         .expect("spawn ldapmodify");
     // A failed record ends ldapmodify early: its stderr tells why, not the broken pipe.
-    let _ = child.stdin.take().expect("stdin").write_all(ldif.as_bytes());
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(ldif.as_bytes());
     let out = child.wait_with_output().expect("ldapmodify");
     assert!(
         out.status.success(),
@@ -325,7 +327,10 @@ fn remove_stale_copies(root: &Path) {
 
 /// The provisioned domain holding `content`, built once per Samba version and content.
 fn provisioned(content: &str) -> PathBuf {
-    let version = run(Command::new(binary("samba")).arg("--version"), "samba --version");
+    let version = run(
+        Command::new(binary("samba")).arg("--version"),
+        "samba --version",
+    );
     let mut hasher = DefaultHasher::new();
     (LAYOUT, version.trim(), content).hash(&mut hasher);
     let root = root();
