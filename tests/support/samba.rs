@@ -107,7 +107,7 @@ fn free_address() -> Ipv4Addr {
             return ip;
         }
     }
-    panic!("no loopback address with free LDAP ports (is this running as root?)");
+    panic!("no loopback address 127.203.x.y with free LDAP ports");
 }
 
 /// The smb.conf of a DC working in `dir`: every path inside it, only the LDAP server.
@@ -156,6 +156,13 @@ impl SambaDc {
 
     /// A DC of its own on a copy of the provisioned directory holding `content`.
     pub fn start(content: &str, certificate: Certificate) -> SambaDc {
+        // SAFETY: geteuid has no preconditions.
+        let root_user = unsafe { libc::geteuid() } == 0;
+        assert!(
+            root_user,
+            "the Active Directory tests run Samba's AD DC, which binds LDAP's ports 389 and 636: \
+             run them as root (CI does)"
+        );
         let provisioned = provisioned(content);
         let root = root();
         remove_stale_copies(&root);
@@ -340,14 +347,15 @@ fn provisioned(content: &str) -> PathBuf {
         return cached;
     }
     let started = Instant::now();
-    // Under the lock, any half-built directory is a failed attempt's.
+    // Under the lock, a half-built directory is a failed attempt's, and another domain is
+    // one of an older Samba or test directory.
     for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("partial-") {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("partial-") || name.starts_with("domain-") {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
     let partial = root.join(format!("partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&cached);
     run(
         Command::new(binary("samba-tool"))
             .args(["domain", "provision"])
