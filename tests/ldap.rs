@@ -262,19 +262,11 @@ fn an_outage_keeps_cards_and_recovery_needs_no_restart() {
     assert!(get(&server, &changed[0]).contains("TITLE:Staff Engineer"));
 }
 
-#[test]
-fn ldaps_with_a_ca_file_and_starttls() {
-    let slapd = Slapd::start(
-        &fixture("directory.ldif"),
-        Options {
-            tls: true,
-            ..Options::default()
-        },
-    );
-    // These sources bind anonymously, which the other tests (a service account) do not cover.
-    let source = |url: &str, starttls: bool, ca_file: &str| {
-        format!(
-            r#"
+/// A config whose source reaches `url` (127.0.0.1 spelled localhost, the certificate's name)
+/// anonymously, which the other tests (a service account) do not cover.
+fn tls_config(url: &str, starttls: bool, ca_line: &str) -> String {
+    format!(
+        r#"
 [server]
 listen = ["127.0.0.1:{{PORT}}"]
 [[source]]
@@ -284,59 +276,126 @@ base = "{PEOPLE}"
 [source.server]
 url = "{}"
 starttls = {starttls}
-{ca_file}
+{ca_line}
 [[addressbook]]
 id = "staff"
 sources = ["directory"]
 "#,
-            url.replace("127.0.0.1", "localhost"),
-        )
-    };
-    let ca = format!("ca_file = \"{}\"", slapd.ca_file().display());
-    for (url, starttls) in [(slapd.tls_url(), false), (slapd.url(), true)] {
-        let server = start(source(&url, starttls, &ca));
-        assert_eq!(server.listing().len(), 8, "{url} starttls={starttls}");
-    }
-    // Without the CA the certificate is not trusted: the poll fails, nothing is listed.
+        url.replace("127.0.0.1", "localhost"),
+    )
+}
+
+/// `cardbridge check` on `config`: its exit code and everything it printed.
+fn check(config: &str) -> (i32, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("untrusted.toml");
-    let untrusted = source(&slapd.tls_url(), false, "").replace("{PORT}", "0");
-    std::fs::write(&path, untrusted).expect("write");
+    let path = dir.path().join("check.toml");
+    std::fs::write(&path, config.replace("{PORT}", "0")).expect("write");
     let (code, stdout, stderr) =
         support::server::run_cli(&["check", "-c", &path.display().to_string()]);
-    assert_ne!(code, 0, "{stdout}{stderr}");
-    assert!(
-        format!("{stdout}{stderr}")
-            .to_lowercase()
-            .contains("certificate"),
-        "{stdout}{stderr}"
-    );
+    (code, format!("{stdout}{stderr}"))
 }
 
 #[test]
-fn active_directory_preset_over_real_ldap() {
+fn ldaps_with_a_ca_file_and_starttls() {
+    let slapd = Slapd::start(
+        &fixture("directory.ldif"),
+        Options {
+            tls: true,
+            ..Options::default()
+        },
+    );
+    let ca = format!("ca_file = \"{}\"", slapd.ca_file().display());
+    for (url, starttls) in [(slapd.tls_url(), false), (slapd.url(), true)] {
+        let server = start(tls_config(&url, starttls, &ca));
+        assert_eq!(server.listing().len(), 8, "{url} starttls={starttls}");
+    }
+    // Without the CA the certificate is not trusted: the poll fails, nothing is listed.
+    let (code, output) = check(&tls_config(&slapd.tls_url(), false, ""));
+    assert_ne!(code, 0, "{output}");
+    assert!(output.to_lowercase().contains("certificate"), "{output}");
+}
+
+#[test]
+fn a_certificate_without_subject_alt_name_is_explained() {
+    let slapd = Slapd::start(
+        &fixture("directory.ldif"),
+        Options {
+            tls: true,
+            certificate_without_san: true,
+            ..Options::default()
+        },
+    );
+    let ca = format!("ca_file = \"{}\"", slapd.ca_file().display());
+    for (url, starttls) in [(slapd.tls_url(), false), (slapd.url(), true)] {
+        let (code, output) = check(&tls_config(&url, starttls, &ca));
+        assert_ne!(code, 0, "{output}");
+        assert!(
+            output.contains("names no host in subjectAltName")
+                && output.contains("reissue the certificate with a subjectAltName for localhost"),
+            "{url}: {output}"
+        );
+    }
+}
+
+/// slapd with the AD schema and the AD fixture directory.
+fn active_directory() -> Slapd {
     let schema = format!(
         "{}/tests/fixtures/ldap/ad.schema",
         env!("CARGO_MANIFEST_DIR")
     );
-    let slapd = Slapd::start(
+    Slapd::start(
         &fixture("ad-directory.ldif"),
         Options {
             schemas: vec![schema.into()],
             ..Options::default()
         },
-    );
-    let server = start(config(
-        &slapd,
+    )
+}
+
+/// A source with the AD preset over the whole fixture directory, groups included.
+fn active_directory_config(slapd: &Slapd) -> String {
+    config(
+        slapd,
         &format!(
             "preset = \"active-directory\"\nbase = \"{SUFFIX}\"\nfull_listing_interval = \"1h\""
         ),
         "[source.groups]\n",
-    ));
+    )
+}
+
+#[test]
+fn a_value_with_non_ascii_at_the_prefix_boundary_stops_nothing() {
+    let slapd = active_directory();
+    // "sip:é…": the é straddles byte 5, where "smtp:" would end.
+    slapd.modify(
+        "dn: CN=Dana Scully,ou=Staff,dc=example,dc=com\nchangetype: modify\nadd: proxyAddresses\n\
+         proxyAddresses: sip:é.user@corp.example.com\nproxyAddresses: smtp:dané@corp.example.com\n",
+    );
+    let server = start(active_directory_config(&slapd));
     let all = cards(&server);
-    // The disabled account (userAccountControl 514) is left out; the group stays.
-    assert_eq!(all.len(), 3, "{all:#?}");
-    assert!(!all.values().any(|c| c.contains("Former Agent")));
+    assert_eq!(all.len(), 4, "{all:#?}");
+    let dana = card_named(&all, "Dana Scully");
+    assert!(
+        dana.contains("EMAIL;TYPE=INTERNET,WORK:dané@corp.example.com"),
+        "{dana}"
+    );
+    assert!(
+        !dana.contains("é.user"),
+        "a SIP address is not mail: {dana}"
+    );
+    card_named(&all, "Walter Skinner");
+}
+
+#[test]
+fn active_directory_preset_over_real_ldap() {
+    let slapd = active_directory();
+    let server = start(active_directory_config(&slapd));
+    let all = cards(&server);
+    // The disabled accounts (userAccountControl 514) are left out; the group and the contact
+    // object stay.
+    assert_eq!(all.len(), 4, "{all:#?}");
+    assert!(!all.values().any(|c| c.contains("FN:Former Agent")));
+    assert!(!all.values().any(|c| c.contains("FN:Jane Doe")));
 
     let dana = card_named(&all, "Dana Scully");
     support::vcard::parse_strict(&dana);
@@ -366,6 +425,29 @@ fn active_directory_preset_over_real_ldap() {
     assert!(dana.contains("NOTE:Trusts no one."));
     assert!(dana.contains("X-ABRELATEDNAMES:Walter Skinner"));
     assert_eq!(jpeg_size(&photo(&dana)), (96, 96));
+
+    // An external contact (objectClass contact) of the GAL is a card like a user's, its UID
+    // the objectGUID. Its manager is a disabled account, outside the book: named from that
+    // entry's displayName, not from its DN.
+    let fox = card_named(&all, "Fox Mulder");
+    support::vcard::parse_strict(&fox);
+    assert!(
+        fox.contains("UID:06060606-1616-2626-0001-020304050607"),
+        "{fox}"
+    );
+    assert!(fox.contains("N:Mulder;Fox;;;"), "{fox}");
+    assert!(fox.contains("ORG:Mulder Consulting"), "{fox}");
+    assert!(
+        fox.contains("EMAIL;TYPE=INTERNET,WORK,PREF:fox.mulder@consulting.example.org"),
+        "{fox}"
+    );
+    assert!(fox.contains("X-ABRELATEDNAMES:Jane Doe"), "{fox}");
+    // A manager whose entry does not exist keeps the name in its DN, unescaped, as written.
+    let walter = card_named(&all, "Walter Skinner");
+    assert!(
+        walter.contains("X-ABRELATEDNAMES:Kersh\\, Alvin"),
+        "{walter}"
+    );
 
     let unit = card_named(&all, "X-Files");
     let members = unit
@@ -512,6 +594,97 @@ fn login_binds_as_the_user_and_groups_guard_books() {
         !hrefs.iter().any(|h| h.ends_with("/engineering/")),
         "{hrefs:?}"
     );
+}
+
+/// Nests groups inside Engineering: Platform (groupOfNames, Chidi Okafor, and Engineering
+/// again: a cycle) holds Escalation (groupOfUniqueNames, María García), three levels down.
+fn nest_groups(slapd: &Slapd) {
+    slapd.modify(&format!(
+        "dn: cn=Escalation,{GROUPS}\nchangetype: add\nobjectClass: groupOfUniqueNames\ncn: Escalation\n\
+         uniqueMember: uid=mgarcia,{PEOPLE}\n\n\
+         dn: cn=Platform,{GROUPS}\nchangetype: add\nobjectClass: groupOfNames\ncn: Platform\n\
+         member: uid=okafor,{PEOPLE}\nmember: cn=Engineering,{GROUPS}\nmember: cn=Escalation,{GROUPS}\n\n\
+         dn: cn=Engineering,{GROUPS}\nchangetype: modify\nadd: member\nmember: cn=Platform,{GROUPS}\n"
+    ));
+}
+
+#[test]
+fn members_of_nested_groups_read_group_guarded_books() {
+    let (slapd, server) = login_setup("");
+    nest_groups(&slapd);
+    slapd.modify(&format!(
+        "dn: uid=okafor,{PEOPLE}\nchangetype: modify\nadd: userPassword\nuserPassword: okafor-pass\n\n\
+         dn: uid=mgarcia,{PEOPLE}\nchangetype: modify\nadd: userPassword\nuserPassword: mgarcia-pass\n"
+    ));
+    for (user, password) in [
+        ("jdoe", "jdoe-pass"),
+        ("okafor", "okafor-pass"),
+        ("mgarcia", "mgarcia-pass"),
+    ] {
+        assert_eq!(
+            status_as(
+                &server,
+                user,
+                password,
+                &format!("/addressbooks/{user}/engineering/")
+            ),
+            207,
+            "{user}"
+        );
+    }
+    assert_eq!(
+        status_as(
+            &server,
+            "asmith",
+            "asmith-pass",
+            "/addressbooks/asmith/engineering/"
+        ),
+        404
+    );
+}
+
+#[test]
+fn group_cards_list_the_people_of_nested_groups() {
+    let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    nest_groups(&slapd);
+    let server = start(config(
+        &slapd,
+        &format!("base = \"{PEOPLE}\""),
+        &format!("[source.groups]\nbase = \"{GROUPS}\"\n"),
+    ));
+    let all = cards(&server);
+    let uid = |name: &str| {
+        card_named(&all, name)
+            .lines()
+            .find_map(|l| l.strip_prefix("UID:").map(str::to_string))
+            .expect("UID")
+    };
+    let members = |name: &str| -> Vec<String> {
+        let mut m: Vec<String> = card_named(&all, name)
+            .lines()
+            .filter_map(|l| l.strip_prefix("X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:"))
+            .map(str::to_string)
+            .collect();
+        m.sort();
+        m
+    };
+    let people = |names: &[&str]| -> Vec<String> {
+        let mut u: Vec<String> = names.iter().map(|n| uid(n)).collect();
+        u.sort();
+        u
+    };
+    // Flattened: the people of the inner groups, not the inner groups' cards; the cycle
+    // (Platform holds Engineering) ends.
+    let engineers = people(&[
+        "John Doe",
+        "Jürgen Müller",
+        "Li Chen",
+        "Chidi Okafor",
+        "María José García López",
+    ]);
+    assert_eq!(members("Engineering"), engineers);
+    assert_eq!(members("Platform"), engineers);
+    assert_eq!(members("Escalation"), people(&["María José García López"]));
 }
 
 #[test]

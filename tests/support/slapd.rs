@@ -26,6 +26,9 @@ pub struct Options {
     pub size_limit: Option<String>,
     /// Also listen on ldaps:// with a certificate signed by a test CA.
     pub tls: bool,
+    /// That certificate names its host only in the subject CN, with no subjectAltName (the
+    /// default of Samba and of old AD certificate templates).
+    pub certificate_without_san: bool,
 }
 
 pub struct Slapd {
@@ -78,7 +81,7 @@ impl Slapd {
         }
         let tls_port = options.tls.then(free_port);
         if options.tls {
-            make_certificates(dir.path());
+            make_certificates(dir.path(), !options.certificate_without_san);
             conf.push_str(&format!(
                 "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n",
                 d = dir.path().display()
@@ -220,8 +223,9 @@ impl Drop for Slapd {
     }
 }
 
-/// A CA and a server certificate for `localhost` / 127.0.0.1, made with the openssl tool.
-fn make_certificates(dir: &Path) {
+/// A CA and a server certificate for `localhost` / 127.0.0.1 (in its subjectAltName when
+/// `with_san`, otherwise only as its CN), made with the openssl tool.
+fn make_certificates(dir: &Path, with_san: bool) {
     let run = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)
@@ -261,9 +265,14 @@ fn make_certificates(dir: &Path) {
         "-subj",
         "/CN=localhost",
     ]);
+    let san = if with_san {
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    } else {
+        ""
+    };
     std::fs::write(
         dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        format!("{san}basicConstraints=CA:FALSE\n"),
     )
     .expect("ext");
     run(&[

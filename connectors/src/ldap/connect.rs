@@ -6,7 +6,9 @@ use std::sync::Arc;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
 
 use super::settings::ServerSettings;
@@ -110,13 +112,40 @@ async fn open(server: &ServerSettings) -> Result<Ldap, ConnectError> {
     )
     .await
     .map_err(|_| unreachable(server, format!("no answer within {:?}", server.timeout)))?
-    .map_err(|e| unreachable(server, e))?;
+    .map_err(|e| {
+        unreachable(
+            server,
+            explain_certificate(&e).unwrap_or_else(|| e.to_string()),
+        )
+    })?;
     // A broken connection surfaces as an error of the next operation, so the driver's own
     // result carries nothing more.
     tokio::spawn(async move {
         let _ = conn.drive().await;
     });
     Ok(ldap)
+}
+
+/// What to do about a certificate that names no host in its subjectAltName (Samba's default
+/// certificate, old AD templates): rustls, rightly, ignores the subject CN, and its own
+/// message ("certificate is not valid for any names") leaves the reader guessing. `None` for
+/// every other error.
+fn explain_certificate(error: &ldap3::LdapError) -> Option<String> {
+    let ldap3::LdapError::Io { source } = error else {
+        return None;
+    };
+    match source.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            expected,
+            presented,
+        }) if presented.is_empty() => Some(format!(
+            "the server's certificate names no host in subjectAltName (only a subject CN, which \
+             TLS clients no longer read); rustls requires a SAN: reissue the certificate with a \
+             subjectAltName for {host}, or connect to a host name the certificate does carry",
+            host = expected.to_str()
+        )),
+        _ => None,
+    }
 }
 
 fn tls_config(server: &ServerSettings) -> Result<ClientConfig, ConnectError> {

@@ -1,15 +1,25 @@
-//! Group entries: their member DNs, including AD's ranged retrieval.
+//! Group entries: their member DNs, including AD's ranged retrieval, and the people of
+//! nested groups.
 //!
 //! AD returns at most 1,500 values of `member` per read, as `member;range=0-1499`, and the
 //! rest only when asked for `member;range=1500-*` and so on; a big group read naively loses
 //! members.
 
+use std::collections::HashSet;
+
 use ldap3::{Ldap, Scope};
 
+use super::mapping::strip_prefix_ignore_case;
 use super::search::{search_all, Entry, Query};
 
 /// Attributes that list group members.
 pub const MEMBER_ATTRIBUTES: [&str; 2] = ["member", "uniqueMember"];
+
+/// How many member links nesting is followed through: a person in a group inside a group is
+/// two links from the outer group. Real directories nest a few levels; the bound keeps a
+/// login's searches and a poll's work finite whatever the directory holds (cycles end
+/// earlier: a group already seen is not entered again).
+pub const MAX_NESTING: usize = 8;
 
 /// The member DNs of `entry`, with ranged values fetched to the end.
 pub async fn member_dns(ldap: &mut Ldap, entry: &Entry) -> Result<Vec<String>, String> {
@@ -47,12 +57,10 @@ pub async fn member_dns(ldap: &mut Ldap, entry: &Entry) -> Result<Vec<String>, S
 
 /// Values of a `member;range=a-b` attribute and where the next range starts (`None` after the
 /// last range, `a-*`).
-fn ranged_values(entry: &Entry) -> Option<(Vec<String>, Option<u64>)> {
-    let (name, values) = entry.attrs.iter().find(|(name, _)| {
-        name.get(..13)
-            .is_some_and(|p| p.eq_ignore_ascii_case("member;range="))
+pub(super) fn ranged_values(entry: &Entry) -> Option<(Vec<String>, Option<u64>)> {
+    let (range, values) = entry.attrs.iter().find_map(|(name, values)| {
+        strip_prefix_ignore_case(name, "member;range=").map(|range| (range, values))
     })?;
-    let range = &name[13..];
     let (_, end) = range.split_once('-')?;
     let next = match end {
         "*" => None,
@@ -68,35 +76,54 @@ fn ranged_values(entry: &Entry) -> Option<(Vec<String>, Option<u64>)> {
 }
 
 /// `uniqueMember` values may carry a `#'0101'B` unique-identifier suffix.
-fn strip_unique_id(value: &str) -> String {
+pub(super) fn strip_unique_id(value: &str) -> String {
     match value.rsplit_once('#') {
         Some((dn, id)) if id.starts_with('\'') && id.ends_with("'B") => dn.to_string(),
         _ => value.to_string(),
     }
 }
 
-/// A DN in a form that compares equal however the server or an admin spelled it
-/// (case, spaces around separators).
-pub fn normalize_dn(dn: &str) -> String {
-    dn.split(',')
-        .map(|rdn| {
-            rdn.split('=')
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join("=")
-                .to_lowercase()
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+/// What a member DN stands for in the book.
+pub enum Member<'a> {
+    /// A person's card: its uid.
+    Person(&'a str),
+    /// A group's card: its uid and its member DNs.
+    Group(&'a str, &'a [String]),
 }
 
-/// The value of a DN's first RDN (`uid=jdoe,ou=people` → `jdoe`), shown when a manager is
-/// outside the book.
-pub fn first_rdn_value(dn: &str) -> &str {
-    dn.split(',')
-        .next()
-        .and_then(|rdn| rdn.split_once('='))
-        .map_or(dn, |(_, v)| v.trim())
+/// The uids of the people `group` (uid and member DNs) holds, directly or through nested
+/// groups up to [`MAX_NESTING`] links away, each once and in the order met. Nested groups
+/// are flattened rather than listed: clients show a group's members as people, and a group
+/// card inside a group shows as an odd contact or not at all. Members `lookup` does not
+/// know (outside the book) are left out.
+pub fn flatten<'a>(
+    group: (&'a str, &'a [String]),
+    lookup: impl Fn(&str) -> Option<Member<'a>>,
+) -> Vec<String> {
+    let (uid, direct) = group;
+    let mut groups_seen = HashSet::from([uid]);
+    let mut people_seen = HashSet::new();
+    let mut people = Vec::new();
+    let mut level = vec![direct];
+    for _ in 0..MAX_NESTING {
+        let mut next = Vec::new();
+        for dn in level.into_iter().flatten() {
+            match lookup(dn.as_str()) {
+                Some(Member::Person(person)) if people_seen.insert(person) => {
+                    people.push(person.to_string());
+                }
+                Some(Member::Group(inner, members)) if groups_seen.insert(inner) => {
+                    next.push(members);
+                }
+                _ => {}
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    people
 }
 
 #[cfg(test)]
@@ -129,13 +156,42 @@ mod tests {
     }
 
     #[test]
-    fn dns_compare_normalized() {
-        assert_eq!(
-            normalize_dn("UID=JDoe, ou=People,dc=Example, dc=com"),
-            "uid=jdoe,ou=people,dc=example,dc=com"
-        );
+    fn unique_ids_are_stripped() {
         assert_eq!(strip_unique_id("uid=a,dc=x#'0101'B"), "uid=a,dc=x");
         assert_eq!(strip_unique_id("cn=a#b,dc=x"), "cn=a#b,dc=x");
-        assert_eq!(first_rdn_value("uid=jdoe,ou=people"), "jdoe");
+    }
+
+    /// Groups `g0` … `g<n>`, each holding person `p<i>` and the next group; the last holds
+    /// `g0` again (a cycle).
+    fn chain(n: usize) -> Vec<(String, Vec<String>)> {
+        (0..=n)
+            .map(|i| {
+                let next = if i == n { 0 } else { i + 1 };
+                (format!("g{i}"), vec![format!("p{i}"), format!("g{next}")])
+            })
+            .collect()
+    }
+
+    fn flatten_chain(groups: &[(String, Vec<String>)]) -> Vec<String> {
+        let lookup = |dn: &str| match groups.iter().find(|(uid, _)| uid == dn) {
+            Some((uid, members)) => Some(Member::Group(uid.as_str(), members.as_slice())),
+            None => groups
+                .iter()
+                .flat_map(|(_, m)| m)
+                .find(|m| *m == dn)
+                .map(|m| Member::Person(m.as_str())),
+        };
+        flatten((groups[0].0.as_str(), groups[0].1.as_slice()), lookup)
+    }
+
+    #[test]
+    fn nesting_is_flattened_through_cycles_up_to_the_bound() {
+        let short = chain(2);
+        assert_eq!(flatten_chain(&short), ["p0", "p1", "p2"]);
+        let long = chain(MAX_NESTING + 3);
+        let people = flatten_chain(&long);
+        // p0 is one link away, p<i> i + 1 links.
+        assert_eq!(people.len(), MAX_NESTING);
+        assert_eq!(people.last(), Some(&format!("p{}", MAX_NESTING - 1)));
     }
 }

@@ -5,15 +5,21 @@
 //! The user name only ever reaches the server escaped (RFC 4515), so `*` or `)(uid=*` cannot
 //! widen the search; an empty password is refused before any bind, because LDAP servers
 //! treat it as an anonymous bind that "succeeds".
+//!
+//! Membership counts through nested groups. AD answers that in one search with its in-chain
+//! matching rule; other servers do not have it, so there the groups holding the user are
+//! searched for, then the groups holding those, up to [`MAX_NESTING`] levels.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use ldap3::{ldap_escape, Ldap, Scope};
 use serde::Deserialize;
 
 use super::connect::{connect_as, connect_service, ConnectError};
-use super::groups::normalize_dn;
-use super::search::{search_all, Query};
+use super::dn::{normalize_dn, parent_dn};
+use super::groups::MAX_NESTING;
+use super::search::{read_entry, search_all, Query};
 use super::settings::{OneOrMany, Preset, ServerSettings};
 
 /// `[auth.ldap]` apart from where the server is (the server's config resolves that).
@@ -59,6 +65,7 @@ pub struct Directory {
     server: ServerSettings,
     bases: Vec<String>,
     filter: String,
+    preset: Preset,
 }
 
 impl Directory {
@@ -79,6 +86,7 @@ impl Directory {
             server,
             bases,
             filter,
+            preset: settings.preset,
         })
     }
 
@@ -119,7 +127,7 @@ impl Directory {
         }
         let mut member_of = Vec::new();
         for group in groups {
-            if is_member(service, group, &dn).await? {
+            if self.is_member(service, group, &dn).await? {
                 member_of.push(normalize_dn(group));
             }
         }
@@ -165,15 +173,43 @@ fn default_filter(preset: Preset) -> &'static str {
     }
 }
 
-/// Whether the group entry at `group` lists `dn` as `member` or `uniqueMember`.
-async fn is_member(service: &mut Ldap, group: &str, dn: &str) -> Result<bool, LoginError> {
+impl Directory {
+    /// Whether `dn` is a member of the group entry at `group`, directly or through groups
+    /// nested in it.
+    async fn is_member(
+        &self,
+        service: &mut Ldap,
+        group: &str,
+        dn: &str,
+    ) -> Result<bool, LoginError> {
+        if lists(service, group, &membership_filter(self.preset, dn)).await? {
+            return Ok(true);
+        }
+        match self.preset {
+            // The in-chain rule has answered for every level.
+            Preset::ActiveDirectory => Ok(false),
+            Preset::Openldap => in_nested_group(service, group, dn).await,
+        }
+    }
+}
+
+/// The filter a group entry matches when it holds `dn`: directly (`member`, `uniqueMember`),
+/// or on AD at any depth by the LDAP_MATCHING_RULE_IN_CHAIN rule.
+pub(super) fn membership_filter(preset: Preset, dn: &str) -> String {
     let dn = ldap_escape(dn);
-    let filter = format!("(|(member={dn})(uniqueMember={dn}))");
+    match preset {
+        Preset::Openldap => format!("(|(member={dn})(uniqueMember={dn}))"),
+        Preset::ActiveDirectory => format!("(member:1.2.840.113556.1.4.1941:={dn})"),
+    }
+}
+
+/// Whether the group entry at `group` matches `filter`.
+async fn lists(service: &mut Ldap, group: &str, filter: &str) -> Result<bool, LoginError> {
     let attrs = vec!["1.1".to_string()];
     let query = Query {
         base: group,
         scope: Scope::Base,
-        filter: &filter,
+        filter,
         attrs: &attrs,
         page_size: 1,
     };
@@ -182,5 +218,92 @@ async fn is_member(service: &mut Ldap, group: &str, dn: &str) -> Result<bool, Lo
         // A group that does not exist has no members.
         Err(e) if e.contains("result code 32") => Ok(false),
         Err(e) => Err(LoginError::Unavailable(e)),
+    }
+}
+
+/// Member values per search when walking up from the user: keeps filters short.
+const FILTER_CHUNK: usize = 50;
+
+/// Whether `group` holds `dn` through nested groups: the groups holding `dn` are searched for
+/// in `group`'s naming context, then the groups holding those, level by level up to
+/// [`MAX_NESTING`] (direct membership counts as the first). A group met twice is not
+/// searched again, so cycles end.
+async fn in_nested_group(service: &mut Ldap, group: &str, dn: &str) -> Result<bool, LoginError> {
+    let target = normalize_dn(group);
+    let base = naming_context(service, group).await;
+    let attrs = vec!["1.1".to_string()];
+    let mut seen = HashSet::new();
+    let mut level = vec![dn.to_string()];
+    for _ in 0..MAX_NESTING {
+        let mut next = Vec::new();
+        for chunk in level.chunks(FILTER_CHUNK) {
+            let terms: String = chunk
+                .iter()
+                .map(|dn| {
+                    let dn = ldap_escape(dn);
+                    format!("(member={dn})(uniqueMember={dn})")
+                })
+                .collect();
+            let filter = format!("(|{terms})");
+            let query = Query {
+                base: &base,
+                scope: Scope::Subtree,
+                filter: &filter,
+                attrs: &attrs,
+                page_size: 500,
+            };
+            let holders = search_all(service, &query)
+                .await
+                .map_err(LoginError::Unavailable)?;
+            for holder in holders {
+                let key = normalize_dn(&holder.dn);
+                if key == target {
+                    return Ok(true);
+                }
+                if seen.insert(key) {
+                    next.push(holder.dn);
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    Ok(false)
+}
+
+/// The naming context (from the root DSE) that holds `group`, where the groups nested in it
+/// are searched for; the group's parent when the root DSE names none.
+async fn naming_context(service: &mut Ldap, group: &str) -> String {
+    let attrs = vec!["namingContexts".to_string()];
+    // A root DSE the service account may not read leaves the fallback.
+    let root = read_entry(service, "", &attrs).await.ok().flatten();
+    let target = normalize_dn(group);
+    let holding = root
+        .iter()
+        .flat_map(|e| e.texts("namingContexts"))
+        .filter(|context| {
+            let context = normalize_dn(context);
+            target == context || target.ends_with(&format!(",{context}"))
+        })
+        .max_by_key(|context| context.len());
+    holding.map_or_else(|| parent_dn(group).to_string(), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_directory_asks_for_membership_in_chain() {
+        assert_eq!(
+            membership_filter(Preset::ActiveDirectory, "CN=Doe\\, Jane (*),OU=Staff"),
+            "(member:1.2.840.113556.1.4.1941:=CN=Doe\\5c, Jane \\28\\2a\\29,OU=Staff)"
+        );
+        assert_eq!(
+            membership_filter(Preset::Openldap, "uid=a*,o=x"),
+            "(|(member=uid=a\\2a,o=x)(uniqueMember=uid=a\\2a,o=x))"
+        );
     }
 }

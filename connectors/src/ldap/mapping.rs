@@ -131,6 +131,13 @@ fn preset_attributes(preset: Preset, field: Field) -> &'static [&'static str] {
     }
 }
 
+/// `value` after `prefix`, which is compared ignoring ASCII case; `None` when `value` does
+/// not start with it (or is shorter, or a character straddles the prefix's end).
+pub fn strip_prefix_ignore_case<'v>(value: &'v str, prefix: &str) -> Option<&'v str> {
+    let (head, rest) = value.split_at_checked(prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then_some(rest)
+}
+
 /// How a uid is read from an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UidSource {
@@ -255,6 +262,21 @@ impl Mapping {
             .filter(|b| !b.is_empty())
     }
 
+    /// Attributes that name an entry, best first: the card name's, then AD's `name`.
+    pub fn name_attributes(&self) -> Vec<String> {
+        let mut attrs = self.attrs(Field::FormattedName).to_vec();
+        attrs.push("name".to_string());
+        attrs
+    }
+
+    /// The name `entry` would have on its card (see [`Mapping::name_attributes`]).
+    pub fn name(&self, entry: &Entry) -> Option<String> {
+        self.name_attributes()
+            .iter()
+            .find_map(|a| entry.first_text(a))
+            .map(str::to_string)
+    }
+
     /// The manager's DN, resolved to a name later.
     pub fn manager_dn<'e>(&self, entry: &'e Entry) -> Option<&'e str> {
         self.first(entry, Field::Manager)
@@ -344,8 +366,8 @@ impl Mapping {
             // "SMTP:" marks the primary address; "smtp:" the aliases; X400:, SIP: … are not mail.
             if let Some(address) = value.strip_prefix("SMTP:") {
                 push(address, true);
-            } else if value.len() > 5 && value[..5].eq_ignore_ascii_case("smtp:") {
-                push(&value[5..], false);
+            } else if let Some(address) = strip_prefix_ignore_case(value, "smtp:") {
+                push(address, false);
             }
         }
         if emails.iter().filter(|e| e.preferred).count() > 1 {
@@ -453,6 +475,19 @@ mod tests {
         assert_eq!(c.phones[2].label, Some(Label::Custom("IP Phone".into())));
         assert_eq!(c.addresses[0].country, "United States");
         assert_eq!(c.addresses[0].extended, "Basement");
+    }
+
+    #[test]
+    fn proxy_addresses_with_non_ascii_at_the_prefix_boundary() {
+        let m = Mapping::new(Preset::ActiveDirectory, &BTreeMap::new(), None, None).unwrap();
+        let e = entry(&[
+            ("proxyAddresses", "sip:é.user@corp.example.com".as_bytes()),
+            ("proxyAddresses", "smtpé".as_bytes()),
+            ("proxyAddresses", "Smtp:rené@corp.example.com".as_bytes()),
+        ]);
+        let c = m.contact("u1".into(), &e, &mut |n| n.to_string());
+        let mails: Vec<&str> = c.emails.iter().map(|e| e.address.as_str()).collect();
+        assert_eq!(mails, ["rené@corp.example.com"]);
     }
 
     #[test]

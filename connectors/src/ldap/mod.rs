@@ -7,10 +7,13 @@
 //! whole: a partial listing would look like mass deletion.
 
 mod connect;
+mod dn;
 mod groups;
 pub mod login;
 mod mapping;
 mod people;
+#[cfg(test)]
+mod proptests;
 mod reuse;
 mod search;
 mod settings;
@@ -26,10 +29,11 @@ pub use mapping::{Field, Mapping};
 pub use settings::{GroupSettings, LdapSettings, OneOrMany, Preset, Scope, ServerSettings};
 
 use crate::{Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError};
-pub use groups::normalize_dn;
-use groups::{first_rdn_value, member_dns};
+use dn::first_rdn_value;
+pub use dn::normalize_dn;
+use groups::{flatten, member_dns, Member};
 use people::{Caches, Mapped, Worker};
-use search::{search_all, search_each, Entry, Query};
+use search::{read_entry, search_all, search_each, Entry, Query};
 
 pub struct LdapSource {
     id: String,
@@ -59,6 +63,9 @@ struct State {
     last_full: Option<Instant>,
     /// Validated phone numbers and downscaled photos from earlier polls.
     caches: Caches,
+    /// Names of managers outside the listing (a disabled account, another base), read from
+    /// their own entries, by normalized DN; read again at every full listing.
+    outside_names: HashMap<String, String>,
 }
 
 /// A record as kept between polls: the contact resolved (manager named, members as uids) and
@@ -66,6 +73,7 @@ struct State {
 struct Stored {
     dn: String,
     contact: Arc<Contact>,
+    /// As the directory wrote it: its first RDN names a manager nothing else is known about.
     manager_dn: Option<String>,
     member_dns: Vec<String>,
 }
@@ -100,24 +108,36 @@ impl Stored {
 /// A converted entry, before resolution.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
+    /// Normalized.
     dn: String,
     contact: Contact,
+    /// As written in the entry.
     manager_dn: Option<String>,
+    /// Normalized.
     member_dns: Vec<String>,
 }
 
-/// Default filters of the presets.
-fn preset_filters(preset: Preset) -> (&'static str, &'static str) {
+/// The preset's people filter. AD lists people as user accounts and, when `contacts`, as
+/// contact objects (mail-enabled entries for people outside the organisation, no account).
+fn preset_people_filter(preset: Preset, contacts: bool) -> String {
     match preset {
-        Preset::Openldap => (
-            "(objectClass=inetOrgPerson)",
-            "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
-        ),
+        Preset::Openldap => "(objectClass=inetOrgPerson)".to_string(),
         // Computers are AD users too; bit 2 of userAccountControl marks disabled accounts.
-        Preset::ActiveDirectory => (
-            "(&(objectClass=user)(!(objectClass=computer))(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
-            "(objectClass=group)",
-        ),
+        Preset::ActiveDirectory => {
+            let users = "(&(objectClass=user)(!(objectClass=computer))(!(userAccountControl:1.2.840.113556.1.4.803:=2)))";
+            if contacts {
+                format!("(|{users}(objectClass=contact))")
+            } else {
+                users.to_string()
+            }
+        }
+    }
+}
+
+fn preset_group_filter(preset: Preset) -> &'static str {
+    match preset {
+        Preset::Openldap => "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))",
+        Preset::ActiveDirectory => "(objectClass=group)",
     }
 }
 
@@ -152,16 +172,15 @@ impl LdapSource {
             settings.uid_attribute.as_deref(),
             settings.default_region.clone(),
         )?;
-        let (people_filter, group_filter) = preset_filters(settings.preset);
-        let filter = settings
-            .filter
-            .clone()
-            .unwrap_or_else(|| people_filter.to_string());
+        let filter = people_filter(&settings)?;
         check_filter(&filter).map_err(|e| format!("filter: {e}"))?;
         let groups = match &settings.groups {
             None => None,
             Some(g) => {
-                let filter = g.filter.clone().unwrap_or_else(|| group_filter.to_string());
+                let filter = g
+                    .filter
+                    .clone()
+                    .unwrap_or_else(|| preset_group_filter(settings.preset).to_string());
                 check_filter(&filter).map_err(|e| format!("groups.filter: {e}"))?;
                 Some(GroupQuery {
                     bases: g
@@ -269,6 +288,38 @@ impl LdapSource {
         Ok((people, groups, caches))
     }
 
+    /// Names the managers outside the listing from their own entries (displayName, cn, AD's
+    /// name): one base-scope read per DN not named yet. A manager the server does not show
+    /// is named by its DN's first RDN, as written. Fails only when the connection does.
+    async fn name_outside_managers(
+        &self,
+        ldap: &mut Ldap,
+        state: &mut State,
+    ) -> Result<(), SourceError> {
+        let wanted: BTreeMap<String, &str> = state
+            .records
+            .values()
+            .filter_map(|r| r.manager_dn.as_deref())
+            .map(|dn| (normalize_dn(dn), dn))
+            .filter(|(key, _)| {
+                !state.by_dn.contains_key(key) && !state.outside_names.contains_key(key)
+            })
+            .collect();
+        let attrs = self.mapping.name_attributes();
+        let mut names = Vec::with_capacity(wanted.len());
+        for (key, dn) in wanted {
+            let entry = read_entry(ldap, dn, &attrs)
+                .await
+                .map_err(SourceError::Other)?;
+            let name = entry
+                .and_then(|e| self.mapping.name(&e))
+                .unwrap_or_else(|| first_rdn_value(dn));
+            names.push((key, name));
+        }
+        state.outside_names.extend(names);
+        Ok(())
+    }
+
     async fn group(&self, ldap: &mut Ldap, entry: &Entry) -> Result<Record, SkippedRecord> {
         let uid = self.mapping.uid.read(entry).ok_or_else(|| SkippedRecord {
             location: entry.dn.clone(),
@@ -285,13 +336,13 @@ impl LdapSource {
             })?;
         let name = entry
             .first_text("cn")
-            .unwrap_or_else(|| first_rdn_value(&entry.dn));
+            .map_or_else(|| first_rdn_value(&entry.dn), str::to_string);
         Ok(Record {
             dn: normalize_dn(&entry.dn),
             contact: Contact {
                 uid,
                 kind: ContactKind::Group,
-                formatted_name: name.to_string(),
+                formatted_name: name,
                 note: entry.first_text("description").map(str::to_string),
                 ..Contact::default()
             },
@@ -380,6 +431,11 @@ impl LdapSource {
             fresh.records.insert(stored.contact.uid.clone(), stored);
         }
         drop(previous);
+        if let Err(e) = self.name_outside_managers(ldap, &mut fresh).await {
+            // The records moved into `fresh`, which is dropped: the next poll lists in full.
+            state.last_full = None;
+            return Err(e);
+        }
         *state = fresh;
         state.resolve();
         Ok(PollOutcome {
@@ -433,6 +489,11 @@ impl LdapSource {
         if !changed && skipped.is_empty() {
             return Ok(PollOutcome::unchanged());
         }
+        if let Err(e) = self.name_outside_managers(ldap, state).await {
+            // The records have changed, the listing has not: the next poll lists in full.
+            state.last_full = None;
+            return Err(e);
+        }
         state.resolve();
         Ok(PollOutcome {
             contacts: state.listing(),
@@ -443,28 +504,22 @@ impl LdapSource {
 }
 
 impl State {
-    /// Names managers and turns member DNs into uids. A contact whose resolution did not
-    /// change keeps its shared copy; a changed one is copied only if the store still holds it.
+    /// Names managers and turns member DNs into uids (nested groups flattened, see
+    /// [`flatten`]). A contact whose resolution did not change keeps its shared copy; a
+    /// changed one is copied only if the store still holds it.
     fn resolve(&mut self) {
         let resolutions: Vec<(Option<String>, Vec<String>)> = self
             .records
             .values()
             .map(|r| {
-                let manager = r.manager_dn.as_ref().map(|dn| {
-                    self.by_dn
-                        .get(dn)
-                        .and_then(|uid| self.records.get(uid))
-                        .map(|m| m.contact.formatted_name.clone())
-                        .filter(|name| !name.is_empty())
-                        .unwrap_or_else(|| first_rdn_value(dn).to_string())
-                });
-                let members = r
-                    .member_dns
-                    .iter()
-                    .filter_map(|dn| self.by_dn.get(dn))
-                    .filter(|uid| **uid != r.contact.uid)
-                    .cloned()
-                    .collect();
+                let manager = r.manager_dn.as_deref().map(|dn| self.manager_name(dn));
+                let members = if r.contact.kind == ContactKind::Group {
+                    flatten((r.contact.uid.as_str(), r.member_dns.as_slice()), |dn| {
+                        self.member(dn)
+                    })
+                } else {
+                    Vec::new()
+                };
                 (manager, members)
             })
             .collect();
@@ -477,11 +532,49 @@ impl State {
         }
     }
 
+    /// The manager's card name, else the name read from its entry, else its DN's first RDN.
+    fn manager_name(&self, dn: &str) -> String {
+        let key = normalize_dn(dn);
+        self.by_dn
+            .get(&key)
+            .and_then(|uid| self.records.get(uid))
+            .map(|m| m.contact.formatted_name.clone())
+            .filter(|name| !name.is_empty())
+            .or_else(|| self.outside_names.get(&key).cloned())
+            .unwrap_or_else(|| first_rdn_value(dn))
+    }
+
+    /// What a (normalized) member DN is in the book.
+    fn member(&self, dn: &str) -> Option<Member<'_>> {
+        let record = self.by_dn.get(dn).and_then(|uid| self.records.get(uid))?;
+        Some(match record.contact.kind {
+            ContactKind::Group => Member::Group(&record.contact.uid, &record.member_dns),
+            _ => Member::Person(&record.contact.uid),
+        })
+    }
+
     fn listing(&self) -> Vec<Arc<Contact>> {
         self.records
             .values()
             .map(|r| Arc::clone(&r.contact))
             .collect()
+    }
+}
+
+/// The people filter: the configured one, or the preset's (with AD contact objects unless
+/// `include_contacts = false`).
+fn people_filter(settings: &LdapSettings) -> Result<String, String> {
+    match (&settings.filter, settings.include_contacts, settings.preset) {
+        (Some(_), Some(_), _) => Err(
+            "include_contacts: applies to the preset's filter only; with your own filter, add \
+             (objectClass=contact) to it yourself"
+                .into(),
+        ),
+        (_, Some(_), Preset::Openldap) => {
+            Err("include_contacts: only for preset = \"active-directory\"".into())
+        }
+        (Some(filter), None, _) => Ok(filter.clone()),
+        (None, contacts, preset) => Ok(preset_people_filter(preset, contacts.unwrap_or(true))),
     }
 }
 
@@ -540,5 +633,74 @@ impl Source for LdapSource {
         };
         let _ = ldap.unbind().await;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source from the JSON form of its settings (server and base filled in).
+    fn source(settings: serde_json::Value) -> Result<LdapSource, String> {
+        let mut value = serde_json::json!({"server": {"url": "ldap://localhost"}, "base": "dc=x"});
+        if let (Some(all), Some(extra)) = (value.as_object_mut(), settings.as_object()) {
+            all.extend(extra.clone());
+        }
+        let settings = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        LdapSource::new("d".into(), settings)
+    }
+
+    fn filter(settings: serde_json::Value) -> String {
+        source(settings).map_or_else(|e| e, |s| s.filter)
+    }
+
+    fn person(uid: &str, manager_dn: &str) -> Stored {
+        Stored::new(Record {
+            dn: format!("cn={uid},o=x"),
+            contact: Contact {
+                uid: uid.into(),
+                formatted_name: uid.into(),
+                ..Contact::default()
+            },
+            manager_dn: Some(manager_dn.into()),
+            member_dns: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn managers_outside_the_book_keep_their_own_name() {
+        let mut state = State::default();
+        state
+            .records
+            .insert("a".into(), person("a", "CN=Doe\\, Jane,OU=Gone,DC=x"));
+        state
+            .records
+            .insert("b".into(), person("b", "CN=Disabled User 0,OU=Staff,DC=x"));
+        state.outside_names.insert(
+            normalize_dn("cn=disabled user 0, ou=staff, dc=x"),
+            "Dee Zero".into(),
+        );
+        state.resolve();
+        let manager = |uid: &str| state.records[uid].contact.manager.clone();
+        // Not readable: the RDN value, unescaped, as written.
+        assert_eq!(manager("a").as_deref(), Some("Doe, Jane"));
+        // Read from the entry (its displayName).
+        assert_eq!(manager("b").as_deref(), Some("Dee Zero"));
+    }
+
+    #[test]
+    fn active_directory_lists_contact_objects_unless_told_not_to() {
+        let ad = serde_json::json!({"preset": "active-directory"});
+        assert!(filter(ad).contains("(objectClass=contact)"));
+        let without = serde_json::json!({"preset": "active-directory", "include_contacts": false});
+        let users = filter(without);
+        assert!(users.starts_with("(&(objectClass=user)"), "{users}");
+        assert!(!users.contains("contact"), "{users}");
+        let own = serde_json::json!({
+            "preset": "active-directory", "filter": "(objectClass=user)", "include_contacts": true
+        });
+        assert!(filter(own).starts_with("include_contacts: applies to the preset's filter"));
+        let openldap = serde_json::json!({"include_contacts": true});
+        assert!(filter(openldap).starts_with("include_contacts: only for preset"));
     }
 }

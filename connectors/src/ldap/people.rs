@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::groups::normalize_dn;
+use super::dn::normalize_dn;
 use super::mapping::Mapping;
 use super::reuse::Reuse;
 use super::search::Entry;
@@ -101,7 +101,7 @@ impl Worker {
         Mapped {
             record: Ok(Record {
                 dn: normalize_dn(&entry.dn),
-                manager_dn: mapping.manager_dn(&entry).map(normalize_dn),
+                manager_dn: mapping.manager_dn(&entry).map(str::to_string),
                 contact,
                 member_dns: Vec::new(),
             }),

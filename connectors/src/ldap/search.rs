@@ -68,6 +68,24 @@ pub struct Query<'a> {
     pub page_size: i32,
 }
 
+/// Reads the entry at `dn` (a base-scope search, unpaged: one entry, and the root DSE
+/// refuses paging on some servers). `None` when the server does not show it (no such entry,
+/// no access, a referral elsewhere); an error only when the exchange itself failed.
+pub async fn read_entry(
+    ldap: &mut Ldap,
+    dn: &str,
+    attrs: &[String],
+) -> Result<Option<Entry>, String> {
+    let result = ldap
+        .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+        .await
+        .map_err(|e| format!("reading {dn:?}: {e}"))?;
+    Ok(match result.1.rc {
+        0 => result.0.into_iter().find_map(|raw| Entry::from_ber(raw.0)),
+        _ => None,
+    })
+}
+
 /// Runs a paged search to the end, collecting the entries.
 pub async fn search_all(ldap: &mut Ldap, query: &Query<'_>) -> Result<Vec<Entry>, String> {
     let mut entries = Vec::new();

@@ -131,6 +131,10 @@ pub struct LdapSettings {
     pub scope: Scope,
     /// The preset's people filter when absent.
     pub filter: Option<String>,
+    /// Active Directory: also publish contact objects (`objectClass=contact`, the external
+    /// people of an Exchange address list) next to user accounts. On unless set to false;
+    /// only for the preset's filter (an own `filter` says what it wants itself).
+    pub include_contacts: Option<bool>,
     /// RFC 2696 page size; servers cap it at their own limit.
     #[serde(default = "default_page_size")]
     pub page_size: i32,

@@ -1,0 +1,213 @@
+//! Distinguished names as RFC 4514 writes them: `CN=Doe\, Jane,OU=Staff,DC=example,DC=com`.
+//!
+//! A DN is compared in a normalized form (so `uid=JDoe, ou=People` and `UID=jdoe,ou=people`
+//! are one entry) and shown by the value of its first RDN, unescaped and in its own case.
+//! Splitting on every `,` would cut `CN=Doe\, Jane` in two; this module splits only on
+//! unescaped separators and never panics on whatever the directory sends.
+
+/// One attribute-value assertion of an RDN: the type as written and the value unescaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ava {
+    kind: String,
+    value: String,
+}
+
+/// Splits `text` at every unescaped `separator` (a backslash escapes the next character).
+fn split_unescaped(text: &str, separator: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == separator {
+            parts.push(text.get(start..i).unwrap_or_default());
+            start = i + c.len_utf8();
+        }
+    }
+    parts.push(text.get(start..).unwrap_or_default());
+    parts
+}
+
+/// An attribute value with its RFC 4514 escapes undone: `\,` → `,`, `\2C` → `,`, and
+/// hex-escaped UTF-8 bytes (`\C3\A9` → `é`); a stray backslash stays as written. Surrounding
+/// unescaped spaces are not part of the value.
+pub fn unescape_value(value: &str) -> String {
+    let value = trim_unescaped(value);
+    let mut bytes = Vec::with_capacity(value.len());
+    let mut rest = value.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        if first != b'\\' {
+            bytes.push(first);
+            rest = tail;
+            continue;
+        }
+        let hex = tail
+            .get(..2)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (hex, tail.split_first()) {
+            (Some(byte), _) => {
+                bytes.push(byte);
+                rest = tail.get(2..).unwrap_or_default();
+            }
+            (None, Some((&next, after))) => {
+                bytes.push(next);
+                rest = after;
+            }
+            (None, None) => {
+                bytes.push(first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `value` without surrounding spaces, except an escaped trailing one (`a\ `).
+fn trim_unescaped(value: &str) -> &str {
+    let value = value.trim_start();
+    let mut bytes = value.as_bytes();
+    while let Some((&b' ', rest)) = bytes.split_last() {
+        let backslashes = rest.iter().rev().take_while(|&&b| b == b'\\').count();
+        if backslashes % 2 == 1 {
+            break;
+        }
+        bytes = rest;
+    }
+    // Only ASCII spaces were cut, so the length is a character boundary.
+    value.get(..bytes.len()).unwrap_or(value)
+}
+
+/// Escapes what RFC 4514 requires, so a normalized DN is still a DN.
+fn escape_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i == last && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The RDNs of `dn`, each a list of its AVAs; an RDN without `=` is one AVA of empty type.
+fn parse(dn: &str) -> Vec<Vec<Ava>> {
+    split_unescaped(dn, ',')
+        .into_iter()
+        .map(|rdn| {
+            split_unescaped(rdn, '+')
+                .into_iter()
+                .map(|ava| match split_unescaped(ava, '=').split_first() {
+                    Some((kind, value)) if !value.is_empty() => Ava {
+                        kind: kind.trim().to_string(),
+                        value: unescape_value(ava.get(kind.len() + 1..).unwrap_or_default()),
+                    },
+                    _ => Ava {
+                        kind: String::new(),
+                        value: unescape_value(ava),
+                    },
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A DN in a form that compares equal however the server or an admin spelled it: case,
+/// spaces around separators, `\,` or `\2C`, the order of a multi-valued RDN's parts.
+pub fn normalize_dn(dn: &str) -> String {
+    parse(dn)
+        .into_iter()
+        .map(|rdn| {
+            let mut avas: Vec<String> = rdn
+                .into_iter()
+                .map(|ava| {
+                    let value = escape_value(&ava.value.to_lowercase());
+                    if ava.kind.is_empty() {
+                        value
+                    } else {
+                        format!("{}={value}", ava.kind.to_lowercase())
+                    }
+                })
+                .collect();
+            avas.sort();
+            avas.join("+")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The value of a DN's first RDN, unescaped and in its own case (`CN=Doe\, Jane,OU=Staff` →
+/// `Doe, Jane`): the name shown for an entry nothing better is known about.
+pub fn first_rdn_value(dn: &str) -> String {
+    parse(dn)
+        .into_iter()
+        .next()
+        .and_then(|rdn| rdn.into_iter().next())
+        .map(|ava| ava.value)
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| dn.trim().to_string())
+}
+
+/// The DN of the entry above `dn` (`ou=Staff,dc=example` for `cn=a\, b,ou=Staff,dc=example`),
+/// empty for a DN of one RDN.
+pub fn parent_dn(dn: &str) -> &str {
+    let first = split_unescaped(dn, ',').first().map_or(0, |rdn| rdn.len());
+    dn.get(first + 1..).unwrap_or_default().trim_start()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_commas_stay_inside_the_value() {
+        assert_eq!(
+            first_rdn_value("CN=Doe\\, Jane,OU=Staff,DC=example,DC=com"),
+            "Doe, Jane"
+        );
+        assert_eq!(first_rdn_value("CN=Doe\\2C Jane,OU=Staff"), "Doe, Jane");
+        assert_eq!(first_rdn_value("cn=Ren\\C3\\A9e Roy,o=x"), "Renée Roy");
+        assert_eq!(
+            first_rdn_value("CN=Disabled User 0,OU=Staff"),
+            "Disabled User 0"
+        );
+        assert_eq!(first_rdn_value("uid=jdoe,ou=people"), "jdoe");
+        assert_eq!(first_rdn_value("not a dn"), "not a dn");
+        assert_eq!(first_rdn_value("cn= padded\\  ,o=x"), "padded ");
+    }
+
+    #[test]
+    fn parents_skip_escaped_commas() {
+        assert_eq!(parent_dn("CN=Doe\\, Jane,OU=Staff,DC=x"), "OU=Staff,DC=x");
+        assert_eq!(parent_dn("dc=com"), "");
+        assert_eq!(parent_dn(""), "");
+    }
+
+    #[test]
+    fn spellings_of_one_dn_normalize_alike() {
+        assert_eq!(
+            normalize_dn("UID=JDoe, ou=People,dc=Example, dc=com"),
+            "uid=jdoe,ou=people,dc=example,dc=com"
+        );
+        assert_eq!(
+            normalize_dn("CN=Doe\\, Jane,OU=Staff"),
+            normalize_dn("cn=doe\\2c jane, ou=staff")
+        );
+        assert_eq!(
+            normalize_dn("CN=Doe\\, Jane,OU=Staff"),
+            "cn=doe\\, jane,ou=staff"
+        );
+        assert_eq!(
+            normalize_dn("cn=a+uid=b,o=x"),
+            normalize_dn("UID=B + CN=A,o=x")
+        );
+        assert_ne!(normalize_dn("cn=a\\,b,o=x"), normalize_dn("cn=a,b=,o=x"));
+    }
+}
