@@ -633,3 +633,29 @@ fn samba_s_own_certificate_gets_an_actionable_error() {
     );
     assert!(output.contains(&fix), "{output}");
 }
+
+#[test]
+fn group_cards_list_the_people_of_nested_groups() {
+    let dc = dc();
+    let groups = format!("[source.groups]\nbase = \"{}\"", ou("Access"));
+    let server = start(config(dc, &dc.url(), &ou("Staff"), &groups, ""));
+    let all = cards(&server);
+    let uid = |name: &str| {
+        card_named(&all, name)
+            .lines()
+            .find_map(|l| l.strip_prefix("UID:").map(str::to_string))
+            .expect("UID")
+    };
+    let engineering = card_named(&all, "Engineering");
+    // Jürgen directly, Jane through Platform.
+    assert_eq!(members(&engineering), 2, "{engineering}");
+    for name in ["Jürgen Müller", "Jane Doe"] {
+        assert!(
+            engineering.contains(&format!(
+                "X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:{}",
+                uid(name)
+            )),
+            "{name} in {engineering}"
+        );
+    }
+}
