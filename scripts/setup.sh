@@ -22,6 +22,7 @@ if [ "$need" = "test" ]; then
   if [ ! -x /usr/sbin/samba ] || [ ! -x /usr/bin/samba-tool ] || [ ! -d /usr/share/samba/setup ]; then
     missing_pkgs+=(samba samba-ad-dc samba-ad-provision)
   fi
+  command -v ldbsearch >/dev/null 2>&1 || missing_pkgs+=(ldb-tools)
 fi
 
 if [ ${#missing_pkgs[@]} -gt 0 ]; then

@@ -259,41 +259,9 @@ fn names(cards: &BTreeMap<String, String>) -> Vec<String> {
     names
 }
 
-/// The objectGUID of `dn` as AD tools print it, read with ldapsearch: the oracle for UIDs.
+/// The objectGUID of `dn` as Samba's own tools print it: the oracle for UIDs.
 fn object_guid(dn: &str) -> String {
-    let out = std::process::Command::new("ldapsearch")
-        .args(["-x", "-LLL", "-H", &dc().url(), "-D", ADMIN_DN, "-w"])
-        .arg(support::samba::ADMIN_PASSWORD)
-        .args(["-b", dn, "-s", "base", "(objectClass=*)", "objectGUID"])
-        .output()
-        .expect("ldapsearch");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let b64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("objectGUID:: "))
-        .unwrap_or_else(|| panic!("objectGUID of {dn}: {text}"));
-    let b = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .expect("base64");
-    assert_eq!(b.len(), 16);
-    // The first three groups are little-endian.
-    format!(
-        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{}-{}",
-        b[3],
-        b[2],
-        b[1],
-        b[0],
-        b[5],
-        b[4],
-        b[7],
-        b[6],
-        hex(&b[8..10]),
-        hex(&b[10..16])
-    )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    dc().ldb_value(dn, "objectGUID")
 }
 
 fn members(card: &str) -> usize {

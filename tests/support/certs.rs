@@ -3,9 +3,10 @@
 use std::path::Path;
 use std::process::Command;
 
-/// Writes `ca.pem`, `ca.key`, `server.pem` and `server.key` into `dir`; the server
-/// certificate names `subject_alt_names` (openssl syntax: `DNS:host,IP:127.0.0.1`).
-pub fn make(dir: &Path, subject_alt_names: &str) {
+/// Writes `ca.pem`, `ca.key`, `server.pem` and `server.key` into `dir`. The server
+/// certificate's subject is `CN=common_name`; `subject_alt_names` (openssl syntax:
+/// `DNS:host,IP:127.0.0.1`) or no subjectAltName at all, as old certificates have.
+pub fn make(dir: &Path, common_name: &str, subject_alt_names: Option<&str>) {
     let run = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)
@@ -43,11 +44,14 @@ pub fn make(dir: &Path, subject_alt_names: &str) {
         "-out",
         "server.csr",
         "-subj",
-        "/CN=server",
+        &format!("/CN={common_name}"),
     ]);
+    let san = subject_alt_names
+        .map(|names| format!("subjectAltName={names}\n"))
+        .unwrap_or_default();
     std::fs::write(
         dir.join("ext.cnf"),
-        format!("subjectAltName={subject_alt_names}\nbasicConstraints=CA:FALSE\n"),
+        format!("{san}basicConstraints=CA:FALSE\n"),
     )
     .expect("ext");
     run(&[

@@ -11,6 +11,7 @@ pub mod multistatus;
 pub mod samba;
 pub mod server;
 pub mod slapd;
+pub mod tools;
 pub mod vcard;
 
 pub use multistatus::Multistatus;

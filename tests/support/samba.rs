@@ -12,7 +12,6 @@
 use std::collections::hash_map::DefaultHasher;
 use std::fs::{File, Permissions};
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
@@ -22,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::certs;
+use super::{certs, tools};
 
 pub const REALM: &str = "CORP.EXAMPLE.COM";
 pub const DOMAIN: &str = "CORP";
@@ -53,16 +52,12 @@ pub struct SambaDc {
 }
 
 fn binary(name: &str) -> String {
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
-        let path = Path::new(dir).join(name);
-        if path.exists() {
-            return path.display().to_string();
-        }
-    }
-    panic!(
-        "{name} not found: the Active Directory tests need Samba's AD DC and the OpenLDAP tools; \
-         run scripts/setup.sh test (or: sudo apt-get install samba samba-ad-dc samba-ad-provision ldap-utils)"
-    );
+    tools::binary(
+        name,
+        "the Active Directory tests need Samba's AD DC and the LDAP tools; run \
+         scripts/setup.sh test (or: sudo apt-get install samba samba-ad-dc samba-ad-provision \
+         ldb-tools ldap-utils)",
+    )
 }
 
 fn run(command: &mut Command, what: &str) -> String {
@@ -183,7 +178,11 @@ impl SambaDc {
         let _lock = FileLock::acquire(&root().join("addresses.lock"));
         let ip = free_address();
         if certificate == Certificate::WithSubjectAltName {
-            certs::make(&dir, &format!("DNS:dc1.corp.example.com,IP:{ip}"));
+            certs::make(
+                &dir,
+                "dc1.corp.example.com",
+                Some(&format!("DNS:dc1.corp.example.com,IP:{ip}")),
+            );
             // Samba refuses a private key others can read.
             std::fs::set_permissions(dir.join("server.key"), Permissions::from_mode(0o600))
                 .expect("chmod server.key");
@@ -274,10 +273,27 @@ impl SambaDc {
         path
     }
 
+    /// The value of `attribute` of the entry `dn` as Samba's own tools print it (objectGUID
+    /// as a GUID string, for instance), read with `ldbsearch`.
+    pub fn ldb_value(&self, dn: &str, attribute: &str) -> String {
+        let text = run(
+            Command::new(binary("ldbsearch"))
+                .args(["-H", &self.url(), "-U"])
+                .arg(format!("{DOMAIN}\\Administrator%{ADMIN_PASSWORD}"))
+                .args(["-b", dn, "-s", "base", "(objectClass=*)", attribute]),
+            "ldbsearch",
+        );
+        let prefix = format!("{attribute}: ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("{attribute} of {dn} in {text}"))
+            .to_string()
+    }
+
     /// Applies LDIF change records (records without `changetype` are adds) as the
     /// administrator, with `ldapmodify`.
     pub fn modify(&self, ldif: &str) {
-        ldapmodify(&self.url(), ldif);
+        tools::ldapmodify(&self.url(), ADMIN_DN, ADMIN_PASSWORD, ldif);
     }
 }
 
@@ -288,29 +304,6 @@ impl Drop for SambaDc {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-fn ldapmodify(url: &str, ldif: &str) {
-    let mut child = Command::new(binary("ldapmodify"))
-        .args(["-x", "-a", "-H", url, "-D", ADMIN_DN, "-w", ADMIN_PASSWORD])
-        .stdin(Stdio::piped())
-        // Not read while stdin is written: a line per entry would fill the pipe and block.
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ldapmodify");
-    // A failed record ends ldapmodify early: its stderr tells why, not the broken pipe.
-    let _ = child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(ldif.as_bytes());
-    let out = child.wait_with_output().expect("ldapmodify");
-    assert!(
-        out.status.success(),
-        "ldapmodify failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Working copies of DCs whose test process is gone (a DC in a static is never dropped).
