@@ -2,7 +2,7 @@
 //! `samba-ad-provision`; `scripts/setup.sh test` installs them), loopback only.
 //!
 //! Provisioning a domain and loading the test directory takes tens of seconds, so it happens
-//! once per machine and directory content: the result is kept under `target/tmp/samba-ad/`,
+//! once per build directory and test directory: the result is kept under `target/tmp/samba-ad/`,
 //! keyed by the Samba version and the content, and built under a file lock so test binaries
 //! running at once do not race. Each DC then runs on a copy of it, on a loopback address of its
 //! own (`127.203.x.y`: AD's ports 389/636 are fixed, so a port of its own is no option), and
