@@ -69,13 +69,21 @@ fn directory() -> String {
     }
     // Staff. Disabled accounts (userAccountControl 514), both managers of someone in the book;
     // AD checks that a manager exists, so managers come first.
-    // Walter has a display name of his own; Richard has none, only his escaped CN.
-    for (cn, sam, display) in [
-        ("Walter Skinner", "skinner", "displayName: Walt Skinner\n"),
-        ("Roe\\, Richard", "roe", ""),
+    // Walter has a display name of his own and a password; Richard has neither, only his
+    // escaped CN.
+    for (cn, sam, rest) in [
+        (
+            "Walter Skinner",
+            "skinner",
+            format!(
+                "displayName: Walt Skinner\nunicodePwd:: {}\n",
+                unicode_pwd("Walter-pass-1")
+            ),
+        ),
+        ("Roe\\, Richard", "roe", String::new()),
     ] {
         ldif.push_str(&format!(
-            "dn: CN={cn},{staff}\nobjectClass: user\nsAMAccountName: {sam}\n{display}\
+            "dn: CN={cn},{staff}\nobjectClass: user\nsAMAccountName: {sam}\n{rest}\
              userAccountControl: 514\n\n"
         ));
     }
@@ -500,7 +508,7 @@ fn login_by_account_name_principal_name_and_mail() {
     assert_eq!(status_as(&server, "dscully", "Dana-pass-2", "staff"), 401);
     assert_eq!(status_as(&server, "dscully", "", "staff"), 401);
     // A disabled account does not log in.
-    assert_eq!(status_as(&server, "skinner", "x", "staff"), 401);
+    assert_eq!(status_as(&server, "skinner", "Walter-pass-1", "staff"), 401);
     assert_eq!(status_as(&server, "nobody", "Dana-pass-1", "staff"), 401);
     // Engineering lists Jürgen directly; Dana is in no group.
     assert_eq!(
@@ -572,6 +580,13 @@ fn ldaps_with_a_certificate_naming_the_dc() {
     assert_eq!(status_as(&server, "jmüller", "wrong", "guarded"), 401);
     server.login_as("dscully", "Dana-pass-1");
     assert_eq!(names(&cards(&server)).len(), 3);
+
+    // StartTLS on the plain LDAP port, same certificate.
+    let starttls = start(config(dc, &dc.url(), &ou("Staff"), "", "").replace(
+        "timeout = \"10s\"",
+        &format!("timeout = \"10s\"\nstarttls = true\n{ca}"),
+    ));
+    assert_eq!(names(&cards(&starttls)).len(), 3);
 }
 
 #[test]
