@@ -10,6 +10,11 @@ use procfs::proc_kib;
 #[path = "../tests/support/slapd.rs"]
 #[allow(dead_code)]
 mod slapd;
+// What slapd.rs uses of the test support.
+#[path = "../tests/support/certs.rs"]
+mod certs;
+#[path = "../tests/support/tools.rs"]
+mod tools;
 
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};

@@ -3,7 +3,8 @@
 # running as root on Debian/Ubuntu, otherwise says exactly what to install.
 #   scripts/setup.sh build   -> what building needs (cmake, a C compiler)
 #   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; OpenLDAP's slapd and
-#                               ldap-utils for the directory tests; openssl for their TLS;
+#                               ldap-utils for the directory tests; Samba's AD DC for the
+#                               Active Directory tests; openssl for their TLS;
 #                               libwbxml2-utils, an independent WBXML encoder for the ActiveSync tests)
 set -euo pipefail
 need="${1:-build}"
@@ -19,6 +20,11 @@ if [ "$need" = "test" ]; then
   command -v ldapmodify >/dev/null 2>&1 || missing_pkgs+=(ldap-utils)
   command -v openssl >/dev/null 2>&1 || missing_pkgs+=(openssl)
   command -v xml2wbxml >/dev/null 2>&1 || missing_pkgs+=(libwbxml2-utils)
+  # Samba's AD DC for the Active Directory tests (in /usr/sbin, often not on a user's PATH).
+  if [ ! -x /usr/sbin/samba ] || [ ! -x /usr/bin/samba-tool ] || [ ! -d /usr/share/samba/setup ]; then
+    missing_pkgs+=(samba samba-ad-dc samba-ad-provision)
+  fi
+  command -v ldbsearch >/dev/null 2>&1 || missing_pkgs+=(ldb-tools)
 fi
 
 if [ ${#missing_pkgs[@]} -gt 0 ]; then

@@ -4,11 +4,14 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cards;
+pub mod certs;
 pub mod fake_google;
 pub mod http;
 pub mod multistatus;
+pub mod samba;
 pub mod server;
 pub mod slapd;
+pub mod tools;
 pub mod vcard;
 
 pub use multistatus::Multistatus;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::{certs, tools};
+
 pub const SUFFIX: &str = "dc=example,dc=com";
 pub const ADMIN_DN: &str = "cn=admin,dc=example,dc=com";
 pub const ADMIN_PASSWORD: &str = "admin-secret";
@@ -39,16 +41,11 @@ pub struct Slapd {
 }
 
 fn binary(name: &str) -> String {
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
-        let path = Path::new(dir).join(name);
-        if path.exists() {
-            return path.display().to_string();
-        }
-    }
-    panic!(
-        "{name} not found: the LDAP tests need OpenLDAP; run scripts/setup.sh test \
-         (or: sudo apt-get install slapd ldap-utils)"
-    );
+    tools::binary(
+        name,
+        "the LDAP tests need OpenLDAP; run scripts/setup.sh test \
+         (or: sudo apt-get install slapd ldap-utils)",
+    )
 }
 
 fn free_port() -> u16 {
@@ -170,34 +167,7 @@ impl Slapd {
 
     /// Applies an LDIF change set with `ldapmodify` as the admin.
     pub fn modify(&self, ldif: &str) {
-        use std::io::Write;
-        let mut child = Command::new(binary("ldapmodify"))
-            .args([
-                "-x",
-                "-H",
-                &self.url(),
-                "-D",
-                ADMIN_DN,
-                "-w",
-                ADMIN_PASSWORD,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ldapmodify");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(ldif.as_bytes())
-            .expect("write ldif");
-        let out = child.wait_with_output().expect("ldapmodify");
-        assert!(
-            out.status.success(),
-            "ldapmodify failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        tools::ldapmodify(&self.url(), ADMIN_DN, ADMIN_PASSWORD, ldif);
     }
 
     /// Number of entries an unpaged `ldapsearch` gets for `filter`, and its exit code.
@@ -224,72 +194,11 @@ impl Drop for Slapd {
 }
 
 /// A CA and a server certificate for `localhost` / 127.0.0.1 (in its subjectAltName when
-/// `with_san`, otherwise only as its CN), made with the openssl tool.
+/// `with_san`, otherwise only as its CN).
 fn make_certificates(dir: &Path, with_san: bool) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl (apt-get install openssl)");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=cardbridge test CA",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    let san = if with_san {
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    } else {
-        ""
-    };
-    std::fs::write(
-        dir.join("ext.cnf"),
-        format!("{san}basicConstraints=CA:FALSE\n"),
-    )
-    .expect("ext");
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
+    certs::make(
+        dir,
+        "localhost",
+        with_san.then_some("DNS:localhost,IP:127.0.0.1"),
+    );
 }

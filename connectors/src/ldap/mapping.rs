@@ -98,12 +98,19 @@ fn preset_attributes(preset: Preset, field: Field) -> &'static [&'static str] {
         (_, WorkPhone) => &["telephoneNumber"],
         (Preset::ActiveDirectory, OtherPhone) => &["otherTelephone"],
         (Preset::Openldap, OtherPhone) => &[],
-        (_, Mobile) => &["mobile"],
-        (_, HomePhone) => &["homePhone"],
-        (Preset::ActiveDirectory, IpPhone) => &["ipPhone"],
+        // AD keeps further numbers of a kind in other* attributes (ADUC's "Other..." lists).
+        (Preset::Openldap, Mobile) => &["mobile"],
+        (Preset::ActiveDirectory, Mobile) => &["mobile", "otherMobile"],
+        (Preset::Openldap, HomePhone) => &["homePhone"],
+        (Preset::ActiveDirectory, HomePhone) => &["homePhone", "otherHomePhone"],
+        (Preset::ActiveDirectory, IpPhone) => &["ipPhone", "otherIpPhone"],
         (Preset::Openldap, IpPhone) => &[],
-        (_, Pager) => &["pager"],
-        (_, Fax) => &["facsimileTelephoneNumber"],
+        (Preset::Openldap, Pager) => &["pager"],
+        (Preset::ActiveDirectory, Pager) => &["pager", "otherPager"],
+        (Preset::Openldap, Fax) => &["facsimileTelephoneNumber"],
+        (Preset::ActiveDirectory, Fax) => {
+            &["facsimileTelephoneNumber", "otherFacsimileTelephoneNumber"]
+        }
         (Preset::Openldap, Street) => &["street"],
         // Servers may return streetAddress under its other name, street.
         (Preset::ActiveDirectory, Street) => &["streetAddress", "street"],
