@@ -7,6 +7,7 @@ mod fields;
 mod google;
 mod mapped;
 mod outlook;
+mod read;
 mod row;
 mod settings;
 
@@ -24,6 +25,10 @@ pub(crate) struct Options {
     pub separator: String,
     pub region: Option<String>,
 }
+
+/// Wait before reading a file again that changed while it was read: long enough for an
+/// exporter to finish a typical file, short enough that the poll is not noticeably late.
+const REREAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub struct CsvSource {
     id: String,
@@ -106,10 +111,16 @@ impl CsvSource {
         let mut outcome = PollOutcome::default();
         let mut first_line: HashMap<String, u64> = HashMap::new();
         let mut record = csv::StringRecord::new();
+        // Start (byte, line) and field count of the last row, to tell a cut-off file.
+        let mut last_row = None;
         loop {
             let line = reader.position().line() + 1;
             match reader.read_record(&mut record) {
-                Ok(true) => {}
+                Ok(true) => {
+                    last_row = record
+                        .position()
+                        .map(|p| (p.byte(), p.line(), record.len()));
+                }
                 Ok(false) => break,
                 Err(e) => {
                     outcome.skipped.push(SkippedRecord {
@@ -173,11 +184,45 @@ impl CsvSource {
             contact.shrink_to_fit();
             outcome.contacts.push(contact.into());
         }
+        if let Some((byte, line, fields)) = last_row {
+            self.check_complete(&text, byte, fields, header.names.len())
+                .map_err(|reason| SourceError::Other(format!("{path}:{line}: {reason}")))?;
+        }
         if self.settings.groups_from_categories {
             let groups = group_cards(outcome.contacts.iter().map(|c| &**c));
             outcome.contacts.extend(groups.into_iter().map(Into::into));
         }
         Ok(outcome)
+    }
+
+    /// A file cut off while being written ends inside a quoted cell, or in a short row with no
+    /// line end; publishing it would delete every card past the cut, so the poll fails.
+    fn check_complete(
+        &self,
+        text: &str,
+        last_row_start: u64,
+        fields: usize,
+        header_fields: usize,
+    ) -> Result<(), String> {
+        let tail = usize::try_from(last_row_start)
+            .ok()
+            .and_then(|start| text.get(start..))
+            .unwrap_or_default();
+        if read::ends_in_open_quote(tail, self.settings.delimiter as u8) {
+            return Err(
+                "the file ends inside a quoted cell: it is incomplete (still being \
+                        written, or cut short); keeping the previous contacts"
+                    .into(),
+            );
+        }
+        if fields < header_fields && !text.ends_with(['\n', '\r']) {
+            return Err(format!(
+                "the file ends in the middle of a row ({fields} of {header_fields} fields, no \
+                 line end): it is incomplete (still being written, or cut short); keeping the \
+                 previous contacts"
+            ));
+        }
+        Ok(())
     }
 
     fn resolve_format(&self, header: &Header, path: &str) -> Result<CsvFormat, SourceError> {
@@ -276,21 +321,17 @@ impl Source for CsvSource {
     }
 
     async fn poll(&self) -> Result<PollOutcome, SourceError> {
-        let bytes =
-            tokio::fs::read(&self.settings.path)
-                .await
-                .map_err(|e| SourceError::Unreadable {
-                    path: self.settings.path.display().to_string(),
-                    message: e.to_string(),
-                })?;
         let this = CsvSource {
             id: self.id.clone(),
             settings: self.settings.clone(),
             columns: self.columns.clone(),
         };
-        tokio::task::spawn_blocking(move || this.parse(&bytes))
-            .await
-            .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let bytes = read::settled(&this.settings.path, REREAD_PAUSE, |p| std::fs::read(p))?;
+            this.parse(&bytes)
+        })
+        .await
+        .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))?
     }
 
     async fn fingerprint(&self) -> Option<String> {

@@ -267,3 +267,47 @@ fn categories_become_group_cards_when_asked() {
         "off by default"
     );
 }
+
+#[test]
+fn a_file_cut_off_mid_row_fails_the_poll() {
+    let source = CsvSource::new("t".into(), settings("dir/x.csv".into())).expect("settings");
+    let whole = "First Name,Last Name,E-mail 1 - Value,Notes\n\
+                 Ann,Lee,ann@example.com,\"two\nlines\"\n\
+                 Bo,Chen,bo@example.com,\n";
+    assert_eq!(
+        source
+            .parse(whole.as_bytes())
+            .expect("whole")
+            .contacts
+            .len(),
+        2
+    );
+    let in_quotes = "First Name,Last Name,E-mail 1 - Value,Notes\n\
+                     Ann,Lee,ann@example.com,\"two\n";
+    let err = source.parse(in_quotes.as_bytes()).expect_err("open quote");
+    assert!(
+        err.to_string()
+            .starts_with("dir/x.csv:2: the file ends inside a quoted cell"),
+        "{err}"
+    );
+    let short_row = "First Name,Last Name,E-mail 1 - Value,Notes\n\
+                     Ann,Lee,ann@example.com,\n\
+                     Bo,Ch";
+    let err = source
+        .parse(short_row.as_bytes())
+        .expect_err("short last row");
+    assert!(
+        err.to_string()
+            .starts_with("dir/x.csv:3: the file ends in the middle of a row"),
+        "{err}"
+    );
+    let no_final_newline = "First Name,Last Name,E-mail 1 - Value,Notes\nAnn,Lee,a@example.com,";
+    assert_eq!(
+        source
+            .parse(no_final_newline.as_bytes())
+            .expect("complete row")
+            .contacts
+            .len(),
+        1
+    );
+}
