@@ -209,6 +209,9 @@ fn check(path: PathBuf) -> Result<i32, String> {
                     outcome.contacts.len(),
                     outcome.skipped.len()
                 );
+                for notice in &outcome.notices {
+                    println!("  note: {notice}");
+                }
                 for skipped in &outcome.skipped {
                     println!("  skipped {skipped}");
                 }

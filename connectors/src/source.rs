@@ -26,6 +26,9 @@ pub struct PollOutcome {
     pub contacts: Vec<Arc<Contact>>,
     /// Records left out, each with its reason; the rest of the source still loads.
     pub skipped: Vec<SkippedRecord>,
+    /// What the source decided or repaired on its own while reading (a guessed encoding,
+    /// replaced bytes), for the log and `cardbridge check`.
+    pub notices: Vec<String>,
     /// The source saw nothing change since its previous successful poll (an incremental
     /// poll found no modified entries): `contacts` is empty and the previous listing stands.
     pub unchanged: bool,

@@ -2,6 +2,7 @@
 //! mapping. The whole file is re-read when it changes; a file that cannot be read or decoded
 //! fails the poll (clients keep the previous data), a bad row is skipped and reported.
 
+mod damage;
 mod decode;
 mod fields;
 mod google;
@@ -16,6 +17,7 @@ use std::collections::HashMap;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use damage::Damage;
 use mapped::Field;
 use row::{Header, Row};
 pub use settings::{CsvEncoding, CsvFormat, CsvSettings};
@@ -83,12 +85,13 @@ impl CsvSource {
     /// Parses file contents (already read) into a listing.
     pub fn parse(&self, bytes: &[u8]) -> Result<PollOutcome, SourceError> {
         let path = self.settings.path.display().to_string();
-        let text = decode::decode(bytes, self.settings.encoding).map_err(|message| {
+        let decoded = decode::decode(bytes, self.settings.encoding).map_err(|message| {
             SourceError::Undecodable {
                 path: path.clone(),
                 message,
             }
         })?;
+        let text = &decoded.text;
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.settings.delimiter as u8)
             .flexible(true)
@@ -109,6 +112,7 @@ impl CsvSource {
             region: self.settings.default_region.clone(),
         };
         let mut outcome = PollOutcome::default();
+        let mut damage = Damage::new(&text, &decoded.replaced, reader.position().byte());
         let mut first_line: HashMap<String, u64> = HashMap::new();
         let mut record = csv::StringRecord::new();
         // Start (byte, line) and field count of the last row, to tell a cut-off file.
@@ -120,6 +124,7 @@ impl CsvSource {
                     last_row = record
                         .position()
                         .map(|p| (p.byte(), p.line(), record.len()));
+                    damage.record(&header, &record, reader.position().byte());
                 }
                 Ok(false) => break,
                 Err(e) => {
@@ -188,6 +193,7 @@ impl CsvSource {
             self.check_complete(&text, byte, fields, header.names.len())
                 .map_err(|reason| SourceError::Other(format!("{path}:{line}: {reason}")))?;
         }
+        outcome.notices = damage.report(&path, &decoded.encoding);
         if self.settings.groups_from_categories {
             let groups = group_cards(outcome.contacts.iter().map(|c| &**c));
             outcome.contacts.extend(groups.into_iter().map(Into::into));

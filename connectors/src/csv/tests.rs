@@ -311,3 +311,54 @@ fn a_file_cut_off_mid_row_fails_the_poll() {
         1
     );
 }
+
+/// A real-shaped export without its byte order mark and with one damaged byte in `field`
+/// of the row that starts with `row_start`.
+fn damaged_export(name: &str, row_start: &str) -> Vec<u8> {
+    let bytes = std::fs::read(fixture(name)).expect("fixture");
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let at = bytes
+        .windows(row_start.len())
+        .position(|w| w == row_start.as_bytes())
+        .expect("row");
+    let mut damaged = bytes.to_vec();
+    damaged.insert(at + 5, 0xFF);
+    damaged
+}
+
+#[test]
+fn one_bad_byte_keeps_a_utf8_export_utf8_and_names_the_field() {
+    for (name, row_start, given, location) in [
+        (
+            "google-contacts.csv",
+            "\nMarisol,",
+            "Mari\u{FFFD}sol",
+            "line 2 field First Name",
+        ),
+        (
+            "outlook-contacts.csv",
+            "\nHaruki,",
+            "Haru\u{FFFD}ki",
+            "line 6 field First Name",
+        ),
+    ] {
+        let mut s = settings(name.into());
+        s.path = PathBuf::from(name);
+        let outcome = CsvSource::new("t".into(), s)
+            .expect("settings")
+            .parse(&damaged_export(name, row_start))
+            .expect("parses");
+        assert_eq!(outcome.contacts.len(), 6, "{:?}", outcome.skipped);
+        assert_eq!(find(&outcome, "Zoë").name.given, vec!["Zoë"], "no mojibake");
+        find(&outcome, given);
+        assert_eq!(
+            outcome.notices[0],
+            format!("{name}: UTF-8 (1 row with invalid bytes, replaced with U+FFFD: {location})")
+        );
+        assert!(
+            outcome.notices[1].ends_with(&format!("replaced with U+FFFD: {given:?}")),
+            "{:?}",
+            outcome.notices
+        );
+    }
+}

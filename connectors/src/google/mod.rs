@@ -278,6 +278,7 @@ impl GoogleSource {
             contacts: state.listing().into_iter().map(Into::into).collect(),
             skipped,
             unchanged: false,
+            notices: Vec::new(),
         })
     }
 }

@@ -386,6 +386,7 @@ impl LdapSource {
             contacts: state.listing(),
             skipped,
             unchanged: false,
+            notices: Vec::new(),
         })
     }
 
@@ -438,6 +439,7 @@ impl LdapSource {
             contacts: state.listing(),
             skipped,
             unchanged: false,
+            notices: Vec::new(),
         })
     }
 }
