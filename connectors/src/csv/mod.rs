@@ -23,6 +23,7 @@ use row::{Header, Row};
 pub use settings::{CsvEncoding, CsvFormat, CsvSettings};
 
 /// Per-row conversion options shared by the formats.
+#[derive(Debug)]
 pub(crate) struct Options {
     pub separator: String,
     pub region: Option<String>,
@@ -112,7 +113,7 @@ impl CsvSource {
             region: self.settings.default_region.clone(),
         };
         let mut outcome = PollOutcome::default();
-        let mut damage = Damage::new(&text, &decoded.replaced, reader.position().byte());
+        let mut damage = Damage::new(text, &decoded.replaced, reader.position().byte());
         let mut first_line: HashMap<String, u64> = HashMap::new();
         let mut record = csv::StringRecord::new();
         // Start (byte, line) and field count of the last row, to tell a cut-off file.
@@ -190,7 +191,7 @@ impl CsvSource {
             outcome.contacts.push(contact.into());
         }
         if let Some((byte, line, fields)) = last_row {
-            self.check_complete(&text, byte, fields, header.names.len())
+            self.check_complete(text, byte, fields, header.names.len())
                 .map_err(|reason| SourceError::Other(format!("{path}:{line}: {reason}")))?;
         }
         outcome.notices = damage.report(&path, &decoded.encoding);
@@ -351,5 +352,7 @@ impl Source for CsvSource {
     }
 }
 
+#[cfg(test)]
+mod props;
 #[cfg(test)]
 mod tests;
