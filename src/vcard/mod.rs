@@ -7,6 +7,8 @@ pub mod caps;
 mod dates;
 mod line;
 mod names;
+#[cfg(test)]
+mod props;
 mod render;
 #[cfg(test)]
 mod tests;

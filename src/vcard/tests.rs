@@ -9,7 +9,7 @@ use cardbridge_connectors::contact::{
 
 use super::{render, VcardVersion};
 
-const VERSIONS: [VcardVersion; 2] = [VcardVersion::V3, VcardVersion::V4];
+pub(super) const VERSIONS: [VcardVersion; 2] = [VcardVersion::V3, VcardVersion::V4];
 /// JPEG magic plus bytes that are not valid UTF-8, so parsers keep them binary.
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0xFE, 0x80,
@@ -209,7 +209,7 @@ fn all_contacts() -> Vec<Contact> {
     vec![rich(), group(), only_uid(), yearless_png(), company()]
 }
 
-fn parse(card: &str) -> VCard {
+pub(super) fn parse(card: &str) -> VCard {
     let mut parser = Parser::new(card).strict();
     let vcard = match parser.entry() {
         Entry::VCard(vcard) => vcard,
@@ -291,22 +291,22 @@ fn assert_well_formed(card: &str, version: VcardVersion) {
     );
 }
 
-fn all<'a>(card: &'a VCard, name: &VCardProperty) -> Vec<&'a VCardEntry> {
+pub(super) fn all<'a>(card: &'a VCard, name: &VCardProperty) -> Vec<&'a VCardEntry> {
     card.entries.iter().filter(|e| &e.name == name).collect()
 }
 
-fn other<'a>(card: &'a VCard, name: &str) -> Vec<&'a VCardEntry> {
+pub(super) fn other<'a>(card: &'a VCard, name: &str) -> Vec<&'a VCardEntry> {
     all(card, &VCardProperty::Other(name.into()))
 }
 
-fn one<'a>(card: &'a VCard, name: &VCardProperty) -> &'a VCardEntry {
+pub(super) fn one<'a>(card: &'a VCard, name: &VCardProperty) -> &'a VCardEntry {
     let found = all(card, name);
     assert_eq!(found.len(), 1, "{name:?}: {found:?}");
     found[0]
 }
 
 /// Values as text; a comma list within one component comes back as `Component`.
-fn values(entry: &VCardEntry) -> Vec<Vec<String>> {
+pub(super) fn values(entry: &VCardEntry) -> Vec<Vec<String>> {
     entry
         .values
         .iter()
@@ -318,7 +318,7 @@ fn values(entry: &VCardEntry) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn text(entry: &VCardEntry) -> String {
+pub(super) fn text(entry: &VCardEntry) -> String {
     match values(entry).as_slice() {
         [single] if single.len() == 1 => single[0].clone(),
         other => panic!("not one text value: {other:?}"),
