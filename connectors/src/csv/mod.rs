@@ -116,12 +116,15 @@ impl CsvSource {
         let mut damage = Damage::new(text, &decoded.replaced, reader.position().byte());
         let mut first_line: HashMap<String, u64> = HashMap::new();
         let mut record = csv::StringRecord::new();
-        // Start (byte, line) and field count of the last row, to tell a cut-off file.
-        let mut last_row = None;
+        // Start (byte, line) and field count of the last row, and whether an earlier row was
+        // short too, to tell a cut-off file.
+        let mut last_row: Option<(u64, u64, usize)> = None;
+        let mut short_rows = false;
         loop {
             let line = reader.position().line() + 1;
             match reader.read_record(&mut record) {
                 Ok(true) => {
+                    short_rows |= last_row.is_some_and(|(_, _, n)| n < header.names.len());
                     last_row = record
                         .position()
                         .map(|p| (p.byte(), p.line(), record.len()));
@@ -191,7 +194,8 @@ impl CsvSource {
             outcome.contacts.push(contact.into());
         }
         if let Some((byte, line, fields)) = last_row {
-            self.check_complete(text, byte, fields, header.names.len())
+            let short_last_row = fields < header.names.len() && !short_rows;
+            self.check_complete(text, byte, short_last_row.then_some(fields))
                 .map_err(|reason| SourceError::Other(format!("{path}:{line}: {reason}")))?;
         }
         outcome.notices = damage.report(&path, &decoded.encoding);
@@ -204,12 +208,13 @@ impl CsvSource {
 
     /// A file cut off while being written ends inside a quoted cell, or in a short row with no
     /// line end; publishing it would delete every card past the cut, so the poll fails.
+    /// `short_fields` is the last row's field count when it is short in a file whose other
+    /// rows are all complete (a file of short rows ends in one legitimately).
     fn check_complete(
         &self,
         text: &str,
         last_row_start: u64,
-        fields: usize,
-        header_fields: usize,
+        short_fields: Option<usize>,
     ) -> Result<(), String> {
         let tail = usize::try_from(last_row_start)
             .ok()
@@ -222,9 +227,9 @@ impl CsvSource {
                     .into(),
             );
         }
-        if fields < header_fields && !text.ends_with(['\n', '\r']) {
+        if let Some(fields) = short_fields.filter(|_| !text.ends_with(['\n', '\r'])) {
             return Err(format!(
-                "the file ends in the middle of a row ({fields} of {header_fields} fields, no \
+                "the file ends in the middle of a row ({fields} fields, fewer than the header, no \
                  line end): it is incomplete (still being written, or cut short); keeping the \
                  previous contacts"
             ));

@@ -310,6 +310,12 @@ fn a_file_cut_off_mid_row_fails_the_poll() {
             .len(),
         1
     );
+    let short_rows_everywhere = "First Name,Last Name,E-mail 1 - Value,Notes\n\
+                                 Ann,Lee,ann@example.com\nBo,Chen,bo@example.com";
+    let outcome = source
+        .parse(short_rows_everywhere.as_bytes())
+        .expect("a file of short rows");
+    assert_eq!(outcome.contacts.len(), 2);
 }
 
 /// A real-shaped export without its byte order mark and with one damaged byte in `field`
