@@ -1,4 +1,4 @@
-//! Strict vCard checks with an independent parser (calcard in strict mode).
+//! Strict vCard checks with independent parsers: calcard in strict mode, and python3 `vobject`.
 
 use calcard::vcard::{VCard, VCardValue};
 use calcard::{Entry, Parser};
