@@ -31,8 +31,7 @@ fn stamp(path: &Path) -> std::io::Result<Stamp> {
 
 /// Reads `path` with `read` until the file is the same (size, mtime, inode) before and after
 /// the read, pausing `pause` between attempts; a file still changing after `ATTEMPTS` reads is
-/// an error, never a partial listing. A file modified less than `pause` ago is first given the
-/// rest of `pause`: a writer that stalls between two rows leaves a file that looks complete.
+/// an error, never a partial listing.
 pub fn settled(
     path: &Path,
     pause: Duration,
@@ -44,15 +43,6 @@ pub fn settled(
     };
     for attempt in 1..=ATTEMPTS {
         let before = stamp(path).map_err(unreadable)?;
-        let age = before
-            .modified
-            .and_then(|m| SystemTime::now().duration_since(m).ok());
-        if let Some(rest) = age.and_then(|age| pause.checked_sub(age)) {
-            if attempt < ATTEMPTS {
-                std::thread::sleep(rest);
-                continue;
-            }
-        }
         let bytes = read(path).map_err(unreadable)?;
         let after = stamp(path).map_err(unreadable)?;
         if before == after && bytes.len() as u64 == after.len {
@@ -123,24 +113,6 @@ mod tests {
         .expect("the second read is consistent");
         assert_eq!(reads, 2);
         assert_eq!(bytes, b"First Name\nAnn\nBo\nCy\n");
-    }
-
-    #[test]
-    fn a_file_modified_just_now_is_read_once_it_is_older_than_the_pause() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("staff.csv");
-        std::fs::write(&path, "First Name\nAnn\n").expect("write");
-        let pause = Duration::from_millis(100);
-        let bytes = settled(&path, pause, |p| {
-            let modified = std::fs::metadata(p)?.modified()?;
-            let age = SystemTime::now()
-                .duration_since(modified)
-                .unwrap_or_default();
-            assert!(age >= pause, "read {age:?} after the last write");
-            std::fs::read(p)
-        })
-        .expect("reads");
-        assert_eq!(bytes, b"First Name\nAnn\n");
     }
 
     #[test]
