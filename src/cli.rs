@@ -209,8 +209,14 @@ fn check(path: PathBuf) -> Result<i32, String> {
                     outcome.contacts.len(),
                     outcome.skipped.len()
                 );
+                for notice in &outcome.notices {
+                    println!("  note: {notice}");
+                }
                 for skipped in &outcome.skipped {
                     println!("  skipped {skipped}");
+                }
+                for value in &outcome.left_out {
+                    println!("  card published without a value: {value}");
                 }
                 listings.insert(id.clone(), sources::listing(outcome.contacts.clone()));
             }

@@ -60,6 +60,13 @@ pub struct ServerSettings {
     /// recovers from 400 (every other client gets 403 with DAV:valid-sync-token).
     #[serde(default = "default_thunderbird_status")]
     pub thunderbird_invalid_token_status: u16,
+    /// Largest text value of one vCard property (a NOTE, an ORG), in bytes as written;
+    /// longer text is cut with a visible "… [truncated]".
+    #[serde(default = "default_property_bytes")]
+    pub max_property_bytes: usize,
+    /// Largest vCard without its photo, in bytes; the least needed values go first.
+    #[serde(default = "default_card_bytes")]
+    pub max_card_bytes: usize,
 }
 
 fn default_listen() -> Vec<String> {
@@ -73,6 +80,12 @@ fn default_report_limit() -> usize {
 }
 fn default_cache_bytes() -> u64 {
     64 * 1024 * 1024
+}
+fn default_property_bytes() -> usize {
+    32 * 1024
+}
+fn default_card_bytes() -> usize {
+    256 * 1024
 }
 fn default_realm() -> String {
     "cardbridge".into()
@@ -134,6 +147,18 @@ impl Default for ServerSettings {
             card_cache_bytes: default_cache_bytes(),
             realm: default_realm(),
             thunderbird_invalid_token_status: default_thunderbird_status(),
+            max_property_bytes: default_property_bytes(),
+            max_card_bytes: default_card_bytes(),
+        }
+    }
+}
+
+impl ServerSettings {
+    /// The card size caps applied to every source's contacts.
+    pub fn caps(&self) -> crate::vcard::caps::Caps {
+        crate::vcard::caps::Caps {
+            property_bytes: self.max_property_bytes,
+            card_bytes: self.max_card_bytes,
         }
     }
 }
@@ -348,6 +373,13 @@ impl Config {
         }
         if !matches!(server.thunderbird_invalid_token_status, 400 | 403) {
             return Err("[server] thunderbird_invalid_token_status: must be 400 or 403".into());
+        }
+        if server.max_property_bytes < 64 || server.max_card_bytes < server.max_property_bytes {
+            return Err(
+                "[server] max_property_bytes must be at least 64 and max_card_bytes at \
+                        least max_property_bytes"
+                    .into(),
+            );
         }
         let mut source_ids = HashSet::new();
         for source in &self.sources {

@@ -43,6 +43,22 @@ pub struct Poller {
     sources: Vec<sources::Configured>,
 }
 
+/// Records of each kind logged per poll: a file of bad rows is re-read on every change, and
+/// logging each of them every time filled disks. `cardbridge check` lists them all.
+const LOGGED_PER_POLL: usize = 5;
+
+/// Logs the first `LOGGED_PER_POLL` of `items` with `log`, then how many more there are.
+fn log_first<T: std::fmt::Display>(items: &[T], log: impl Fn(&dyn std::fmt::Display)) {
+    for item in items.iter().take(LOGGED_PER_POLL) {
+        log(item);
+    }
+    if let Some(more) = items.len().checked_sub(LOGGED_PER_POLL).filter(|n| *n > 0) {
+        log(&format_args!(
+            "{more} more not logged (`cardbridge check` lists them all)"
+        ));
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -72,7 +88,7 @@ impl Shared {
         source: &Arc<dyn Source>,
     ) -> Result<(), String> {
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(config.timeout, source.poll()).await {
+        let mut outcome = match tokio::time::timeout(config.timeout, source.poll()).await {
             Ok(result) => result.map_err(|e| e.to_string())?,
             Err(_) => return Err(format!("no answer within {:?}", config.timeout)),
         };
@@ -93,12 +109,19 @@ impl Shared {
             tracing::debug!(source = %config.id, "polled: nothing changed");
             return Ok(());
         }
-        for skipped in &outcome.skipped {
-            tracing::warn!(source = %config.id, "skipped {skipped}");
-        }
-        for value in &outcome.left_out {
-            tracing::warn!(source = %config.id, "card published without a value: {value}");
-        }
+        sources::apply_caps(&mut outcome, &self.state.config.server.caps());
+        log_first(
+            &outcome.skipped,
+            |s| tracing::warn!(source = %config.id, "skipped {s}"),
+        );
+        log_first(
+            &outcome.left_out,
+            |v| tracing::warn!(source = %config.id, "card published without a value: {v}"),
+        );
+        log_first(
+            &outcome.notices,
+            |n| tracing::info!(source = %config.id, "note: {n}"),
+        );
         tracing::info!(
             source = %config.id,
             contacts = outcome.contacts.len(),
@@ -210,9 +233,7 @@ impl Shared {
                 continue;
             }
             let (members, skipped) = sources::book_members(book, &snapshot);
-            for s in &skipped {
-                tracing::warn!(book = %book.id, "skipped {s}");
-            }
+            log_first(&skipped, |s| tracing::warn!(book = %book.id, "skipped {s}"));
             let accepted = accept.contains(&book.id);
             match store.apply(
                 members,

@@ -11,6 +11,7 @@ use cardbridge_connectors::{Contact, PollOutcome, SkippedRecord, Source, SourceE
 
 use crate::config::{BookConfig, Config, SourceConfig, SourceSettings};
 use crate::store::Member;
+use crate::vcard::caps::Caps;
 
 /// Instantiates the source a `[[source]]` table describes.
 pub fn build(config: &SourceConfig) -> Result<Arc<dyn Source>, String> {
@@ -52,15 +53,38 @@ pub fn listing(contacts: Vec<Arc<Contact>>) -> Listing {
     Arc::new(contacts)
 }
 
-/// Polls every source once (for `check` and `export`).
+/// Polls every source once (for `check` and `export`), with the card size caps applied.
 pub async fn poll_all(
     config: &Config,
 ) -> Result<HashMap<String, Result<PollOutcome, SourceError>>, String> {
     let mut results = HashMap::new();
     for (sc, source) in build_all(config)? {
-        results.insert(sc.id.clone(), source.poll().await);
+        let mut result = source.poll().await;
+        if let Ok(outcome) = &mut result {
+            apply_caps(outcome, &config.server.caps());
+        }
+        results.insert(sc.id.clone(), result);
     }
     Ok(results)
+}
+
+/// Shortens the contacts of a poll to the card size caps; each value cut is added to the
+/// poll's notices, naming the card.
+pub fn apply_caps(outcome: &mut PollOutcome, caps: &Caps) {
+    for contact in &mut outcome.contacts {
+        let card = format!(
+            "card {:?} ({:?})",
+            contact.uid,
+            crate::vcard::formatted_name(contact)
+                .chars()
+                .take(40)
+                .collect::<String>()
+        );
+        let cuts = crate::vcard::caps::apply(contact, caps);
+        outcome
+            .notices
+            .extend(cuts.into_iter().map(|cut| format!("{card}: {cut}")));
+    }
 }
 
 /// The members of `book` from the latest listing of each of its sources (sources without a

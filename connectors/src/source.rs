@@ -30,6 +30,9 @@ pub struct PollOutcome {
     pub left_out: Vec<SkippedRecord>,
     /// The source had to slow down for its server's rate limit and still finished the poll.
     pub throttled: Option<Throttled>,
+    /// What the source decided or repaired on its own while reading (a guessed encoding,
+    /// replaced bytes), for the log and `cardbridge check`.
+    pub notices: Vec<String>,
     /// The source saw nothing change since its previous successful poll (an incremental
     /// poll found no modified entries): `contacts` is empty and the previous listing stands.
     pub unchanged: bool,

@@ -70,8 +70,10 @@ const TEXT: Mode = Mode {
 };
 
 const URI: Mode = Mode {
-    inspect: table(b" \"\\<>^`{|}", true, false),
+    inspect: table(b" \"\\<>^`{|},;", true, false),
     map: |c| match c {
+        ',' => Piece::Replace("\\,"),
+        ';' => Piece::Replace("\\;"),
         ' ' | '"' | '\\' | '<' | '>' | '^' | '`' | '{' | '|' | '}' => Piece::Percent,
         c if c.is_control() => Piece::Drop,
         _ => Piece::Keep,
@@ -173,9 +175,12 @@ impl LineWriter {
         self.mapped(value, &TEXT);
     }
 
-    /// A URI value (URL, IMPP). URIs are not TEXT-escaped; characters that RFC 3986 forbids
-    /// and that vCard parsers would misread (space, `"`, `\`, …) are percent-encoded and control
-    /// characters dropped. Non-ASCII stays as UTF-8 (IRIs read better on a phone).
+    /// A URI value (URL, IMPP). `,` and `;` are backslash-escaped: RFC 6350 §3.4 requires it
+    /// for `,` in every value, and parsers that split values (vobject, strict readers) cut an
+    /// unescaped URI there; percent-encoding them instead would change the URI (RFC 3986
+    /// §2.2: they are reserved). Characters that RFC 3986 forbids and that vCard parsers would
+    /// misread (space, `"`, `\`, …) are percent-encoded and control characters dropped.
+    /// Non-ASCII stays as UTF-8 (IRIs read better on a phone).
     pub(crate) fn uri(&mut self, value: &str) {
         self.mapped(value, &URI);
     }
@@ -384,7 +389,7 @@ mod tests {
             w.colon();
             w.uri("https://ex.com/a b?q=1,2;x\\\"\u{1}ü");
         });
-        assert_eq!(s, "URL:https://ex.com/a%20b?q=1,2;x%5C%22ü\r\n");
+        assert_eq!(s, "URL:https://ex.com/a%20b?q=1\\,2\\;x%5C%22ü\r\n");
         let s = line(|w| {
             w.start(None, "UID");
             w.colon();

@@ -1,11 +1,14 @@
 //! vCard 3.0 / 4.0 rendering of the normalized contact model.
 //!
 //! `line` writes escaped, folded content lines; `names` derives FN; `dates` formats partial
-//! dates; `render` maps a contact onto each version's dialect.
+//! dates; `caps` bounds what a card carries; `render` maps a contact onto each version's dialect.
 
+pub mod caps;
 mod dates;
 mod line;
 mod names;
+#[cfg(test)]
+mod props;
 mod render;
 #[cfg(test)]
 mod tests;
@@ -14,7 +17,7 @@ pub use names::formatted_name;
 pub use render::render;
 
 /// Bumped whenever rendering output changes, so content-hash ETags change with it.
-pub const RENDER_REVISION: u32 = 1;
+pub const RENDER_REVISION: u32 = 2;
 
 /// vCard version served: 3.0 by default (Apple rejects 4.0), 4.0 when a client asks for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

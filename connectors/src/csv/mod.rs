@@ -2,11 +2,13 @@
 //! mapping. The whole file is re-read when it changes; a file that cannot be read or decoded
 //! fails the poll (clients keep the previous data), a bad row is skipped and reported.
 
+mod damage;
 mod decode;
 mod fields;
 mod google;
 mod mapped;
 mod outlook;
+mod read;
 mod row;
 mod settings;
 
@@ -15,15 +17,21 @@ use std::collections::HashMap;
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use damage::Damage;
 use mapped::Field;
 use row::{Header, Row};
 pub use settings::{CsvEncoding, CsvFormat, CsvSettings};
 
 /// Per-row conversion options shared by the formats.
+#[derive(Debug)]
 pub(crate) struct Options {
     pub separator: String,
     pub region: Option<String>,
 }
+
+/// Wait before reading a file again that changed while it was read: long enough for an
+/// exporter to finish a typical file, short enough that the poll is not noticeably late.
+const REREAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 
 pub struct CsvSource {
     id: String,
@@ -78,12 +86,13 @@ impl CsvSource {
     /// Parses file contents (already read) into a listing.
     pub fn parse(&self, bytes: &[u8]) -> Result<PollOutcome, SourceError> {
         let path = self.settings.path.display().to_string();
-        let text = decode::decode(bytes, self.settings.encoding).map_err(|message| {
+        let decoded = decode::decode(bytes, self.settings.encoding).map_err(|message| {
             SourceError::Undecodable {
                 path: path.clone(),
                 message,
             }
         })?;
+        let text = &decoded.text;
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.settings.delimiter as u8)
             .flexible(true)
@@ -104,12 +113,23 @@ impl CsvSource {
             region: self.settings.default_region.clone(),
         };
         let mut outcome = PollOutcome::default();
+        let mut damage = Damage::new(text, &decoded.replaced, reader.position().byte());
         let mut first_line: HashMap<String, u64> = HashMap::new();
         let mut record = csv::StringRecord::new();
+        // Start (byte, line) and field count of the last row, and whether an earlier row was
+        // short too, to tell a cut-off file.
+        let mut last_row: Option<(u64, u64, usize)> = None;
+        let mut short_rows = false;
         loop {
             let line = reader.position().line() + 1;
             match reader.read_record(&mut record) {
-                Ok(true) => {}
+                Ok(true) => {
+                    short_rows |= last_row.is_some_and(|(_, _, n)| n < header.names.len());
+                    last_row = record
+                        .position()
+                        .map(|p| (p.byte(), p.line(), record.len()));
+                    damage.record(&header, &record, reader.position().byte());
+                }
                 Ok(false) => break,
                 Err(e) => {
                     outcome.skipped.push(SkippedRecord {
@@ -173,11 +193,48 @@ impl CsvSource {
             contact.shrink_to_fit();
             outcome.contacts.push(contact.into());
         }
+        if let Some((byte, line, fields)) = last_row {
+            let short_last_row = fields < header.names.len() && !short_rows;
+            self.check_complete(text, byte, short_last_row.then_some(fields))
+                .map_err(|reason| SourceError::Other(format!("{path}:{line}: {reason}")))?;
+        }
+        outcome.notices = damage.report(&path, &decoded.encoding);
         if self.settings.groups_from_categories {
             let groups = group_cards(outcome.contacts.iter().map(|c| &**c));
             outcome.contacts.extend(groups.into_iter().map(Into::into));
         }
         Ok(outcome)
+    }
+
+    /// A file cut off while being written ends inside a quoted cell, or in a short row with no
+    /// line end; publishing it would delete every card past the cut, so the poll fails.
+    /// `short_fields` is the last row's field count when it is short in a file whose other
+    /// rows are all complete (a file of short rows ends in one legitimately).
+    fn check_complete(
+        &self,
+        text: &str,
+        last_row_start: u64,
+        short_fields: Option<usize>,
+    ) -> Result<(), String> {
+        let tail = usize::try_from(last_row_start)
+            .ok()
+            .and_then(|start| text.get(start..))
+            .unwrap_or_default();
+        if read::ends_in_open_quote(tail, self.settings.delimiter as u8) {
+            return Err(
+                "the file ends inside a quoted cell: it is incomplete (still being \
+                        written, or cut short); keeping the previous contacts"
+                    .into(),
+            );
+        }
+        if let Some(fields) = short_fields.filter(|_| !text.ends_with(['\n', '\r'])) {
+            return Err(format!(
+                "the file ends in the middle of a row ({fields} fields, fewer than the header, no \
+                 line end): it is incomplete (still being written, or cut short); keeping the \
+                 previous contacts"
+            ));
+        }
+        Ok(())
     }
 
     fn resolve_format(&self, header: &Header, path: &str) -> Result<CsvFormat, SourceError> {
@@ -276,21 +333,17 @@ impl Source for CsvSource {
     }
 
     async fn poll(&self) -> Result<PollOutcome, SourceError> {
-        let bytes =
-            tokio::fs::read(&self.settings.path)
-                .await
-                .map_err(|e| SourceError::Unreadable {
-                    path: self.settings.path.display().to_string(),
-                    message: e.to_string(),
-                })?;
         let this = CsvSource {
             id: self.id.clone(),
             settings: self.settings.clone(),
             columns: self.columns.clone(),
         };
-        tokio::task::spawn_blocking(move || this.parse(&bytes))
-            .await
-            .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let bytes = read::settled(&this.settings.path, REREAD_PAUSE, |p| std::fs::read(p))?;
+            this.parse(&bytes)
+        })
+        .await
+        .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))?
     }
 
     async fn fingerprint(&self) -> Option<String> {
@@ -304,5 +357,7 @@ impl Source for CsvSource {
     }
 }
 
+#[cfg(test)]
+mod props;
 #[cfg(test)]
 mod tests;

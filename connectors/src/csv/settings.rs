@@ -21,11 +21,15 @@ pub enum CsvFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum CsvEncoding {
-    /// BOM → UTF-8, valid UTF-8 → UTF-8, otherwise Windows-1252 (Outlook desktop).
+    /// A BOM wins (UTF-8, UTF-16 LE/BE); UTF-8 with no more invalid sequences than valid
+    /// non-ASCII characters → UTF-8 (bad bytes replaced and reported); otherwise Windows-1252
+    /// (Outlook desktop).
     #[default]
     Auto,
+    /// UTF-8 as `Auto` decides it, but a file that is mostly not UTF-8 fails the poll.
     #[serde(rename = "utf-8")]
     Utf8,
+    /// Windows-1252 unless the file starts with a BOM.
     #[serde(rename = "windows-1252")]
     Windows1252,
 }

@@ -267,3 +267,104 @@ fn categories_become_group_cards_when_asked() {
         "off by default"
     );
 }
+
+#[test]
+fn a_file_cut_off_mid_row_fails_the_poll() {
+    let source = CsvSource::new("t".into(), settings("dir/x.csv".into())).expect("settings");
+    let whole = "First Name,Last Name,E-mail 1 - Value,Notes\n\
+                 Ann,Lee,ann@example.com,\"two\nlines\"\n\
+                 Bo,Chen,bo@example.com,\n";
+    assert_eq!(
+        source
+            .parse(whole.as_bytes())
+            .expect("whole")
+            .contacts
+            .len(),
+        2
+    );
+    let in_quotes = "First Name,Last Name,E-mail 1 - Value,Notes\n\
+                     Ann,Lee,ann@example.com,\"two\n";
+    let err = source.parse(in_quotes.as_bytes()).expect_err("open quote");
+    assert!(
+        err.to_string()
+            .starts_with("dir/x.csv:2: the file ends inside a quoted cell"),
+        "{err}"
+    );
+    let short_row = "First Name,Last Name,E-mail 1 - Value,Notes\n\
+                     Ann,Lee,ann@example.com,\n\
+                     Bo,Ch";
+    let err = source
+        .parse(short_row.as_bytes())
+        .expect_err("short last row");
+    assert!(
+        err.to_string()
+            .starts_with("dir/x.csv:3: the file ends in the middle of a row"),
+        "{err}"
+    );
+    let no_final_newline = "First Name,Last Name,E-mail 1 - Value,Notes\nAnn,Lee,a@example.com,";
+    assert_eq!(
+        source
+            .parse(no_final_newline.as_bytes())
+            .expect("complete row")
+            .contacts
+            .len(),
+        1
+    );
+    let short_rows_everywhere = "First Name,Last Name,E-mail 1 - Value,Notes\n\
+                                 Ann,Lee,ann@example.com\nBo,Chen,bo@example.com";
+    let outcome = source
+        .parse(short_rows_everywhere.as_bytes())
+        .expect("a file of short rows");
+    assert_eq!(outcome.contacts.len(), 2);
+}
+
+/// A real-shaped export without its byte order mark and with one damaged byte in `field`
+/// of the row that starts with `row_start`.
+fn damaged_export(name: &str, row_start: &str) -> Vec<u8> {
+    let bytes = std::fs::read(fixture(name)).expect("fixture");
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let at = bytes
+        .windows(row_start.len())
+        .position(|w| w == row_start.as_bytes())
+        .expect("row");
+    let mut damaged = bytes.to_vec();
+    damaged.insert(at + 5, 0xFF);
+    damaged
+}
+
+#[test]
+fn one_bad_byte_keeps_a_utf8_export_utf8_and_names_the_field() {
+    for (name, row_start, given, location) in [
+        (
+            "google-contacts.csv",
+            "\nMarisol,",
+            "Mari\u{FFFD}sol",
+            "line 2 field First Name",
+        ),
+        (
+            "outlook-contacts.csv",
+            "\nHaruki,",
+            "Haru\u{FFFD}ki",
+            "line 6 field First Name",
+        ),
+    ] {
+        let mut s = settings(name.into());
+        s.path = PathBuf::from(name);
+        let outcome = CsvSource::new("t".into(), s)
+            .expect("settings")
+            .parse(&damaged_export(name, row_start))
+            .expect("parses");
+        assert_eq!(outcome.contacts.len(), 6, "{:?}", outcome.skipped);
+        assert_eq!(find(&outcome, "Zoë").name.given, vec!["Zoë"], "no mojibake");
+        find(&outcome, given);
+        assert_eq!(
+            outcome.notices[0],
+            format!("{name}: UTF-8 (1 row with invalid bytes, replaced with U+FFFD: {location})")
+        );
+        assert!(
+            outcome.notices[1].ends_with(&format!("replaced with U+FFFD: {given:?}")),
+            "{:?}",
+            outcome.notices
+        );
+    }
+}

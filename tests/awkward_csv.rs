@@ -1,0 +1,184 @@
+//! CSV files as they arrive in practice, through the real server: rewritten in place while
+//! being read, with a damaged byte, with huge cells and with thousands of bad rows.
+
+mod support;
+
+use support::cards::{self, eventually};
+use support::server::run_cli;
+use support::vcard::vobject_values;
+use support::{google_csv, google_row, Server};
+
+fn ten_rows() -> Vec<String> {
+    (0..10)
+        .map(|i| {
+            google_row(
+                &format!("Person{i}"),
+                "Lee",
+                "Example",
+                &format!("p{i}@example.com"),
+                "",
+            )
+        })
+        .collect()
+}
+
+/// Times the server has logged a failed poll.
+fn failed_polls(server: &Server) -> usize {
+    server.log().matches("poll failed").count()
+}
+
+#[test]
+fn a_file_cut_off_while_written_in_place_removes_no_card() {
+    let server = Server::with_staff("", &ten_rows());
+    assert_eq!(server.listing().len(), 10);
+    let whole = google_csv(&ten_rows());
+    let cut = whole.find("Person4").expect("row 5");
+    // An exporter truncates the file and has written 4 rows and part of the fifth: once
+    // inside a quoted cell, once in an unquoted one.
+    let inside_quotes = format!("{}Person4,\"Lee", &whole[..cut]);
+    let mid_row = format!("{}Person4,Le", &whole[..cut]);
+    for partial in [inside_quotes, mid_row] {
+        let before = failed_polls(&server);
+        std::fs::write(server.path("staff.csv"), &partial).expect("write in place");
+        eventually(&server, "the poll of the partial file failing", || {
+            failed_polls(&server) > before
+        });
+        assert_eq!(server.listing().len(), 10, "{partial}");
+    }
+    assert!(
+        server.log().contains("the file ends inside a quoted cell"),
+        "{}",
+        server.log()
+    );
+    let token = server.token();
+    let nine = google_csv(&ten_rows()[..9]);
+    server.rewrite_and_wait("staff.csv", &nine, &token);
+    assert_eq!(server.listing().len(), 9, "a complete file is published");
+}
+
+/// The Google export fixture without its byte order mark (Google writes none) and with one
+/// byte of Marisol's first name damaged.
+fn google_export_with_a_bad_byte() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/connectors/tests/fixtures/google-contacts.csv"
+    );
+    let bytes = std::fs::read(path).expect("fixture");
+    let mut bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&bytes)
+        .to_vec();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == b"\nMarisol")
+        .expect("Marisol's row");
+    bytes.insert(at + 5, 0xFF);
+    bytes
+}
+
+#[test]
+fn one_bad_byte_in_a_utf8_export_changes_only_its_field() {
+    let server = Server::start(support::ServerSpec {
+        config: support::server::standard_config(""),
+        files: vec![("staff.csv".into(), google_export_with_a_bad_byte())],
+    });
+    let cards: Vec<String> = cards::all(&server).into_values().collect();
+    assert_eq!(cards.len(), 6);
+    let fns: Vec<&str> = cards
+        .iter()
+        .filter_map(|c| c.lines().find_map(|l| l.strip_prefix("FN:")))
+        .collect();
+    for name in ["Zoë", "春樹", "Mari\u{FFFD}sol"] {
+        assert!(fns.iter().any(|f| f.contains(name)), "{name} in {fns:?}");
+    }
+    let decision = "staff.csv: UTF-8 (1 row with invalid bytes, replaced with U+FFFD: line 2 \
+                    field First Name)";
+    assert!(server.log().contains(decision), "{}", server.log());
+    let (code, out, _) = run_cli(&["check", "-c", &server.config_path()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(decision), "{out}");
+    assert!(
+        out.contains(
+            ":2: field First Name: invalid bytes replaced with U+FFFD: \"Mari\u{FFFD}sol\""
+        ),
+        "{out}"
+    );
+}
+
+const NOTE_HEADER: &str = "First Name,Last Name,E-mail 1 - Value,Notes,Website 1 - Value";
+
+#[test]
+fn a_huge_note_is_cut_with_a_marker_and_urls_keep_commas_and_semicolons() {
+    let url = "https://example.com/search;type=all?q=a,b&c=1;2";
+    let csv = format!(
+        "{NOTE_HEADER}\nAnn,Lee,ann@example.com,\"{}\",\nBo,Chen,bo@example.com,,\"{url}\"\n",
+        "Ünïcode note line. ".repeat(50_000)
+    );
+    assert!(csv.len() > 1024 * 1024);
+    let server = Server::start(support::ServerSpec {
+        config: support::server::standard_config(""),
+        files: vec![("staff.csv".into(), csv.into_bytes())],
+    });
+    let cards = cards::all(&server);
+    let ann = cards
+        .values()
+        .find(|c| c.contains("FN:Ann Lee"))
+        .expect("Ann");
+    assert!(ann.len() <= 256 * 1024, "card of {} bytes", ann.len());
+    let note = ann
+        .lines()
+        .find_map(|l| l.strip_prefix("NOTE:"))
+        .expect("NOTE");
+    assert!(note.len() <= 32 * 1024, "note of {} bytes", note.len());
+    assert!(
+        note.ends_with("… [truncated]"),
+        "{}",
+        &note[note.len() - 40..]
+    );
+    assert!(note.starts_with("Ünïcode note line. Ünïcode"));
+    assert!(
+        server
+            .log()
+            .contains("NOTE cut from 1049999 to 32768 bytes"),
+        "{}",
+        server.log()
+    );
+    let (_, out, _) = run_cli(&["check", "-c", &server.config_path()]);
+    assert!(
+        out.contains("NOTE cut from 1049999 to 32768 bytes"),
+        "{out}"
+    );
+
+    for version in [None, Some("4.0")] {
+        let href = cards
+            .iter()
+            .find(|(_, c)| c.contains("FN:Bo Chen"))
+            .expect("Bo")
+            .0;
+        let headers: Vec<(&str, &str)> = version
+            .map(|_| ("Accept", "text/vcard; version=4.0"))
+            .into_iter()
+            .collect();
+        let r = server.request("GET", href, &headers, "");
+        assert_eq!(r.status, 200);
+        assert_eq!(vobject_values(&r.text(), "url"), vec![url.to_string()]);
+    }
+}
+
+#[test]
+fn a_file_of_bad_rows_logs_a_count_not_every_row() {
+    let mut rows = vec![google_row("Ann", "Lee", "Example", "ann@example.com", "")];
+    // Rows with labels but no name, organisation, email or phone: skipped, each reported.
+    rows.extend((0..1000).map(|_| google_row("", "", "", "", "")));
+    let server = Server::with_staff("", &rows);
+    assert_eq!(server.listing().len(), 1);
+    let log = server.log();
+    let polls = log.matches("polled").count();
+    let skipped_lines = log.lines().filter(|l| l.contains("skipped ")).count();
+    // Per poll: the first five rows and one line with the count of the others.
+    assert!(skipped_lines <= 6 * polls, "{skipped_lines} lines:\n{log}");
+    assert!(log.contains("995 more not logged"), "{log}");
+    let (_, out, _) = run_cli(&["check", "-c", &server.config_path()]);
+    let listed = out.lines().filter(|l| l.starts_with("  skipped ")).count();
+    assert_eq!(listed, 1000, "{out}");
+}
