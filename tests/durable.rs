@@ -328,10 +328,20 @@ fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
     let mut server = durable("", &old_rows);
     let old_token = server.token();
     let old_listing = server.listing();
-    // From before the poll starts, through parsing and publishing, to well after it.
-    for delay_ms in [0u64, 150, 400, 900, 6000] {
+    // From before the poll starts, through parsing and publishing, to after the new state is
+    // served (None: waits for it, so the new outcome is exercised however slow the machine).
+    for delay_ms in [Some(0u64), Some(150), Some(400), Some(900), None] {
         write_atomically(&server.path("staff.csv"), google_csv(&new_rows).as_bytes());
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        match delay_ms {
+            Some(ms) => std::thread::sleep(Duration::from_millis(ms)),
+            None => {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while server.token() == old_token {
+                    assert!(Instant::now() < deadline, "{}", server.log());
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
         server.kill();
         // Restart with the source unreadable, so what is served is what was persisted.
         std::fs::remove_file(server.path("staff.csv")).expect("remove");
