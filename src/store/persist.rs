@@ -29,6 +29,28 @@ const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
 /// every card resident after a restart or a large publish.
 const STATE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
+/// What to do about a state file that cannot be trusted.
+const DAMAGED_WAY_OUT: &str = "restore it from a backup, or start with --reset-state to \
+     rebuild it from the sources (phones then resynchronise)";
+
+/// redb falls back to the previous commit when the last one does not verify (progress 0.3 is
+/// that step of its repair). Commits here are two-phase, so a crash never leaves an
+/// unverifiable last commit: it can only be damage, and the previous commit may be a book
+/// with fewer cards, or none, which phones would mirror. Refuse instead.
+fn refuse_rollback(session: &mut redb::RepairSession) {
+    if (session.progress() - 0.3).abs() < 0.01 {
+        session.abort();
+    }
+}
+
+/// Commits in two phases so that only damage, never a crash, leaves a last commit that does
+/// not verify (see `refuse_rollback`).
+fn begin_write(db: &Database) -> Result<redb::WriteTransaction, redb::TransactionError> {
+    let mut txn = db.begin_write()?;
+    txn.set_two_phase_commit(true);
+    Ok(txn)
+}
+
 #[derive(Serialize, Deserialize)]
 struct BookMeta {
     digest: u128,
@@ -89,12 +111,19 @@ impl StateFile {
         }
         let db = Database::builder()
             .set_cache_size(STATE_CACHE_BYTES)
+            // Every page's checksum is verified before anything is served from the file: a
+            // damaged page must stop the start, not read as a book with fewer cards.
+            .set_check_integrity_on_open(true)
+            .set_repair_callback(refuse_rollback)
             .create(path)
             .map_err(|e| {
-                err(format!(
-                    "cannot open it ({e}); if it is damaged, start with --reset-state to rebuild \
-                     it from the sources"
-                ))
+                let why = match e {
+                    redb::DatabaseError::RepairAborted => {
+                        "it is damaged: its last recorded state does not verify".to_string()
+                    }
+                    e => format!("cannot open it ({e})"),
+                };
+                err(format!("{why}; {DAMAGED_WAY_OUT}"))
             })?;
         let file = StateFile {
             db,
@@ -107,12 +136,12 @@ impl StateFile {
     fn error(&self, message: impl std::fmt::Display) -> StateError {
         StateError {
             path: self.path.display().to_string(),
-            message: format!("{message}; start with --reset-state to rebuild it from the sources"),
+            message: format!("{message}; {DAMAGED_WAY_OUT}"),
         }
     }
 
     fn check_format(&self) -> Result<(), StateError> {
-        let txn = self.db.begin_write().map_err(|e| self.error(e))?;
+        let txn = begin_write(&self.db).map_err(|e| self.error(e))?;
         {
             let mut meta = txn.open_table(META).map_err(|e| self.error(e))?;
             let stored = meta
@@ -214,7 +243,7 @@ impl StateFile {
         entry: &Entry,
         first_retained_seq: u64,
     ) -> Result<(), StateError> {
-        let txn = self.db.begin_write().map_err(|e| self.error(e))?;
+        let txn = begin_write(&self.db).map_err(|e| self.error(e))?;
         {
             let mut members = txn.open_table(MEMBERS).map_err(|e| self.error(e))?;
             for name in entry.changed.iter() {

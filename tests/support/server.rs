@@ -195,11 +195,30 @@ impl Server {
     /// Kills and starts the server again on the same port, config and state directory;
     /// returns once it has restored its state and listens.
     pub fn restart(&mut self, args: &[&str]) {
+        if let Err(log) = self.try_restart(args) {
+            panic!("server exited:\n{log}");
+        }
+    }
+
+    /// Like `restart`, but a server that refuses to start is an answer, not a failure:
+    /// `Err` carries the log of that attempt.
+    pub fn try_restart(&mut self, args: &[&str]) -> Result<(), String> {
         self.kill();
-        let log = self.log();
-        let restored_before = log.matches("state restored").count();
+        let before = self.log();
+        let restored_before = before.matches("state restored").count();
         self.child = spawn(self.dir.path(), args);
-        self.wait_until(|s| s.log().matches("state restored").count() > restored_before);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Err(self.log().get(before.len()..).unwrap_or_default().to_string());
+            }
+            let restored = self.log().matches("state restored").count() > restored_before;
+            if restored && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            assert!(Instant::now() < deadline, "server did not start:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The config file's path (for CLI commands against the same setup).
