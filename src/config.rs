@@ -827,6 +827,26 @@ mod tests {
     }
 
     #[test]
+    fn login_limits_have_defaults_and_refuse_unknown_keys() {
+        let config = parse(MINIMAL).expect("anonymous");
+        assert_eq!(config.login_limits.failures_per_user_address, 5);
+        assert_eq!(config.login_limits.max_delay, Duration::from_secs(300));
+        assert!(config.login_limits.verify_threads >= 1);
+        let config = parse(&format!(
+            "[auth]\nmode = \"anonymous\"\nverify_threads = 3\nfailure_window = \"1h\"\n{MINIMAL}"
+        ))
+        .expect("set");
+        assert_eq!(config.login_limits.verify_threads, 3);
+        assert_eq!(config.login_limits.failure_window, Duration::from_secs(3600));
+        let err = parse(&format!("[auth]\nmode = \"anonymous\"\nfailures_per_adress = 3\n{MINIMAL}"))
+            .unwrap_err();
+        assert!(err.contains("failures_per_adress"), "{err}");
+        let err = parse(&format!("[auth]\nmode = \"anonymous\"\nmax_delay = \"soon\"\n{MINIMAL}"))
+            .unwrap_err();
+        assert!(err.contains("max_delay"), "{err}");
+    }
+
+    #[test]
     fn shipped_configs_are_valid() {
         for name in ["example.toml", "demo.toml"] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
