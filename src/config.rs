@@ -234,9 +234,8 @@ impl Default for RawLoginLimits {
 
 impl RawLoginLimits {
     fn parse(self) -> Result<LoginLimits, String> {
-        let duration = |key: &str, text: &str| {
-            parse_duration(text).map_err(|e| format!("[auth] {key}: {e}"))
-        };
+        let duration =
+            |key: &str, text: &str| parse_duration(text).map_err(|e| format!("[auth] {key}: {e}"));
         let limits = LoginLimits {
             verify_threads: if self.verify_threads > 0 {
                 self.verify_threads
@@ -252,7 +251,9 @@ impl RawLoginLimits {
             failure_window: duration("failure_window", &self.failure_window)?,
         };
         if limits.first_delay.is_zero() || limits.max_delay < limits.first_delay {
-            return Err("[auth] first_delay must be above zero and max_delay at least as long".into());
+            return Err(
+                "[auth] first_delay must be above zero and max_delay at least as long".into(),
+            );
         }
         Ok(limits)
     }
@@ -837,12 +838,19 @@ mod tests {
         ))
         .expect("set");
         assert_eq!(config.login_limits.verify_threads, 3);
-        assert_eq!(config.login_limits.failure_window, Duration::from_secs(3600));
-        let err = parse(&format!("[auth]\nmode = \"anonymous\"\nfailures_per_adress = 3\n{MINIMAL}"))
-            .unwrap_err();
+        assert_eq!(
+            config.login_limits.failure_window,
+            Duration::from_secs(3600)
+        );
+        let err = parse(&format!(
+            "[auth]\nmode = \"anonymous\"\nfailures_per_adress = 3\n{MINIMAL}"
+        ))
+        .unwrap_err();
         assert!(err.contains("failures_per_adress"), "{err}");
-        let err = parse(&format!("[auth]\nmode = \"anonymous\"\nmax_delay = \"soon\"\n{MINIMAL}"))
-            .unwrap_err();
+        let err = parse(&format!(
+            "[auth]\nmode = \"anonymous\"\nmax_delay = \"soon\"\n{MINIMAL}"
+        ))
+        .unwrap_err();
         assert!(err.contains("max_delay"), "{err}");
     }
 

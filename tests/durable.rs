@@ -403,7 +403,10 @@ fn a_damaged_state_file_is_refused_or_serves_the_exact_previous_cards_never_fewe
             continue;
         }
         std::fs::write(&file, &bytes).expect("damage");
-        let what = format!("{} at offset {page}", if zero { "zeroed" } else { "flipped" });
+        let what = format!(
+            "{} at offset {page}",
+            if zero { "zeroed" } else { "flipped" }
+        );
         match server.try_restart(&[]) {
             Err(log) => {
                 refused += 1;
@@ -419,4 +422,48 @@ fn a_damaged_state_file_is_refused_or_serves_the_exact_previous_cards_never_fewe
         }
     }
     assert!(refused > 0, "some damage is noticed");
+}
+
+#[test]
+fn a_full_disk_fails_publishes_until_space_returns_then_they_resume_by_themselves() {
+    let mut server = durable("", &people(0..20, "Example"));
+    let token = server.token();
+    let listing = server.listing();
+    let file = server.path("state/cardbridge.redb");
+    let size = std::fs::metadata(&file).expect("state file").len();
+    server.limit_file_size(Some(size));
+    // Far more than fits in the file as it is.
+    let many = people(0..3000, "Example");
+    write_atomically(&server.path("staff.csv"), google_csv(&many).as_bytes());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.log().matches("not published").count() < 2 {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Clients keep the last persisted book, and the log gives the right advice.
+    assert_eq!(server.token(), token);
+    assert_eq!(server.listing(), listing);
+    let log = server.log();
+    let failure = log
+        .lines()
+        .find(|l| l.contains("not published"))
+        .expect("logged");
+    assert!(!failure.contains("--reset-state"), "{failure}");
+    assert!(failure.contains("space"), "{failure}");
+
+    server.limit_file_size(None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.token() == token {
+        assert!(
+            Instant::now() < deadline,
+            "never recovered:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let published = server.token();
+    assert_eq!(server.listing().len(), 3000);
+    std::fs::remove_file(server.path("staff.csv")).expect("the source goes away");
+    server.restart(&[]);
+    assert_eq!(server.token(), published);
 }

@@ -17,7 +17,13 @@ fn server(limits: &str, extra: &str) -> Server {
             "listen = [\"127.0.0.1:{PORT}\", \"[::1]:{PORT}\"]",
         )
         .replace("mode = \"users\"", &format!("mode = \"users\"\n{limits}"));
-    let rows = [google_row("Ada", "Lovelace", "Example", "ada@example.com", "")];
+    let rows = [google_row(
+        "Ada",
+        "Lovelace",
+        "Example",
+        "ada@example.com",
+        "",
+    )];
     Server::start(ServerSpec {
         config,
         files: vec![("staff.csv".into(), google_csv(&rows).into_bytes())],
@@ -38,7 +44,10 @@ fn failed_logins_are_delayed_per_client_and_the_owner_elsewhere_still_gets_in() 
     let server = server("failures_per_user_address = 3\n", "");
     let attacker = ("127.0.0.1", server.port);
     for _ in 0..3 {
-        assert_eq!(propfind(&mut Conn::open_at(attacker), "alice", "guess").status, 401);
+        assert_eq!(
+            propfind(&mut Conn::open_at(attacker), "alice", "guess").status,
+            401
+        );
     }
     for _ in 0..5 {
         let r = propfind(&mut Conn::open_at(attacker), "alice", "guess");
@@ -53,11 +62,18 @@ fn failed_logins_are_delayed_per_client_and_the_owner_elsewhere_still_gets_in() 
         assert_eq!(r.status, 429);
     }
     // Alice from another address, and Bob from the attacker's, are not held up.
-    assert_eq!(propfind(&mut Conn::open_at(("::1", server.port)), "alice", "secret").status, 207);
-    assert_eq!(propfind(&mut Conn::open_at(attacker), "bob", "hunter2").status, 207);
+    assert_eq!(
+        propfind(&mut Conn::open_at(("::1", server.port)), "alice", "secret").status,
+        207
+    );
+    assert_eq!(
+        propfind(&mut Conn::open_at(attacker), "bob", "hunter2").status,
+        207
+    );
     let log = server.log();
     assert_eq!(
-        log.matches("failed logins for one user from one address").count(),
+        log.matches("failed logins for one user from one address")
+            .count(),
         1,
         "one warning for the throttled client, not one per attempt:\n{log}"
     );
@@ -69,7 +85,10 @@ fn slow_hash(password: &str) -> String {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let params = argon2::Params::new(19 * 1024, 60, 1, None).expect("params");
     argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-        .hash_password(password.as_bytes(), &SaltString::from_b64("c29tZXNhbHQ").expect("salt"))
+        .hash_password(
+            password.as_bytes(),
+            &SaltString::from_b64("c29tZXNhbHQ").expect("salt"),
+        )
         .expect("hash")
         .to_string()
 }
@@ -96,7 +115,10 @@ fn verifications_beyond_the_pool_and_its_queue_get_503_with_retry_after() {
     }
     let replies: Vec<Response> = conns.iter_mut().map(|c| c.read_response(false)).collect();
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-    assert!(statuses.iter().all(|s| [401, 503].contains(s)), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [401, 503].contains(s)),
+        "{statuses:?}"
+    );
     assert!(statuses.contains(&401), "{statuses:?}");
     let busy: Vec<&Response> = replies.iter().filter(|r| r.status == 503).collect();
     assert!(!busy.is_empty(), "{statuses:?}");

@@ -330,12 +330,14 @@ mod tests {
     async fn an_unknown_user_costs_the_same_verification_as_a_wrong_password() {
         let auth = users_mode(&hash_password("s3cret").expect("hash"));
         assert_eq!(
-            auth.authenticate(Some(&basic("alice", "wrong")), LOCAL).await,
+            auth.authenticate(Some(&basic("alice", "wrong")), LOCAL)
+                .await,
             Err(AuthFailure::Invalid)
         );
         assert_eq!(verifications(&auth), 1);
         assert_eq!(
-            auth.authenticate(Some(&basic("mallory", "wrong")), LOCAL).await,
+            auth.authenticate(Some(&basic("mallory", "wrong")), LOCAL)
+                .await,
             Err(AuthFailure::Invalid)
         );
         assert_eq!(verifications(&auth), 2);
@@ -362,18 +364,24 @@ mod tests {
     #[tokio::test]
     async fn users_are_checked_and_failures_not_cached() {
         let auth = users_mode(&hash_password("s3cret").expect("hash"));
-        assert_eq!(auth.authenticate(None, LOCAL).await, Err(AuthFailure::Missing));
         assert_eq!(
-            auth.authenticate(Some(&basic("alice", "s3cret")), LOCAL).await,
+            auth.authenticate(None, LOCAL).await,
+            Err(AuthFailure::Missing)
+        );
+        assert_eq!(
+            auth.authenticate(Some(&basic("alice", "s3cret")), LOCAL)
+                .await,
             Ok(Identity::User("alice".into()))
         );
         // Cached now; a wrong password must still fail.
         assert_eq!(
-            auth.authenticate(Some(&basic("alice", "wrong")), LOCAL).await,
+            auth.authenticate(Some(&basic("alice", "wrong")), LOCAL)
+                .await,
             Err(AuthFailure::Invalid)
         );
         assert_eq!(
-            auth.authenticate(Some(&basic("bob", "s3cret")), LOCAL).await,
+            auth.authenticate(Some(&basic("bob", "s3cret")), LOCAL)
+                .await,
             Err(AuthFailure::Invalid)
         );
         assert_eq!(

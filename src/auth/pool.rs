@@ -32,10 +32,7 @@ impl VerifyPool {
 
     /// Runs `verify` on a blocking thread once a slot is free. The permits travel with the
     /// work, so a client that hangs up does not free its slot before argon2 is done.
-    pub async fn run(
-        &self,
-        verify: impl FnOnce() -> bool + Send + 'static,
-    ) -> Result<bool, Busy> {
+    pub async fn run(&self, verify: impl FnOnce() -> bool + Send + 'static) -> Result<bool, Busy> {
         let admitted = Arc::clone(&self.admitted)
             .try_acquire_owned()
             .map_err(|_| Busy)?;
