@@ -30,6 +30,8 @@ pub struct Config {
     /// The removal guard derived from `store`.
     pub guard: RemovalGuard,
     pub auth: AuthSettings,
+    /// How many logins may cost an argon2 verification or a directory bind, and when.
+    pub login_limits: LoginLimits,
     pub sources: Vec<SourceConfig>,
     pub books: Vec<BookConfig>,
 }
@@ -174,6 +176,114 @@ pub enum AuthSettings {
     Ldap(LdapAuth),
 }
 
+/// `[auth]` limits on login attempts: wrong passwords must not buy unbounded memory, threads
+/// or guesses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginLimits {
+    /// Password verifications running at once (each argon2 run holds ~19 MiB).
+    pub verify_threads: usize,
+    /// Logins waiting for a verification slot; beyond that, 503 with Retry-After.
+    pub verify_queue: usize,
+    /// Failed logins for one user name from one address before delays start.
+    pub failures_per_user_address: u32,
+    /// Failed logins from one address (any user names) before delays start.
+    pub failures_per_address: u32,
+    /// Failed logins for one user name from all addresses after which every address that has
+    /// failed for it is delayed from its first failure; an address that has not failed is
+    /// still heard, so the right password from elsewhere gets in.
+    pub failures_per_user: u32,
+    /// The delay after the first failure over a limit; it doubles with each further one.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Failure counts are forgotten after this long without a failure.
+    pub failure_window: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoginLimits {
+    #[serde(default)]
+    verify_threads: usize,
+    #[serde(default = "default_verify_queue")]
+    verify_queue: usize,
+    #[serde(default = "default_failures_per_user_address")]
+    failures_per_user_address: u32,
+    #[serde(default = "default_failures_per_address")]
+    failures_per_address: u32,
+    #[serde(default = "default_failures_per_user")]
+    failures_per_user: u32,
+    #[serde(default = "default_first_delay")]
+    first_delay: String,
+    #[serde(default = "default_max_delay")]
+    max_delay: String,
+    #[serde(default = "default_failure_window")]
+    failure_window: String,
+}
+
+fn default_verify_queue() -> usize {
+    32
+}
+fn default_failures_per_user_address() -> u32 {
+    5
+}
+fn default_failures_per_address() -> u32 {
+    20
+}
+fn default_failures_per_user() -> u32 {
+    100
+}
+fn default_first_delay() -> String {
+    "1s".into()
+}
+fn default_max_delay() -> String {
+    "5m".into()
+}
+fn default_failure_window() -> String {
+    "15m".into()
+}
+
+impl Default for RawLoginLimits {
+    fn default() -> Self {
+        RawLoginLimits {
+            verify_threads: 0,
+            verify_queue: default_verify_queue(),
+            failures_per_user_address: default_failures_per_user_address(),
+            failures_per_address: default_failures_per_address(),
+            failures_per_user: default_failures_per_user(),
+            first_delay: default_first_delay(),
+            max_delay: default_max_delay(),
+            failure_window: default_failure_window(),
+        }
+    }
+}
+
+impl RawLoginLimits {
+    fn parse(self) -> Result<LoginLimits, String> {
+        let duration =
+            |key: &str, text: &str| parse_duration(text).map_err(|e| format!("[auth] {key}: {e}"));
+        let limits = LoginLimits {
+            verify_threads: if self.verify_threads > 0 {
+                self.verify_threads
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            },
+            verify_queue: self.verify_queue,
+            failures_per_user_address: self.failures_per_user_address,
+            failures_per_address: self.failures_per_address,
+            failures_per_user: self.failures_per_user,
+            first_delay: duration("first_delay", &self.first_delay)?,
+            max_delay: duration("max_delay", &self.max_delay)?,
+            failure_window: duration("failure_window", &self.failure_window)?,
+        };
+        if limits.first_delay.is_zero() || limits.max_delay < limits.first_delay {
+            return Err(
+                "[auth] first_delay must be above zero and max_delay at least as long".into(),
+            );
+        }
+        Ok(limits)
+    }
+}
+
 /// `[auth.ldap]`: where the directory is and how users are found in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LdapAuth {
@@ -296,6 +406,8 @@ struct RawAuth {
     #[serde(default)]
     users: Vec<UserConfig>,
     ldap: Option<toml::Table>,
+    #[serde(flatten)]
+    limits: RawLoginLimits,
 }
 
 impl Config {
@@ -322,7 +434,16 @@ impl Config {
             .enumerate()
             .map(|(i, table)| parse_source(i, table, base))
             .collect::<Result<Vec<_>, _>>()?;
-        let auth = parse_auth(raw.auth, &sources, base)?;
+        let (auth, login_limits) = match raw.auth {
+            Some(mut raw_auth) => {
+                let limits = std::mem::take(&mut raw_auth.limits).parse()?;
+                (parse_auth(Some(raw_auth), &sources, base)?, limits)
+            }
+            None => (
+                parse_auth(None, &sources, base)?,
+                RawLoginLimits::default().parse()?,
+            ),
+        };
         let mut store = raw.store;
         store.state_dir = store.state_dir.map(|dir| base.join(dir));
         let max_age = match &store.change_log_max_age {
@@ -352,6 +473,7 @@ impl Config {
             retention,
             guard,
             auth,
+            login_limits,
             sources,
             books: raw.addressbook,
         };
@@ -735,6 +857,33 @@ mod tests {
         ))
         .unwrap_err();
         assert!(err.contains("st/aff"), "{err}");
+    }
+
+    #[test]
+    fn login_limits_have_defaults_and_refuse_unknown_keys() {
+        let config = parse(MINIMAL).expect("anonymous");
+        assert_eq!(config.login_limits.failures_per_user_address, 5);
+        assert_eq!(config.login_limits.max_delay, Duration::from_secs(300));
+        assert!(config.login_limits.verify_threads >= 1);
+        let config = parse(&format!(
+            "[auth]\nmode = \"anonymous\"\nverify_threads = 3\nfailure_window = \"1h\"\n{MINIMAL}"
+        ))
+        .expect("set");
+        assert_eq!(config.login_limits.verify_threads, 3);
+        assert_eq!(
+            config.login_limits.failure_window,
+            Duration::from_secs(3600)
+        );
+        let err = parse(&format!(
+            "[auth]\nmode = \"anonymous\"\nfailures_per_adress = 3\n{MINIMAL}"
+        ))
+        .unwrap_err();
+        assert!(err.contains("failures_per_adress"), "{err}");
+        let err = parse(&format!(
+            "[auth]\nmode = \"anonymous\"\nmax_delay = \"soon\"\n{MINIMAL}"
+        ))
+        .unwrap_err();
+        assert!(err.contains("max_delay"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! changes is re-polled at once. Polls that would remove too much are held (removal guard)
 //! until `cardbridge accept` asks for them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,6 +36,9 @@ struct Shared {
     status: Mutex<Status>,
     /// One publication at a time, so no update is lost between read and swap.
     publishing: Mutex<()>,
+    /// Books whose last change could not be recorded in the state file (e.g. a full disk):
+    /// the next poll of their sources publishes again even when the source is unchanged.
+    unsaved: Mutex<HashSet<String>>,
 }
 
 pub struct Poller {
@@ -73,6 +76,7 @@ impl Poller {
             listings: Mutex::default(),
             status: Mutex::default(),
             publishing: Mutex::new(()),
+            unsaved: Mutex::default(),
         });
         shared.record_books();
         Ok(Poller { shared, sources })
@@ -88,7 +92,7 @@ impl Shared {
         source: &Arc<dyn Source>,
     ) -> Result<(), String> {
         let started = Instant::now();
-        let mut outcome = match tokio::time::timeout(config.timeout, source.poll()).await {
+        let outcome = match tokio::time::timeout(config.timeout, source.poll()).await {
             Ok(result) => result.map_err(|e| e.to_string())?,
             Err(_) => return Err(format!("no answer within {:?}", config.timeout)),
         };
@@ -105,10 +109,45 @@ impl Shared {
                 });
             });
         }
-        if outcome.unchanged {
+        if outcome.unchanged && !self.has_unsaved(&config.id) {
             tracing::debug!(source = %config.id, "polled: nothing changed");
             return Ok(());
         }
+        if !outcome.unchanged {
+            self.take_listing(config, outcome, started);
+        }
+        let shared = Arc::clone(self);
+        let source_id = config.id.clone();
+        tokio::task::spawn_blocking(move || {
+            shared.publish(|b| b.sources.contains(&source_id), &[])
+        })
+        .await
+        .map_err(|e| format!("publishing failed: {e}"))?;
+        if self.has_unsaved(&config.id) {
+            return Err("a book fed by this source could not be recorded; retrying".into());
+        }
+        Ok(())
+    }
+
+    /// Whether a book fed by `source` has a change the state file could not record.
+    fn has_unsaved(&self, source: &str) -> bool {
+        let Ok(unsaved) = self.unsaved.lock() else {
+            return false;
+        };
+        self.state
+            .config
+            .books
+            .iter()
+            .any(|b| unsaved.contains(&b.id) && b.sources.iter().any(|s| s == source))
+    }
+
+    /// Records a changed listing as the source's last good one (capped, its problems logged).
+    fn take_listing(
+        &self,
+        config: &SourceConfig,
+        mut outcome: cardbridge_connectors::PollOutcome,
+        started: Instant,
+    ) {
         sources::apply_caps(&mut outcome, &self.state.config.server.caps());
         log_first(
             &outcome.skipped,
@@ -136,11 +175,6 @@ impl Shared {
         if let Ok(mut listings) = self.listings.lock() {
             listings.insert(config.id.clone(), sources::listing(outcome.contacts));
         }
-        let shared = Arc::clone(self);
-        let source_id = config.id.clone();
-        tokio::task::spawn_blocking(move || shared.publish(|b| b.sources.contains(&source_id), &[]))
-            .await
-            .map_err(|e| format!("publishing failed: {e}"))
     }
 
     async fn run_source(self: Arc<Self>, config: SourceConfig, source: Arc<dyn Source>) {
@@ -235,12 +269,20 @@ impl Shared {
             let (members, skipped) = sources::book_members(book, &snapshot);
             log_first(&skipped, |s| tracing::warn!(book = %book.id, "skipped {s}"));
             let accepted = accept.contains(&book.id);
-            match store.apply(
+            let applied = store.apply(
                 members,
                 &state.config.guard,
                 accepted,
                 state.state_file.as_ref(),
-            ) {
+            );
+            if let Ok(mut unsaved) = self.unsaved.lock() {
+                if applied.is_err() {
+                    unsaved.insert(book.id.clone());
+                } else {
+                    unsaved.remove(&book.id);
+                }
+            }
+            match applied {
                 Ok(ApplyReport::Unchanged { .. }) => {}
                 Ok(ApplyReport::Published {
                     members,

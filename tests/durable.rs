@@ -402,3 +402,111 @@ fn damaged_state_files_are_refused_with_the_way_out() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// 4 KiB pages of the state file that hold anything (redb leaves most of a new file zero).
+fn used_pages(bytes: &[u8]) -> Vec<usize> {
+    bytes
+        .chunks(4096)
+        .enumerate()
+        .filter(|(_, page)| page.iter().any(|b| *b != 0))
+        .map(|(i, _)| i * 4096)
+        .collect()
+}
+
+#[test]
+fn a_damaged_state_file_is_refused_or_serves_the_exact_previous_cards_never_fewer() {
+    let mut server = durable("", &people(0..40, "Example"));
+    let token = server.token();
+    let listing = server.listing();
+    server.kill();
+    std::fs::remove_file(server.path("staff.csv")).expect("the source goes away");
+    let file = server.path("state/cardbridge.redb");
+    let pristine = std::fs::read(&file).expect("state file");
+    let pages = used_pages(&pristine);
+    assert!(pages.len() > 2, "{} used pages", pages.len());
+    // Every used page (bounded), each once with flipped bits mid-page and once zeroed.
+    let step = pages.len().div_ceil(24);
+    let mut refused = 0;
+    for (&page, zero) in pages
+        .iter()
+        .step_by(step)
+        .flat_map(|p| [(p, false), (p, true)])
+    {
+        let mut bytes = pristine.clone();
+        let end = (page + 4096).min(bytes.len());
+        let region = bytes.get_mut(page..end).expect("page in file");
+        if zero {
+            region.fill(0);
+        } else {
+            for b in region.iter_mut().skip(13).step_by(97) {
+                *b ^= 0x5a;
+            }
+        }
+        if bytes == pristine {
+            continue;
+        }
+        std::fs::write(&file, &bytes).expect("damage");
+        let what = format!(
+            "{} at offset {page}",
+            if zero { "zeroed" } else { "flipped" }
+        );
+        match server.try_restart(&[]) {
+            Err(log) => {
+                refused += 1;
+                assert!(
+                    log.contains("cardbridge.redb") && log.contains("--reset-state"),
+                    "{what}: refused without naming the file and the way out:\n{log}"
+                );
+            }
+            Ok(()) => {
+                assert_eq!(server.token(), token, "{what}:\n{}", server.log());
+                assert_eq!(server.listing(), listing, "{what}:\n{}", server.log());
+            }
+        }
+    }
+    assert!(refused > 0, "some damage is noticed");
+}
+
+#[test]
+fn a_full_disk_fails_publishes_until_space_returns_then_they_resume_by_themselves() {
+    let mut server = durable("", &people(0..20, "Example"));
+    let token = server.token();
+    let listing = server.listing();
+    let file = server.path("state/cardbridge.redb");
+    let size = std::fs::metadata(&file).expect("state file").len();
+    server.limit_file_size(Some(size));
+    // Far more than fits in the file as it is.
+    let many = people(0..3000, "Example");
+    write_atomically(&server.path("staff.csv"), google_csv(&many).as_bytes());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.log().matches("not published").count() < 2 {
+        assert!(Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Clients keep the last persisted book, and the log gives the right advice.
+    assert_eq!(server.token(), token);
+    assert_eq!(server.listing(), listing);
+    let log = server.log();
+    let failure = log
+        .lines()
+        .find(|l| l.contains("not published"))
+        .expect("logged");
+    assert!(!failure.contains("--reset-state"), "{failure}");
+    assert!(failure.contains("space"), "{failure}");
+
+    server.limit_file_size(None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.token() == token {
+        assert!(
+            Instant::now() < deadline,
+            "never recovered:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let published = server.token();
+    assert_eq!(server.listing().len(), 3000);
+    std::fs::remove_file(server.path("staff.csv")).expect("the source goes away");
+    server.restart(&[]);
+    assert_eq!(server.token(), published);
+}

@@ -1,6 +1,7 @@
 //! The pingora application: one request at a time per connection, replies streamed when
 //! large, connections kept alive.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -72,7 +73,16 @@ impl CardDavApp {
             .headers
             .get("authorization")
             .map(|v| v.as_bytes().to_vec());
-        let identity = match self.state.auth.authenticate(authorization.as_deref()).await {
+        let client = session
+            .client_addr()
+            .and_then(|addr| addr.as_inet())
+            .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip());
+        let authenticated = self
+            .state
+            .auth
+            .authenticate(authorization.as_deref(), client)
+            .await;
+        let identity = match authenticated {
             Ok(identity) => identity,
             Err(AuthFailure::Unavailable(reason)) => {
                 tracing::error!("login not checked, the directory is unavailable: {reason}");
@@ -82,6 +92,16 @@ impl CardDavApp {
                     "the user directory is unavailable; try again later",
                 )
                 .header("Retry-After", "30");
+                return discard_body(session, server.propfind_body_limit, reply).await;
+            }
+            Err(AuthFailure::Throttled(wait)) => {
+                let reply = Reply::dav_error(429, "", "too many failed logins; try again later")
+                    .header("Retry-After", wait.as_secs().saturating_add(1).to_string());
+                return discard_body(session, server.propfind_body_limit, reply).await;
+            }
+            Err(AuthFailure::Busy) => {
+                let reply = Reply::dav_error(503, "", "too many logins at once; try again later")
+                    .header("Retry-After", "2");
                 return discard_body(session, server.propfind_body_limit, reply).await;
             }
             Err(failure) => {

@@ -6,7 +6,7 @@
 //! never a mix.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cardbridge_connectors::Contact;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -31,6 +31,38 @@ const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
 /// changes; requests never touch it, so redb's default (1 GiB) only kept a second copy of
 /// every card resident after a restart or a large publish.
 const STATE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+fn open_failure(e: redb::DatabaseError) -> String {
+    let why = match e {
+        redb::DatabaseError::RepairAborted => {
+            "it is damaged: its last recorded state does not verify".to_string()
+        }
+        e => format!("cannot open it ({e})"),
+    };
+    format!("{why}; {DAMAGED_WAY_OUT}")
+}
+
+/// What to do about a state file that cannot be trusted.
+const DAMAGED_WAY_OUT: &str = "restore it from a backup, or start with --reset-state to \
+     rebuild it from the sources (phones then resynchronise)";
+
+/// redb falls back to the previous commit when the last one does not verify (progress 0.3 is
+/// that step of its repair). Commits here are two-phase, so a crash never leaves an
+/// unverifiable last commit: it can only be damage, and the previous commit may be a book
+/// with fewer cards, or none, which phones would mirror. Refuse instead.
+fn refuse_rollback(session: &mut redb::RepairSession) {
+    if (session.progress() - 0.3).abs() < 0.01 {
+        session.abort();
+    }
+}
+
+/// Commits in two phases so that only damage, never a crash, leaves a last commit that does
+/// not verify (see `refuse_rollback`).
+fn begin_write(db: &Database) -> Result<redb::WriteTransaction, redb::TransactionError> {
+    let mut txn = db.begin_write()?;
+    txn.set_two_phase_commit(true);
+    Ok(txn)
+}
 
 #[derive(Serialize, Deserialize)]
 struct BookMeta {
@@ -67,8 +99,20 @@ pub struct Restored {
 }
 
 pub struct StateFile {
-    db: Database,
+    /// `None` after a failed write: redb refuses every later write once an I/O error has
+    /// happened, so the next write reopens the file (a full disk must not need a restart).
+    db: Mutex<Option<Database>>,
     path: PathBuf,
+}
+
+fn open_database(path: &Path) -> Result<Database, redb::DatabaseError> {
+    Database::builder()
+        .set_cache_size(STATE_CACHE_BYTES)
+        // Every page's checksum is verified before anything is served from the file: a
+        // damaged page must stop the start, not read as a book with fewer cards.
+        .set_check_integrity_on_open(true)
+        .set_repair_callback(refuse_rollback)
+        .create(path)
 }
 
 impl StateFile {
@@ -90,32 +134,62 @@ impl StateFile {
                 Err(e) => return Err(err(format!("cannot remove it for --reset-state: {e}"))),
             }
         }
-        let db = Database::builder()
-            .set_cache_size(STATE_CACHE_BYTES)
-            .create(path)
-            .map_err(|e| {
-                err(format!(
-                    "cannot open it ({e}); if it is damaged, start with --reset-state to rebuild \
-                     it from the sources"
-                ))
-            })?;
+        let db = open_database(path).map_err(|e| err(open_failure(e)))?;
         let file = StateFile {
-            db,
+            db: Mutex::new(Some(db)),
             path: path.to_path_buf(),
         };
-        file.check_format()?;
+        file.with_db(|db| file.check_format(db))?;
         Ok(file)
+    }
+
+    /// Runs `f` on the database, reopening it first when a failed write closed it; a failure
+    /// of `f` closes it.
+    fn with_db<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StateError>,
+    ) -> Result<T, StateError> {
+        let mut slot = self
+            .db
+            .lock()
+            .map_err(|_| self.write_error("an earlier write panicked"))?;
+        let db = match &mut *slot {
+            Some(db) => db,
+            None => slot
+                .insert(open_database(&self.path).map_err(|e| self.error_as_is(open_failure(e)))?),
+        };
+        let result = f(db);
+        if result.is_err() {
+            *slot = None;
+        }
+        result
+    }
+
+    fn error_as_is(&self, message: String) -> StateError {
+        StateError {
+            path: self.path.display().to_string(),
+            message,
+        }
+    }
+
+    /// A change that could not be recorded: nothing is lost and nothing needs resetting.
+    fn write_error(&self, message: impl std::fmt::Display) -> StateError {
+        self.error_as_is(format!(
+            "could not record the change ({message}); clients keep the last recorded cards \
+             and the next poll retries it by itself: check the free space and permissions \
+             where the file lives"
+        ))
     }
 
     fn error(&self, message: impl std::fmt::Display) -> StateError {
         StateError {
             path: self.path.display().to_string(),
-            message: format!("{message}; start with --reset-state to rebuild it from the sources"),
+            message: format!("{message}; {DAMAGED_WAY_OUT}"),
         }
     }
 
-    fn check_format(&self) -> Result<(), StateError> {
-        let txn = self.db.begin_write().map_err(|e| self.error(e))?;
+    fn check_format(&self, db: &Database) -> Result<(), StateError> {
+        let txn = begin_write(db).map_err(|e| self.error(e))?;
         {
             let mut meta = txn.open_table(META).map_err(|e| self.error(e))?;
             let stored = meta
@@ -156,7 +230,16 @@ impl StateFile {
 
     /// The persisted state of `book`, or `None` when it was never published.
     pub fn load(&self, book: &str, retention: Retention) -> Result<Option<Restored>, StateError> {
-        let txn = self.db.begin_read().map_err(|e| self.error(e))?;
+        self.with_db(|db| self.load_from(db, book, retention))
+    }
+
+    fn load_from(
+        &self,
+        db: &Database,
+        book: &str,
+        retention: Retention,
+    ) -> Result<Option<Restored>, StateError> {
+        let txn = db.begin_read().map_err(|e| self.error(e))?;
         let books = txn.open_table(BOOKS).map_err(|e| self.error(e))?;
         let Some(meta) = books.get(book).map_err(|e| self.error(e))? else {
             return Ok(None);
@@ -225,9 +308,20 @@ impl StateFile {
         entry: &Entry,
         first_retained_seq: u64,
     ) -> Result<(), StateError> {
-        let txn = self.db.begin_write().map_err(|e| self.error(e))?;
+        self.with_db(|db| self.write(db, book, next, entry, first_retained_seq))
+    }
+
+    fn write(
+        &self,
+        db: &Database,
+        book: &str,
+        next: &Snapshot,
+        entry: &Entry,
+        first_retained_seq: u64,
+    ) -> Result<(), StateError> {
+        let txn = begin_write(db).map_err(|e| self.write_error(e))?;
         {
-            let mut members = txn.open_table(MEMBERS).map_err(|e| self.error(e))?;
+            let mut members = txn.open_table(MEMBERS).map_err(|e| self.write_error(e))?;
             for name in entry.changed.iter() {
                 match next.get(name) {
                     Some(member) => {
@@ -235,46 +329,47 @@ impl StateFile {
                             etag: member.etag.0,
                             contact: (*member.contact).clone(),
                         };
-                        let bytes = postcard::to_stdvec(&stored).map_err(|e| self.error(e))?;
+                        let bytes =
+                            postcard::to_stdvec(&stored).map_err(|e| self.write_error(e))?;
                         members
                             .insert((book, name.as_str()), bytes.as_slice())
-                            .map_err(|e| self.error(e))?;
+                            .map_err(|e| self.write_error(e))?;
                     }
                     None => {
                         members
                             .remove((book, name.as_str()))
-                            .map_err(|e| self.error(e))?;
+                            .map_err(|e| self.write_error(e))?;
                     }
                 }
             }
-            let mut log = txn.open_table(LOG).map_err(|e| self.error(e))?;
+            let mut log = txn.open_table(LOG).map_err(|e| self.write_error(e))?;
             let stored = StoredEntry {
                 at: entry.at,
                 digest: entry.digest,
                 changed: entry.changed.to_vec(),
             };
-            let bytes = postcard::to_stdvec(&stored).map_err(|e| self.error(e))?;
+            let bytes = postcard::to_stdvec(&stored).map_err(|e| self.write_error(e))?;
             log.insert((book, entry.seq), bytes.as_slice())
-                .map_err(|e| self.error(e))?;
+                .map_err(|e| self.write_error(e))?;
             let expired: Vec<u64> = log
                 .range((book, 0u64)..(book, first_retained_seq))
-                .map_err(|e| self.error(e))?
+                .map_err(|e| self.write_error(e))?
                 .filter_map(|row| row.ok().map(|(k, _)| k.value().1))
                 .collect();
             for seq in expired {
-                log.remove((book, seq)).map_err(|e| self.error(e))?;
+                log.remove((book, seq)).map_err(|e| self.write_error(e))?;
             }
-            let mut books = txn.open_table(BOOKS).map_err(|e| self.error(e))?;
+            let mut books = txn.open_table(BOOKS).map_err(|e| self.write_error(e))?;
             let meta = BookMeta {
                 digest: next.digest(),
                 published: entry.at,
             };
-            let bytes = postcard::to_stdvec(&meta).map_err(|e| self.error(e))?;
+            let bytes = postcard::to_stdvec(&meta).map_err(|e| self.write_error(e))?;
             books
                 .insert(book, bytes.as_slice())
-                .map_err(|e| self.error(e))?;
+                .map_err(|e| self.write_error(e))?;
         }
-        txn.commit().map_err(|e| self.error(e))
+        txn.commit().map_err(|e| self.write_error(e))
     }
 }
 
@@ -368,7 +463,8 @@ mod tests {
             let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
             book.apply(members(&["a", "b"]), &GUARD, false, Some(&file))
                 .expect("apply");
-            let txn = file.db.begin_write().expect("txn");
+            let db = file.db.lock().expect("lock");
+            let txn = begin_write(db.as_ref().expect("open")).expect("txn");
             txn.open_table(META)
                 .expect("meta")
                 .insert("format", (FORMAT - 1).to_le_bytes().as_slice())
@@ -406,7 +502,8 @@ mod tests {
         let newer = dir.path().join("newer.redb");
         {
             let file = StateFile::open(&newer, false).expect("open");
-            let txn = file.db.begin_write().expect("txn");
+            let slot = file.db.lock().expect("lock");
+            let txn = slot.as_ref().expect("open").begin_write().expect("txn");
             txn.open_table(META)
                 .expect("meta")
                 .insert("format", 99u32.to_le_bytes().as_slice())

@@ -36,7 +36,12 @@ pub struct Conn {
 
 impl Conn {
     pub fn open(port: u16) -> Conn {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Conn::open_at(("127.0.0.1", port))
+    }
+
+    /// A connection to another of the server's addresses (e.g. `("::1", port)`).
+    pub fn open_at(addr: impl std::net::ToSocketAddrs) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");

@@ -81,15 +81,24 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .append(true)
         .open(dir.join("server.log"))
         .expect("log");
-    Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "-c"])
         .arg(dir.join("cardbridge.toml"))
         .args(args)
         .env("CARDBRIDGE_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn server")
+        .stderr(log);
+    // A file-size limit (`Server::limit_file_size`) then fails writes with EFBIG, like a
+    // full disk, instead of killing the server.
+    // SAFETY: signal() is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    command.spawn().expect("spawn server")
 }
 
 fn free_port() -> u16 {
@@ -195,11 +204,57 @@ impl Server {
     /// Kills and starts the server again on the same port, config and state directory;
     /// returns once it has restored its state and listens.
     pub fn restart(&mut self, args: &[&str]) {
+        if let Err(log) = self.try_restart(args) {
+            panic!("server exited:\n{log}");
+        }
+    }
+
+    /// Like `restart`, but a server that refuses to start is an answer, not a failure:
+    /// `Err` carries the log of that attempt.
+    pub fn try_restart(&mut self, args: &[&str]) -> Result<(), String> {
         self.kill();
-        let log = self.log();
-        let restored_before = log.matches("state restored").count();
+        let before = self.log();
+        let restored_before = before.matches("state restored").count();
         self.child = spawn(self.dir.path(), args);
-        self.wait_until(|s| s.log().matches("state restored").count() > restored_before);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Err(self
+                    .log()
+                    .get(before.len()..)
+                    .unwrap_or_default()
+                    .to_string());
+            }
+            let restored = self.log().matches("state restored").count() > restored_before;
+            if restored && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not start:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Makes the running server's writes beyond `bytes` of any file fail (`None`: no limit),
+    /// as a full disk would, without root or a small filesystem.
+    pub fn limit_file_size(&self, bytes: Option<u64>) {
+        let limit = libc::rlimit {
+            rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: plain system call on our own child with a valid rlimit.
+        let rc = unsafe {
+            libc::prlimit(
+                self.child.id() as libc::pid_t,
+                libc::RLIMIT_FSIZE,
+                &limit,
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
     }
 
     /// The config file's path (for CLI commands against the same setup).

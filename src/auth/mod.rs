@@ -5,18 +5,28 @@
 //! credentials (never the password itself), so a polling phone costs one hash lookup. Failures
 //! are never cached as success. A directory that cannot answer is a 503 (try later), never a
 //! 401 that would make phones ask their users for a new password.
+//!
+//! Checking a password is expensive, so it is bounded: verifications run in a small pool with
+//! a bounded queue (`pool`), failures delay further attempts (`throttle`), and an unknown user
+//! name costs the same verification as a wrong password, so timing does not reveal names.
+
+mod pool;
+mod throttle;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use xxhash_rust::xxh3::Xxh3;
 
 use cardbridge_connectors::ldap::login::{Directory, LoginError};
 
 use crate::config::{AuthSettings, Config};
+use pool::VerifyPool;
+use throttle::Throttle;
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +57,20 @@ pub enum AuthFailure {
     Invalid,
     /// The directory could not be asked; the message is for the log.
     Unavailable(String),
+    /// Too many failed logins from this client: try again after this long (429).
+    Throttled(Duration),
+    /// Every verification slot and queue place is taken (503).
+    Busy,
 }
 
 /// Where credentials are checked.
 enum Backend {
     Anonymous,
-    Users(HashMap<String, String>),
+    Users {
+        hashes: HashMap<String, String>,
+        /// Checked for unknown names: same parameters as the real hashes, so the same cost.
+        dummy: String,
+    },
     Ldap {
         directory: Directory,
         /// Every `group:` DN named by a book's readers, checked at login.
@@ -67,6 +85,8 @@ pub struct Authenticator {
     /// has just been authenticated always finds its groups.
     memberships: moka::sync::Cache<String, Arc<Vec<String>>>,
     salt: u128,
+    pool: VerifyPool,
+    throttle: Throttle,
 }
 
 impl Authenticator {
@@ -74,12 +94,13 @@ impl Authenticator {
         let mut ttl = Duration::from_secs(300);
         let backend = match &config.auth {
             AuthSettings::Anonymous => Backend::Anonymous,
-            AuthSettings::Users(users) => Backend::Users(
-                users
+            AuthSettings::Users(users) => Backend::Users {
+                hashes: users
                     .iter()
                     .map(|u| (u.name.clone(), u.password_hash.clone()))
                     .collect(),
-            ),
+                dummy: dummy_hash(users.first().map(|u| u.password_hash.as_str()))?,
+            },
             AuthSettings::Ldap(ldap) => {
                 ttl = ldap.login.cache_ttl;
                 let mut groups: Vec<String> = config
@@ -97,8 +118,14 @@ impl Authenticator {
                 }
             }
         };
+        let salt = random_salt();
         Ok(Authenticator {
             backend,
+            pool: VerifyPool::new(
+                config.login_limits.verify_threads,
+                config.login_limits.verify_queue,
+            ),
+            throttle: Throttle::new(&config.login_limits, salt as u64),
             recent: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ttl)
@@ -107,7 +134,7 @@ impl Authenticator {
                 .max_capacity(10_000)
                 .time_to_live(ttl * 2)
                 .build(),
-            salt: random_salt(),
+            salt,
         })
     }
 
@@ -120,8 +147,12 @@ impl Authenticator {
         self.memberships.get(user).unwrap_or_default()
     }
 
-    /// Checks an `Authorization` header value.
-    pub async fn authenticate(&self, header: Option<&[u8]>) -> Result<Identity, AuthFailure> {
+    /// Checks an `Authorization` header value sent from `client`.
+    pub async fn authenticate(
+        &self,
+        header: Option<&[u8]>,
+        client: IpAddr,
+    ) -> Result<Identity, AuthFailure> {
         if self.is_anonymous() {
             return Ok(Identity::Anonymous);
         }
@@ -132,39 +163,56 @@ impl Authenticator {
                 return Ok(Identity::User(name));
             }
         }
+        if let Some(wait) = self.throttle.wait(&user, client) {
+            return Err(AuthFailure::Throttled(wait));
+        }
+        let verified = self.verify(&user, password).await;
+        match &verified {
+            Err(AuthFailure::Invalid) => self.throttle.failed(&user, client),
+            Ok(()) => self.throttle.succeeded(&user, client),
+            Err(_) => {}
+        }
+        verified?;
+        self.recent.insert(key, user.clone());
+        Ok(Identity::User(user))
+    }
+
+    /// Checks the password against the configured hash or the directory; remembers the
+    /// user's groups on success.
+    async fn verify(&self, user: &str, password: String) -> Result<(), AuthFailure> {
         match &self.backend {
-            Backend::Anonymous => return Ok(Identity::Anonymous),
-            Backend::Users(users) => {
-                let Some(hash) = users.get(&user).cloned() else {
-                    return Err(AuthFailure::Invalid);
+            Backend::Anonymous => Ok(()),
+            Backend::Users { hashes, dummy } => {
+                let (hash, known) = match hashes.get(user) {
+                    Some(hash) => (hash.clone(), true),
+                    None => (dummy.clone(), false),
                 };
-                let verified =
-                    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                        .await
-                        .unwrap_or(false);
-                if !verified {
+                let verified = self
+                    .pool
+                    .run(move || verify_password(&password, &hash))
+                    .await
+                    .map_err(|pool::Busy| AuthFailure::Busy)?;
+                if !(verified && known) {
                     return Err(AuthFailure::Invalid);
                 }
-                self.memberships.insert(user.clone(), Arc::default());
+                self.memberships.insert(user.to_string(), Arc::default());
+                Ok(())
             }
             Backend::Ldap { directory, groups } => {
-                match directory.login(&user, &password, groups).await {
+                match directory.login(user, &password, groups).await {
                     Ok(login) => {
                         self.memberships
-                            .insert(user.clone(), Arc::new(login.groups));
+                            .insert(user.to_string(), Arc::new(login.groups));
+                        Ok(())
                     }
                     Err(LoginError::Denied(reason)) => {
                         tracing::info!(user = %user.escape_debug(), "LDAP login refused: {reason}");
-                        return Err(AuthFailure::Invalid);
+                        Err(AuthFailure::Invalid)
                     }
-                    Err(LoginError::Unavailable(reason)) => {
-                        return Err(AuthFailure::Unavailable(reason))
-                    }
+                    Err(LoginError::Unavailable(reason)) => Err(AuthFailure::Unavailable(reason)),
                 }
             }
         }
-        self.recent.insert(key, user.clone());
-        Ok(Identity::User(user))
     }
 
     fn cache_key(&self, user: &str, password: &str) -> u128 {
@@ -216,9 +264,31 @@ fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A hash of a random password with the parameters of `like` (a configured hash), so that
+/// checking a password against it costs what checking a real one does.
+fn dummy_hash(like: Option<&str>) -> Result<String, String> {
+    use argon2::password_hash::{rand_core::OsRng, SaltString};
+    let unusable = format!("{:032x}", random_salt());
+    let salt = SaltString::generate(&mut OsRng);
+    let err = |e: argon2::password_hash::Error| format!("[[auth.users]] password_hash: {e}");
+    let Some(like) = like.map(PasswordHash::new).transpose().map_err(err)? else {
+        return hash_password(&unusable);
+    };
+    Argon2::default()
+        .hash_password_customized(
+            unusable.as_bytes(),
+            Some(like.algorithm),
+            like.version,
+            argon2::Params::try_from(&like).map_err(err)?,
+            &salt,
+        )
+        .map(|h| h.to_string())
+        .map_err(err)
+}
+
 /// Hashes a password for the config file (argon2id, random salt).
 pub fn hash_password(password: &str) -> Result<String, String> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    use argon2::password_hash::{rand_core::OsRng, SaltString};
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -235,35 +305,87 @@ mod tests {
         format!("Basic {token}").into_bytes()
     }
 
-    #[tokio::test]
-    async fn users_are_checked_and_failures_not_cached() {
-        let hash = hash_password("s3cret").expect("hash");
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    /// Alice with `hash`, throttling out of the way.
+    fn users_mode(hash: &str) -> Authenticator {
         let config = Config::parse(
             &format!(
-                "[auth]\nmode = \"users\"\n[[auth.users]]\nname = \"alice\"\npassword_hash = \"{hash}\"\n\
+                "[auth]\nmode = \"users\"\nfailures_per_user_address = 100\n\
+                 [[auth.users]]\nname = \"alice\"\npassword_hash = \"{hash}\"\n\
                  [[source]]\nid = \"s\"\nkind = \"csv\"\npath = \"s.csv\"\n\
                  [[addressbook]]\nid = \"b\"\nsources = [\"s\"]\n"
             ),
             std::path::Path::new("/tmp/x.toml"),
         )
         .expect("config");
-        let auth = Authenticator::new(&config).expect("authenticator");
-        assert_eq!(auth.authenticate(None).await, Err(AuthFailure::Missing));
+        Authenticator::new(&config).expect("authenticator")
+    }
+
+    fn verifications(auth: &Authenticator) -> u64 {
+        auth.pool.started.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_costs_the_same_verification_as_a_wrong_password() {
+        let auth = users_mode(&hash_password("s3cret").expect("hash"));
         assert_eq!(
-            auth.authenticate(Some(&basic("alice", "s3cret"))).await,
+            auth.authenticate(Some(&basic("alice", "wrong")), LOCAL)
+                .await,
+            Err(AuthFailure::Invalid)
+        );
+        assert_eq!(verifications(&auth), 1);
+        assert_eq!(
+            auth.authenticate(Some(&basic("mallory", "wrong")), LOCAL)
+                .await,
+            Err(AuthFailure::Invalid)
+        );
+        assert_eq!(verifications(&auth), 2);
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_configured_parameters() {
+        // Stronger than the defaults, as an operator might choose.
+        let configured = "$argon2id$v=19$m=8192,t=5,p=2$c29tZXNhbHRzb21lc2FsdA$2Tc3fD6N1d3qL8j8rOaC0bq9v3q1WmF0gP6lEo7O2Ks";
+        let auth = users_mode(configured);
+        let Backend::Users { dummy, .. } = &auth.backend else {
+            panic!("users mode");
+        };
+        let dummy = PasswordHash::new(dummy).expect("PHC");
+        let configured = PasswordHash::new(configured).expect("PHC");
+        assert_eq!(dummy.algorithm, configured.algorithm);
+        assert_eq!(dummy.version, configured.version);
+        assert_eq!(
+            argon2::Params::try_from(&dummy).expect("params"),
+            argon2::Params::try_from(&configured).expect("params")
+        );
+    }
+
+    #[tokio::test]
+    async fn users_are_checked_and_failures_not_cached() {
+        let auth = users_mode(&hash_password("s3cret").expect("hash"));
+        assert_eq!(
+            auth.authenticate(None, LOCAL).await,
+            Err(AuthFailure::Missing)
+        );
+        assert_eq!(
+            auth.authenticate(Some(&basic("alice", "s3cret")), LOCAL)
+                .await,
             Ok(Identity::User("alice".into()))
         );
         // Cached now; a wrong password must still fail.
         assert_eq!(
-            auth.authenticate(Some(&basic("alice", "wrong"))).await,
+            auth.authenticate(Some(&basic("alice", "wrong")), LOCAL)
+                .await,
             Err(AuthFailure::Invalid)
         );
         assert_eq!(
-            auth.authenticate(Some(&basic("bob", "s3cret"))).await,
+            auth.authenticate(Some(&basic("bob", "s3cret")), LOCAL)
+                .await,
             Err(AuthFailure::Invalid)
         );
         assert_eq!(
-            auth.authenticate(Some(b"Basic !!!notbase64")).await,
+            auth.authenticate(Some(b"Basic !!!notbase64"), LOCAL).await,
             Err(AuthFailure::Invalid)
         );
     }
