@@ -395,13 +395,21 @@ impl Server {
             .collect()
     }
 
-    /// The current sync token of the standard book.
+    /// The current sync token of the standard book, once it answers: a book still loading from
+    /// its sources answers 503 and a client comes back, as this does (for up to 60 s).
     pub fn token(&self) -> String {
-        let r = self.propfind(
-            &self.book_path(),
-            "0",
-            &super::propfind_body(&["D:sync-token"]),
-        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let r = loop {
+            let r = self.propfind(
+                &self.book_path(),
+                "0",
+                &super::propfind_body(&["D:sync-token"]),
+            );
+            if r.status != 503 || Instant::now() > deadline {
+                break r;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         assert_eq!(r.status, 207, "{}", r.text());
         let ms = super::Multistatus::parse(&r.body);
         ms.responses[0]
