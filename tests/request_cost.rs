@@ -174,3 +174,37 @@ fn requested_properties_are_deduplicated_and_capped() {
     );
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn replies_stay_well_formed_for_odd_names_and_character_references() {
+    let server = server_with("");
+    let book = server.book_path();
+    // Character references XML 1.0 does not allow, in an href and in a namespace.
+    for bad in ["&#x1;", "&#xFFFE;", "&#xFFFF;", "&#x1F;"] {
+        let r = server.report(&book, &multiget_body(&[format!("{book}a{bad}b.vcf")], None));
+        assert_well_formed(&r.body);
+        assert_eq!(r.status, 400, "href with {bad}");
+        let r = server.propfind(
+            &book,
+            "0",
+            &format!(
+                r#"<D:propfind xmlns:D="DAV:" xmlns:X="urn:a{bad}"><D:prop><X:p/></D:prop></D:propfind>"#
+            ),
+        );
+        assert_well_formed(&r.body);
+        assert_eq!(r.status, 400, "namespace with {bad}");
+    }
+    // Names that are not XML names, and namespaces that need escaping when echoed.
+    let odd = [
+        r#"<X:a&amp;b xmlns:X="urn:x"/>"#,
+        r#"<X:a"b xmlns:X="urn:x"/>"#,
+        r#"<X:p xmlns:X="urn:a&lt;b&amp;c&quot;d'e"/>"#,
+        r#"<X:p xmlns:X="urn:&#xE9;&#x9;&#xA;"/>"#,
+    ];
+    for prop in odd {
+        let body = format!(r#"<D:propfind xmlns:D="DAV:"><D:prop>{prop}</D:prop></D:propfind>"#);
+        let r = server.propfind(&book, "0", &body);
+        assert_well_formed(&r.body);
+        assert!(matches!(r.status, 207 | 400), "{prop}: {}", r.status);
+    }
+}
