@@ -94,10 +94,8 @@ fn oversized_query_filters_get_400_supported_filter() {
 fn query_over_the_evaluation_budget_is_truncated_with_507() {
     // Each card costs one evaluation per text-match: two text-matches, budget 6 → 3 cards.
     let server = server_with("query_max_evaluations = 6");
-    let filter = format!(
-        r#"<C:prop-filter name="EMAIL"><C:text-match>example</C:text-match><C:text-match>nobody</C:text-match></C:prop-filter>"#
-    );
-    let r = server.report(&server.book_path(), &query_body(&filter));
+    let filter = r#"<C:prop-filter name="EMAIL"><C:text-match>example</C:text-match><C:text-match>nobody</C:text-match></C:prop-filter>"#;
+    let r = server.report(&server.book_path(), &query_body(filter));
     assert_eq!(r.status, 207, "{}", r.text());
     let ms = Multistatus::parse(&r.body);
     assert_eq!(ms.present().len(), 3);
