@@ -52,6 +52,22 @@ pub struct ServerSettings {
     /// every card.
     #[serde(default = "default_report_limit")]
     pub report_body_limit: usize,
+    /// Most `prop-filter`s in one addressbook-query; more get 400 `CARDDAV:supported-filter`.
+    #[serde(default = "default_query_prop_filters")]
+    pub query_max_prop_filters: usize,
+    /// Most `text-match`es plus `param-filter`s in one `prop-filter`.
+    #[serde(default = "default_query_matches")]
+    pub query_max_matches: usize,
+    /// Longest `text-match` text, in bytes.
+    #[serde(default = "default_query_text_bytes")]
+    pub query_max_text_bytes: usize,
+    /// Filter evaluations (cards × checks) one addressbook-query may spend; beyond it the
+    /// result is cut short with a 507 on the book, as RFC 6352 §8.6.1 allows.
+    #[serde(default = "default_query_evaluations")]
+    pub query_max_evaluations: u64,
+    /// Most distinct properties one PROPFIND, PROPPATCH or REPORT may name; more get 400.
+    #[serde(default = "default_max_properties")]
+    pub max_requested_properties: usize,
     /// Bytes of rendered vCards kept in memory.
     #[serde(default = "default_cache_bytes")]
     pub card_cache_bytes: u64,
@@ -79,6 +95,21 @@ fn default_propfind_limit() -> usize {
 }
 fn default_report_limit() -> usize {
     32 * 1024 * 1024
+}
+fn default_query_prop_filters() -> usize {
+    64
+}
+fn default_query_matches() -> usize {
+    16
+}
+fn default_query_text_bytes() -> usize {
+    1024
+}
+fn default_query_evaluations() -> u64 {
+    2_000_000
+}
+fn default_max_properties() -> usize {
+    100
 }
 fn default_cache_bytes() -> u64 {
     64 * 1024 * 1024
@@ -146,6 +177,11 @@ impl Default for ServerSettings {
             threads: 0,
             propfind_body_limit: default_propfind_limit(),
             report_body_limit: default_report_limit(),
+            query_max_prop_filters: default_query_prop_filters(),
+            query_max_matches: default_query_matches(),
+            query_max_text_bytes: default_query_text_bytes(),
+            query_max_evaluations: default_query_evaluations(),
+            max_requested_properties: default_max_properties(),
             card_cache_bytes: default_cache_bytes(),
             realm: default_realm(),
             thunderbird_invalid_token_status: default_thunderbird_status(),
@@ -492,6 +528,14 @@ impl Config {
         }
         if server.propfind_body_limit == 0 || server.report_body_limit == 0 {
             return Err("[server] body limits must be positive".into());
+        }
+        if server.query_max_prop_filters == 0
+            || server.query_max_matches == 0
+            || server.query_max_text_bytes == 0
+            || server.query_max_evaluations == 0
+            || server.max_requested_properties == 0
+        {
+            return Err("[server] query and property limits must be positive".into());
         }
         if !matches!(server.thunderbird_invalid_token_status, 400 | 403) {
             return Err("[server] thunderbird_invalid_token_status: must be 400 or 403".into());

@@ -29,12 +29,15 @@ pub enum MatchType {
     EndsWith,
 }
 
+/// A text-match compiled once per request: the needle is folded for its collation and its
+/// digits pulled out here, not again for every card.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextMatch {
-    pub text: String,
     pub collation: Collation,
     pub match_type: MatchType,
     pub negate: bool,
+    needle: String,
+    digits: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +70,17 @@ impl Filter {
         combine(self.test, self.prop_filters.iter(), |pf| {
             pf.matches(contact)
         })
+    }
+
+    /// The most checks one card can cost (text-matches and param-filters, at least one per
+    /// prop-filter and per card): the unit of a query's evaluation budget.
+    pub fn cost_per_card(&self) -> u64 {
+        let checks: usize = self
+            .prop_filters
+            .iter()
+            .map(|pf| (pf.text_matches.len() + pf.param_filters.len()).max(1))
+            .sum();
+        checks.max(1) as u64
     }
 }
 
@@ -253,6 +267,16 @@ impl ParamFilter {
 }
 
 impl TextMatch {
+    pub fn new(text: &str, collation: Collation, match_type: MatchType, negate: bool) -> Self {
+        TextMatch {
+            collation,
+            match_type,
+            negate,
+            needle: fold(collation, text),
+            digits: digits(text),
+        }
+    }
+
     /// Whether one value matches; `negate-condition` inverts the result per value.
     fn matches_value(&self, value: &str, phone: bool) -> bool {
         let hit = self.compare(value) || (phone && self.compare_digits(value));
@@ -260,23 +284,25 @@ impl TextMatch {
     }
 
     fn compare(&self, value: &str) -> bool {
-        let (needle, haystack) = match self.collation {
-            Collation::Octet => (self.text.clone(), value.to_string()),
-            Collation::AsciiCasemap => (self.text.to_ascii_lowercase(), value.to_ascii_lowercase()),
-            Collation::UnicodeCasemap => (self.text.to_lowercase(), value.to_lowercase()),
-        };
-        apply(self.match_type, &haystack, &needle)
+        apply(self.match_type, &fold(self.collation, value), &self.needle)
     }
 
     /// Phone numbers also match on digits alone, so "555 0142" finds "+12065550142".
     fn compare_digits(&self, value: &str) -> bool {
-        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-        let needle = digits(&self.text);
-        if needle.is_empty() {
-            return false;
-        }
-        apply(self.match_type, &digits(value), &needle)
+        !self.digits.is_empty() && apply(self.match_type, &digits(value), &self.digits)
     }
+}
+
+fn fold(collation: Collation, text: &str) -> String {
+    match collation {
+        Collation::Octet => text.to_string(),
+        Collation::AsciiCasemap => text.to_ascii_lowercase(),
+        Collation::UnicodeCasemap => text.to_lowercase(),
+    }
+}
+
+fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
 }
 
 fn apply(match_type: MatchType, haystack: &str, needle: &str) -> bool {
@@ -320,12 +346,7 @@ mod tests {
     }
 
     fn tm(text: &str, collation: Collation, match_type: MatchType, negate: bool) -> TextMatch {
-        TextMatch {
-            text: text.into(),
-            collation,
-            match_type,
-            negate,
-        }
+        TextMatch::new(text, collation, match_type, negate)
     }
 
     fn prop(name: &str, matches: Vec<TextMatch>) -> PropFilter {

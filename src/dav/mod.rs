@@ -18,6 +18,7 @@ pub mod request;
 mod response;
 mod sync_collection;
 mod xml;
+mod xml_chars;
 
 use std::sync::Arc;
 

@@ -37,7 +37,7 @@ pub fn handle(
     let selection = if body.iter().all(u8::is_ascii_whitespace) {
         Selection::All(Vec::new())
     } else {
-        match request::parse_propfind(body) {
+        match request::parse_propfind(body, &(&app.config.server).into()) {
             Ok(Propfind::AllProp { include }) => Selection::All(include),
             Ok(Propfind::PropName) => Selection::Names,
             Ok(Propfind::Prop(names)) => Selection::Props(names),

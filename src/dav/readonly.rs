@@ -40,7 +40,7 @@ pub fn proppatch(
     path: &str,
     body: &[u8],
 ) -> Reply {
-    let patch = match request::parse_proppatch(body) {
+    let patch = match request::parse_proppatch(body, &(&app.config.server).into()) {
         Ok(p) => p,
         Err(e) => return Reply::dav_error(400, "", &e.to_string()),
     };

@@ -26,8 +26,11 @@ pub fn handle(
     resource: &Resource,
     body: &[u8],
 ) -> Reply {
-    let report = match request::parse_report(body) {
+    let report = match request::parse_report(body, &(&app.config.server).into()) {
         Ok(report) => report,
+        Err(RequestError::FilterTooLarge(reason)) => {
+            return Reply::dav_error(400, "<C:supported-filter/>", &reason)
+        }
         Err(RequestError::UnsupportedCollation(collation)) => {
             return Reply::dav_error(
                 403,

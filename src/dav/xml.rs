@@ -4,6 +4,7 @@
 //! CalendarServer); other namespaces are declared on the element itself.
 
 use super::request::{QName, NS_CARDDAV, NS_CS, NS_DAV};
+use super::xml_chars::is_char;
 
 /// Namespace declarations for the root element of every DAV body.
 pub const ROOT_NAMESPACES: &str = concat!(
@@ -14,10 +15,13 @@ pub const ROOT_NAMESPACES: &str = concat!(
 pub const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 
 /// Escapes text for element content and attribute values. `\r` becomes `&#13;` so vCard CRLF
-/// line ends survive XML end-of-line normalisation byte for byte.
+/// line ends survive XML end-of-line normalisation byte for byte; characters XML 1.0 does not
+/// allow at all (control characters, U+FFFE, U+FFFF) become U+FFFD so the reply stays
+/// well-formed whatever a source or a client put in.
 pub fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
+            c if !is_char(c) => out.push(char::REPLACEMENT_CHARACTER),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -136,5 +140,6 @@ mod tests {
         assert_eq!(status_line(404), "HTTP/1.1 404 Not Found");
         assert_eq!(status_line(507), "HTTP/1.1 507 Insufficient Storage");
         assert_eq!(escape("a&b<c>\r\n\""), "a&amp;b&lt;c&gt;&#13;\n&quot;");
+        assert_eq!(escape("a\u{1}b\u{FFFE}\t"), "a\u{FFFD}b\u{FFFD}\t");
     }
 }

@@ -135,7 +135,15 @@ impl CardDavApp {
                 return Reply::dav_error(400, "", "could not read the request body").closing()
             }
         };
-        dav::handle(&self.state, head, &identity, body)
+        // Answering may take a while (a query filters a whole book): it runs on the blocking
+        // pool so the threads serving other connections are never held up.
+        let (state, head) = (Arc::clone(&self.state), head.clone());
+        tokio::task::spawn_blocking(move || dav::handle(&state, &head, &identity, body))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!("request handler failed: {e}");
+                Reply::dav_error(500, "", "the request could not be answered")
+            })
     }
 }
 

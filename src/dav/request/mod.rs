@@ -7,11 +7,36 @@ mod xml_tree;
 
 use xml_tree::Element;
 
+use std::collections::HashSet;
+use std::hash::Hash;
+
 use super::filter::{Collation, Filter, MatchType, ParamFilter, PropFilter, Test, TextMatch};
+use crate::config::ServerSettings;
 
 pub const NS_DAV: &str = "DAV:";
 pub const NS_CARDDAV: &str = "urn:ietf:params:xml:ns:carddav";
 pub const NS_CS: &str = "http://calendarserver.org/ns/";
+
+/// What one request body may ask for, so that the work it causes stays bounded
+/// (`[server]` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub prop_filters: usize,
+    pub matches: usize,
+    pub text_bytes: usize,
+    pub properties: usize,
+}
+
+impl From<&ServerSettings> for Limits {
+    fn from(server: &ServerSettings) -> Limits {
+        Limits {
+            prop_filters: server.query_max_prop_filters,
+            matches: server.query_max_matches,
+            text_bytes: server.query_max_text_bytes,
+            properties: server.max_requested_properties,
+        }
+    }
+}
 
 /// A namespaced element or property name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -103,6 +128,11 @@ pub enum RequestError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// A filter beyond [`Limits`]: answered 400 with `CARDDAV:supported-filter`.
+    #[error("{0}")]
+    FilterTooLarge(String),
+    #[error("more than {0} distinct properties requested")]
+    TooManyProperties(usize),
     #[error(
         "collation {0:?} is not supported (use i;unicode-casemap, i;ascii-casemap or i;octet)"
     )]
@@ -121,22 +151,46 @@ fn expect_root(root: &Element, ns: &str, local: &'static str) -> Result<(), Requ
     }
 }
 
-fn names(prop: &Element) -> Vec<QName> {
-    prop.children.iter().map(|c| c.name.clone()).collect()
+/// `items` each once, in request order, and at most `limits.properties` distinct ones:
+/// requested properties multiply the reply by the number of resources, and repeats would
+/// multiply it for nothing.
+fn distinct<T: Eq + Hash + Clone>(
+    items: impl Iterator<Item = T>,
+    limits: &Limits,
+) -> Result<Vec<T>, RequestError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for item in items {
+        if seen.insert(item.clone()) {
+            if out.len() == limits.properties {
+                return Err(RequestError::TooManyProperties(limits.properties));
+            }
+            out.push(item);
+        }
+    }
+    Ok(out)
 }
 
-pub fn parse_propfind(body: &[u8]) -> Result<Propfind, RequestError> {
+/// The property names under `prop`.
+fn names(prop: &Element, limits: &Limits) -> Result<Vec<QName>, RequestError> {
+    distinct(prop.children.iter().map(|c| c.name.clone()), limits)
+}
+
+pub fn parse_propfind(body: &[u8], limits: &Limits) -> Result<Propfind, RequestError> {
     let root = xml_tree::parse(body)?;
     expect_root(&root, NS_DAV, "propfind")?;
     if root.child(NS_DAV, "propname").is_some() {
         return Ok(Propfind::PropName);
     }
     if root.child(NS_DAV, "allprop").is_some() {
-        let include = root.child(NS_DAV, "include").map(names).unwrap_or_default();
+        let include = match root.child(NS_DAV, "include") {
+            Some(include) => names(include, limits)?,
+            None => Vec::new(),
+        };
         return Ok(Propfind::AllProp { include });
     }
     match root.child(NS_DAV, "prop") {
-        Some(prop) => Ok(Propfind::Prop(names(prop))),
+        Some(prop) => Ok(Propfind::Prop(names(prop, limits)?)),
         None if root.children.is_empty() => Ok(Propfind::AllProp {
             include: Vec::new(),
         }),
@@ -146,7 +200,7 @@ pub fn parse_propfind(body: &[u8]) -> Result<Propfind, RequestError> {
     }
 }
 
-pub fn parse_proppatch(body: &[u8]) -> Result<Proppatch, RequestError> {
+pub fn parse_proppatch(body: &[u8], limits: &Limits) -> Result<Proppatch, RequestError> {
     let root = xml_tree::parse(body)?;
     expect_root(&root, NS_DAV, "propertyupdate")?;
     let props = root
@@ -154,15 +208,16 @@ pub fn parse_proppatch(body: &[u8]) -> Result<Proppatch, RequestError> {
         .iter()
         .filter(|c| c.is(NS_DAV, "set") || c.is(NS_DAV, "remove"))
         .filter_map(|c| c.child(NS_DAV, "prop"))
-        .flat_map(names)
-        .collect();
-    Ok(Proppatch { props })
+        .flat_map(|prop| prop.children.iter().map(|c| c.name.clone()));
+    Ok(Proppatch {
+        props: distinct(props, limits)?,
+    })
 }
 
-pub fn parse_report(body: &[u8]) -> Result<Report, RequestError> {
+pub fn parse_report(body: &[u8], limits: &Limits) -> Result<Report, RequestError> {
     let root = xml_tree::parse(body)?;
     if root.is(NS_DAV, "sync-collection") {
-        let (props, address_data) = report_props(&root);
+        let (props, address_data) = report_props(&root, limits)?;
         Ok(Report::SyncCollection(SyncCollection {
             token: root
                 .child(NS_DAV, "sync-token")
@@ -176,7 +231,7 @@ pub fn parse_report(body: &[u8]) -> Result<Report, RequestError> {
             address_data,
         }))
     } else if root.is(NS_CARDDAV, "addressbook-multiget") {
-        let (props, address_data) = report_props(&root);
+        let (props, address_data) = report_props(&root, limits)?;
         let hrefs = root
             .children
             .iter()
@@ -189,9 +244,9 @@ pub fn parse_report(body: &[u8]) -> Result<Report, RequestError> {
             address_data,
         }))
     } else if root.is(NS_CARDDAV, "addressbook-query") {
-        let (props, address_data) = report_props(&root);
+        let (props, address_data) = report_props(&root, limits)?;
         let filter = match root.child(NS_CARDDAV, "filter") {
-            Some(filter) => parse_filter(filter)?,
+            Some(filter) => parse_filter(filter, limits)?,
             None => Filter::default(),
         };
         Ok(Report::Query(Query {
@@ -206,24 +261,30 @@ pub fn parse_report(body: &[u8]) -> Result<Report, RequestError> {
 }
 
 /// `<D:prop>` of a report, with `address-data` details pulled out.
-fn report_props(root: &Element) -> (Vec<QName>, Option<AddressData>) {
+fn report_props(
+    root: &Element,
+    limits: &Limits,
+) -> Result<(Vec<QName>, Option<AddressData>), RequestError> {
     let Some(prop) = root.child(NS_DAV, "prop") else {
-        return (Vec::new(), None);
+        return Ok((Vec::new(), None));
     };
     let address_data = prop
         .child(NS_CARDDAV, "address-data")
-        .map(|ad| AddressData {
-            version: ad.attr("version").map(str::to_string),
-            content_type: ad.attr("content-type").map(str::to_string),
-            props: ad
+        .map(|ad| {
+            let props = ad
                 .children
                 .iter()
                 .filter(|c| c.is(NS_CARDDAV, "prop"))
                 .filter_map(|c| c.attr("name"))
-                .map(str::to_ascii_uppercase)
-                .collect(),
-        });
-    (names(prop), address_data)
+                .map(str::to_ascii_uppercase);
+            Ok::<_, RequestError>(AddressData {
+                version: ad.attr("version").map(str::to_string),
+                content_type: ad.attr("content-type").map(str::to_string),
+                props: distinct(props, limits)?,
+            })
+        })
+        .transpose()?;
+    Ok((names(prop, limits)?, address_data))
 }
 
 /// `<limit><nresults>N</nresults></limit>` (DAV: in sync-collection, CardDAV in queries;
@@ -260,12 +321,22 @@ fn test_attr(element: &Element) -> Result<Test, RequestError> {
     }
 }
 
-fn parse_filter(filter: &Element) -> Result<Filter, RequestError> {
-    let prop_filters = filter
+fn parse_filter(filter: &Element, limits: &Limits) -> Result<Filter, RequestError> {
+    let prop_filters: Vec<_> = filter
         .children
         .iter()
         .filter(|c| c.is(NS_CARDDAV, "prop-filter"))
-        .map(parse_prop_filter)
+        .collect();
+    if prop_filters.len() > limits.prop_filters {
+        return Err(RequestError::FilterTooLarge(format!(
+            "{} prop-filters in one addressbook-query; at most {} are accepted",
+            prop_filters.len(),
+            limits.prop_filters
+        )));
+    }
+    let prop_filters = prop_filters
+        .into_iter()
+        .map(|p| parse_prop_filter(p, limits))
         .collect::<Result<_, _>>()?;
     Ok(Filter {
         test: test_attr(filter)?,
@@ -283,7 +354,18 @@ fn required_name(element: &Element) -> Result<String, RequestError> {
         })
 }
 
-fn parse_prop_filter(element: &Element) -> Result<PropFilter, RequestError> {
+fn parse_prop_filter(element: &Element, limits: &Limits) -> Result<PropFilter, RequestError> {
+    let matches = element
+        .children
+        .iter()
+        .filter(|c| c.is(NS_CARDDAV, "text-match") || c.is(NS_CARDDAV, "param-filter"))
+        .count();
+    if matches > limits.matches {
+        return Err(RequestError::FilterTooLarge(format!(
+            "{matches} text-matches and param-filters in one prop-filter; at most {} are accepted",
+            limits.matches
+        )));
+    }
     Ok(PropFilter {
         name: required_name(element)?,
         test: test_attr(element)?,
@@ -292,7 +374,7 @@ fn parse_prop_filter(element: &Element) -> Result<PropFilter, RequestError> {
             .children
             .iter()
             .filter(|c| c.is(NS_CARDDAV, "text-match"))
-            .map(parse_text_match)
+            .map(|t| parse_text_match(t, limits))
             .collect::<Result<_, _>>()?,
         param_filters: element
             .children
@@ -304,7 +386,7 @@ fn parse_prop_filter(element: &Element) -> Result<PropFilter, RequestError> {
                     is_not_defined: p.child(NS_CARDDAV, "is-not-defined").is_some(),
                     text_match: p
                         .child(NS_CARDDAV, "text-match")
-                        .map(parse_text_match)
+                        .map(|t| parse_text_match(t, limits))
                         .transpose()?,
                 })
             })
@@ -312,7 +394,14 @@ fn parse_prop_filter(element: &Element) -> Result<PropFilter, RequestError> {
     })
 }
 
-fn parse_text_match(element: &Element) -> Result<TextMatch, RequestError> {
+fn parse_text_match(element: &Element, limits: &Limits) -> Result<TextMatch, RequestError> {
+    if element.text.len() > limits.text_bytes {
+        return Err(RequestError::FilterTooLarge(format!(
+            "text-match of {} bytes; at most {} bytes are accepted",
+            element.text.len(),
+            limits.text_bytes
+        )));
+    }
     let collation = match element.attr("collation").unwrap_or("i;unicode-casemap") {
         "i;unicode-casemap" => Collation::UnicodeCasemap,
         "i;ascii-casemap" => Collation::AsciiCasemap,
@@ -339,12 +428,7 @@ fn parse_text_match(element: &Element) -> Result<TextMatch, RequestError> {
             )))
         }
     };
-    Ok(TextMatch {
-        text: element.text.clone(),
-        collation,
-        match_type,
-        negate,
-    })
+    Ok(TextMatch::new(&element.text, collation, match_type, negate))
 }
 
 #[cfg(test)]

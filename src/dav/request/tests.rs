@@ -1,5 +1,22 @@
 use super::*;
 
+/// The parsers with the default `[server]` limits.
+fn limits() -> Limits {
+    Limits::from(&ServerSettings::default())
+}
+
+fn parse_propfind(body: &[u8]) -> Result<Propfind, RequestError> {
+    super::parse_propfind(body, &limits())
+}
+
+fn parse_proppatch(body: &[u8]) -> Result<Proppatch, RequestError> {
+    super::parse_proppatch(body, &limits())
+}
+
+fn parse_report(body: &[u8]) -> Result<Report, RequestError> {
+    super::parse_report(body, &limits())
+}
+
 fn dav(local: &str) -> QName {
     QName {
         ns: NS_DAV.into(),
@@ -176,4 +193,24 @@ fn proppatch_lists_every_property() {
     let patch = parse_proppatch(body).expect("valid");
     assert_eq!(patch.props.len(), 3);
     assert_eq!(patch.props[1], dav("displayname"));
+}
+
+#[test]
+fn address_data_props_are_distinct_and_capped() {
+    let query = |n: usize| {
+        let props: String = (0..n)
+            .map(|i| format!(r#"<C:prop name="X-P{i}"/><C:prop name="fn"/>"#))
+            .collect();
+        format!(
+            r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><C:address-data>{props}</C:address-data></D:prop></C:addressbook-query>"#
+        )
+    };
+    let Ok(Report::Query(q)) = parse_report(query(99).as_bytes()) else {
+        panic!("query expected")
+    };
+    assert_eq!(q.address_data.map(|ad| ad.props.len()), Some(100));
+    assert_eq!(
+        parse_report(query(100).as_bytes()),
+        Err(RequestError::TooManyProperties(100))
+    );
 }

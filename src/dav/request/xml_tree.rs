@@ -1,12 +1,15 @@
 //! A small, guarded XML reader: request bodies become an element tree with resolved
 //! namespaces. DTDs are refused before anything is expanded, unbound prefixes are errors, and
-//! depth and element count are bounded.
+//! depth and element count are bounded. Names that are not XML names and characters XML 1.0
+//! does not allow (raw or as character references) are refused, since names, namespaces and
+//! hrefs are echoed in replies.
 
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use super::{QName, RequestError};
+use crate::dav::xml_chars::{is_char, is_qname};
 
 const MAX_DEPTH: usize = 64;
 const MAX_ELEMENTS: usize = 1_000_000;
@@ -49,11 +52,23 @@ fn resolved_ns(result: &ResolveResult, raw: &str, at: u64) -> Result<String, Req
     }
 }
 
+/// `text` with only characters XML 1.0 allows.
+fn allowed(text: &str, at: u64) -> Result<(), RequestError> {
+    match text.chars().find(|c| !is_char(*c)) {
+        None => Ok(()),
+        Some(c) => Err(RequestError::Malformed {
+            message: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
+            at,
+        }),
+    }
+}
+
 /// Parses a whole body into its root element.
 pub fn parse(body: &[u8]) -> Result<Element, RequestError> {
-    if std::str::from_utf8(body).is_err() {
+    let Ok(text) = std::str::from_utf8(body) else {
         return Err(RequestError::NotUtf8);
-    }
+    };
+    allowed(text, 0)?;
     let mut reader = NsReader::from_reader(body);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
@@ -87,6 +102,14 @@ pub fn parse(body: &[u8]) -> Result<Element, RequestError> {
                         at,
                     });
                 }
+                let qname = start.name();
+                let raw_name: &str = qname.as_ref();
+                if !is_qname(raw_name) {
+                    return Err(RequestError::Malformed {
+                        message: format!("{raw_name:?} is not an XML element name"),
+                        at,
+                    });
+                }
                 let ns = resolved_ns(&resolve, start.name().as_ref(), at)?;
                 let local = start.local_name().as_ref().to_string();
                 let mut attrs = Vec::new();
@@ -96,17 +119,18 @@ pub fn parse(body: &[u8]) -> Result<Element, RequestError> {
                         at,
                     })?;
                     let key = attr.key;
-                    if key.as_ref().starts_with("xmlns") {
-                        continue;
-                    }
-                    let (attr_ns, attr_local) = reader.resolver().resolve_attribute(key);
-                    resolved_ns(&attr_ns, key.as_ref(), at)?;
                     let value = attr
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| RequestError::Malformed {
                             message: e.to_string(),
                             at,
                         })?;
+                    allowed(&value, at)?;
+                    if key.as_ref().starts_with("xmlns") {
+                        continue;
+                    }
+                    let (attr_ns, attr_local) = reader.resolver().resolve_attribute(key);
+                    resolved_ns(&attr_ns, key.as_ref(), at)?;
                     attrs.push((attr_local.as_ref().to_string(), value.into_owned()));
                 }
                 let element = Element {
@@ -146,7 +170,10 @@ pub fn parse(body: &[u8]) -> Result<Element, RequestError> {
             }
             Event::GeneralRef(reference) => {
                 let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
+                    Ok(Some(c)) => {
+                        allowed(c.encode_utf8(&mut [0; 4]), at)?;
+                        c.to_string()
+                    }
                     Ok(None) => match reference.xml10_content().as_ref() {
                         "amp" => "&".into(),
                         "lt" => "<".into(),
