@@ -131,3 +131,26 @@ fn a_client_that_disconnects_mid_response_does_not_hurt_the_server() {
     let r = server.propfind(&server.book_path(), "0", &propfind_body(&["D:sync-token"]));
     assert_eq!(r.status, 207);
 }
+
+#[test]
+fn content_length_with_transfer_encoding_is_refused_and_the_connection_closed() {
+    let server = server(3);
+    let auth = basic("alice", "secret");
+    let mut conn = Conn::open(server.port);
+    let body = propfind_body(&["D:getetag"]);
+    // RFC 9112 §6.1: both framings at once is how requests are smuggled past proxies.
+    let head = format!(
+        "PROPFIND {} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nDepth: 0\r\n\
+         Content-Length: {}\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        server.book_path(),
+        body.len(),
+        body.len(),
+    );
+    conn.write_raw(head.as_bytes()).expect("request");
+    let r = conn.read_response(false);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.header("connection"), Some("close"));
+    // Whatever follows is never taken for a request.
+    let _ = conn.write_raw(b"OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    assert!(conn.is_closed());
+}

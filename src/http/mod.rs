@@ -2,6 +2,7 @@
 //! (streamed when large), keep-alive.
 
 mod body;
+mod framing;
 mod head;
 mod server;
 

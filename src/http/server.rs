@@ -15,7 +15,7 @@ use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
 use super::body::{self, BodyError};
-use super::head;
+use super::{framing, head};
 use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, Reply, RequestHead};
 use crate::poller::Poller;
@@ -38,7 +38,16 @@ impl HttpServerApp for CardDavApp {
         }
         session.set_keepalive(if *shutdown.borrow() { None } else { Some(60) });
         let head = head::request_head(session.req_header());
-        let reply = self.answer(&mut session, &head).await;
+        let reply = if framing::is_ambiguous(&session.to_h1_raw()) {
+            Reply::dav_error(
+                400,
+                "",
+                "Content-Length and Transfer-Encoding together are ambiguous",
+            )
+            .closing()
+        } else {
+            self.answer(&mut session, &head).await
+        };
         let status = reply.status;
         let keep = write_reply(&mut session, &head, reply).await;
         tracing::debug!(method = %head.method, path = %head.path, status, "request");
