@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::http::{basic, Conn};
+use support::http::{basic, request_head, Conn};
 use support::{google_row, propfind_body, sync_body, Multistatus, Server};
 
 fn server(rows: usize) -> Server {
@@ -153,4 +153,28 @@ fn content_length_with_transfer_encoding_is_refused_and_the_connection_closed() 
     // Whatever follows is never taken for a request.
     let _ = conn.write_raw(b"OPTIONS / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     assert!(conn.is_closed());
+}
+
+#[test]
+fn pipelined_requests_are_all_answered_in_order() {
+    let server = server(3);
+    let auth = basic("alice", "secret");
+    let body = propfind_body(&["D:getetag"]);
+    let propfind = |depth| {
+        let headers = [("Depth", depth), ("Authorization", auth.as_str())];
+        request_head("PROPFIND", &server.book_path(), &headers, Some(body.len())) + &body
+    };
+    // Three requests in one write, as a pipelining client sends them.
+    let burst = propfind("0") + &request_head("OPTIONS", "/", &[], None) + &propfind("1");
+    let mut conn = Conn::open(server.port);
+    conn.write_raw(burst.as_bytes()).expect("requests");
+    let first = conn.read_response(false);
+    assert_eq!(first.status, 207);
+    assert_eq!(Multistatus::parse(&first.body).responses.len(), 1);
+    assert_eq!(conn.read_response(false).status, 200);
+    let third = conn.read_response(false);
+    assert_eq!(third.status, 207);
+    assert_eq!(Multistatus::parse(&third.body).responses.len(), 4);
+    // And the connection stays usable.
+    assert_eq!(conn.send("OPTIONS", "/", &[], b"").status, 200);
 }
