@@ -2,8 +2,10 @@
 //! (streamed when large), keep-alive.
 
 mod body;
+mod connection;
 mod framing;
 mod head;
+mod limits;
 mod server;
 
 pub use server::{run, CardDavApp};

@@ -1,7 +1,7 @@
 //! A small HTTP/1.1 client over `TcpStream`: every byte is visible to the test.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -36,7 +36,22 @@ pub struct Conn {
 
 impl Conn {
     pub fn open(port: u16) -> Conn {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Conn::from_stream(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
+    /// A connection to 127.0.0.1 from `source`, another loopback address (127.0.0.2): to
+    /// the server, another client.
+    pub fn open_from(source: Ipv4Addr, port: u16) -> Conn {
+        use socket2::{Domain, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        let from = SocketAddr::from((source, 0));
+        socket.bind(&SockAddr::from(from)).expect("bind source");
+        let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        socket.connect(&SockAddr::from(to)).expect("connect");
+        Conn::from_stream(socket.into())
+    }
+
+    fn from_stream(stream: TcpStream) -> Conn {
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
