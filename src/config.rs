@@ -85,6 +85,17 @@ pub struct ServerSettings {
     /// Largest vCard without its photo, in bytes; the least needed values go first.
     #[serde(default = "default_card_bytes")]
     pub max_card_bytes: usize,
+    /// Time a client has to send a whole request head ("10s"), counted from the connection
+    /// or, on a kept-alive one, from the request's first byte: a head dribbled byte by byte
+    /// would otherwise hold its connection forever.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: String,
+    /// Open connections at most; unset = derived from the file-descriptor limit.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Open connections per client address at most; unset = a quarter of `max_connections`.
+    #[serde(default)]
+    pub max_connections_per_client: Option<usize>,
 }
 
 fn default_listen() -> Vec<String> {
@@ -125,6 +136,9 @@ fn default_realm() -> String {
 }
 fn default_thunderbird_status() -> u16 {
     400
+}
+fn default_header_timeout() -> String {
+    "10s".into()
 }
 fn default_log_retention() -> usize {
     10_000
@@ -187,6 +201,9 @@ impl Default for ServerSettings {
             thunderbird_invalid_token_status: default_thunderbird_status(),
             max_property_bytes: default_property_bytes(),
             max_card_bytes: default_card_bytes(),
+            header_timeout: default_header_timeout(),
+            max_connections: None,
+            max_connections_per_client: None,
         }
     }
 }
@@ -537,6 +554,13 @@ impl Config {
         {
             return Err("[server] query and property limits must be positive".into());
         }
+        let header_timeout = self.header_timeout()?;
+        if header_timeout.is_zero() {
+            return Err("[server] header_timeout: must be positive".into());
+        }
+        if server.max_connections == Some(0) || server.max_connections_per_client == Some(0) {
+            return Err("[server] connection limits must be positive".into());
+        }
         if !matches!(server.thunderbird_invalid_token_status, 400 | 403) {
             return Err("[server] thunderbird_invalid_token_status: must be 400 or 403".into());
         }
@@ -609,6 +633,12 @@ impl Config {
             .state_dir
             .as_ref()
             .map(|d| d.join("cardbridge.redb"))
+    }
+
+    /// `[server] header_timeout` as a duration.
+    pub fn header_timeout(&self) -> Result<Duration, String> {
+        parse_duration(&self.server.header_timeout)
+            .map_err(|e| format!("[server] header_timeout: {e}"))
     }
 
     /// Worker threads to run: the configured number, or one per core.

@@ -1,12 +1,13 @@
-//! The pingora application: one request at a time per connection, replies streamed when
-//! large, connections kept alive.
+//! The pingora application: one request at a time per connection (pipelined ones in order),
+//! replies streamed when large, connections kept alive.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use std::time::Duration;
+
 use bytes::Bytes;
-use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
+use pingora::apps::HttpPersistentSettings;
 use pingora::http::ResponseHeader;
 use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::protocols::http::ServerSession;
@@ -16,7 +17,9 @@ use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
 use super::body::{self, BodyError};
-use super::head;
+use super::connection::{Reuse, KEEPALIVE};
+use super::limits::ConnectionLimits;
+use super::{framing, head};
 use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, Reply, RequestHead};
 use crate::poller::Poller;
@@ -24,37 +27,72 @@ use crate::state::AppState;
 
 pub struct CardDavApp {
     pub state: Arc<AppState>,
+    pub(super) limits: Arc<ConnectionLimits>,
+    pub(super) header_timeout: Duration,
 }
 
-#[async_trait]
-impl HttpServerApp for CardDavApp {
-    async fn process_new_http(
-        self: &Arc<Self>,
+impl CardDavApp {
+    pub fn new(state: Arc<AppState>) -> Result<CardDavApp, String> {
+        let server = &state.config.server;
+        let limits =
+            ConnectionLimits::new(server.max_connections, server.max_connections_per_client);
+        tracing::info!(
+            max_connections = limits.total(),
+            max_connections_per_client = limits.per_client(),
+            "connection caps"
+        );
+        Ok(CardDavApp {
+            header_timeout: state.config.header_timeout()?,
+            limits: Arc::new(limits),
+            state,
+        })
+    }
+
+    /// Answers the request `session` has read; returns the connection when it may be reused.
+    pub(super) async fn serve(
+        &self,
         mut session: ServerSession,
         shutdown: &ShutdownWatch,
-    ) -> Option<ReusedHttpStream> {
-        match session.read_request().await {
-            Ok(true) => {}
-            _ => return None,
+    ) -> Option<Reuse> {
+        // Requests a client sends before reading earlier answers (RFC 9112 §9.3.2) are
+        // answered in order, one after the other, instead of being dropped with the
+        // connection.
+        session.set_pipelining_enabled(true);
+        // pingora turns keep-alive off for `Connection: close`, HTTP/1.0 and ambiguous
+        // framing, and makes it unlimited otherwise.
+        if session.get_keepalive().is_some() {
+            session.set_keepalive(if *shutdown.borrow() {
+                None
+            } else {
+                Some(KEEPALIVE.as_secs())
+            });
         }
-        session.set_keepalive(if *shutdown.borrow() { None } else { Some(60) });
         let head = head::request_head(session.req_header());
-        let reply = self.answer(&mut session, &head).await;
+        let reply = if framing::is_ambiguous(&session.to_h1_raw()) {
+            Reply::dav_error(
+                400,
+                "",
+                "Content-Length and Transfer-Encoding together are ambiguous",
+            )
+            .closing()
+        } else {
+            self.answer(&mut session, &head).await
+        };
         let status = reply.status;
         let keep = write_reply(&mut session, &head, reply).await;
         tracing::debug!(method = %head.method, path = %head.path, status, "request");
         if !keep {
             return None;
         }
-        let persistent = HttpPersistentSettings::for_session(&session);
-        match session.finish().await {
-            Ok(Some(stream)) => Some(ReusedHttpStream::from_reusable_stream(stream, persistent)),
-            _ => None,
-        }
+        let settings = HttpPersistentSettings::for_session(&session);
+        let (stream, prefix) = session.finish().await.ok()??.into_parts();
+        Some(Reuse {
+            stream,
+            settings,
+            prefix,
+        })
     }
-}
 
-impl CardDavApp {
     async fn answer(&self, session: &mut ServerSession, head: &RequestHead) -> Reply {
         let server = &self.state.config.server;
         if paths::parse(&head.path) == Some(paths::Resource::WellKnown) {
@@ -261,14 +299,16 @@ pub fn run(state: Arc<AppState>, poller: Poller) -> ! {
         graceful_shutdown_timeout_seconds: Some(2),
         ..ServerConf::default()
     };
+    let app = match CardDavApp::new(Arc::clone(&state)) {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::exit(2);
+        }
+    };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
-    let mut service = Service::new(
-        "carddav".to_string(),
-        CardDavApp {
-            state: Arc::clone(&state),
-        },
-    );
+    let mut service = Service::new("carddav".to_string(), app);
     for addr in &state.config.server.listen {
         service.add_listener(
             ListenerConfig::tcp(addr.as_str())

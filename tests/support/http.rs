@@ -1,7 +1,7 @@
 //! A small HTTP/1.1 client over `TcpStream`: every byte is visible to the test.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -41,7 +41,22 @@ impl Conn {
 
     /// A connection to another of the server's addresses (e.g. `("::1", port)`).
     pub fn open_at(addr: impl std::net::ToSocketAddrs) -> Conn {
-        let stream = TcpStream::connect(addr).expect("connect");
+        Conn::from_stream(TcpStream::connect(addr).expect("connect"))
+    }
+
+    /// A connection to 127.0.0.1 from `source`, another loopback address (127.0.0.2): to
+    /// the server, another client.
+    pub fn open_from(source: Ipv4Addr, port: u16) -> Conn {
+        use socket2::{Domain, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        let from = SocketAddr::from((source, 0));
+        socket.bind(&SockAddr::from(from)).expect("bind source");
+        let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        socket.connect(&SockAddr::from(to)).expect("connect");
+        Conn::from_stream(socket.into())
+    }
+
+    fn from_stream(stream: TcpStream) -> Conn {
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
@@ -72,14 +87,7 @@ impl Conn {
         headers: &[(&str, &str)],
         length: Option<usize>,
     ) {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        if let Some(length) = length {
-            head.push_str(&format!("Content-Length: {length}\r\n"));
-        }
-        head.push_str("\r\n");
+        let head = request_head(method, path, headers, length);
         self.writer.write_all(head.as_bytes()).expect("write head");
     }
 
@@ -154,6 +162,24 @@ impl Conn {
         let mut byte = [0u8; 1];
         matches!(self.reader.read(&mut byte), Ok(0) | Err(_))
     }
+}
+
+/// A request head as sent, with `Content-Length` when `length` is given.
+pub fn request_head(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    length: Option<usize>,
+) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(length) = length {
+        head.push_str(&format!("Content-Length: {length}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
 }
 
 /// `Authorization` header value for Basic credentials.
