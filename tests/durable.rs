@@ -257,7 +257,10 @@ readers = ["*"]
     let spec = ServerSpec {
         config: fast(standard_config(extra)),
         files: vec![
-            ("staff.csv".into(), google_csv(&people(0..3, "Example")).into_bytes()),
+            (
+                "staff.csv".into(),
+                google_csv(&people(0..3, "Example")).into_bytes(),
+            ),
             ("stuck.csv".into(), FIFO.to_vec()),
         ],
     };
@@ -268,7 +271,11 @@ readers = ["*"]
     assert_eq!(sync.header("retry-after"), Some("30"));
     let propfind = server.propfind(&stuck, "1", "");
     assert_eq!(propfind.status, 503, "{}", propfind.text());
-    assert_eq!(delta(&server, "").present().len(), 3, "the other book is served");
+    assert_eq!(
+        delta(&server, "").present().len(),
+        3,
+        "the other book is served"
+    );
 }
 
 #[test]

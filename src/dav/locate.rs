@@ -32,12 +32,10 @@ pub fn not_found() -> Reply {
 /// A book whose sources have not answered yet since a start without its state: an empty book
 /// would make phones delete every card, so they are asked to come back.
 fn not_ready() -> Reply {
-    Reply::new(503)
-        .header("Retry-After", "30")
-        .body(
-            "text/plain; charset=utf-8",
-            "This address book is being loaded from its sources; try again shortly.\n",
-        )
+    Reply::new(503).header("Retry-After", "30").body(
+        "text/plain; charset=utf-8",
+        "This address book is being loaded from its sources; try again shortly.\n",
+    )
 }
 
 pub fn locate<'a>(

@@ -259,7 +259,10 @@ mod tests {
     fn a_book_is_ready_once_a_listing_is_applied_even_an_empty_one() {
         let book = Book::open("b", RETENTION, None).expect("book");
         assert!(!book.state().ready);
-        assert_eq!(apply(&book, &[], false), ApplyReport::Unchanged { members: 0 });
+        assert_eq!(
+            apply(&book, &[], false),
+            ApplyReport::Unchanged { members: 0 }
+        );
         assert!(book.state().ready);
     }
 

@@ -114,7 +114,9 @@ fn libwbxml_s_own_gal_search_response_reads_alike_in_both_forms() {
     assert!(photo.data.starts_with(&[0xFF, 0xD8]), "a JPEG");
     // xml2wbxml() puts its own DOCTYPE in; the file's (the same one) goes.
     let text = String::from_utf8(xml).expect("UTF-8");
-    let body = text.get(text.find("<Search").unwrap_or(0)..).unwrap_or_default();
+    let body = text
+        .get(text.find("<Search").unwrap_or(0)..)
+        .unwrap_or_default();
     let wbxml = xml2wbxml(body.as_bytes(), &["-v", "1.3"]);
     assert_eq!(contacts_of(&wbxml), contacts);
 }
