@@ -238,10 +238,9 @@ fn a_mass_removal_is_held_until_accepted() {
     );
 }
 
-#[test]
-fn a_book_whose_source_never_answered_is_503_never_empty() {
-    // No state file and a source that never answers: an empty 207 would make a phone that
-    // synced before the restart delete every card.
+/// The standard book of 3 people (`state` is added to the config) and a book `stuck` whose
+/// CSV is a FIFO nobody writes: a source that never answers.
+fn with_a_stuck_source(state: &str) -> Server {
     let extra = r#"
 [[source]]
 id = "stuck"
@@ -255,7 +254,7 @@ sources = ["stuck"]
 readers = ["*"]
 "#;
     let spec = ServerSpec {
-        config: fast(standard_config(extra)),
+        config: fast(standard_config(&format!("{state}{extra}"))),
         files: vec![
             (
                 "staff.csv".into(),
@@ -264,7 +263,14 @@ readers = ["*"]
             ("stuck.csv".into(), FIFO.to_vec()),
         ],
     };
-    let server = Server::start_ready(spec, 1);
+    Server::start_ready(spec, 1)
+}
+
+#[test]
+fn a_book_whose_source_never_answered_is_503_never_empty() {
+    // No state file and a source that never answers: an empty 207 would make a phone that
+    // synced before the restart delete every card.
+    let server = with_a_stuck_source("");
     let stuck = server.book_path().replace("/staff/", "/stuck/");
     let sync = server.report(&stuck, &sync_body("", false));
     assert_eq!(sync.status, 503, "{}", sync.text());
@@ -280,26 +286,7 @@ readers = ["*"]
 
 #[test]
 fn a_source_that_never_answers_delays_nothing_else() {
-    let extra = r#"
-[[source]]
-id = "stuck"
-kind = "csv"
-path = "stuck.csv"
-timeout = "1s"
-
-[[addressbook]]
-id = "stuck"
-sources = ["stuck"]
-"#;
-    let dir_rows = people(0..3, "Example");
-    let spec = ServerSpec {
-        config: fast(standard_config(&format!("{STATE}{extra}"))),
-        files: vec![
-            ("staff.csv".into(), google_csv(&dir_rows).into_bytes()),
-            ("stuck.csv".into(), FIFO.to_vec()),
-        ],
-    };
-    let server = Server::start_ready(spec, 1);
+    let server = with_a_stuck_source(STATE);
     let token = server.token();
     let new = server.rewrite_and_wait("staff.csv", &google_csv(&people(0..4, "Example")), &token);
     assert_ne!(new, token);
