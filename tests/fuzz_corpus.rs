@@ -17,7 +17,10 @@ fn vcard_roundtrip(bytes: &[u8]) {
     }
 }
 
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A fuzz target's entry function.
+type Run = fn(&[u8]);
+
+const TARGETS: &[(&str, Run)] = &[
     ("csv", sources::csv),
     ("activesync", sources::activesync),
     ("google_person", sources::google_person),
