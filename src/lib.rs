@@ -8,6 +8,8 @@ pub mod cards;
 pub mod cli;
 pub mod config;
 pub mod dav;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod poller;
 pub mod sources;

@@ -7,6 +7,8 @@ pub mod activesync;
 pub mod contact;
 pub mod csv;
 pub mod duration;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod google;
 pub mod ldap;
 pub mod phone;

@@ -19,7 +19,7 @@ mod codepages;
 mod commands;
 mod dates;
 mod detect;
-mod fields;
+pub(crate) mod fields;
 mod settings;
 mod tree;
 mod wbxml;
@@ -151,7 +151,7 @@ impl ActiveSyncSource {
 
     /// Decodes one file completely into its commands. The error says which format the file
     /// was taken for and names the byte offset (or the offending element and its offset).
-    fn parse_file(bytes: &[u8], opts: &fields::Options) -> Result<Parsed, String> {
+    pub(crate) fn parse_file(bytes: &[u8], opts: &fields::Options) -> Result<Parsed, String> {
         let (format, bytes) = detect::detect(bytes)?;
         let root = match format {
             Format::Xml => xml::decode(&bytes),

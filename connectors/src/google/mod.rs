@@ -16,9 +16,9 @@
 
 mod api;
 mod auth;
-mod html;
+pub(crate) mod html;
 pub mod login;
-mod people;
+pub(crate) mod people;
 mod photos;
 mod settings;
 

@@ -15,7 +15,7 @@ mod people;
 #[cfg(test)]
 mod proptests;
 mod reuse;
-mod search;
+pub(crate) mod search;
 mod settings;
 
 use std::collections::{BTreeMap, HashMap};
