@@ -9,20 +9,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cardbridge_connectors::{Contact, Email, Label, Name, Phone, PhoneKind};
 
-use crate::dav::request::{parse_propfind, parse_proppatch, parse_report, Report};
+use crate::config::ServerSettings;
+use crate::dav::request::{parse_propfind, parse_proppatch, parse_report, Limits, Report};
 use crate::store::{Book, Retention, StateFile};
 use crate::vcard::{render, VcardVersion};
 
 /// A PROPFIND, REPORT or PROPPATCH body.
 pub fn dav_request(bytes: &[u8]) {
-    let _ = parse_propfind(bytes);
-    let _ = parse_report(bytes);
-    let _ = parse_proppatch(bytes);
+    let limits = limits();
+    let _ = parse_propfind(bytes, &limits);
+    let _ = parse_report(bytes, &limits);
+    let _ = parse_proppatch(bytes, &limits);
+}
+
+/// The request limits a server gets by default.
+fn limits() -> Limits {
+    Limits::from(&ServerSettings::default())
 }
 
 /// An addressbook-query REPORT body, its filter evaluated against a few contacts.
 pub fn filter(bytes: &[u8]) {
-    if let Ok(Report::Query(query)) = parse_report(bytes) {
+    if let Ok(Report::Query(query)) = parse_report(bytes, &limits()) {
         for contact in contacts() {
             let _ = query.filter.matches(&contact);
         }
