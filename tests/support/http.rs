@@ -47,13 +47,17 @@ impl Conn {
     /// A connection to 127.0.0.1 from `source`, another loopback address (127.0.0.2): to
     /// the server, another client.
     pub fn open_from(source: Ipv4Addr, port: u16) -> Conn {
+        Conn::try_open_from(source, port).expect("connect")
+    }
+
+    /// `open_from` that reports a refused or failed connection instead of failing the test.
+    pub fn try_open_from(source: Ipv4Addr, port: u16) -> std::io::Result<Conn> {
         use socket2::{Domain, SockAddr, Socket, Type};
-        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-        let from = SocketAddr::from((source, 0));
-        socket.bind(&SockAddr::from(from)).expect("bind source");
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        socket.bind(&SockAddr::from(SocketAddr::from((source, 0))))?;
         let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        socket.connect(&SockAddr::from(to)).expect("connect");
-        Conn::from_stream(socket.into())
+        socket.connect(&SockAddr::from(to))?;
+        Ok(Conn::from_stream(socket.into()))
     }
 
     fn from_stream(stream: TcpStream) -> Conn {
@@ -64,6 +68,12 @@ impl Conn {
             reader: BufReader::new(stream.try_clone().expect("clone")),
             writer: stream,
         }
+    }
+
+    /// Bounds every later read and write (a hostile-load client must not wait 30 s).
+    pub fn set_timeout(&self, timeout: Duration) -> std::io::Result<()> {
+        self.writer.set_read_timeout(Some(timeout))?;
+        self.writer.set_write_timeout(Some(timeout))
     }
 
     /// Sends a request with a Content-Length body and reads the final response.
@@ -97,25 +107,34 @@ impl Conn {
 
     /// Reads one response (interim 1xx responses included: the caller decides).
     pub fn read_response(&mut self, head_request: bool) -> Response {
+        self.try_read_response(head_request).expect("response")
+    }
+
+    /// `read_response` for a peer that may close or garble the reply (hostile-load clients
+    /// count those instead of failing).
+    pub fn try_read_response(&mut self, head_request: bool) -> std::io::Result<Response> {
+        let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
         let mut status_line = String::new();
-        self.reader
-            .read_line(&mut status_line)
-            .expect("status line");
+        if self.reader.read_line(&mut status_line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
         let status_line = status_line.trim_end().to_string();
         let status: u16 = status_line
             .split(' ')
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+            .ok_or_else(|| bad(format!("bad status line {status_line:?}")))?;
         let mut headers = Vec::new();
         loop {
             let mut line = String::new();
-            self.reader.read_line(&mut line).expect("header line");
+            self.reader.read_line(&mut line)?;
             let line = line.trim_end();
             if line.is_empty() {
                 break;
             }
-            let (name, value) = line.split_once(':').expect("header");
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| bad(format!("bad header {line:?}")))?;
             headers.push((name.trim().to_string(), value.trim().to_string()));
         }
         let mut response = Response {
@@ -126,7 +145,7 @@ impl Conn {
             chunked: false,
         };
         if head_request || status < 200 || status == 204 || status == 304 {
-            return response;
+            return Ok(response);
         }
         if response
             .header("transfer-encoding")
@@ -135,26 +154,27 @@ impl Conn {
             response.chunked = true;
             loop {
                 let mut size = String::new();
-                self.reader.read_line(&mut size).expect("chunk size");
-                let size = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
+                self.reader.read_line(&mut size)?;
+                let size = usize::from_str_radix(size.trim(), 16)
+                    .map_err(|_| bad(format!("bad chunk size {size:?}")))?;
                 let mut chunk = vec![0; size + 2];
-                self.reader.read_exact(&mut chunk).expect("chunk");
+                self.reader.read_exact(&mut chunk)?;
                 if size == 0 {
                     break;
                 }
                 response.body.extend_from_slice(&chunk[..size]);
             }
         } else if let Some(length) = response.header("content-length") {
-            let length: usize = length.parse().expect("content-length");
+            let length: usize = length
+                .parse()
+                .map_err(|_| bad(format!("bad content-length {length:?}")))?;
             let mut body = vec![0; length];
-            self.reader.read_exact(&mut body).expect("body");
+            self.reader.read_exact(&mut body)?;
             response.body = body;
         } else {
-            self.reader
-                .read_to_end(&mut response.body)
-                .expect("body to close");
+            self.reader.read_to_end(&mut response.body)?;
         }
-        response
+        Ok(response)
     }
 
     /// Whether the server closed the connection (reads EOF).

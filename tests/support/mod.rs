@@ -6,6 +6,7 @@
 pub mod cards;
 pub mod certs;
 pub mod fake_google;
+pub mod hostile;
 pub mod http;
 pub mod multistatus;
 pub mod samba;

@@ -257,6 +257,11 @@ impl Server {
         assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
     }
 
+    /// The server's process id (for its figures in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The config file's path (for CLI commands against the same setup).
     pub fn config_path(&self) -> String {
         self.dir
