@@ -172,3 +172,39 @@ impl Cancel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocking_work_counts_as_running_after_its_poll_is_dropped() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let cancel = Cancel::default();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let work = runtime.block_on(async {
+            let stop = cancel.clone();
+            cancel.spawn_blocking(move || {
+                let _ = released.recv();
+                let _ = done.send(());
+                stop.is_cancelled()
+            })
+        });
+        drop(work);
+        assert!(cancel.is_running(), "the dropped poll's work still runs");
+        cancel.cancel();
+        release.send(()).expect("release");
+        finished.recv().expect("work ended");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while cancel.is_running() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still counted as running"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}

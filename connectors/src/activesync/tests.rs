@@ -690,3 +690,21 @@ fn settings_are_checked() {
 mod awkward;
 mod oracle;
 mod props;
+
+#[test]
+fn a_given_up_poll_stops_the_replay() {
+    let dir = Scratch::new();
+    dir.write("01.xml", &fixture("sync-response.xml"));
+    let source = ActiveSyncSource::new("eas".into(), settings(&dir.0)).expect("settings");
+    let cancel = Cancel::default();
+    cancel.cancel();
+    assert!(matches!(source.load(&cancel), Err(SourceError::Cancelled)));
+    let mut replay = Replay::default();
+    let parsed =
+        ActiveSyncSource::parse_file(&fixture("sync-response.xml"), &options()).expect("parses");
+    assert!(matches!(
+        replay.apply("01.xml", parsed.commands, &cancel),
+        Err(SourceError::Cancelled)
+    ));
+    assert!(replay.slots.is_empty());
+}

@@ -116,3 +116,47 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::settings::Preset;
+    use super::*;
+
+    fn person(cn: &str) -> Entry {
+        Entry {
+            dn: format!("cn={cn},o=x"),
+            attrs: vec![
+                ("cn".into(), vec![cn.as_bytes().to_vec()]),
+                ("entryUUID".into(), vec![format!("uuid-{cn}").into_bytes()]),
+            ],
+        }
+    }
+
+    /// Converts two entries with a worker whose poll is (or is not) given up.
+    fn convert(cancel: Cancel) -> Result<(Vec<Mapped>, Caches), SourceError> {
+        let mapping =
+            Mapping::new(Preset::Openldap, &Default::default(), None, None).expect("mapping");
+        let worker = Worker {
+            mapping: Arc::new(mapping),
+            photos: PhotoSettings::default(),
+            change_attribute: None,
+            caches: Caches::default(),
+            cancel,
+        };
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        sender
+            .try_send(vec![person("Ann"), person("Bo")])
+            .expect("send");
+        drop(sender);
+        worker.run(receiver)
+    }
+
+    #[test]
+    fn a_given_up_poll_converts_no_more_entries() {
+        let (mapped, _) = convert(Cancel::default()).expect("converts");
+        assert_eq!(mapped.len(), 2);
+        let cancel = Cancel::default();
+        cancel.cancel();
+        assert!(matches!(convert(cancel), Err(SourceError::Cancelled)));
+    }
+}
