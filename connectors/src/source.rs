@@ -185,13 +185,12 @@ mod tests {
         let cancel = Cancel::default();
         let (release, released) = std::sync::mpsc::channel::<()>();
         let (done, finished) = std::sync::mpsc::channel::<()>();
-        let work = runtime.block_on(async {
-            let stop = cancel.clone();
-            cancel.spawn_blocking(move || {
-                let _ = released.recv();
-                let _ = done.send(());
-                stop.is_cancelled()
-            })
+        let _context = runtime.enter();
+        let stop = cancel.clone();
+        let work = cancel.spawn_blocking(move || {
+            let _ = released.recv();
+            let _ = done.send(());
+            stop.is_cancelled()
         });
         drop(work);
         assert!(cancel.is_running(), "the dropped poll's work still runs");
