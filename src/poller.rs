@@ -5,13 +5,17 @@
 //! with exponential backoff and jitter; a source whose cheap fingerprint (e.g. file mtime)
 //! changes is re-polled at once. Polls that would remove too much are held (removal guard)
 //! until `cardbridge accept` asks for them.
+//!
+//! A poll that times out is cancelled (see [`Cancel`]): its blocking work stops at its next
+//! check and its result is dropped. Until that work has ended the source is reported busy and
+//! not polled again, so a stuck source never stacks threads or parses.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use cardbridge_connectors::Source;
+use cardbridge_connectors::{Cancel, Source};
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::time::Instant;
@@ -24,6 +28,10 @@ use crate::store::ApplyReport;
 
 /// Longest wait between retries of a failing source.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// The error of a poll not started because the previous one's work has not ended.
+const BUSY: &str = "still busy: the work of the previous poll, given up after its timeout, \
+                    has not ended yet; not polling again until it has";
 
 /// How often accept requests are looked for.
 const ACCEPT_CHECK: Duration = Duration::from_secs(1);
@@ -86,15 +94,21 @@ impl Poller {
 impl Shared {
     /// One poll of one source; on success its listing replaces the previous one and every book
     /// fed by it is rebuilt.
+    /// On timeout `cancel` is set, so the poll's blocking work stops.
     async fn poll_once(
         self: &Arc<Self>,
         config: &SourceConfig,
         source: &Arc<dyn Source>,
+        cancel: &Cancel,
     ) -> Result<(), String> {
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(config.timeout, source.poll()).await {
+        tracing::debug!(source = %config.id, "poll started");
+        let outcome = match tokio::time::timeout(config.timeout, source.poll(cancel)).await {
             Ok(result) => result.map_err(|e| e.to_string())?,
-            Err(_) => return Err(format!("no answer within {:?}", config.timeout)),
+            Err(_) => {
+                cancel.cancel();
+                return Err(format!("no answer within {:?}", config.timeout));
+            }
         };
         if let Some(throttled) = &outcome.throttled {
             tracing::warn!(
@@ -181,12 +195,19 @@ impl Shared {
         let mut failures: u32 = 0;
         let mut next_due = Instant::now();
         let mut last_fingerprint: Option<String> = None;
+        // The last poll's token: its blocking work may outlive a timeout.
+        let mut last_cancel = Cancel::default();
         loop {
             let fingerprint = source.fingerprint().await;
             let changed = fingerprint.is_some() && fingerprint != last_fingerprint;
             if changed || Instant::now() >= next_due {
-                last_fingerprint = fingerprint;
-                let result = self.poll_once(&config, &source).await;
+                let result = if last_cancel.is_running() {
+                    Err(BUSY.to_string())
+                } else {
+                    last_fingerprint = fingerprint;
+                    last_cancel = Cancel::default();
+                    self.poll_once(&config, &source, &last_cancel).await
+                };
                 let now = unix_now();
                 match result {
                     Ok(()) => {

@@ -7,7 +7,7 @@ use cardbridge_connectors::activesync::ActiveSyncSource;
 use cardbridge_connectors::csv::CsvSource;
 use cardbridge_connectors::google::GoogleSource;
 use cardbridge_connectors::ldap::LdapSource;
-use cardbridge_connectors::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use cardbridge_connectors::{Cancel, Contact, PollOutcome, SkippedRecord, Source, SourceError};
 
 use crate::config::{BookConfig, Config, SourceConfig, SourceSettings};
 use crate::store::Member;
@@ -59,7 +59,7 @@ pub async fn poll_all(
 ) -> Result<HashMap<String, Result<PollOutcome, SourceError>>, String> {
     let mut results = HashMap::new();
     for (sc, source) in build_all(config)? {
-        let mut result = source.poll().await;
+        let mut result = source.poll(&Cancel::default()).await;
         if let Ok(outcome) = &mut result {
             apply_caps(outcome, &config.server.caps());
         }

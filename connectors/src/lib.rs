@@ -13,7 +13,8 @@ pub mod google;
 pub mod ldap;
 pub mod phone;
 pub mod photo;
+pub mod regular;
 pub mod source;
 
 pub use contact::*;
-pub use source::{PollOutcome, SkippedRecord, Source, SourceError, Throttled};
+pub use source::{Cancel, PollOutcome, SkippedRecord, Source, SourceError, Throttled};

@@ -78,6 +78,9 @@ pub enum SourceError {
     Undecodable { path: String, message: String },
     #[error("{0}")]
     Other(String),
+    /// The poller gave up on the poll (see [`Cancel`]).
+    #[error("the poll was given up (it took longer than its timeout)")]
+    Cancelled,
 }
 
 /// A contact source. `poll` must be all-or-nothing: on error nothing is applied.
@@ -86,13 +89,121 @@ pub trait Source: Send + Sync {
     /// The configured source id.
     fn id(&self) -> &str;
 
-    /// Fetches a complete listing of the source.
-    async fn poll(&self) -> Result<PollOutcome, SourceError>;
+    /// Fetches a complete listing of the source. Blocking work runs through
+    /// [`Cancel::spawn_blocking`] and stops soon after `cancel` is set.
+    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError>;
 
     /// A cheap fingerprint of the source (e.g. file mtime + size); when it is unchanged since
     /// the last poll the poller may skip polling until the poll interval elapses. `None` means
     /// "unknown: poll on the interval only".
     async fn fingerprint(&self) -> Option<String> {
         None
+    }
+}
+
+/// Lets the poller stop a poll it gave up on. Dropping a poll's future does not stop work
+/// already handed to a blocking thread, so that work checks [`Cancel::is_cancelled`] between
+/// rows, files or entries and ends early; [`Cancel::is_running`] tells the poller whether it
+/// has ended, so a source is never polled twice at once.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Arc<CancelState>);
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: std::sync::atomic::AtomicBool,
+    running: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts one piece of blocking work as running until dropped (also when the work panics).
+struct Running(Cancel);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        (self.0)
+            .0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Cancel {
+    /// Asks the poll's blocking work to stop; its result is not used.
+    pub fn cancel(&self) {
+        self.0
+            .cancelled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `Err` once cancelled: for `?` between the steps of blocking work.
+    pub fn check(&self) -> Result<(), SourceError> {
+        if self.is_cancelled() {
+            return Err(SourceError::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Whether blocking work started by [`Cancel::spawn_blocking`] is still running.
+    pub fn is_running(&self) -> bool {
+        self.0.running.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    /// Starts `work` on a blocking thread at once, counted as running (see
+    /// [`Cancel::is_running`]) until it returns, even when the poll waiting for it is dropped.
+    pub fn spawn_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T, SourceError>> {
+        self.0
+            .running
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let running = Running(self.clone());
+        let handle = tokio::task::spawn_blocking(move || {
+            let _running = running;
+            work()
+        });
+        async move {
+            handle
+                .await
+                .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocking_work_counts_as_running_after_its_poll_is_dropped() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let cancel = Cancel::default();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let _context = runtime.enter();
+        let stop = cancel.clone();
+        let work = cancel.spawn_blocking(move || {
+            let _ = released.recv();
+            let _ = done.send(());
+            stop.is_cancelled()
+        });
+        drop(work);
+        assert!(cancel.is_running(), "the dropped poll's work still runs");
+        cancel.cancel();
+        release.send(()).expect("release");
+        finished.recv().expect("work ended");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while cancel.is_running() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still counted as running"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }

@@ -195,6 +195,17 @@ impl Server {
         server
     }
 
+    /// The server process's current thread count (Linux `/proc`).
+    pub fn threads(&self) -> usize {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc status of the server");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("Threads line")
+    }
+
     /// Kills the server with SIGKILL (no chance to clean up).
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use crate::{Cancel, Contact, PollOutcome, SkippedRecord, Source, SourceError};
 use commands::{Command, Parsed};
 use detect::Format;
 pub use settings::ActiveSyncSettings;
@@ -58,8 +58,15 @@ struct Replay {
 }
 
 impl Replay {
-    fn apply(&mut self, file: &str, commands: Vec<Command>) {
+    /// Applies one file's commands; stops (an error) once `cancel` is set.
+    fn apply(
+        &mut self,
+        file: &str,
+        commands: Vec<Command>,
+        cancel: &Cancel,
+    ) -> Result<(), SourceError> {
         for command in commands {
+            cancel.check()?;
             match command {
                 Command::Upsert(record) => {
                     let slot = Slot {
@@ -89,6 +96,7 @@ impl Replay {
                 }
             }
         }
+        Ok(())
     }
 
     /// The surviving contacts, and notes for them; items with nothing to show (no name,
@@ -161,8 +169,9 @@ impl ActiveSyncSource {
             .map_err(|e| format!("{}, byte {}: {}", format.describe(), e.offset, e.message))
     }
 
-    /// Replays the configured file or folder (blocking: call from a blocking thread).
-    pub fn load(&self) -> Result<PollOutcome, SourceError> {
+    /// Replays the configured file or folder (blocking: call from a blocking thread). Ends
+    /// early (an error) once `cancel` is set: checked before each file and each command.
+    pub fn load(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let root = &self.settings.path;
         let files = list_files(root)?;
         let opts = self.options();
@@ -175,8 +184,9 @@ impl ActiveSyncSource {
         let mut outcome = PollOutcome::default();
         let mut failures = Vec::new();
         for file in &files {
+            cancel.check()?;
             let name = file.display().to_string();
-            let parsed = std::fs::read(file)
+            let parsed = crate::regular::read(file)
                 .map_err(|e| format!("cannot read: {e}"))
                 .and_then(|bytes| Self::parse_file(&bytes, &opts));
             let (parsed, note) = match (parsed, last_good.get(file)) {
@@ -205,7 +215,7 @@ impl ActiveSyncSource {
                     reason,
                 });
             }
-            replay.apply(&name, parsed.commands);
+            replay.apply(&name, parsed.commands, cancel)?;
         }
         drop(last_good);
         if !files.is_empty() && failures.len() == files.len() {
@@ -278,15 +288,14 @@ impl Source for ActiveSyncSource {
         &self.id
     }
 
-    async fn poll(&self) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let this = ActiveSyncSource {
             id: self.id.clone(),
             settings: self.settings.clone(),
             last_good: Arc::clone(&self.last_good),
         };
-        tokio::task::spawn_blocking(move || this.load())
-            .await
-            .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))?
+        let stop = cancel.clone();
+        cancel.spawn_blocking(move || this.load(&stop)).await?
     }
 
     async fn fingerprint(&self) -> Option<String> {

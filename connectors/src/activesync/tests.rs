@@ -34,7 +34,9 @@ fn options() -> fields::Options {
 fn contacts_of(bytes: &[u8]) -> Vec<Contact> {
     let parsed = ActiveSyncSource::parse_file(bytes, &options()).expect("parses");
     let mut replay = Replay::default();
-    replay.apply("test", parsed.commands);
+    replay
+        .apply("test", parsed.commands, &Cancel::default())
+        .expect("applies");
     let mut outcome = PollOutcome::default();
     replay.finish(&mut outcome);
     outcome.contacts.iter().map(|c| Contact::clone(c)).collect()
@@ -109,7 +111,7 @@ impl Drop for Scratch {
 fn load(path: &Path) -> Result<PollOutcome, SourceError> {
     ActiveSyncSource::new("eas".into(), settings(path))
         .expect("settings")
-        .load()
+        .load(&Cancel::default())
 }
 
 #[test]
@@ -656,14 +658,18 @@ fn poll_and_fingerprint() {
     let dir = Scratch::new();
     dir.write("01.xml", &fixture("sync-response.xml"));
     let source = ActiveSyncSource::new("eas".into(), settings(&dir.0)).expect("settings");
-    let outcome = runtime.block_on(source.poll()).expect("polls");
+    let outcome = runtime
+        .block_on(source.poll(&Cancel::default()))
+        .expect("polls");
     assert_eq!(outcome.contacts.len(), 5);
     let first = runtime.block_on(source.fingerprint()).expect("fingerprint");
     assert_eq!(runtime.block_on(source.fingerprint()), Some(first.clone()));
     dir.write("02.xml", &fixture("gal-search-response.xml"));
     let second = runtime.block_on(source.fingerprint()).expect("fingerprint");
     assert_ne!(first, second);
-    let outcome = runtime.block_on(source.poll()).expect("polls");
+    let outcome = runtime
+        .block_on(source.poll(&Cancel::default()))
+        .expect("polls");
     assert_eq!(outcome.contacts.len(), 7);
 }
 
@@ -684,3 +690,21 @@ fn settings_are_checked() {
 mod awkward;
 mod oracle;
 mod props;
+
+#[test]
+fn a_given_up_poll_stops_the_replay() {
+    let dir = Scratch::new();
+    dir.write("01.xml", &fixture("sync-response.xml"));
+    let source = ActiveSyncSource::new("eas".into(), settings(&dir.0)).expect("settings");
+    let cancel = Cancel::default();
+    cancel.cancel();
+    assert!(matches!(source.load(&cancel), Err(SourceError::Cancelled)));
+    let mut replay = Replay::default();
+    let parsed =
+        ActiveSyncSource::parse_file(&fixture("sync-response.xml"), &options()).expect("parses");
+    assert!(matches!(
+        replay.apply("01.xml", parsed.commands, &cancel),
+        Err(SourceError::Cancelled)
+    ));
+    assert!(replay.slots.is_empty());
+}

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::{Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use crate::{Cancel, Contact, PollOutcome, SkippedRecord, Source, SourceError};
 use damage::Damage;
 use mapped::Field;
 use row::{Header, Row};
@@ -85,6 +85,13 @@ impl CsvSource {
 
     /// Parses file contents (already read) into a listing.
     pub fn parse(&self, bytes: &[u8]) -> Result<PollOutcome, SourceError> {
+        self.parse_until(bytes, &Cancel::default())
+    }
+
+    /// [`CsvSource::parse`], ending early (an error) once `cancel` is set: checked before
+    /// decoding and before each row.
+    fn parse_until(&self, bytes: &[u8], cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+        cancel.check()?;
         let path = self.settings.path.display().to_string();
         let decoded = decode::decode(bytes, self.settings.encoding).map_err(|message| {
             SourceError::Undecodable {
@@ -121,6 +128,7 @@ impl CsvSource {
         let mut last_row: Option<(u64, u64, usize)> = None;
         let mut short_rows = false;
         loop {
+            cancel.check()?;
             let line = reader.position().line() + 1;
             match reader.read_record(&mut record) {
                 Ok(true) => {
@@ -332,18 +340,19 @@ impl Source for CsvSource {
         &self.id
     }
 
-    async fn poll(&self) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let this = CsvSource {
             id: self.id.clone(),
             settings: self.settings.clone(),
             columns: self.columns.clone(),
         };
-        tokio::task::spawn_blocking(move || {
-            let bytes = read::settled(&this.settings.path, REREAD_PAUSE, |p| std::fs::read(p))?;
-            this.parse(&bytes)
-        })
-        .await
-        .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))?
+        let stop = cancel.clone();
+        cancel
+            .spawn_blocking(move || {
+                let bytes = read::settled(&this.settings.path, REREAD_PAUSE, crate::regular::read)?;
+                this.parse_until(&bytes, &stop)
+            })
+            .await?
     }
 
     async fn fingerprint(&self) -> Option<String> {

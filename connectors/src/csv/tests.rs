@@ -368,3 +368,33 @@ fn one_bad_byte_keeps_a_utf8_export_utf8_and_names_the_field() {
         );
     }
 }
+
+#[test]
+fn a_given_up_poll_stops_parsing_and_a_fifo_is_refused() {
+    let source =
+        CsvSource::new("t".into(), settings(fixture("google-contacts.csv"))).expect("settings");
+    let bytes = std::fs::read(fixture("google-contacts.csv")).expect("fixture");
+    let cancel = Cancel::default();
+    cancel.cancel();
+    assert!(matches!(
+        source.parse_until(&bytes, &cancel),
+        Err(SourceError::Cancelled)
+    ));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("staff.csv");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let source = CsvSource::new("t".into(), settings(fifo)).expect("settings");
+    // Before, this blocked in open() for good.
+    let err = runtime
+        .block_on(source.poll(&Cancel::default()))
+        .expect_err("refused");
+    assert!(
+        err.to_string().contains("staff.csv is not a regular file"),
+        "{err}"
+    );
+}

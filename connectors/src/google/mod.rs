@@ -38,7 +38,9 @@ pub use settings::{
     DEFAULT_TOKEN_URL, SCOPE_CONTACTS, SCOPE_DIRECTORY, SCOPE_OTHER_CONTACTS,
 };
 
-use crate::{Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError, Throttled};
+use crate::{
+    Cancel, Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError, Throttled,
+};
 
 pub struct GoogleSource {
     id: String,
@@ -492,7 +494,9 @@ impl Source for GoogleSource {
         &self.id
     }
 
-    async fn poll(&self) -> Result<PollOutcome, SourceError> {
+    /// Google's blocking work is one photo at a time, each awaited by the poll: dropping the
+    /// poll stops it between photos, so `_cancel` is not needed.
+    async fn poll(&self, _cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
         if let Some(until) = state.quiet_until {
             let now = Instant::now();

@@ -28,7 +28,7 @@ pub use connect::{connect_as, connect_service, ConnectError};
 pub use mapping::{Field, Mapping};
 pub use settings::{GroupSettings, LdapSettings, OneOrMany, Preset, Scope, ServerSettings};
 
-use crate::{Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError};
+use crate::{Cancel, Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError};
 use dn::first_rdn_value;
 pub use dn::normalize_dn;
 use groups::{flatten, member_dns, Member};
@@ -232,6 +232,7 @@ impl LdapSource {
         ldap: &mut Ldap,
         extra: Option<&str>,
         caches: Caches,
+        cancel: &Cancel,
     ) -> Result<(Vec<Mapped>, Vec<Entry>, Caches), SourceError> {
         let narrowed = |filter: &str| match extra {
             Some(term) => format!("(&{filter}{term})"),
@@ -243,8 +244,9 @@ impl LdapSource {
             photos: self.settings.photos.clone(),
             change_attribute: self.change_attribute.clone(),
             caches,
+            cancel: cancel.clone(),
         };
-        let worker = tokio::task::spawn_blocking(move || worker.run(receiver));
+        let worker = cancel.spawn_blocking(move || worker.run(receiver));
         let people_attrs = self.people_attributes();
         let filter = narrowed(&self.filter);
         let mut searched = Ok(());
@@ -266,9 +268,7 @@ impl LdapSource {
             }
         }
         drop(batches);
-        let (people, caches) = worker
-            .await
-            .map_err(|e| SourceError::Other(format!("converting entries failed: {e}")))?;
+        let (people, caches) = worker.await??;
         searched.map_err(SourceError::Other)?;
         let mut groups = Vec::new();
         if let Some(g) = &self.groups {
@@ -359,8 +359,9 @@ impl LdapSource {
         extra: Option<&str>,
         caches: Caches,
         skipped: &mut Vec<SkippedRecord>,
+        cancel: &Cancel,
     ) -> Result<(Vec<Record>, Option<String>, Caches), SourceError> {
-        let (people, groups, caches) = self.fetch(ldap, extra, caches).await?;
+        let (people, groups, caches) = self.fetch(ldap, extra, caches, cancel).await?;
         let mut mark: Option<String> = None;
         let mut note = |value: Option<&str>| {
             if let Some(value) = value {
@@ -396,10 +397,13 @@ impl LdapSource {
         &self,
         ldap: &mut Ldap,
         state: &mut State,
+        cancel: &Cancel,
     ) -> Result<PollOutcome, SourceError> {
         let mut skipped = Vec::new();
         let caches = std::mem::take(&mut state.caches);
-        let (records, mark, mut caches) = self.records(ldap, None, caches, &mut skipped).await?;
+        let (records, mark, mut caches) = self
+            .records(ldap, None, caches, &mut skipped, cancel)
+            .await?;
         caches.keep_used();
         // Unchanged entries keep their shared contact: no second copy, no churn in the store.
         let mut previous = std::mem::take(&mut state.records);
@@ -451,11 +455,14 @@ impl LdapSource {
         state: &mut State,
         attr: &str,
         mark: &str,
+        cancel: &Cancel,
     ) -> Result<PollOutcome, SourceError> {
         let term = format!("({attr}>={})", ldap3::ldap_escape(mark));
         let mut skipped = Vec::new();
         let caches = std::mem::take(&mut state.caches);
-        let result = self.records(ldap, Some(&term), caches, &mut skipped).await;
+        let result = self
+            .records(ldap, Some(&term), caches, &mut skipped, cancel)
+            .await;
         let (records, new_mark, mut caches) = match result {
             Ok(r) => r,
             Err(e) => {
@@ -616,7 +623,7 @@ impl Source for LdapSource {
         &self.id
     }
 
-    async fn poll(&self) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
         let mut ldap = connect_service(&self.settings.server)
             .await
@@ -627,9 +634,10 @@ impl Source for LdapSource {
             .is_none_or(|t| t.elapsed() >= self.settings.full_listing_interval);
         let result = match (&self.change_attribute, state.mark.clone(), due_full) {
             (Some(attr), Some(mark), false) => {
-                self.incremental(&mut ldap, &mut state, attr, &mark).await
+                self.incremental(&mut ldap, &mut state, attr, &mark, cancel)
+                    .await
             }
-            _ => self.full_listing(&mut ldap, &mut state).await,
+            _ => self.full_listing(&mut ldap, &mut state, cancel).await,
         };
         let _ = ldap.unbind().await;
         result

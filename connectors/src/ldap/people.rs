@@ -10,7 +10,7 @@ use super::reuse::Reuse;
 use super::search::Entry;
 use super::Record;
 use crate::photo::{normalize_photo, PhotoSettings};
-use crate::{Photo, SkippedRecord};
+use crate::{Cancel, Photo, SkippedRecord, SourceError};
 
 /// Caches the worker owns while it runs and hands back afterwards.
 #[derive(Default)]
@@ -45,19 +45,25 @@ pub struct Worker {
     pub photos: PhotoSettings,
     pub change_attribute: Option<String>,
     pub caches: Caches,
+    /// Set when the poll is given up: the worker stops before the next entry (its photo
+    /// would be decoded next) and the poll's result is dropped.
+    pub cancel: Cancel,
 }
 
 impl Worker {
-    /// Converts batches until the channel closes.
+    /// Converts batches until the channel closes, or fails once the poll is given up.
     pub fn run(
         mut self,
         mut batches: tokio::sync::mpsc::Receiver<Vec<Entry>>,
-    ) -> (Vec<Mapped>, Caches) {
+    ) -> Result<(Vec<Mapped>, Caches), SourceError> {
         let mut out = Vec::new();
         while let Some(batch) = batches.blocking_recv() {
-            out.extend(batch.into_iter().map(|entry| self.map(entry)));
+            for entry in batch {
+                self.cancel.check()?;
+                out.push(self.map(entry));
+            }
         }
-        (out, self.caches)
+        Ok((out, self.caches))
     }
 
     fn map(&mut self, entry: Entry) -> Mapped {
@@ -108,5 +114,49 @@ impl Worker {
             photo_note,
             mark,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::settings::Preset;
+    use super::*;
+
+    fn person(cn: &str) -> Entry {
+        Entry {
+            dn: format!("cn={cn},o=x"),
+            attrs: vec![
+                ("cn".into(), vec![cn.as_bytes().to_vec()]),
+                ("entryUUID".into(), vec![format!("uuid-{cn}").into_bytes()]),
+            ],
+        }
+    }
+
+    /// Converts two entries with a worker whose poll is (or is not) given up.
+    fn convert(cancel: Cancel) -> Result<(Vec<Mapped>, Caches), SourceError> {
+        let mapping =
+            Mapping::new(Preset::Openldap, &Default::default(), None, None).expect("mapping");
+        let worker = Worker {
+            mapping: Arc::new(mapping),
+            photos: PhotoSettings::default(),
+            change_attribute: None,
+            caches: Caches::default(),
+            cancel,
+        };
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        sender
+            .try_send(vec![person("Ann"), person("Bo")])
+            .expect("send");
+        drop(sender);
+        worker.run(receiver)
+    }
+
+    #[test]
+    fn a_given_up_poll_converts_no_more_entries() {
+        let (mapped, _) = convert(Cancel::default()).expect("converts");
+        assert_eq!(mapped.len(), 2);
+        let cancel = Cancel::default();
+        cancel.cancel();
+        assert!(matches!(convert(cancel), Err(SourceError::Cancelled)));
     }
 }
