@@ -239,8 +239,9 @@ fn a_mass_removal_is_held_until_accepted() {
 }
 
 /// The standard book of 3 people (`state` is added to the config) and a book `stuck` whose
-/// CSV is a FIFO nobody writes: a source that never answers.
-fn with_a_stuck_source(state: &str) -> Server {
+/// CSV is a FIFO nobody writes: a source that never gives a listing (it is refused, as a
+/// FIFO could block a reader for good).
+fn with_a_failing_source(state: &str) -> Server {
     let extra = r#"
 [[source]]
 id = "stuck"
@@ -267,10 +268,10 @@ readers = ["*"]
 }
 
 #[test]
-fn a_book_whose_source_never_answered_is_503_never_empty() {
-    // No state file and a source that never answers: an empty 207 would make a phone that
+fn a_book_whose_source_never_gave_a_listing_is_503_never_empty() {
+    // No state file and a source that never gives a listing: an empty 207 would make a phone that
     // synced before the restart delete every card.
-    let server = with_a_stuck_source("");
+    let server = with_a_failing_source("");
     let stuck = server.book_path().replace("/staff/", "/stuck/");
     let sync = server.report(&stuck, &sync_body("", false));
     assert_eq!(sync.status, 503, "{}", sync.text());
@@ -285,8 +286,8 @@ fn a_book_whose_source_never_answered_is_503_never_empty() {
 }
 
 #[test]
-fn a_source_that_never_answers_delays_nothing_else() {
-    let server = with_a_stuck_source(STATE);
+fn a_failing_source_delays_nothing_else() {
+    let server = with_a_failing_source(STATE);
     let token = server.token();
     let new = server.rewrite_and_wait("staff.csv", &google_csv(&people(0..4, "Example")), &token);
     assert_ne!(new, token);
