@@ -269,8 +269,8 @@ readers = ["*"]
 
 #[test]
 fn a_book_whose_source_never_gave_a_listing_is_503_never_empty() {
-    // No state file and a source that never gives a listing: an empty 207 would make a phone that
-    // synced before the restart delete every card.
+    // No state file and a source that never gives a listing: an empty 207 would make a phone
+    // that synced before the restart delete every card.
     let server = with_a_failing_source("");
     let stuck = server.book_path().replace("/staff/", "/stuck/");
     let sync = server.report(&stuck, &sync_body("", false));
@@ -306,28 +306,7 @@ fn a_failing_source_delays_nothing_else() {
 fn a_stuck_source_polled_again_and_again_keeps_no_threads() {
     // A FIFO nobody writes blocks a reader in open(); a timeout cannot interrupt that, and
     // each retry used to leave one more thread blocked for good.
-    let extra = r#"
-[[source]]
-id = "stuck"
-kind = "csv"
-path = "stuck.csv"
-timeout = "1s"
-
-[[addressbook]]
-id = "stuck"
-sources = ["stuck"]
-"#;
-    let spec = ServerSpec {
-        config: fast(standard_config(&format!("{STATE}{extra}"))),
-        files: vec![
-            (
-                "staff.csv".into(),
-                google_csv(&people(0..3, "Example")).into_bytes(),
-            ),
-            ("stuck.csv".into(), FIFO.to_vec()),
-        ],
-    };
-    let server = Server::start_ready(spec, 1);
+    let server = with_a_failing_source(STATE);
     let before = server.threads();
     let failures = 5;
     let deadline = Instant::now() + Duration::from_secs(120);
