@@ -45,7 +45,7 @@ if [ "$need" = "test" ]; then
   if ! command -v vdirsyncer >/dev/null 2>&1 || ! python3 -c "import vobject" 2>/dev/null; then
     echo "setup: installing vdirsyncer and vobject (PyPI): the end-to-end client and a strict vCard parser" >&2
     if ! python3 -m pip install --quiet --disable-pip-version-check vdirsyncer vobject 2>/dev/null \
-       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages vdirsyncer; then
+       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages vdirsyncer vobject; then
       echo "setup: could not install vdirsyncer; install them with: python3 -m pip install vdirsyncer vobject" >&2
       exit 1
     fi
