@@ -134,7 +134,14 @@ impl StateFile {
                 Err(e) => return Err(err(format!("cannot remove it for --reset-state: {e}"))),
             }
         }
-        let db = open_database(path).map_err(|e| err(open_failure(e)))?;
+        // redb asserts on some damaged layouts (a page number out of its region) instead of
+        // returning an error: a panic while opening is a damaged file like any other.
+        let opened = std::panic::catch_unwind(|| open_database(path)).map_err(|_| {
+            err(format!(
+                "the file is damaged (its page layout cannot be read); {DAMAGED_WAY_OUT}"
+            ))
+        })?;
+        let db = opened.map_err(|e| err(open_failure(e)))?;
         let file = StateFile {
             db: Mutex::new(Some(db)),
             path: path.to_path_buf(),
