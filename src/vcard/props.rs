@@ -65,7 +65,10 @@ proptest! {
             prop_assert_eq!(text(one(&parsed, &VCardProperty::Fn)), formatted.trim());
             prop_assert_eq!(&values(one(&parsed, &VCardProperty::N))[0], &vec![family.clone()]);
             prop_assert_eq!(text(other(&parsed, "X-FIELD")[0]), extra.clone());
-            prop_assert_eq!(values(one(&parsed, &VCardProperty::Categories)).concat(), categories.clone());
+            // A strict reader (calcard) drops the spaces a list component starts with; the
+            // rest, words and line breaks, comes back as written.
+            let trimmed: Vec<String> = categories.iter().map(|c| c.trim_start_matches(' ').to_string()).collect();
+            prop_assert_eq!(values(one(&parsed, &VCardProperty::Categories)).concat(), trimmed);
             let urls = all(&parsed, &VCardProperty::Url);
             prop_assert_eq!(urls.len(), 1);
             prop_assert_eq!(text(urls[0]), url.trim());
