@@ -44,8 +44,10 @@ pub fn unescape_value(value: &str) -> String {
             rest = tail;
             continue;
         }
+        // Exactly two hex digits: `u8::from_str_radix` alone would also take `+a` as 10.
         let hex = tail
             .get(..2)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (hex, tail.split_first()) {
@@ -66,9 +68,10 @@ pub fn unescape_value(value: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// `value` without surrounding spaces, except an escaped trailing one (`a\ `).
+/// `value` without surrounding spaces, except an escaped trailing one (`a\ `). Only the
+/// space is insignificant (RFC 4514); a tab or newline that `\09`/`\0A` put there is kept.
 fn trim_unescaped(value: &str) -> &str {
-    let value = value.trim_start();
+    let value = value.trim_start_matches(' ');
     let mut bytes = value.as_bytes();
     while let Some((&b' ', rest)) = bytes.split_last() {
         let backslashes = rest.iter().rev().take_while(|&&b| b == b'\\').count();
@@ -97,6 +100,16 @@ fn escape_value(value: &str) -> String {
     out
 }
 
+/// Whether `kind` (spaces around it aside) can name an attribute: a name (`cn`, `msDS-x`) or
+/// an OID (`2.5.4.3`). Anything else before an `=` is part of a malformed RDN's value.
+fn is_attribute_type(kind: &str) -> bool {
+    let kind = kind.trim();
+    !kind.is_empty()
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ';')
+}
+
 /// The RDNs of `dn`, each a list of its AVAs; an RDN without `=` is one AVA of empty type.
 fn parse(dn: &str) -> Vec<Vec<Ava>> {
     split_unescaped(dn, ',')
@@ -105,7 +118,7 @@ fn parse(dn: &str) -> Vec<Vec<Ava>> {
             split_unescaped(rdn, '+')
                 .into_iter()
                 .map(|ava| match split_unescaped(ava, '=').split_first() {
-                    Some((kind, value)) if !value.is_empty() => Ava {
+                    Some((kind, value)) if !value.is_empty() && is_attribute_type(kind) => Ava {
                         kind: kind.trim().to_string(),
                         value: unescape_value(ava.get(kind.len() + 1..).unwrap_or_default()),
                     },
@@ -181,6 +194,9 @@ mod tests {
         assert_eq!(first_rdn_value("uid=jdoe,ou=people"), "jdoe");
         assert_eq!(first_rdn_value("not a dn"), "not a dn");
         assert_eq!(first_rdn_value("cn= padded\\  ,o=x"), "padded ");
+        // Only two hex digits make a hex escape: `\+a` is an escaped plus, then `a`.
+        assert_eq!(first_rdn_value("cn=\\+a,o=x"), "+a");
+        assert_eq!(first_rdn_value("cn=\\-1,o=x"), "-1");
     }
 
     #[test]
@@ -209,5 +225,22 @@ mod tests {
             normalize_dn("UID=B + CN=A,o=x")
         );
         assert_ne!(normalize_dn("cn=a\\,b,o=x"), normalize_dn("cn=a,b=,o=x"));
+    }
+
+    #[test]
+    fn normalizing_twice_changes_nothing() {
+        for dn in [
+            "smtp:=\\+a",
+            "smtp:\\ =#",
+            "cn=\\0A,o=x",
+            "cn=\\09x \\ ,o=x",
+            "cn=\\2B\\2b",
+        ] {
+            let once = normalize_dn(dn);
+            assert_eq!(normalize_dn(&once), once, "{dn}");
+        }
+        // `smtp:` names no attribute, so all of it is one value; its `=` gets escaped.
+        assert_eq!(normalize_dn("smtp:=\\+a"), "smtp:\\=\\+a");
+        assert_eq!(normalize_dn("cn=\\+a"), "cn=\\+a");
     }
 }
