@@ -195,18 +195,17 @@ impl Shared {
         let mut failures: u32 = 0;
         let mut next_due = Instant::now();
         let mut last_fingerprint: Option<String> = None;
-        // The last poll's token: its blocking work may outlive a timeout.
-        let mut last_cancel = Cancel::default();
+        let mut gate = PollGate::default();
         loop {
             let fingerprint = source.fingerprint().await;
             let changed = fingerprint.is_some() && fingerprint != last_fingerprint;
             if changed || Instant::now() >= next_due {
-                let result = if last_cancel.is_running() {
-                    Err(BUSY.to_string())
-                } else {
-                    last_fingerprint = fingerprint;
-                    last_cancel = Cancel::default();
-                    self.poll_once(&config, &source, &last_cancel).await
+                let result = match gate.begin() {
+                    Err(busy) => Err(busy.to_string()),
+                    Ok(cancel) => {
+                        last_fingerprint = fingerprint;
+                        self.poll_once(&config, &source, &cancel).await
+                    }
                 };
                 let now = unix_now();
                 match result {
@@ -372,6 +371,25 @@ impl Shared {
     }
 }
 
+/// One poll of a source at a time, counting the blocking work a timed-out poll left running:
+/// a stuck source must not stack threads and parses, one per retry.
+#[derive(Default)]
+struct PollGate {
+    /// The last poll's token: its blocking work may outlive its timeout.
+    last: Cancel,
+}
+
+impl PollGate {
+    /// The token of a new poll, or [`BUSY`] while the previous poll's work still runs.
+    fn begin(&mut self) -> Result<Cancel, &'static str> {
+        if self.last.is_running() {
+            return Err(BUSY);
+        }
+        self.last = Cancel::default();
+        Ok(self.last.clone())
+    }
+}
+
 /// 2^failures seconds, capped, with up to 50% jitter so replicas do not retry in step.
 fn backoff(failures: u32) -> Duration {
     let base = Duration::from_secs(1u64 << failures.min(16)).min(MAX_BACKOFF);
@@ -414,5 +432,32 @@ mod tests {
         assert!(backoff(3) >= Duration::from_secs(4));
         assert!(backoff(40) <= MAX_BACKOFF);
         assert!(backoff(40) >= MAX_BACKOFF / 2);
+    }
+
+    /// A poll given up while its blocking work ignores the cancellation (a decoder deep in
+    /// one image): no new poll starts until that work has ended.
+    #[tokio::test]
+    async fn a_source_is_not_polled_while_a_given_up_poll_still_works() {
+        let mut gate = PollGate::default();
+        let cancel = gate.begin().expect("the first poll starts");
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let work = cancel.spawn_blocking(move || held.recv());
+        // The poll times out: it is cancelled and dropped, its work goes on.
+        cancel.cancel();
+        drop(work);
+        assert_eq!(gate.begin().err(), Some(BUSY));
+        assert_eq!(
+            gate.begin().err(),
+            Some(BUSY),
+            "still busy on the next retry"
+        );
+        release.send(()).expect("release the work");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while cancel.is_running() {
+            assert!(Instant::now() < deadline, "the work ended");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let next = gate.begin().expect("a poll starts once the work has ended");
+        assert!(!next.is_cancelled(), "with a fresh token");
     }
 }

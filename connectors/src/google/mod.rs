@@ -256,7 +256,11 @@ impl GoogleSource {
             .collect())
     }
 
-    async fn poll_locked(&self, state: &mut State) -> Result<PollOutcome, ApiError> {
+    async fn poll_locked(
+        &self,
+        state: &mut State,
+        cancel: &Cancel,
+    ) -> Result<PollOutcome, ApiError> {
         let mut changes = Vec::new();
         for feed in self.feeds() {
             let change = self.fetch(feed, state.feeds.get(&feed)).await?;
@@ -276,6 +280,7 @@ impl GoogleSource {
             wanted.clone(),
             &self.settings.photos,
             &mut state.photos,
+            cancel,
         )
         .await;
 
@@ -496,7 +501,7 @@ impl Source for GoogleSource {
 
     /// Google's blocking work is one photo at a time, each awaited by the poll: dropping the
     /// poll stops it between photos, so `_cancel` is not needed.
-    async fn poll(&self, _cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
         if let Some(until) = state.quiet_until {
             let now = Instant::now();
@@ -509,7 +514,7 @@ impl Source for GoogleSource {
             state.quiet_until = None;
         }
         self.api.take_throttling();
-        let result = self.poll_locked(&mut state).await;
+        let result = self.poll_locked(&mut state, cancel).await;
         let (retries, waited) = self.api.take_throttling();
         match result {
             Ok(mut outcome) => {
