@@ -534,7 +534,8 @@ impl Renderer {
                 self.w.raw(",");
             }
             first = false;
-            self.w.text(value);
+            // Spaces around a list item mean nothing, and readers differ on keeping them.
+            self.w.text(value.trim());
         }
     }
 }
