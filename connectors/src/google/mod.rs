@@ -506,10 +506,14 @@ impl Source for GoogleSource {
         if let Some(until) = state.quiet_until {
             let now = Instant::now();
             if now < until {
-                return Err(SourceError::Other(format!(
-                    "Google asked for no requests for another {} s (rate limit)",
-                    (until - now).as_secs().max(1)
-                )));
+                let wait = until - now;
+                return Err(SourceError::RateLimited {
+                    retry_after: Some(wait),
+                    message: format!(
+                        "Google asked for no requests for another {} s (rate limit)",
+                        wait.as_secs().max(1)
+                    ),
+                });
             }
             state.quiet_until = None;
         }
@@ -525,16 +529,16 @@ impl Source for GoogleSource {
                 });
                 Ok(outcome)
             }
-            Err(ApiError::RateLimited {
-                retry_after,
-                message,
-            }) => {
-                if let Some(wait) = retry_after {
-                    state.quiet_until = Some(Instant::now() + wait);
+            Err(error) => {
+                if let ApiError::RateLimited {
+                    retry_after: Some(wait),
+                    ..
+                } = &error
+                {
+                    state.quiet_until = Some(Instant::now() + *wait);
                 }
-                Err(SourceError::Other(message))
+                Err(error.into())
             }
-            Err(e) => Err(SourceError::Other(e.to_string())),
         }
     }
 }
