@@ -307,6 +307,42 @@ mod tests {
     }
 
     #[test]
+    fn a_heal_is_one_logged_change_that_polls_keep_until_the_content_changes() {
+        let book = Book::open("b", RETENTION, None).expect("book");
+        apply(&book, &[("a", "A"), ("b", "B")], false);
+        let token = book.state().token();
+        let seen = book.state().snapshot.get("a.vcf").expect("a").etag;
+        assert!(!book.heal("a.vcf", Etag(1), None).expect("heal"), "another version");
+        assert!(!book.heal("x.vcf", seen, None).expect("heal"), "no such card");
+        assert!(book.heal("a.vcf", seen, None).expect("heal"));
+        let healed = book.state();
+        let delta = |from: SyncToken| -> Vec<String> {
+            book.state()
+                .log
+                .delta_since(from.0)
+                .expect("known")
+                .names
+                .into_iter()
+                .collect()
+        };
+        assert_eq!(delta(token), vec!["a.vcf"]);
+        let etag = healed.snapshot.get("a.vcf").expect("a").etag;
+        assert!(!book.heal("a.vcf", etag, None).expect("heal"), "not downloaded yet");
+
+        assert_eq!(
+            apply(&book, &[("a", "A"), ("b", "B")], false),
+            ApplyReport::Unchanged { members: 2 }
+        );
+        assert_eq!(book.state().token(), healed.token(), "the poll keeps the heal");
+        book.state().snapshot.get("a.vcf").expect("a").delivered();
+        assert!(book.heal("a.vcf", etag, None).expect("heal"), "downloaded: heals again");
+
+        apply(&book, &[("a", "A2"), ("b", "B")], false);
+        let a = Arc::clone(book.state().snapshot.get("a.vcf").expect("a"));
+        assert_eq!((a.revision, a.etag), (0, a.content), "new content starts afresh");
+    }
+
+    #[test]
     fn a_book_is_ready_once_a_listing_is_applied_even_an_empty_one() {
         let book = Book::open("b", RETENTION, None).expect("book");
         assert!(!book.state().ready);
