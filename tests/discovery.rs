@@ -417,5 +417,8 @@ fn the_home_has_no_displayname_so_clients_do_not_list_it_as_a_book() {
     assert!(home.has_in("HTTP/1.1 200 OK", DAV, "resourcetype"));
     let r = server.propfind("/addressbooks/alice/", "0", "");
     let ms = Multistatus::parse(&r.body);
-    assert!(ms.responses[0].prop(DAV, "displayname").is_none(), "allprop");
+    assert!(
+        ms.responses[0].prop(DAV, "displayname").is_none(),
+        "allprop"
+    );
 }

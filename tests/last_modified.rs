@@ -59,7 +59,11 @@ fn a_card_is_modified_when_its_content_changes_not_when_the_book_is() {
         &google_csv(&rows("(650) 253-0000", "")),
         &token,
     );
-    assert_eq!(last_modified(&server, &ann), ann_before, "Ann did not change");
+    assert_eq!(
+        last_modified(&server, &ann),
+        ann_before,
+        "Ann did not change"
+    );
     let bo_after = last_modified(&server, &bo);
     assert_ne!(bo_after, bo_before, "Bo changed");
     past(&bo_after);

@@ -81,12 +81,19 @@ fn heals(method: &str) {
     refused(&server, method, &card, Some(&before[&card]));
 
     let (changed, removed, healed_token) = cards::delta(&server, &token);
-    assert_eq!(changed, vec![card.clone()], "only the refused card comes back");
+    assert_eq!(
+        changed,
+        vec![card.clone()],
+        "only the refused card comes back"
+    );
     assert!(removed.is_empty());
     assert_ne!(healed_token, token);
     assert_ne!(ctag(&server), ctag_before, "getctag clients see a change");
     let after = server.listing();
-    assert_ne!(after[&card], before[&card], "a new ETag replaces the client's");
+    assert_ne!(
+        after[&card], before[&card],
+        "a new ETag replaces the client's"
+    );
     for (href, etag) in &before {
         if href != &card {
             assert_eq!(&after[href], etag, "other cards keep their ETags");

@@ -98,7 +98,7 @@ pub fn handle(
             }
         }
         Located::Card { member } => {
-            write(&Target::Card { member: &member }, &self_href);
+            write(&Target::Card { member }, &self_href);
         }
     }
     reply::multistatus(out)

@@ -110,9 +110,9 @@ pub fn resolve(ctx: &PropContext, target: &Target, href: &str, name: &QName) -> 
                     .len()
                     .to_string(),
             ),
-            ("getlastmodified", Target::Card { member }) => Some(httpdate::fmt_http_date(
-                conditional::last_modified(member),
-            )),
+            ("getlastmodified", Target::Card { member }) => {
+                Some(httpdate::fmt_http_date(conditional::last_modified(member)))
+            }
             ("getlastmodified", Target::Book { state, .. }) => {
                 Some(httpdate::fmt_http_date(state.published))
             }

@@ -205,7 +205,13 @@ impl Book {
             return Ok(false);
         };
         let next = current.snapshot.with_member(Arc::new(healed));
-        self.publish(&current, next, vec![name.to_string()], unix_now(), state_file)?;
+        self.publish(
+            &current,
+            next,
+            vec![name.to_string()],
+            unix_now(),
+            state_file,
+        )?;
         Ok(true)
     }
 
@@ -312,8 +318,14 @@ mod tests {
         apply(&book, &[("a", "A"), ("b", "B")], false);
         let token = book.state().token();
         let seen = book.state().snapshot.get("a.vcf").expect("a").etag;
-        assert!(!book.heal("a.vcf", Etag(1), None).expect("heal"), "another version");
-        assert!(!book.heal("x.vcf", seen, None).expect("heal"), "no such card");
+        assert!(
+            !book.heal("a.vcf", Etag(1), None).expect("heal"),
+            "another version"
+        );
+        assert!(
+            !book.heal("x.vcf", seen, None).expect("heal"),
+            "no such card"
+        );
         assert!(book.heal("a.vcf", seen, None).expect("heal"));
         let healed = book.state();
         let delta = |from: SyncToken| -> Vec<String> {
@@ -327,19 +339,33 @@ mod tests {
         };
         assert_eq!(delta(token), vec!["a.vcf"]);
         let etag = healed.snapshot.get("a.vcf").expect("a").etag;
-        assert!(!book.heal("a.vcf", etag, None).expect("heal"), "not downloaded yet");
+        assert!(
+            !book.heal("a.vcf", etag, None).expect("heal"),
+            "not downloaded yet"
+        );
 
         assert_eq!(
             apply(&book, &[("a", "A"), ("b", "B")], false),
             ApplyReport::Unchanged { members: 2 }
         );
-        assert_eq!(book.state().token(), healed.token(), "the poll keeps the heal");
+        assert_eq!(
+            book.state().token(),
+            healed.token(),
+            "the poll keeps the heal"
+        );
         book.state().snapshot.get("a.vcf").expect("a").delivered();
-        assert!(book.heal("a.vcf", etag, None).expect("heal"), "downloaded: heals again");
+        assert!(
+            book.heal("a.vcf", etag, None).expect("heal"),
+            "downloaded: heals again"
+        );
 
         apply(&book, &[("a", "A2"), ("b", "B")], false);
         let a = Arc::clone(book.state().snapshot.get("a.vcf").expect("a"));
-        assert_eq!((a.revision, a.etag), (0, a.content), "new content starts afresh");
+        assert_eq!(
+            (a.revision, a.etag),
+            (0, a.content),
+            "new content starts afresh"
+        );
     }
 
     #[test]

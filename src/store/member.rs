@@ -195,7 +195,10 @@ mod tests {
             ..Contact::default()
         };
         let original = Member::new(contact.clone());
-        assert_eq!(original.etag, original.content, "never healed: the content hash");
+        assert_eq!(
+            original.etag, original.content,
+            "never healed: the content hash"
+        );
         let healed = original.healed().expect("revision 1");
         assert_ne!(healed.etag, original.etag);
         assert_eq!(
@@ -205,7 +208,10 @@ mod tests {
         );
         assert!(healed.heal_pending());
         let relisted = Member::new(contact.clone()).following(Some(&healed), 99);
-        assert_eq!((relisted.etag, relisted.changed), (healed.etag, healed.changed));
+        assert_eq!(
+            (relisted.etag, relisted.changed),
+            (healed.etag, healed.changed)
+        );
         assert!(relisted.heal_pending());
         relisted.delivered();
         assert!(!relisted.heal_pending());
