@@ -1,4 +1,5 @@
-//! One card of a book: its contact, content-hash ETag and URL-safe name.
+//! One card of a book: its contact, content-hash ETag (folded with a heal revision), change
+//! time and URL-safe name.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
