@@ -100,9 +100,12 @@ fn heals(method: &str) {
         }
     }
     let fetched = download(&server, &changed);
+    // The server's own card, marked with its heal revision so that clients comparing content
+    // rather than ETags see the change too.
+    let healed = content[&card].replace("END:VCARD", "X-CARDBRIDGE-REVISION:1\r\nEND:VCARD");
     assert_eq!(
         fetched,
-        vec![(card.clone(), after[&card].clone(), content[&card].clone())],
+        vec![(card.clone(), after[&card].clone(), healed)],
         "the server's own version, not the edit"
     );
     assert_eq!(
@@ -194,4 +197,93 @@ fn a_heal_survives_a_restart() {
     assert_eq!(server.listing(), listing);
     let (changed, _, _) = cards::delta(&server, &token);
     assert_eq!(changed, vec![card]);
+}
+
+/// A real client as oracle: vdirsyncer syncing both ways (not told the book is read-only),
+/// the server winning conflicts. Its upload of a local edit and its deletion are refused; the
+/// next sync brings the server's cards back over both, and the sync after is quiet. Without
+/// the heal the edit would be re-sent, and refused, at every sync.
+#[test]
+fn vdirsyncer_gets_the_servers_cards_back_after_refused_writes() {
+    let server = server("");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let contacts = dir.path().join("contacts");
+    std::fs::create_dir_all(&contacts).expect("dir");
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[general]
+status_path = "{status}"
+
+[pair staff]
+a = "local"
+b = "remote"
+collections = null
+conflict_resolution = "b wins"
+
+[storage local]
+type = "filesystem"
+path = "{contacts}"
+fileext = ".vcf"
+
+[storage remote]
+type = "carddav"
+url = "http://127.0.0.1:{port}{book}"
+username = "alice"
+password = "secret"
+"#,
+            status = dir.path().join("status").display(),
+            contacts = contacts.display(),
+            port = server.port,
+            book = server.book_path(),
+        ),
+    )
+    .expect("config");
+    let sync = || support::vdirsyncer::run(&config, &["sync"]);
+    let files = || -> std::collections::BTreeMap<String, String> {
+        std::fs::read_dir(&contacts)
+            .expect("folder")
+            .map(|e| e.expect("entry").path())
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).expect("card");
+                (p.display().to_string(), text)
+            })
+            .collect()
+    };
+    let (ok, out) = support::vdirsyncer::run(&config, &["discover", "staff"]);
+    assert!(ok, "{out}");
+    let (ok, out) = sync();
+    assert!(ok, "{out}");
+    let synced = files();
+    assert_eq!(synced.len(), 3, "{out}");
+    let mut paths = synced.keys();
+    let (edited, deleted) = (
+        paths.next().expect("a card").clone(),
+        paths.next().expect("another").clone(),
+    );
+    let original = &synced[&edited];
+    let fn_line = original.lines().find(|l| l.starts_with("FN:")).expect("FN");
+    std::fs::write(
+        &edited,
+        original.replace(fn_line, "FN:Edited in vdirsyncer"),
+    )
+    .expect("edit");
+    std::fs::remove_file(&deleted).expect("delete");
+
+    let (ok, out) = sync();
+    assert!(!ok && out.contains("403"), "the writes are refused:\n{out}");
+    let (ok, out) = sync();
+    assert!(ok, "the next sync succeeds:\n{out}");
+    let back: std::collections::BTreeMap<String, String> = files()
+        .into_iter()
+        .map(|(path, card)| (path, card.replace("X-CARDBRIDGE-REVISION:1\r\n", "")))
+        .collect();
+    assert_eq!(back, synced, "the server's cards are back:\n{out}");
+    let (ok, quiet) = sync();
+    assert!(ok, "{quiet}");
+    assert!(
+        !quiet.contains("Copying") && !quiet.contains("Deleting"),
+        "nothing more to do:\n{quiet}"
+    );
 }

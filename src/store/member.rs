@@ -49,8 +49,8 @@ pub struct Member {
     pub contact: Arc<Contact>,
 }
 
-/// The served ETag of content at `revision`: the content hash itself at revision 0, so cards
-/// never healed keep the ETags they always had.
+/// The served ETag of content at `revision` (served as `vcard::render_revised`): the content
+/// hash itself at revision 0, so cards never healed keep the ETags they always had.
 fn folded(content: Etag, revision: u32) -> Etag {
     if revision == 0 {
         return content;
