@@ -388,6 +388,16 @@ pub enum SourceSettings {
 }
 
 impl SourceSettings {
+    /// The source's own checks of its settings (no network, no files read).
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            SourceSettings::Csv(settings) => settings.validate(),
+            SourceSettings::Ldap(settings) => settings.validate(),
+            SourceSettings::ActiveSync(settings) => settings.validate(),
+            SourceSettings::Google(settings) => settings.validate(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             SourceSettings::Csv(_) => "csv",
@@ -486,10 +496,7 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let config = Config::parse(&text, path).map_err(err)?;
-        // Source settings are checked here (no network) so their errors name the file too.
-        crate::sources::build_all(&config).map_err(err)?;
-        Ok(config)
+        Config::parse(&text, path).map_err(err)
     }
 
     /// Parses configuration text; `path` locates relative file names.
@@ -872,6 +879,10 @@ fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<Sou
             "{at}: kind {other:?} is not supported (supported: \"csv\", \"ldap\", \"activesync\", \"google\")"
         )),
     };
+    // Checked here, without a network or the source's files, so the error names the file.
+    settings
+        .validate()
+        .map_err(|e| format!("[[source]] {id:?}: {e}"))?;
     Ok(SourceConfig {
         id,
         poll_interval,
@@ -990,9 +1001,6 @@ mod tests {
                 .join(name);
             let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(!config.books.is_empty());
-            for source in &config.sources {
-                crate::sources::build(source).unwrap_or_else(|e| panic!("{name}: {e}"));
-            }
         }
     }
 

@@ -24,7 +24,7 @@ use crate::config::SourceConfig;
 use crate::sources;
 use crate::state::AppState;
 use crate::status::{self, BookStatus, HoldStatus, Status};
-use crate::store::ApplyReport;
+use crate::store::{self, ApplyReport};
 
 mod failure;
 
@@ -37,7 +37,7 @@ const ACCEPT_CHECK: Duration = Duration::from_secs(1);
 struct Shared {
     state: Arc<AppState>,
     /// Last good listing per source id.
-    listings: Mutex<HashMap<String, sources::Listing>>,
+    listings: Mutex<HashMap<String, store::Listing>>,
     status: Mutex<Status>,
     /// One publication at a time, so no update is lost between read and swap.
     publishing: Mutex<()>,
@@ -161,7 +161,7 @@ impl Shared {
         mut outcome: cardbridge_connectors::PollOutcome,
         started: Instant,
     ) {
-        sources::apply_caps(&mut outcome, &self.state.config.server.caps());
+        crate::vcard::caps::apply_to_poll(&mut outcome, &self.state.config.server.caps());
         log_first(
             &outcome.skipped,
             |s| tracing::warn!(source = %config.id, "skipped {s}"),
@@ -186,7 +186,7 @@ impl Shared {
             s.skipped = outcome.skipped.len();
         });
         if let Ok(mut listings) = self.listings.lock() {
-            listings.insert(config.id.clone(), sources::listing(outcome.contacts));
+            listings.insert(config.id.clone(), store::listing(outcome.contacts));
         }
     }
 
@@ -288,7 +288,7 @@ impl Shared {
             if book.sources.iter().any(|s| !snapshot.contains_key(s)) {
                 continue;
             }
-            let (members, skipped) = sources::book_members(book, &snapshot);
+            let (members, skipped) = store::book_members(&book.id, &book.sources, &snapshot);
             log_first(&skipped, |s| tracing::warn!(book = %book.id, "skipped {s}"));
             let accepted = accept.contains(&book.id);
             let applied = store.apply(

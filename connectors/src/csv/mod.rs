@@ -42,40 +42,7 @@ pub struct CsvSource {
 impl CsvSource {
     /// Validates the settings; the error is a message for the config file's reader.
     pub fn new(id: String, settings: CsvSettings) -> Result<CsvSource, String> {
-        if settings.multi_value_separator.is_empty() {
-            return Err("multi_value_separator: must not be empty".into());
-        }
-        if !settings.delimiter.is_ascii() {
-            return Err(format!(
-                "delimiter: {:?} must be one ASCII character",
-                settings.delimiter
-            ));
-        }
-        if let Some(region) = &settings.default_region {
-            if !crate::phone::is_known_region(region) {
-                return Err(format!(
-                    "default_region: {region:?} is not an ISO 3166 region code such as \"US\""
-                ));
-            }
-        }
-        let columns = settings
-            .columns
-            .iter()
-            .map(|(column, spec)| {
-                mapped::parse_field(spec)
-                    .map(|f| (column.clone(), f))
-                    .map_err(|e| format!("columns.{column:?}: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        match (settings.format, columns.is_empty()) {
-            (CsvFormat::Mapped, true) => {
-                return Err("format = \"mapped\" needs a [source.columns] table".into())
-            }
-            (CsvFormat::Google | CsvFormat::Outlook | CsvFormat::Auto, false) => {
-                return Err("columns: only used with format = \"mapped\"".into())
-            }
-            _ => {}
-        }
+        let columns = settings.mapped_columns()?;
         Ok(CsvSource {
             id,
             settings,
