@@ -1,0 +1,357 @@
+//! Thunderbird (153 ESR, Debian's package) syncs cardbridge with its own CardDAV code, driven
+//! headless through Marionette (tests/clients/thunderbird/carddav.js runs in its chrome
+//! context): discovery from the root URL, the first sync of the 2,000-card book, the delta
+//! after a source change, the guest's view, refused writes, and a forgotten sync token.
+//! Thunderbird starts once (a few seconds); every check runs in the one test below.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use support::clients::{digits, expected, Exchange, Expected, World, ALICE, CARDS, GUEST, ROOMS};
+use support::marionette::Gecko;
+
+const DRIVER: &str = include_str!("clients/thunderbird/carddav.js");
+
+struct Thunderbird(Gecko);
+
+impl Thunderbird {
+    fn start() -> Thunderbird {
+        let binary = support::tools::binary(
+            "thunderbird",
+            "run scripts/setup.sh test (or: sudo apt-get install thunderbird)",
+        );
+        Thunderbird(Gecko::start(&binary))
+    }
+
+    fn version(&self) -> String {
+        self.0.capabilities["browserVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Runs one operation of the driver script.
+    fn call(&mut self, op: &str, args: &[Value]) -> Value {
+        let mut all = vec![json!(op)];
+        all.extend_from_slice(args);
+        self.0.run(DRIVER, Value::Array(all))
+    }
+
+    /// The cards of book `uid` as Thunderbird shows them, keyed by name.
+    fn cards(&mut self, uid: &str) -> BTreeMap<String, Expected> {
+        let cards = self.call("cards", &[json!(uid)]);
+        let list = cards.as_array().expect("cards");
+        let held: BTreeMap<String, Expected> = list
+            .iter()
+            .map(|c| {
+                let text = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                let phones = c["phones"].as_array().cloned().unwrap_or_default();
+                assert!(phones.len() <= 1, "one phone per card: {c}");
+                let phone = phones.first().and_then(Value::as_str).unwrap_or_default();
+                let card = Expected {
+                    formatted_name: text("name"),
+                    email: text("email"),
+                    phone_digits: digits(phone),
+                    organization: text("organization"),
+                    nickname: text("nickname"),
+                };
+                (card.formatted_name.clone(), card)
+            })
+            .collect();
+        assert_eq!(held.len(), list.len(), "two cards with one name");
+        held
+    }
+
+    fn sync(&mut self, uid: &str) {
+        self.call("sync", &[json!(uid)]);
+    }
+}
+
+/// A book as Thunderbird's setup created it.
+struct Book {
+    name: String,
+    url: String,
+    uid: String,
+    read_only: bool,
+    millis: u64,
+}
+
+fn setup(tb: &mut Thunderbird, world: &World, user: (&str, &str)) -> Vec<Book> {
+    let found = tb.call("setup", &[json!(user.0), json!(user.1), json!(world.url())]);
+    found
+        .as_array()
+        .expect("books")
+        .iter()
+        .map(|b| Book {
+            name: b["name"].as_str().unwrap_or_default().into(),
+            url: b["url"].as_str().unwrap_or_default().into(),
+            uid: b["uid"].as_str().unwrap_or_default().into(),
+            read_only: b["readOnly"] == true,
+            millis: b["millis"].as_u64().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The requests made since the recorder held `from` of them.
+fn since(world: &World, from: usize) -> Vec<Exchange> {
+    world.recorder.exchanges().split_off(from)
+}
+
+/// `METHOD target status` per request, for assertion messages and sequence checks.
+fn outline(exchanges: &[Exchange]) -> Vec<String> {
+    exchanges
+        .iter()
+        .map(|x| format!("{} {} {}", x.method, x.target, x.status))
+        .collect()
+}
+
+fn header<'a>(exchange: &'a Exchange, name: &str) -> &'a str {
+    exchange
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Requests that asked the server something: Thunderbird's first try of each request goes
+/// without credentials and is answered 401, then it repeats it with them.
+fn answered(exchanges: Vec<Exchange>) -> Vec<Exchange> {
+    exchanges.into_iter().filter(|x| x.status != 401).collect()
+}
+
+/// The hrefs an addressbook-multiget asked for.
+fn multiget_hrefs(exchange: &Exchange) -> usize {
+    exchange.body.matches("<d:href>").count()
+}
+
+fn is_multiget(exchange: &Exchange) -> bool {
+    exchange.method == "REPORT" && exchange.body.contains("addressbook-multiget")
+}
+
+fn is_sync_collection(exchange: &Exchange) -> bool {
+    exchange.method == "REPORT" && exchange.body.contains("sync-collection")
+}
+
+/// The name of generated person `i`, as `expected` keys it.
+fn name(i: usize) -> String {
+    format!("Given{i:04} Family{i:04}")
+}
+
+#[test]
+fn thunderbird_discovers_syncs_and_is_refused_writes() {
+    let world = World::start();
+    let mut tb = Thunderbird::start();
+    let version = tb.version();
+    assert!(
+        version.starts_with("153."),
+        "Thunderbird 153 ESR, got {version}"
+    );
+    let staff_path = format!("/addressbooks/{}/staff/", ALICE.0);
+
+    // 1. Discovery from the root URL, as the setup dialog does, then each book's first sync.
+    let started = Instant::now();
+    let books = setup(&mut tb, &world, ALICE);
+    let setup_time = started.elapsed();
+    let found: BTreeMap<&str, &str> = books
+        .iter()
+        .map(|b| (b.name.as_str(), b.url.as_str()))
+        .collect();
+    let staff_url = world.staff_url();
+    let rooms_url = world.rooms_url(ALICE.0);
+    assert_eq!(
+        found,
+        BTreeMap::from([
+            ("Meeting rooms", rooms_url.as_str()),
+            ("Staff directory", staff_url.as_str())
+        ])
+    );
+    assert!(
+        books.iter().all(|b| b.read_only),
+        "discovery marks books without write privileges read-only"
+    );
+    let staff_book = books
+        .iter()
+        .find(|b| b.url == staff_url)
+        .expect("the staff book");
+    let staff = staff_book.uid.clone();
+    eprintln!(
+        "Thunderbird {version}: first sync of {CARDS} cards took {} ms (discovery and both books {} ms)",
+        staff_book.millis,
+        setup_time.as_millis()
+    );
+
+    // 2. The first sync: the member listing, multigets of at most 500 hrefs covering every
+    // card once, then the sync token (which makes later syncs use sync-collection).
+    let first: Vec<Exchange> = answered(since(&world, 0))
+        .into_iter()
+        .filter(|x| x.target == staff_path)
+        .collect();
+    let requests = outline(&first);
+    assert!(first.iter().all(|x| x.status == 207), "{requests:#?}");
+    let (listing, rest) = first.split_first().expect("a first sync");
+    let (token, multigets) = rest.split_last().expect("multigets and a token");
+    assert_eq!(
+        (listing.method.as_str(), header(listing, "Depth")),
+        ("PROPFIND", "1"),
+        "{requests:#?}"
+    );
+    assert_eq!(
+        listing.responses.len(),
+        CARDS + 1,
+        "every card and the book"
+    );
+    assert!(multigets.iter().all(is_multiget), "{requests:#?}");
+    let batches: Vec<usize> = multigets.iter().map(multiget_hrefs).collect();
+    assert_eq!(batches, [500, 500, 500, 500], "multiget batches");
+    let fetched: usize = multigets.iter().map(|x| x.responses.len()).sum();
+    assert_eq!(fetched, CARDS);
+    assert_eq!(
+        (token.method.as_str(), header(token, "Depth")),
+        ("PROPFIND", "0")
+    );
+    assert!(token.body.contains("sync-token"), "{}", token.body);
+    assert!(header(token, "User-Agent").contains("Thunderbird/153"));
+
+    // Every card as the source has it.
+    assert_eq!(tb.cards(&staff), expected(false));
+
+    // 3. The source changes: the next sync is one sync-collection carrying exactly the two
+    // edited cards and the added one (inline, no multiget) and the deleted one (404).
+    world.change_source();
+    let before = world.recorder.exchanges().len();
+    tb.sync(&staff);
+    let delta = answered(since(&world, before));
+    assert_eq!(delta.len(), 1, "{:#?}", outline(&delta));
+    assert!(is_sync_collection(&delta[0]) && delta[0].status == 207);
+    let mut statuses: Vec<&str> = delta[0]
+        .responses
+        .iter()
+        .filter(|(href, _)| href != &staff_path)
+        .flat_map(|(_, s)| s.iter().map(String::as_str))
+        .collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 404 Not Found"
+        ],
+        "{:?}",
+        delta[0].responses
+    );
+    assert_eq!(tb.cards(&staff), expected(true));
+
+    // 4. The guest discovers only the rooms book, and a staff book set up by hand with the
+    // guest's login gets nothing.
+    let guest_books = setup(&mut tb, &world, GUEST);
+    let guest_names: Vec<&str> = guest_books.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(guest_names, ["Meeting rooms"]);
+    assert!(guest_books[0].read_only);
+    let rooms: Vec<String> = tb.cards(&guest_books[0].uid).into_keys().collect();
+    assert_eq!(rooms, ROOMS);
+    let before = world.recorder.exchanges().len();
+    let by_hand = tb.call(
+        "fetchByHand",
+        &[json!(GUEST.0), json!(GUEST.1), json!(world.staff_url())],
+    );
+    assert_eq!(by_hand["cards"], 0, "{by_hand}");
+    let refused = answered(since(&world, before));
+    assert!(
+        refused.iter().all(|x| x.status == 403 || x.status == 404)
+            && by_hand["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("Incorrect response from server")),
+        "{by_hand} {:#?}",
+        outline(&refused)
+    );
+
+    // 5. Writes: with the book forced writable, a local edit and a local deletion are sent
+    // and refused.
+    assert_eq!(tb.call("setReadOnly", &[json!(staff), json!(false)]), false);
+    let edited = name(40);
+    let deleted = name(50);
+    let before = world.recorder.exchanges().len();
+    let shown = tb.call(
+        "editPhone",
+        &[json!(staff), json!(edited), json!("+1 999 555 0100")],
+    );
+    assert_eq!(shown["phones"], json!(["+1 999 555 0100"]));
+    let removed = tb.call("remove", &[json!(staff), json!(deleted)]);
+    assert_eq!(removed["left"], CARDS - 1, "the deletion is local at once");
+    let writes = answered(since(&world, before));
+    assert_eq!(
+        outline(&writes),
+        [
+            format!("PUT {} 403", shown["href"].as_str().unwrap_or_default()),
+            format!(
+                "DELETE {} 403",
+                removed["href"].as_str().unwrap_or_default()
+            ),
+        ]
+    );
+
+    // Today the server's refusal changes nothing on the server, so the next delta is empty:
+    // Thunderbird keeps the local edit and the card stays deleted.
+    let before = world.recorder.exchanges().len();
+    tb.sync(&staff);
+    let after_refusal = answered(since(&world, before));
+    assert_eq!(after_refusal.len(), 1, "{:#?}", outline(&after_refusal));
+    assert!(is_sync_collection(&after_refusal[0]));
+    assert!(after_refusal[0].responses.is_empty());
+    let mut diverged = expected(true);
+    diverged.remove(&deleted);
+    if let Some(card) = diverged.get_mut(&edited) {
+        card.phone_digits = "19995550100".into();
+    }
+    assert_eq!(tb.cards(&staff), diverged);
+
+    // 6. A token the server does not know: cardbridge answers Thunderbird 400 (not 403
+    // valid-sync-token, which Thunderbird cannot recover from), and Thunderbird lists the book
+    // again, fetches what it is missing and takes a new token.
+    tb.call(
+        "setToken",
+        &[
+            json!(staff),
+            json!("urn:cardbridge:sync:000000000000000000000000000000aa"),
+        ],
+    );
+    let before = world.recorder.exchanges().len();
+    tb.sync(&staff);
+    let refetch = answered(since(&world, before));
+    let requests = outline(&refetch);
+    assert!(is_sync_collection(&refetch[0]), "{requests:#?}");
+    assert_eq!(refetch[0].status, 400, "{requests:#?}");
+    assert_eq!(
+        (refetch[1].method.as_str(), header(&refetch[1], "Depth")),
+        ("PROPFIND", "1")
+    );
+    assert_eq!(
+        refetch[1].responses.len(),
+        CARDS + 1,
+        "the whole book listed"
+    );
+    assert!(is_multiget(&refetch[2]) && multiget_hrefs(&refetch[2]) == 1);
+    assert!(refetch[3].body.contains("sync-token") && refetch.len() == 4);
+    // The deleted card is back; the edited one keeps its ETag, so the local edit stays.
+    let mut refetched = expected(true);
+    if let Some(card) = refetched.get_mut(&edited) {
+        card.phone_digits = "19995550100".into();
+    }
+    assert_eq!(tb.cards(&staff), refetched);
+
+    // The new token works: the next sync is one empty sync-collection.
+    let before = world.recorder.exchanges().len();
+    tb.sync(&staff);
+    let clean = answered(since(&world, before));
+    assert_eq!(clean.len(), 1, "{:#?}", outline(&clean));
+    assert!(is_sync_collection(&clean[0]) && clean[0].status == 207);
+    assert!(clean[0].responses.is_empty());
+
+    world.save_recording("thunderbird", &version);
+}
