@@ -11,10 +11,18 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use support::clients::{digits, expected, Exchange, Expected, World, ALICE, CARDS, GUEST, ROOMS};
+use support::clients::{
+    digits, expected, staff_csv, Exchange, Expected, World, ALICE, CARDS, GUEST, ROOMS,
+};
 use support::marionette::Gecko;
+use support::server::standard_config;
+use support::{Server, ServerSpec};
 
 const DRIVER: &str = include_str!("clients/thunderbird/carddav.js");
+
+/// A well-formed sync token this server never issued: one it has forgotten, as after a wiped
+/// state directory.
+const FORGOTTEN: &str = "urn:cardbridge:sync:000000000000000000000000000000aa";
 
 struct Thunderbird(Gecko);
 
@@ -66,8 +74,10 @@ impl Thunderbird {
         held
     }
 
+    /// One sync of book `uid`, which must succeed.
     fn sync(&mut self, uid: &str) {
-        self.call("sync", &[json!(uid)]);
+        let outcome = self.call("sync", &[json!(uid)]);
+        assert!(outcome["error"].is_null(), "sync failed: {outcome}");
     }
 }
 
@@ -314,13 +324,7 @@ fn thunderbird_discovers_syncs_and_is_refused_writes() {
     // 6. A token the server does not know: cardbridge answers Thunderbird 400 (not 403
     // valid-sync-token, which Thunderbird cannot recover from), and Thunderbird lists the book
     // again, fetches what it is missing and takes a new token.
-    tb.call(
-        "setToken",
-        &[
-            json!(staff),
-            json!("urn:cardbridge:sync:000000000000000000000000000000aa"),
-        ],
-    );
+    tb.call("setToken", &[json!(staff), json!(FORGOTTEN)]);
     let before = world.recorder.exchanges().len();
     tb.sync(&staff);
     let refetch = answered(since(&world, before));
@@ -354,4 +358,28 @@ fn thunderbird_discovers_syncs_and_is_refused_writes() {
     assert!(clean[0].responses.is_empty());
 
     world.save_recording("thunderbird", &version);
+
+    // 7. Why Thunderbird gets 400: from a server answering it the standard 403
+    // valid-sync-token, it cannot recover, as every later sync sends the same dead token.
+    let strict = Server::start(ServerSpec {
+        config: standard_config("").replacen(
+            "[server]\n",
+            "[server]\nthunderbird_invalid_token_status = 403\n",
+            1,
+        ),
+        files: vec![("staff.csv".into(), staff_csv(false).into_bytes())],
+    });
+    let url = format!("http://127.0.0.1:{}{}", strict.port, strict.book_path());
+    let book = tb.call("fetchByHand", &[json!(ALICE.0), json!(ALICE.1), json!(url)]);
+    assert!(book["error"].is_null(), "{book}");
+    assert_eq!(book["cards"], CARDS);
+    let uid = book["uid"].as_str().unwrap_or_default().to_string();
+    tb.call("setToken", &[json!(uid), json!(FORGOTTEN)]);
+    for _ in 0..2 {
+        let outcome = tb.call("sync", &[json!(uid)]);
+        assert_eq!(
+            outcome,
+            json!({"token": FORGOTTEN, "error": "Incorrect response from server: 403 Forbidden"})
+        );
+    }
 }

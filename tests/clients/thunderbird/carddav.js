@@ -91,7 +91,7 @@ const ops = {
     return books;
   },
 
-  /** A book set up by hand as the dialog would, then its first sync; returns its error. */
+  /** A book set up by hand as the dialog would, then its first sync (which may fail). */
   async fetchByHand(user, password, url) {
     const origin = new URL(url).origin;
     const saved = await Services.logins.searchLoginsAsync({ origin });
@@ -111,23 +111,32 @@ const ops = {
     book.setStringValue("carddav.url", url);
     book.setStringValue("carddav.username", user);
     book.setIntValue("carddav.syncinterval", 0);
+    let error = null;
     try {
       await directory(book.UID).fetchAllFromServer();
-      return { cards: book.childCards.length };
     } catch (e) {
-      return { error: String(e.message || e), cards: book.childCards.length };
+      error = String(e.message || e);
     }
+    return { uid: book.UID, cards: book.childCards.length, error };
   },
 
   cards(uid) {
     return directory(uid).childCards.map(shown);
   },
 
-  /** The sync timer's job: syncWithServer (sync-collection with the stored token). */
+  /**
+   * The sync timer's job: syncWithServer (sync-collection with the stored token). Returns
+   * the token held afterwards and the error the sync ended with, if any.
+   */
   async sync(uid) {
     const dir = directory(uid);
-    await dir.syncWithServer(false);
-    return dir.getStringValue("carddav.token", "");
+    let error = null;
+    try {
+      await dir.syncWithServer(false);
+    } catch (e) {
+      error = String(e.message || e);
+    }
+    return { token: dir.getStringValue("carddav.token", ""), error };
   },
 
   /** Makes Thunderbird hold a token the server never issued (or has forgotten). */
