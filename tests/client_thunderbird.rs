@@ -24,6 +24,8 @@ const DRIVER: &str = include_str!("clients/thunderbird/carddav.js");
 /// state directory.
 const FORGOTTEN: &str = "urn:cardbridge:sync:000000000000000000000000000000aa";
 
+const OK: &str = "HTTP/1.1 200 OK";
+
 struct Thunderbird(Gecko);
 
 impl Thunderbird {
@@ -146,6 +148,32 @@ fn is_sync_collection(exchange: &Exchange) -> bool {
     exchange.method == "REPORT" && exchange.body.contains("sync-collection")
 }
 
+/// Syncs book `uid` and returns the one request that sync made: a sync-collection answered
+/// 207 (anything else, a write or a refetch, fails).
+fn delta(tb: &mut Thunderbird, world: &World, uid: &str) -> Exchange {
+    let before = world.recorder.exchanges().len();
+    tb.sync(uid);
+    let mut made = answered(since(world, before));
+    assert!(
+        made.len() == 1 && is_sync_collection(&made[0]) && made[0].status == 207,
+        "one sync-collection: {:#?}",
+        outline(&made)
+    );
+    made.remove(0)
+}
+
+/// The statuses of the members a sync-collection answer carried, sorted.
+fn member_statuses(exchange: &Exchange, book: &str) -> Vec<String> {
+    let mut statuses: Vec<String> = exchange
+        .responses
+        .iter()
+        .filter(|(href, _)| href != book)
+        .flat_map(|(_, s)| s.iter().cloned())
+        .collect();
+    statuses.sort();
+    statuses
+}
+
 /// The name of generated person `i`, as `expected` keys it.
 fn name(i: usize) -> String {
     format!("Given{i:04} Family{i:04}")
@@ -232,28 +260,12 @@ fn thunderbird_discovers_syncs_and_is_refused_writes() {
     // 3. The source changes: the next sync is one sync-collection carrying exactly the two
     // edited cards and the added one (inline, no multiget) and the deleted one (404).
     world.change_source();
-    let before = world.recorder.exchanges().len();
-    tb.sync(&staff);
-    let delta = answered(since(&world, before));
-    assert_eq!(delta.len(), 1, "{:#?}", outline(&delta));
-    assert!(is_sync_collection(&delta[0]) && delta[0].status == 207);
-    let mut statuses: Vec<&str> = delta[0]
-        .responses
-        .iter()
-        .filter(|(href, _)| href != &staff_path)
-        .flat_map(|(_, s)| s.iter().map(String::as_str))
-        .collect();
-    statuses.sort();
+    let changes = delta(&mut tb, &world, &staff);
     assert_eq!(
-        statuses,
-        [
-            "HTTP/1.1 200 OK",
-            "HTTP/1.1 200 OK",
-            "HTTP/1.1 200 OK",
-            "HTTP/1.1 404 Not Found"
-        ],
+        member_statuses(&changes, &staff_path),
+        [OK, OK, OK, "HTTP/1.1 404 Not Found"],
         "{:?}",
-        delta[0].responses
+        changes.responses
     );
     assert_eq!(tb.cards(&staff), expected(true));
 
@@ -306,14 +318,9 @@ fn thunderbird_discovers_syncs_and_is_refused_writes() {
         ]
     );
 
-    // Today the server's refusal changes nothing on the server, so the next delta is empty:
+    // Today the refusal changes nothing on the server, so the next delta is empty:
     // Thunderbird keeps the local edit and the card stays deleted.
-    let before = world.recorder.exchanges().len();
-    tb.sync(&staff);
-    let after_refusal = answered(since(&world, before));
-    assert_eq!(after_refusal.len(), 1, "{:#?}", outline(&after_refusal));
-    assert!(is_sync_collection(&after_refusal[0]));
-    assert!(after_refusal[0].responses.is_empty());
+    assert!(delta(&mut tb, &world, &staff).responses.is_empty());
     let mut diverged = expected(true);
     diverged.remove(&deleted);
     if let Some(card) = diverged.get_mut(&edited) {
@@ -322,13 +329,14 @@ fn thunderbird_discovers_syncs_and_is_refused_writes() {
     assert_eq!(tb.cards(&staff), diverged);
 
     // 6. A token the server does not know: cardbridge answers Thunderbird 400 (not 403
-    // valid-sync-token, which Thunderbird cannot recover from), and Thunderbird lists the book
-    // again, fetches what it is missing and takes a new token.
+    // valid-sync-token, which Thunderbird cannot recover from), and Thunderbird lists the
+    // whole book again, fetches only what it lacks (the deleted card) and takes a new token.
     tb.call("setToken", &[json!(staff), json!(FORGOTTEN)]);
     let before = world.recorder.exchanges().len();
     tb.sync(&staff);
     let refetch = answered(since(&world, before));
     let requests = outline(&refetch);
+    assert_eq!(refetch.len(), 4, "{requests:#?}");
     assert!(is_sync_collection(&refetch[0]), "{requests:#?}");
     assert_eq!(refetch[0].status, 400, "{requests:#?}");
     assert_eq!(
@@ -340,22 +348,23 @@ fn thunderbird_discovers_syncs_and_is_refused_writes() {
         CARDS + 1,
         "the whole book listed"
     );
-    assert!(is_multiget(&refetch[2]) && multiget_hrefs(&refetch[2]) == 1);
-    assert!(refetch[3].body.contains("sync-token") && refetch.len() == 4);
-    // The deleted card is back; the edited one keeps its ETag, so the local edit stays.
+    assert!(is_multiget(&refetch[2]), "{requests:#?}");
+    assert_eq!(
+        refetch[2].responses,
+        [(
+            removed["href"].as_str().unwrap_or_default().to_string(),
+            vec![OK.to_string()]
+        )]
+    );
+    assert!(refetch[3].body.contains("sync-token"), "{requests:#?}");
+    // The deleted card is back; the edited one kept its ETag, so the local edit stays.
     let mut refetched = expected(true);
     if let Some(card) = refetched.get_mut(&edited) {
         card.phone_digits = "19995550100".into();
     }
     assert_eq!(tb.cards(&staff), refetched);
-
     // The new token works: the next sync is one empty sync-collection.
-    let before = world.recorder.exchanges().len();
-    tb.sync(&staff);
-    let clean = answered(since(&world, before));
-    assert_eq!(clean.len(), 1, "{:#?}", outline(&clean));
-    assert!(is_sync_collection(&clean[0]) && clean[0].status == 207);
-    assert!(clean[0].responses.is_empty());
+    assert!(delta(&mut tb, &world, &staff).responses.is_empty());
 
     world.save_recording("thunderbird", &version);
 
