@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 /// Prefs for a test profile: Marionette on a port of its choosing (written to
 /// `MarionetteActivePort`), no first-run wizard, updates, telemetry or default-client check,
-/// and no connection anywhere but loopback (every proxied request goes to a closed port).
+/// no connection anywhere but loopback (every proxied request goes to a closed port), and
+/// chrome console messages in the log a failed test prints.
 const USER_JS: &str = r#"
 user_pref("marionette.port", 0);
 user_pref("app.update.disabledForTesting", true);
@@ -39,6 +40,7 @@ user_pref("network.proxy.ssl_port", 9);
 user_pref("network.proxy.no_proxies_on", "");
 user_pref("network.proxy.allow_hijacking_localhost", false);
 user_pref("signon.rememberSignons", true);
+user_pref("devtools.console.stdout.chrome", true);
 "#;
 
 /// A running application with a Marionette session in chrome context.
@@ -86,7 +88,7 @@ impl Gecko {
             ["capabilities"]
             .clone();
         app.command("Marionette:SetContext", json!({"value": "chrome"}));
-        app.command("WebDriver:SetTimeouts", json!({"script": 300_000}));
+        app.command("WebDriver:SetTimeouts", json!({"script": 120_000}));
         app
     }
 
