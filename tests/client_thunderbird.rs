@@ -317,51 +317,53 @@ fn thunderbird_discovers_syncs_and_is_refused_writes() {
         ]
     );
 
-    // Today the refusal changes nothing on the server, so the next delta is empty:
-    // Thunderbird keeps the local edit and the card stays deleted.
+    // The refusal healed the two cards on the server (new ETags), so the next sync's delta
+    // carries them: Thunderbird drops its local edit and gets the deleted card back.
+    let healed = delta(&mut tb, &world, &staff);
+    assert_eq!(member_statuses(&healed, &staff_path), [OK, OK]);
+    let mut hrefs: Vec<&str> = healed.responses.iter().map(|(h, _)| h.as_str()).collect();
+    hrefs.sort();
+    let mut refused: Vec<&str> = [&shown["href"], &removed["href"]]
+        .iter()
+        .map(|h| h.as_str().unwrap_or_default())
+        .collect();
+    refused.sort();
+    assert_eq!(hrefs, refused);
+    assert_eq!(tb.cards(&staff), expected(true));
+    // And the sync after that is clean: nothing sent again, nothing changed.
     assert!(delta(&mut tb, &world, &staff).responses.is_empty());
-    let mut diverged = expected(true);
-    diverged.remove(&deleted);
-    if let Some(card) = diverged.get_mut(&edited) {
-        card.phone_digits = "19995550100".into();
-    }
-    assert_eq!(tb.cards(&staff), diverged);
 
-    // 6. A token the server does not know: cardbridge answers Thunderbird 400 (not 403
-    // valid-sync-token, which Thunderbird cannot recover from), and Thunderbird lists the
-    // whole book again, fetches only what it lacks (the deleted card) and takes a new token.
+    // 6. A token the server does not know, while a locally deleted card is missing: cardbridge
+    // answers Thunderbird 400 (not 403 valid-sync-token, which Thunderbird cannot recover
+    // from), and Thunderbird lists the whole book again, fetches exactly the card it lacks and
+    // takes a new token.
+    let gone = tb.call("remove", &[json!(staff), json!(name(60))]);
+    let gone_href = gone["href"].as_str().unwrap_or_default().to_string();
     tb.call("setToken", &[json!(staff), json!(FORGOTTEN)]);
     let before = world.recorder.exchanges().len();
     tb.sync(&staff);
     let refetch = answered(since(&world, before));
     let requests = outline(&refetch);
-    assert_eq!(refetch.len(), 4, "{requests:#?}");
-    assert!(is_sync_collection(&refetch[0]), "{requests:#?}");
-    assert_eq!(refetch[0].status, 400, "{requests:#?}");
     assert_eq!(
-        (refetch[1].method.as_str(), header(&refetch[1], "Depth")),
-        ("PROPFIND", "1")
+        requests,
+        [
+            format!("REPORT {staff_path} 400"),
+            format!("PROPFIND {staff_path} 207"),
+            format!("REPORT {staff_path} 207"),
+            format!("PROPFIND {staff_path} 207"),
+        ]
     );
+    assert!(is_sync_collection(&refetch[0]));
+    assert_eq!(header(&refetch[1], "Depth"), "1");
     assert_eq!(
         refetch[1].responses.len(),
         CARDS + 1,
         "the whole book listed"
     );
-    assert!(is_multiget(&refetch[2]), "{requests:#?}");
-    assert_eq!(
-        refetch[2].responses,
-        [(
-            removed["href"].as_str().unwrap_or_default().to_string(),
-            vec![OK.to_string()]
-        )]
-    );
+    assert!(is_multiget(&refetch[2]));
+    assert_eq!(refetch[2].responses, [(gone_href, vec![OK.to_string()])]);
     assert!(refetch[3].body.contains("sync-token"), "{requests:#?}");
-    // The deleted card is back; the edited one kept its ETag, so the local edit stays.
-    let mut refetched = expected(true);
-    if let Some(card) = refetched.get_mut(&edited) {
-        card.phone_digits = "19995550100".into();
-    }
-    assert_eq!(tb.cards(&staff), refetched);
+    assert_eq!(tb.cards(&staff), expected(true));
     // The new token works: the next sync is one empty sync-collection.
     assert!(delta(&mut tb, &world, &staff).responses.is_empty());
 
