@@ -62,3 +62,20 @@ if [ "$need" = "test" ]; then
     fi
   fi
 fi
+
+if [ "$need" = "test" ]; then
+  # Thunderbird 153 ESR (Debian's package), the real client of tests/client_thunderbird.rs,
+  # driven headless through Marionette.
+  if ! thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.'; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: installing thunderbird (153 ESR) with apt-get" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq thunderbird >/dev/null
+    fi
+    if ! thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.'; then
+      echo "setup: Thunderbird 153 ESR is needed: sudo apt-get install thunderbird (Debian 12 security: 1:153.x esr)" >&2
+      exit 1
+    fi
+  fi
+fi

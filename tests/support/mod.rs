@@ -9,6 +9,7 @@ pub mod clients;
 pub mod fake_google;
 pub mod hostile;
 pub mod http;
+pub mod marionette;
 pub mod multistatus;
 pub mod samba;
 pub mod server;
