@@ -120,6 +120,35 @@ pub fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// What a client holds, read from the vCards it kept: each card parsed strictly and keyed by
+/// its formatted name, to compare with [`expected`]. A name held twice fails: a client that
+/// keeps a card twice shows it twice.
+pub fn held<'a>(cards: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Expected> {
+    let mut out = BTreeMap::new();
+    for card in cards {
+        let parsed = super::vcard::parse_strict(card);
+        let one = |name: &str| {
+            super::vcard::values(&parsed, name)
+                .into_iter()
+                .next()
+                .unwrap_or_default()
+        };
+        let person = Expected {
+            formatted_name: one("FN"),
+            email: one("EMAIL"),
+            phone_digits: digits(&one("TEL")),
+            organization: one("ORG"),
+            nickname: one("NICKNAME"),
+        };
+        let name = person.formatted_name.clone();
+        assert!(
+            out.insert(name.clone(), person).is_none(),
+            "{name} held twice:\n{card}"
+        );
+    }
+    out
+}
+
 /// The formatted names of the rooms book, the only book the guest sees.
 pub const ROOMS: [&str; 3] = ["Room Aurora", "Room Borealis", "Room Cirrus"];
 
