@@ -7,12 +7,12 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Instant;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use support::clients::{expected, held, Exchange, World, ALICE, GUEST, ROOMS};
+use support::clients::{expected, held, reports, run_driver, World, ALICE, GUEST, ROOMS};
 use support::tools::binary;
 
 const VERSION: &str = "2.3.4";
@@ -69,37 +69,23 @@ struct Writes {
     deleted: String,
 }
 
-fn driver_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/tsdav")
-}
-
 /// Runs one driver step as `user` and parses its JSON report.
-fn driver<T: serde::de::DeserializeOwned>(world: &World, user: (&str, &str), args: &[&str]) -> T {
+fn driver<T: DeserializeOwned>(world: &World, user: (&str, &str), args: &[&str]) -> T {
     let node = binary(
         "node",
         "run scripts/setup.sh test (or: sudo apt-get install nodejs npm)",
     );
-    let dir = driver_dir();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/tsdav");
     assert!(
         dir.join("node_modules/tsdav/package.json").exists(),
         "tsdav {VERSION} is not installed: run scripts/setup.sh test (or: npm ci --prefix {})",
         dir.display()
     );
     let (command, rest) = args.split_first().expect("a driver command");
-    let out = Command::new(node)
-        .arg(dir.join("driver.mjs"))
-        .args([*command, world.url().as_str(), user.0, user.1])
-        .args(rest)
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "tsdav {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("tsdav {args:?}: not a report ({e}):\n{stdout}"))
+    let url = world.url();
+    let mut all = vec![*command, url.as_str(), user.0, user.1];
+    all.extend(rest);
+    run_driver(&node, &dir.join("driver.mjs"), &all)
 }
 
 /// The vCards of `objects`, read as a user of the app would see them.
@@ -115,19 +101,6 @@ fn cards(objects: &[Object]) -> BTreeMap<String, support::clients::Expected> {
             .iter()
             .map(|o| o.data.as_deref().unwrap_or_default()),
     )
-}
-
-/// The requests the recorder saw since `from` (an index into its exchanges).
-fn since(world: &World, from: usize) -> Vec<Exchange> {
-    world.recorder.exchanges().into_iter().skip(from).collect()
-}
-
-/// REPORT bodies of `exchanges` whose root element is `report` (e.g. "addressbook-multiget").
-fn reports<'a>(exchanges: &'a [Exchange], report: &str) -> Vec<&'a Exchange> {
-    exchanges
-        .iter()
-        .filter(|x| x.method == "REPORT" && x.body.contains(&format!(":{report}")))
-        .collect()
 }
 
 #[test]
@@ -175,10 +148,10 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
     std::fs::copy(&webdav, &basic).expect("a second local copy for the ctag mode");
 
     // Nothing changed yet: both modes find that out without fetching a card.
-    let before = world.recorder.exchanges().len();
+    let before = world.recorder.count();
     driver::<State>(&world, ALICE, &["sync", &path(&webdav), "webdav"]);
     driver::<State>(&world, ALICE, &["sync", &path(&basic), "basic"]);
-    let idle = since(&world, before);
+    let idle = world.recorder.since(before);
     assert!(
         reports(&idle, "addressbook-multiget").is_empty(),
         "{idle:#?}"
@@ -197,10 +170,10 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
     // 3. The source changes; sync-collection brings exactly the change, and only the changed
     // cards travel: the delta names four cards (one a 404), the multiget fetches three.
     world.change_source();
-    let before = world.recorder.exchanges().len();
+    let before = world.recorder.count();
     let synced: State = driver(&world, ALICE, &["sync", &path(&webdav), "webdav"]);
     assert_eq!(cards(&synced.objects), expected(true));
-    let delta_sync = since(&world, before);
+    let delta_sync = world.recorder.since(before);
     let delta = reports(&delta_sync, "sync-collection");
     assert_eq!(delta.len(), 1, "{delta_sync:#?}");
     assert_eq!(delta[0].responses.len(), 4, "{:?}", delta[0].responses);
@@ -216,11 +189,11 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
     // The ctag mode sees the new ctag and compares ETags: tsdav's fetchObjects downloads the
     // whole book again (addressbook-query, then a multiget of every href), and the local copy
     // ends up exactly right too.
-    let before = world.recorder.exchanges().len();
+    let before = world.recorder.count();
     let by_ctag: State = driver(&world, ALICE, &["sync", &path(&basic), "basic"]);
     assert_eq!(cards(&by_ctag.objects), expected(true));
     assert_ne!(by_ctag.book.ctag, first.book.ctag);
-    let ctag_sync = since(&world, before);
+    let ctag_sync = world.recorder.since(before);
     let multiget = reports(&ctag_sync, "addressbook-multiget");
     assert_eq!(multiget.len(), 1, "{ctag_sync:#?}");
     assert_eq!(multiget[0].responses.len(), expected(true).len());
@@ -274,11 +247,11 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
         );
     }
     assert_ne!(writes.edited, writes.deleted);
-    let before = world.recorder.exchanges().len();
+    let before = world.recorder.count();
     let after_writes: State = driver(&world, ALICE, &["sync", &path(&webdav), "webdav"]);
     assert_eq!(cards(&after_writes.objects), expected(true));
     assert!(after_writes.objects.iter().any(|o| o.url == writes.deleted));
-    let quiet = since(&world, before);
+    let quiet = world.recorder.since(before);
     let delta = reports(&quiet, "sync-collection");
     assert_eq!(delta.len(), 1, "{quiet:#?}");
     assert!(delta[0].responses.is_empty(), "{:?}", delta[0].responses);
