@@ -86,4 +86,14 @@ if [ "$need" = "test" ]; then
     echo "setup: installing tsdav (npm ci in tests/clients/tsdav)" >&2
     npm ci --prefix "$tsdav_dir" --no-audit --no-fund --silent
   fi
+  # The caldav PyPI library, whose generic DAV layer tests/client_caldav.rs syncs with.
+  caldav=caldav==3.6.0
+  if ! python3 -c "import caldav; assert caldav.__version__ == '${caldav#*==}'" 2>/dev/null; then
+    echo "setup: installing $caldav (PyPI): the caldav client library" >&2
+    if ! python3 -m pip install --quiet --disable-pip-version-check "$caldav" 2>/dev/null \
+       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$caldav"; then
+      echo "setup: could not install caldav; install it with: python3 -m pip install $caldav" >&2
+      exit 1
+    fi
+  fi
 fi
