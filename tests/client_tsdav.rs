@@ -149,7 +149,7 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
 
     // Nothing changed yet: both modes find that out without fetching a card.
     let before = world.recorder.count();
-    driver::<State>(&world, ALICE, &["sync", &path(&webdav), "webdav"]);
+    driver::<State>(&world, ALICE, &["sync", &path(&webdav), "detected"]);
     driver::<State>(&world, ALICE, &["sync", &path(&basic), "basic"]);
     let idle = world.recorder.since(before);
     assert!(
@@ -167,11 +167,11 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
         "the ctag mode asks the ctag and stops there: {idle:#?}"
     );
 
-    // 3. The source changes; sync-collection brings exactly the change, and only the changed
-    // cards travel: the delta names four cards (one a 404), the multiget fetches three.
+    // 3. The source changes; the method tsdav detects from the book's reports is
+    // sync-collection, which brings exactly the change, and only the changed cards travel: the delta names four cards (one a 404), the multiget fetches three.
     world.change_source();
     let before = world.recorder.count();
-    let synced: State = driver(&world, ALICE, &["sync", &path(&webdav), "webdav"]);
+    let synced: State = driver(&world, ALICE, &["sync", &path(&webdav), "detected"]);
     assert_eq!(cards(&synced.objects), expected(true));
     let delta_sync = world.recorder.since(before);
     let delta = reports(&delta_sync, "sync-collection");
@@ -248,7 +248,7 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
     }
     assert_ne!(writes.edited, writes.deleted);
     let before = world.recorder.count();
-    let after_writes: State = driver(&world, ALICE, &["sync", &path(&webdav), "webdav"]);
+    let after_writes: State = driver(&world, ALICE, &["sync", &path(&webdav), "detected"]);
     assert_eq!(cards(&after_writes.objects), expected(true));
     assert!(after_writes.objects.iter().any(|o| o.url == writes.deleted));
     let quiet = world.recorder.since(before);

@@ -7,9 +7,10 @@
 //       DAVClient.login() from the root URL (defaultAccountType carddav), fetchAddressBooks.
 //   node driver.mjs first URL USER PASSWORD STATE BOOK
 //       discovery, then fetchVCards of the book whose URL ends in BOOK/ into STATE.
-//   node driver.mjs sync URL USER PASSWORD STATE webdav|basic
-//       smartCollectionSync of STATE's book: webdav = sync-collection from the stored token,
-//       basic = getctag, then a full ETag comparison when it changed.
+//   node driver.mjs sync URL USER PASSWORD STATE detected|basic
+//       smartCollectionSync of STATE's book: detected = the method tsdav picks from the book's
+//       supported reports (webdav, sync-collection from the stored token, when it lists
+//       sync-collection), basic = getctag, then a full ETag comparison when it changed.
 //   node driver.mjs fetch URL USER PASSWORD BOOK_URL
 //       fetchVCards of a book URL given directly (what a user pasting a URL gets).
 //   node driver.mjs write URL USER PASSWORD STATE
@@ -93,7 +94,11 @@ async function sync([statePath, method]) {
     objectMultiGet: addressBookMultiGet,
     fetchObjects: ({ collection: c, ...params }) => fetchVCards({ ...params, addressBook: c }),
   };
-  const synced = await client.smartCollectionSync({ collection, method, account: state.account });
+  const synced = await client.smartCollectionSync({
+    collection,
+    method: method === 'detected' ? undefined : method,
+    account: state.account,
+  });
   const next = {
     account: state.account,
     book: { ...state.book, ctag: synced.ctag, syncToken: synced.syncToken },
