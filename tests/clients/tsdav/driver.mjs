@@ -14,8 +14,8 @@
 //   node driver.mjs fetch URL USER PASSWORD BOOK_URL
 //       fetchVCards of a book URL given directly (what a user pasting a URL gets).
 //   node driver.mjs write URL USER PASSWORD STATE
-//       updateVCard of the first card, deleteVCard of the second, createVCard of a new one;
-//       the local copy changes only where the server accepted the write.
+//       updateVCard of the first card, deleteVCard of the second, createVCard of a new one,
+//       and what the server answered each.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { DAVClient, addressBookMultiGet, createDAVClient, fetchVCards } from 'tsdav';
 
@@ -141,11 +141,7 @@ async function write([statePath]) {
         'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:created-by-tsdav\r\nFN:Created Locally\r\nN:Locally;Created;;;\r\nEND:VCARD\r\n',
     }),
   );
-  // An app keeps the server's copy of what the server refused.
-  let objects = state.objects;
-  if (update.ok) objects = objects.filter((o) => o.url !== edited.url);
-  if (remove.ok) objects = objects.filter((o) => o.url !== removed.url);
-  save(statePath, { ...state, objects });
+  // The local copy stays as it was: the app keeps the server's version of a refused write.
   return { update, delete: remove, create, edited: edited.url, deleted: removed.url };
 }
 
