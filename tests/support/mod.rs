@@ -15,6 +15,7 @@ pub mod server;
 pub mod slapd;
 pub mod tools;
 pub mod vcard;
+pub mod vdirsyncer;
 
 pub use multistatus::Multistatus;
 pub use server::{Server, ServerSpec};

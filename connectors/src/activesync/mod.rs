@@ -224,9 +224,9 @@ impl ActiveSyncSource {
                 Some(only) if Path::new(&only.location) == root.as_path() => only.reason,
                 _ => format!("no file could be used: {}", failures.join("; ")),
             };
-            return Err(SourceError::Undecodable {
-                path: root.display().to_string(),
-                message,
+            return Err(SourceError::BadData {
+                location: root.display().to_string(),
+                message: format!("cannot decode: {message}"),
             });
         }
         replay.finish(&mut outcome);

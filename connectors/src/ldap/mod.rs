@@ -269,7 +269,7 @@ impl LdapSource {
         }
         drop(batches);
         let (people, caches) = worker.await??;
-        searched.map_err(SourceError::Other)?;
+        searched?;
         let mut groups = Vec::new();
         if let Some(g) = &self.groups {
             let attrs = self.group_attributes();
@@ -282,7 +282,7 @@ impl LdapSource {
                     attrs: &attrs,
                     page_size: self.settings.page_size,
                 };
-                groups.extend(search_all(ldap, &query).await.map_err(SourceError::Other)?);
+                groups.extend(search_all(ldap, &query).await?);
             }
         }
         Ok((people, groups, caches))
@@ -308,9 +308,7 @@ impl LdapSource {
         let attrs = self.mapping.name_attributes();
         let mut names = Vec::with_capacity(wanted.len());
         for (key, dn) in wanted {
-            let entry = read_entry(ldap, dn, &attrs)
-                .await
-                .map_err(SourceError::Other)?;
+            let entry = read_entry(ldap, dn, &attrs).await?;
             let name = entry
                 .and_then(|e| self.mapping.name(&e))
                 .unwrap_or_else(|| first_rdn_value(dn));
@@ -625,9 +623,7 @@ impl Source for LdapSource {
 
     async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
-        let mut ldap = connect_service(&self.settings.server)
-            .await
-            .map_err(|e| SourceError::Other(e.to_string()))?;
+        let mut ldap = connect_service(&self.settings.server).await?;
         ldap.with_timeout(self.settings.server.timeout);
         let due_full = state
             .last_full
