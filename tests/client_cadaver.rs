@@ -245,8 +245,10 @@ fn cadaver_lists_and_downloads_the_book_and_is_refused_writes() {
     assert!(output.contains("404 Not Found"), "{output}");
     assert!(cards_listed(&output).is_empty(), "{output}");
 
-    // 5. Editing a card (put over it), creating one, deleting one and making a collection are
-    // each refused, and cadaver shows the user the server's 403; the book is unchanged.
+    // 5. The user edits a card in the folder and puts it back, puts a new one, deletes one and
+    // makes a collection: each is refused and cadaver shows the server's 403; the listing is
+    // unchanged. The refused put healed the card, so getting it again brings the server's
+    // version back over the local edit, marked as a revision of the same card.
     let edited = relisted.iter().next().expect("a card").clone();
     let local = folder.join(&edited);
     std::fs::write(&local, after[&edited].replace("FN:", "FN:Edited ")).expect("edit");
@@ -266,13 +268,20 @@ fn cadaver_lists_and_downloads_the_book_and_is_refused_writes() {
         "{output}"
     );
     assert_eq!(cards_listed(&output), relisted);
-    let check = dir.path().join("check");
-    std::fs::create_dir(&check).expect("mkdir");
     alice.run(
         &world.staff_url(),
-        &[format!("lcd {}", check.display()), format!("get {edited}")],
+        &[
+            format!("lcd {}", folder.display()),
+            format!("get {edited} {edited}"),
+        ],
     );
-    assert_eq!(files(&check)[&edited], after[&edited]);
+    let restored = files(&folder);
+    assert_eq!(held(restored.values().map(String::as_str)), expected(true));
+    assert!(
+        restored[&edited].contains("\r\nX-CARDBRIDGE-REVISION:1\r\n"),
+        "{}",
+        restored[&edited]
+    );
 
     world.save_recording("cadaver", VERSION);
 }

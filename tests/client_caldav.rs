@@ -54,6 +54,12 @@ struct Synced {
     deleted: Vec<String>,
 }
 
+/// The app's local copy as the state file keeps it between steps.
+#[derive(Debug, Deserialize)]
+struct Local {
+    cards: BTreeMap<String, Card>,
+}
+
 #[derive(Debug, Deserialize)]
 struct Fetched {
     #[serde(default)]
@@ -75,6 +81,8 @@ struct Writes {
     delete: Attempt,
     create: Attempt,
     mkcol: Attempt,
+    edited: String,
+    deleted: String,
 }
 
 /// Fails the test unless python3 imports caldav 3.6.
@@ -252,8 +260,11 @@ fn caldav_pages_through_the_book_and_the_delta_exactly() {
     assert!(denied.cards.is_empty());
     assert_eq!(denied.status, Some(404), "{:?}", denied.error);
 
-    // 5. Writes: caldav raises AuthorizationError for each 403 and hands the user the server's
-    // reason (DAV:need-privileges); the next sync finds nothing changed.
+    // 5. The user edits one card and deletes another; the app applies both locally and sends
+    // them, and tries to create a card and a collection. caldav raises AuthorizationError for
+    // each 403 with the server's reason (DAV:need-privileges). The refused PUT and DELETE heal
+    // their cards: the next sync's delta is exactly those two, which the app downloads again,
+    // and the sync after that is empty.
     let writes: Writes = driver(&world, ALICE, &["write", state]);
     for (what, attempt) in [
         ("update", &writes.update),
@@ -275,9 +286,23 @@ fn caldav_pages_through_the_book_and_the_delta_exactly() {
             "{what}: {attempt:?}"
         );
     }
+    let local: Local =
+        serde_json::from_str(&std::fs::read_to_string(state).expect("state")).expect("state");
+    assert_eq!(local.cards.len(), expected(true).len() - 1);
+    assert!(local.cards[&writes.edited]
+        .data
+        .as_deref()
+        .is_some_and(|d| d.contains("FN:Edited ")));
+    let healed: Synced = driver(&world, ALICE, &["sync", state, &DELTA_PAGE.to_string()]);
+    let mut written = vec![writes.edited, writes.deleted];
+    written.sort();
+    let mut changed = healed.changed.clone();
+    changed.sort();
+    assert_eq!(changed, written);
+    assert!(healed.deleted.is_empty());
+    assert_eq!(cards(&healed.cards), expected(true));
     let after: Synced = driver(&world, ALICE, &["sync", state, &DELTA_PAGE.to_string()]);
     assert_eq!((after.changed.len(), after.deleted.len()), (0, 0));
-    assert_eq!(cards(&after.cards), expected(true));
 
     world.save_recording("caldav", VERSION);
 }

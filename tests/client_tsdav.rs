@@ -231,8 +231,11 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
     let error = denied.error.expect("the guest's fetch of staff fails");
     assert!(error.contains("404 Not Found"), "{error}");
 
-    // 5. Writes through tsdav are refused with 403 and the privilege they lacked; the app
-    // keeps the server's copy, and the next sync finds nothing to change.
+    // 5. The user edits one card and deletes another; the app applies both locally and
+    // sends them. Each write is refused with 403 and the privilege it lacked, and the refusal
+    // heals the two cards: the next sync-collection delta carries exactly those two, with new
+    // ETags and the server's content, so tsdav overwrites the edit and restores the deleted
+    // card. The sync after that is empty.
     let writes: Writes = driver(&world, ALICE, &["write", &path(&webdav)]);
     for (what, outcome, privilege) in [
         ("update", &writes.update, "write-content"),
@@ -247,10 +250,39 @@ fn tsdav_discovers_syncs_both_ways_and_is_refused_writes() {
         );
     }
     assert_ne!(writes.edited, writes.deleted);
+    let diverged: State =
+        serde_json::from_str(&std::fs::read_to_string(&webdav).expect("state")).expect("state");
+    let local = cards(&diverged.objects);
+    assert_eq!(local.len(), expected(true).len() - 1);
+    assert!(local.contains_key("Edited Locally"));
     let before = world.recorder.count();
-    let after_writes: State = driver(&world, ALICE, &["sync", &path(&webdav), "detected"]);
-    assert_eq!(cards(&after_writes.objects), expected(true));
-    assert!(after_writes.objects.iter().any(|o| o.url == writes.deleted));
+    let healed: State = driver(&world, ALICE, &["sync", &path(&webdav), "detected"]);
+    assert_eq!(cards(&healed.objects), expected(true));
+    let heal_sync = world.recorder.since(before);
+    let delta = reports(&heal_sync, "sync-collection");
+    assert_eq!(delta.len(), 1, "{heal_sync:#?}");
+    let mut healed_hrefs: Vec<String> = delta[0].responses.iter().map(|r| r.0.clone()).collect();
+    healed_hrefs.sort();
+    let mut written: Vec<String> = [&writes.edited, &writes.deleted]
+        .iter()
+        .map(|url| url.trim_start_matches(&world.url()).to_string())
+        .map(|path| format!("/{path}"))
+        .collect();
+    written.sort();
+    assert_eq!(healed_hrefs, written);
+    for url in [&writes.edited, &writes.deleted] {
+        let etag = |objects: &[Object]| {
+            objects
+                .iter()
+                .find(|o| &o.url == url)
+                .and_then(|o| o.etag.clone())
+        };
+        let before_heal = etag(&synced.objects);
+        assert!(before_heal.is_some());
+        assert_ne!(etag(&healed.objects), before_heal, "{url}: a new ETag");
+    }
+    let before = world.recorder.count();
+    driver::<State>(&world, ALICE, &["sync", &path(&webdav), "detected"]);
     let quiet = world.recorder.since(before);
     let delta = reports(&quiet, "sync-collection");
     assert_eq!(delta.len(), 1, "{quiet:#?}");

@@ -15,7 +15,7 @@ steps, and every step prints a JSON report on stdout.
   driver.py first URL USER PASSWORD STATE BOOK PAGE      (BOOK: the book URL's last segment)
   driver.py sync URL USER PASSWORD STATE PAGE
   driver.py fetch URL USER PASSWORD BOOK_URL             (a sync from scratch, or the error)
-  driver.py write URL USER PASSWORD STATE                (PUT, DELETE, PUT new, MKCOL)
+  driver.py write URL USER PASSWORD STATE                (edit + PUT, delete + DELETE, PUT new, MKCOL)
 """
 
 import json
@@ -175,18 +175,24 @@ def attempt(call):
 
 
 def write(url, user, password, state_path):
+    """The user edits one card and deletes another: the app applies both to its local copy,
+    then sends them; it also tries to create a card and a collection."""
     state = load(state_path)
     c = client(url, user, password)
-    (edited, card), (removed, _) = sorted(state["cards"].items())[:2]
+    (edited, card), (removed, gone) = sorted(state["cards"].items())[:2]
+    data = card["data"].replace("FN:", "FN:Edited ", 1)
+    state["cards"][edited] = {"etag": card["etag"], "data": data}
+    del state["cards"][removed]
+    save(state_path, state)
     new = state["book"] + "created-by-caldav.vcf"
     vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:created-by-caldav\r\nFN:Created\r\nN:;Created;;;\r\nEND:VCARD\r\n"
+    vcard_type = "text/vcard; charset=utf-8"
     return {
-        "update": attempt(lambda: c.put(edited, card["data"].replace("FN:", "FN:Edited ", 1),
-                                        {"If-Match": card["etag"],
-                                         "Content-Type": "text/vcard; charset=utf-8"})),
-        "delete": attempt(lambda: c.delete(removed, {"If-Match": state["cards"][removed]["etag"]})),
+        "update": attempt(lambda: c.put(edited, data, {"If-Match": card["etag"],
+                                                       "Content-Type": vcard_type})),
+        "delete": attempt(lambda: c.delete(removed, {"If-Match": gone["etag"]})),
         "create": attempt(lambda: c.put(new, vcard, {"If-None-Match": "*",
-                                                     "Content-Type": "text/vcard; charset=utf-8"})),
+                                                     "Content-Type": vcard_type})),
         "mkcol": attempt(lambda: c.mkcol(state["book"] + "sub/", "")),
         "edited": edited,
         "deleted": removed,

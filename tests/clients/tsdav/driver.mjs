@@ -14,8 +14,9 @@
 //   node driver.mjs fetch URL USER PASSWORD BOOK_URL
 //       fetchVCards of a book URL given directly (what a user pasting a URL gets).
 //   node driver.mjs write URL USER PASSWORD STATE
-//       updateVCard of the first card, deleteVCard of the second, createVCard of a new one,
-//       and what the server answered each.
+//       the user edits the first card and deletes the second: the app applies both to its
+//       local copy and sends updateVCard and deleteVCard; it sends createVCard of a new card
+//       and keeps that one only if the server takes it. Reports what the server answered.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { DAVClient, addressBookMultiGet, createDAVClient, fetchVCards } from 'tsdav';
 
@@ -126,22 +127,25 @@ async function outcome(response) {
 async function write([statePath]) {
   const state = load(statePath);
   const client = await resumed();
-  const [edited, removed] = state.objects;
-  const update = await outcome(
-    await client.updateVCard({
-      vCard: { ...edited, data: edited.data.replace(/^FN:.*$/m, 'FN:Edited Locally') },
-    }),
-  );
+  const [original, removed] = state.objects;
+  const edited = {
+    ...original,
+    data: original.data.replace(/^FN:.*$/m, 'FN:Edited Locally'),
+  };
+  const objects = state.objects
+    .filter((o) => o.url !== removed.url)
+    .map((o) => (o.url === edited.url ? edited : o));
+  save(statePath, { ...state, objects });
+  const update = await outcome(await client.updateVCard({ vCard: edited }));
   const remove = await outcome(await client.deleteVCard({ vCard: removed }));
-  const create = await outcome(
-    await client.createVCard({
-      addressBook: state.book,
-      filename: 'created-by-tsdav.vcf',
-      vCardString:
-        'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:created-by-tsdav\r\nFN:Created Locally\r\nN:Locally;Created;;;\r\nEND:VCARD\r\n',
-    }),
-  );
-  // The local copy stays as it was: the app keeps the server's version of a refused write.
+  const created = await client.createVCard({
+    addressBook: state.book,
+    filename: 'created-by-tsdav.vcf',
+    vCardString:
+      'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:created-by-tsdav\r\nFN:Created Locally\r\nN:Locally;Created;;;\r\nEND:VCARD\r\n',
+  });
+  // A new card enters the local copy once the server took it (the test asserts it did not).
+  const create = await outcome(created);
   return { update, delete: remove, create, edited: edited.url, deleted: removed.url };
 }
 
