@@ -588,8 +588,14 @@ fn refused_tokens_keep_the_last_good_cards_until_the_operator_signs_in_again() {
     assert_eq!(server.listing(), listing);
     assert_eq!(server.token(), token);
 
-    // The refresh token is revoked as well: the error says to sign in again.
+    // A refused sign-in is not retried before the next interval (at least 5 minutes), but
+    // any change to the token file is tried at once. The refresh token written is revoked as
+    // well: the error says to sign in again.
+    assert!(log.contains("cause=\"refused\""), "{log}");
+    assert!(log.contains("retry_in_s=300"), "{log}");
     set(&script, |s| s.refresh_tokens.clear());
+    let token_file = std::fs::read(server.path("google-token")).expect("token file");
+    support::server::write_atomically(&server.path("google-token"), &token_file);
     eventually(&server, "the revoked refresh token reported", || {
         server.log().contains("Google refused the refresh token")
     });

@@ -296,6 +296,14 @@ fn a_refused_service_account_is_not_retried_in_a_burst() {
         out.contains("invalid credentials") || out.contains("refused"),
         "{out}"
     );
+
+    // The operator fixes the password file: the source tries again at once.
+    let right = std::fs::read(slapd.password_file()).expect("password");
+    support::server::write_atomically(&wrong, &right);
+    eventually(&server, "the directory published", || {
+        status().contains("source directory: ok")
+    });
+    assert!(!server.listing().is_empty());
 }
 
 /// A config whose source reaches `url` (127.0.0.1 spelled localhost, the certificate's name)

@@ -207,39 +207,15 @@ fn a_heal_survives_a_restart() {
 fn vdirsyncer_gets_the_servers_cards_back_after_refused_writes() {
     let server = server("");
     let dir = tempfile::tempdir().expect("tempdir");
-    let contacts = dir.path().join("contacts");
+    let (config, contacts) = support::vdirsyncer::config(
+        dir.path(),
+        "staff",
+        "collections = null\nconflict_resolution = \"b wins\"",
+        &format!("http://127.0.0.1:{}{}", server.port, server.book_path()),
+        ("alice", "secret"),
+        "",
+    );
     std::fs::create_dir_all(&contacts).expect("dir");
-    let config = dir.path().join("config");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[general]
-status_path = "{status}"
-
-[pair staff]
-a = "local"
-b = "remote"
-collections = null
-conflict_resolution = "b wins"
-
-[storage local]
-type = "filesystem"
-path = "{contacts}"
-fileext = ".vcf"
-
-[storage remote]
-type = "carddav"
-url = "http://127.0.0.1:{port}{book}"
-username = "alice"
-password = "secret"
-"#,
-            status = dir.path().join("status").display(),
-            contacts = contacts.display(),
-            port = server.port,
-            book = server.book_path(),
-        ),
-    )
-    .expect("config");
     let sync = || support::vdirsyncer::run(&config, &["sync"]);
     let files = || -> std::collections::BTreeMap<String, String> {
         std::fs::read_dir(&contacts)

@@ -45,37 +45,14 @@ fn vdirsyncer_syncs_the_demo_books() {
         ],
     });
     server.login_as("demo", "demo");
-    let contacts = dir.path().join("contacts");
-    let vds_config = dir.path().join("config");
-    std::fs::write(
-        &vds_config,
-        format!(
-            r#"[general]
-status_path = "{status}"
-
-[pair demo]
-a = "local"
-b = "remote"
-collections = ["from b"]
-
-[storage local]
-type = "filesystem"
-path = "{contacts}"
-fileext = ".vcf"
-
-[storage remote]
-type = "carddav"
-url = "http://127.0.0.1:{port}/"
-username = "demo"
-password = "demo"
-read_only = true
-"#,
-            status = dir.path().join("status").display(),
-            contacts = contacts.display(),
-            port = server.port
-        ),
-    )
-    .expect("vdirsyncer config");
+    let (vds_config, contacts) = support::vdirsyncer::config(
+        dir.path(),
+        "demo",
+        r#"collections = ["from b"]"#,
+        &format!("http://127.0.0.1:{}/", server.port),
+        ("demo", "demo"),
+        "read_only = true",
+    );
     std::fs::create_dir_all(contacts.join("staff")).expect("dirs");
     std::fs::create_dir_all(contacts.join("rooms")).expect("dirs");
     std::fs::create_dir_all(contacts.join("everything")).expect("dirs");

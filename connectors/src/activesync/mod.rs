@@ -29,8 +29,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use xxhash_rust::xxh3::Xxh3;
-
 use crate::{Cancel, Contact, PollOutcome, SkippedRecord, Source, SourceError};
 use commands::{Command, Parsed};
 use detect::Format;
@@ -253,23 +251,9 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     Ok(files)
 }
 
-/// Names, sizes and mtimes of the files a poll would read, hashed.
+/// The files a poll would read, fingerprinted.
 fn fingerprint(path: &Path) -> Option<String> {
-    let files = list_files(path).ok()?;
-    let mut hasher = Xxh3::new();
-    for file in &files {
-        let meta = std::fs::metadata(file).ok()?;
-        let modified = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        hasher.update(file.as_os_str().as_encoded_bytes());
-        hasher.update(&[0]);
-        hasher.update(&meta.len().to_le_bytes());
-        hasher.update(&modified.as_nanos().to_le_bytes());
-    }
-    Some(format!("{}:{:032x}", files.len(), hasher.digest128()))
+    crate::regular::fingerprint(&list_files(path).ok()?)
 }
 
 #[async_trait::async_trait]

@@ -329,13 +329,7 @@ impl Source for CsvSource {
     }
 
     async fn fingerprint(&self) -> Option<String> {
-        let meta = tokio::fs::metadata(&self.settings.path).await.ok()?;
-        let modified = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        Some(format!("{}:{}", meta.len(), modified.as_nanos()))
+        crate::regular::fingerprint(std::slice::from_ref(&self.settings.path))
     }
 }
 

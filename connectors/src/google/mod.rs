@@ -499,6 +499,22 @@ impl Source for GoogleSource {
         &self.id
     }
 
+    /// The credential files: an operator who signs in again (`cardbridge google-login`) or
+    /// replaces a key is heard at once, not after the wait a refused sign-in earns.
+    async fn fingerprint(&self) -> Option<String> {
+        let files: Vec<std::path::PathBuf> =
+            match (&self.settings.oauth, &self.settings.service_account) {
+                (Some(oauth), _) => [&oauth.token_file, &oauth.client_secret_file]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect(),
+                (None, Some(account)) => vec![account.key_file.clone()],
+                (None, None) => Vec::new(),
+            };
+        crate::regular::fingerprint(&files)
+    }
+
     /// Google's blocking work is one photo at a time, each awaited by the poll: dropping the
     /// poll stops it between photos, so `_cancel` is not needed.
     async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {

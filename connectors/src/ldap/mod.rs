@@ -649,6 +649,18 @@ impl Source for LdapSource {
         &self.id
     }
 
+    /// The password and CA files: a service password an operator just changed is tried at
+    /// once, not after the wait a refused bind earns.
+    async fn fingerprint(&self) -> Option<String> {
+        let server = &self.settings.server;
+        let files: Vec<std::path::PathBuf> = [&server.bind_password_file, &server.ca_file]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        crate::regular::fingerprint(&files)
+    }
+
     async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
         let mut ldap = connect_service(&self.settings.server).await?;
