@@ -5,7 +5,8 @@
 #   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; OpenLDAP's slapd and
 #                               ldap-utils for the directory tests; Samba's AD DC for the
 #                               Active Directory tests; openssl for their TLS;
-#                               libwbxml2-utils, an independent WBXML encoder for the ActiveSync tests)
+#                               libwbxml2-utils, an independent WBXML encoder for the ActiveSync tests;
+#                               SyncEvolution and Evolution Data Server for the client tests)
 set -euo pipefail
 need="${1:-build}"
 
@@ -25,6 +26,15 @@ if [ "$need" = "test" ]; then
     missing_pkgs+=(samba samba-ad-dc samba-ad-provision)
   fi
   command -v ldbsearch >/dev/null 2>&1 || missing_pkgs+=(ldb-tools)
+  # SyncEvolution 2.0 (CLI, CardDAV and file backends, local-sync helper) and Evolution Data
+  # Server 3.46 (headless on a private D-Bus session, driven by Debian's python3 through
+  # GObject introspection): real CardDAV clients of the client tests.
+  command -v syncevolution >/dev/null 2>&1 && [ -x /usr/libexec/syncevo-local-sync ] \
+    || missing_pkgs+=(syncevolution syncevolution-libs)
+  [ -x /usr/libexec/evolution-addressbook-factory ] || missing_pkgs+=(evolution-data-server)
+  command -v dbus-run-session >/dev/null 2>&1 || missing_pkgs+=(dbus-daemon)
+  /usr/bin/python3 -c 'import gi; gi.require_version("EBook", "1.2"); gi.require_version("EDataServer", "1.2")' 2>/dev/null \
+    || missing_pkgs+=(python3-gi gir1.2-ebook-1.2 gir1.2-edataserver-1.2)
 fi
 
 if [ ${#missing_pkgs[@]} -gt 0 ]; then

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+use calcard::vcard::VCardValue;
 use serde::{Deserialize, Serialize};
 
 use super::server::hash;
@@ -113,6 +114,46 @@ pub fn expected(changed: bool) -> BTreeMap<String, Expected> {
             (p.formatted_name.clone(), p)
         })
         .collect()
+}
+
+/// What a client holds in one stored vCard, in the terms of [`Expected`]: the first FN,
+/// EMAIL, TEL (its digits), ORG (the organization name) and NICKNAME, "" where absent.
+pub fn held(card: &str) -> Expected {
+    let card = super::vcard::parse_strict(card);
+    let first = |name: &str| {
+        card.entries
+            .iter()
+            .find(|e| e.name.as_str().eq_ignore_ascii_case(name))
+            .and_then(|e| e.values.first())
+            .map(|v| match v {
+                VCardValue::Text(text) => text.clone(),
+                VCardValue::Component(parts) => parts.first().cloned().unwrap_or_default(),
+                other => format!("{other:?}"),
+            })
+            .unwrap_or_default()
+    };
+    Expected {
+        formatted_name: first("FN"),
+        email: first("EMAIL"),
+        phone_digits: digits(&first("TEL")),
+        organization: first("ORG"),
+        nickname: first("NICKNAME"),
+    }
+}
+
+/// What a client holds in `cards`, keyed by formatted name as [`expected`] is; panics when
+/// two cards have the same name (a duplicate the map would hide).
+pub fn held_book<'a>(cards: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Expected> {
+    let mut book = BTreeMap::new();
+    for card in cards {
+        let person = held(card);
+        let name = person.formatted_name.clone();
+        assert!(
+            book.insert(name.clone(), person).is_none(),
+            "the client holds two cards named {name:?}"
+        );
+    }
+    book
 }
 
 /// The digits of a phone number (`+1 (212) 555-1000` → `12125551000`).
@@ -356,6 +397,44 @@ impl Recorder {
             })
             .collect()
     }
+
+    /// The requests recorded after [`World::change_source`] ran.
+    pub fn exchanges_after_change(&self) -> Vec<Exchange> {
+        self.events()
+            .into_iter()
+            .skip_while(|e| !matches!(e, Event::Mark(Mark::SourceChanged)))
+            .filter_map(|e| match e {
+                Event::Exchange(x) => Some(x),
+                Event::Mark(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// The cards `exchanges` asked the server for: each GET's target and each href of an
+/// addressbook-multiget body (whatever its namespace prefix).
+pub fn cards_fetched(exchanges: &[Exchange]) -> Vec<String> {
+    let mut hrefs = Vec::new();
+    for x in exchanges {
+        if x.method == "GET" {
+            hrefs.push(x.target.clone());
+        } else if x.method == "REPORT" && x.body.contains("addressbook-multiget") {
+            for tag in x.body.split('<').skip(1) {
+                let Some((name, text)) = tag.split_once('>') else {
+                    continue;
+                };
+                if name.starts_with('/') {
+                    continue;
+                }
+                let local = name.rsplit(':').next().unwrap_or(name);
+                if local == "href" {
+                    hrefs.push(text.trim().to_string());
+                }
+            }
+        }
+    }
+    hrefs.sort();
+    hrefs
 }
 
 /// One HTTP message read off a stream: its head lines and its (de-chunked) body.
