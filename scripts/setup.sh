@@ -72,3 +72,52 @@ if [ "$need" = "test" ]; then
     fi
   fi
 fi
+
+if [ "$need" = "test" ]; then
+  # Thunderbird 153 ESR (Debian's package), the real client of tests/client_thunderbird.rs,
+  # driven headless through Marionette.
+  if ! thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.'; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: installing thunderbird (153 ESR) with apt-get" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq thunderbird >/dev/null
+    fi
+    if ! thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.'; then
+      echo "setup: Thunderbird 153 ESR is needed: sudo apt-get install thunderbird (Debian 12 security: 1:153.x esr)" >&2
+      exit 1
+    fi
+  fi
+  # Real clients of the client tests: tsdav (npm, pinned by the package-lock.json next to its
+  # driver in tests/clients/tsdav) and cadaver (Debian).
+  client_pkgs=()
+  command -v npm >/dev/null 2>&1 || client_pkgs+=(nodejs npm)
+  command -v cadaver >/dev/null 2>&1 || client_pkgs+=(cadaver)
+  if [ ${#client_pkgs[@]} -gt 0 ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: installing ${client_pkgs[*]} with apt-get (client tests)" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq "${client_pkgs[@]}" >/dev/null
+    else
+      echo "setup: missing ${client_pkgs[*]}: install them, e.g.: sudo apt-get install ${client_pkgs[*]}" >&2
+      exit 1
+    fi
+  fi
+  tsdav_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/clients/tsdav"
+  tsdav_installed="$(node -p "require('$tsdav_dir/node_modules/tsdav/package.json').version" 2>/dev/null || true)"
+  if [ "$tsdav_installed" != "2.3.4" ]; then
+    echo "setup: installing tsdav (npm ci in tests/clients/tsdav)" >&2
+    npm ci --prefix "$tsdav_dir" --no-audit --no-fund --silent
+  fi
+  # The caldav PyPI library, whose generic DAV layer tests/client_caldav.rs syncs with.
+  caldav=caldav==3.6.0
+  if ! python3 -c "import caldav; assert caldav.__version__ == '${caldav#*==}'" 2>/dev/null; then
+    echo "setup: installing $caldav (PyPI): the caldav client library" >&2
+    if ! python3 -m pip install --quiet --disable-pip-version-check "$caldav" 2>/dev/null \
+       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$caldav"; then
+      echo "setup: could not install caldav; install it with: python3 -m pip install $caldav" >&2
+      exit 1
+    fi
+  fi
+fi

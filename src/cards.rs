@@ -27,7 +27,8 @@ impl CardCache {
         self.cache.get_with((member.etag, version), || {
             // Copied to an exact-size buffer: the renderer's String is sized from a hint and
             // is often twice the card, and `Bytes::from(String)` would keep all of it cached.
-            Bytes::copy_from_slice(vcard::render(&member.contact, version).as_bytes())
+            let card = vcard::render_revised(&member.contact, version, member.revision);
+            Bytes::copy_from_slice(card.as_bytes())
         })
     }
 }

@@ -12,7 +12,7 @@ use crate::poller::Poller;
 use crate::state::AppState;
 use crate::status::Status;
 use crate::vcard::{self, VcardVersion};
-use crate::{auth, http, sources};
+use crate::{auth, http, sources, store};
 
 #[derive(Parser)]
 #[command(
@@ -218,7 +218,7 @@ fn check(path: PathBuf) -> Result<i32, String> {
                 for value in &outcome.left_out {
                     println!("  card published without a value: {value}");
                 }
-                listings.insert(id.clone(), sources::listing(outcome.contacts.clone()));
+                listings.insert(id.clone(), store::listing(outcome.contacts.clone()));
             }
             Err(error) => {
                 failed = true;
@@ -227,7 +227,7 @@ fn check(path: PathBuf) -> Result<i32, String> {
         }
     }
     for book in &config.books {
-        let (members, skipped) = sources::book_members(book, &listings);
+        let (members, skipped) = store::book_members(&book.id, &book.sources, &listings);
         println!("book {}: {} cards", book.id, members.len());
         for s in skipped {
             println!("  skipped {s}");
@@ -249,13 +249,13 @@ fn export(path: PathBuf, book_id: &str, version: VersionArg) -> Result<i32, Stri
     for source in &book.sources {
         match results.get(source) {
             Some(Ok(outcome)) => {
-                listings.insert(source.clone(), sources::listing(outcome.contacts.clone()));
+                listings.insert(source.clone(), store::listing(outcome.contacts.clone()));
             }
             Some(Err(error)) => return Err(format!("source {source}: {error}")),
             None => {}
         }
     }
-    let (members, _) = sources::book_members(book, &listings);
+    let (members, _) = store::book_members(&book.id, &book.sources, &listings);
     let version = match version {
         VersionArg::V3 => VcardVersion::V3,
         VersionArg::V4 => VcardVersion::V4,

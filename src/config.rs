@@ -90,6 +90,13 @@ pub struct ServerSettings {
     /// would otherwise hold its connection forever.
     #[serde(default = "default_header_timeout")]
     pub header_timeout: String,
+    /// Time a request body may take ("20s"), plus one second per `body_min_rate` bytes
+    /// received: enough for any honest link, not for a body dribbled a byte a minute.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout: String,
+    /// Bytes per second that earn a slow body more time (see `body_timeout`).
+    #[serde(default = "default_body_min_rate")]
+    pub body_min_rate: u64,
     /// Open connections at most; unset = derived from the file-descriptor limit.
     #[serde(default)]
     pub max_connections: Option<usize>,
@@ -139,6 +146,12 @@ fn default_thunderbird_status() -> u16 {
 }
 fn default_header_timeout() -> String {
     "10s".into()
+}
+fn default_body_timeout() -> String {
+    "20s".into()
+}
+fn default_body_min_rate() -> u64 {
+    500
 }
 fn default_log_retention() -> usize {
     10_000
@@ -202,6 +215,8 @@ impl Default for ServerSettings {
             max_property_bytes: default_property_bytes(),
             max_card_bytes: default_card_bytes(),
             header_timeout: default_header_timeout(),
+            body_timeout: default_body_timeout(),
+            body_min_rate: default_body_min_rate(),
             max_connections: None,
             max_connections_per_client: None,
         }
@@ -373,6 +388,16 @@ pub enum SourceSettings {
 }
 
 impl SourceSettings {
+    /// The source's own checks of its settings (no network, no files read).
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            SourceSettings::Csv(settings) => settings.validate(),
+            SourceSettings::Ldap(settings) => settings.validate(),
+            SourceSettings::ActiveSync(settings) => settings.validate(),
+            SourceSettings::Google(settings) => settings.validate(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             SourceSettings::Csv(_) => "csv",
@@ -471,10 +496,7 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let config = Config::parse(&text, path).map_err(err)?;
-        // Source settings are checked here (no network) so their errors name the file too.
-        crate::sources::build_all(&config).map_err(err)?;
-        Ok(config)
+        Config::parse(&text, path).map_err(err)
     }
 
     /// Parses configuration text; `path` locates relative file names.
@@ -558,6 +580,9 @@ impl Config {
         if header_timeout.is_zero() {
             return Err("[server] header_timeout: must be positive".into());
         }
+        if self.body_timeout()?.is_zero() || server.body_min_rate == 0 {
+            return Err("[server] body_timeout and body_min_rate must be positive".into());
+        }
         if server.max_connections == Some(0) || server.max_connections_per_client == Some(0) {
             return Err("[server] connection limits must be positive".into());
         }
@@ -639,6 +664,10 @@ impl Config {
     pub fn header_timeout(&self) -> Result<Duration, String> {
         parse_duration(&self.server.header_timeout)
             .map_err(|e| format!("[server] header_timeout: {e}"))
+    }
+
+    pub fn body_timeout(&self) -> Result<Duration, String> {
+        parse_duration(&self.server.body_timeout).map_err(|e| format!("[server] body_timeout: {e}"))
     }
 
     /// Worker threads to run: the configured number, or one per core.
@@ -850,6 +879,10 @@ fn parse_source(index: usize, mut table: toml::Table, base: &Path) -> Result<Sou
             "{at}: kind {other:?} is not supported (supported: \"csv\", \"ldap\", \"activesync\", \"google\")"
         )),
     };
+    // Checked here, without a network or the source's files, so the error names the file.
+    settings
+        .validate()
+        .map_err(|e| format!("[[source]] {id:?}: {e}"))?;
     Ok(SourceConfig {
         id,
         poll_interval,
@@ -968,9 +1001,6 @@ mod tests {
                 .join(name);
             let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
             assert!(!config.books.is_empty());
-            for source in &config.sources {
-                crate::sources::build(source).unwrap_or_else(|e| panic!("{name}: {e}"));
-            }
         }
     }
 

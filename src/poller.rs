@@ -24,14 +24,11 @@ use crate::config::SourceConfig;
 use crate::sources;
 use crate::state::AppState;
 use crate::status::{self, BookStatus, HoldStatus, Status};
-use crate::store::ApplyReport;
+use crate::store::{self, ApplyReport};
 
-/// Longest wait between retries of a failing source.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
+mod failure;
 
-/// The error of a poll not started because the previous one's work has not ended.
-const BUSY: &str = "still busy: the work of the previous poll, given up after its timeout, \
-                    has not ended yet; not polling again until it has";
+use failure::PollFailure;
 
 /// How often accept requests are looked for.
 const ACCEPT_CHECK: Duration = Duration::from_secs(1);
@@ -40,7 +37,7 @@ const ACCEPT_CHECK: Duration = Duration::from_secs(1);
 struct Shared {
     state: Arc<AppState>,
     /// Last good listing per source id.
-    listings: Mutex<HashMap<String, sources::Listing>>,
+    listings: Mutex<HashMap<String, store::Listing>>,
     status: Mutex<Status>,
     /// One publication at a time, so no update is lost between read and swap.
     publishing: Mutex<()>,
@@ -100,14 +97,14 @@ impl Shared {
         config: &SourceConfig,
         source: &Arc<dyn Source>,
         cancel: &Cancel,
-    ) -> Result<(), String> {
+    ) -> Result<(), PollFailure> {
         let started = Instant::now();
         tracing::debug!(source = %config.id, "poll started");
         let outcome = match tokio::time::timeout(config.timeout, source.poll(cancel)).await {
-            Ok(result) => result.map_err(|e| e.to_string())?,
+            Ok(result) => result.map_err(PollFailure::Source)?,
             Err(_) => {
                 cancel.cancel();
-                return Err(format!("no answer within {:?}", config.timeout));
+                return Err(PollFailure::Timeout(config.timeout));
             }
         };
         if let Some(throttled) = &outcome.throttled {
@@ -136,9 +133,11 @@ impl Shared {
             shared.publish(|b| b.sources.contains(&source_id), &[])
         })
         .await
-        .map_err(|e| format!("publishing failed: {e}"))?;
+        .map_err(|e| PollFailure::Unsaved(format!("publishing failed: {e}")))?;
         if self.has_unsaved(&config.id) {
-            return Err("a book fed by this source could not be recorded; retrying".into());
+            return Err(PollFailure::Unsaved(
+                "a book fed by this source could not be recorded; retrying".into(),
+            ));
         }
         Ok(())
     }
@@ -162,7 +161,7 @@ impl Shared {
         mut outcome: cardbridge_connectors::PollOutcome,
         started: Instant,
     ) {
-        sources::apply_caps(&mut outcome, &self.state.config.server.caps());
+        crate::vcard::caps::apply_to_poll(&mut outcome, &self.state.config.server.caps());
         log_first(
             &outcome.skipped,
             |s| tracing::warn!(source = %config.id, "skipped {s}"),
@@ -187,7 +186,7 @@ impl Shared {
             s.skipped = outcome.skipped.len();
         });
         if let Ok(mut listings) = self.listings.lock() {
-            listings.insert(config.id.clone(), sources::listing(outcome.contacts));
+            listings.insert(config.id.clone(), store::listing(outcome.contacts));
         }
     }
 
@@ -195,18 +194,17 @@ impl Shared {
         let mut failures: u32 = 0;
         let mut next_due = Instant::now();
         let mut last_fingerprint: Option<String> = None;
-        // The last poll's token: its blocking work may outlive a timeout.
-        let mut last_cancel = Cancel::default();
+        let mut gate = PollGate::default();
         loop {
             let fingerprint = source.fingerprint().await;
             let changed = fingerprint.is_some() && fingerprint != last_fingerprint;
             if changed || Instant::now() >= next_due {
-                let result = if last_cancel.is_running() {
-                    Err(BUSY.to_string())
-                } else {
-                    last_fingerprint = fingerprint;
-                    last_cancel = Cancel::default();
-                    self.poll_once(&config, &source, &last_cancel).await
+                let result = match gate.begin() {
+                    Err(busy) => Err(busy),
+                    Ok(cancel) => {
+                        last_fingerprint = fingerprint;
+                        self.poll_once(&config, &source, &cancel).await
+                    }
                 };
                 let now = unix_now();
                 match result {
@@ -217,21 +215,24 @@ impl Shared {
                             s.last_poll = Some(now);
                             s.last_success = Some(now);
                             s.error = None;
+                            s.cause = None;
                             s.consecutive_failures = 0;
                         });
                     }
                     Err(error) => {
                         failures = failures.saturating_add(1);
-                        let wait = backoff(failures);
+                        let wait = error.retry_in(failures, config.poll_interval);
                         tracing::error!(
                             source = %config.id,
+                            cause = error.cause(),
                             retry_in_s = wait.as_secs(),
                             "poll failed, keeping the last good data: {error}"
                         );
                         next_due = Instant::now() + wait;
                         self.update_source(&config.id, |s| {
                             s.last_poll = Some(now);
-                            s.error = Some(error.clone());
+                            s.error = Some(error.to_string());
+                            s.cause = Some(error.cause().to_string());
                             s.consecutive_failures = failures;
                         });
                     }
@@ -287,7 +288,7 @@ impl Shared {
             if book.sources.iter().any(|s| !snapshot.contains_key(s)) {
                 continue;
             }
-            let (members, skipped) = sources::book_members(book, &snapshot);
+            let (members, skipped) = store::book_members(&book.id, &book.sources, &snapshot);
             log_first(&skipped, |s| tracing::warn!(book = %book.id, "skipped {s}"));
             let accepted = accept.contains(&book.id);
             let applied = store.apply(
@@ -372,10 +373,24 @@ impl Shared {
     }
 }
 
-/// 2^failures seconds, capped, with up to 50% jitter so replicas do not retry in step.
-fn backoff(failures: u32) -> Duration {
-    let base = Duration::from_secs(1u64 << failures.min(16)).min(MAX_BACKOFF);
-    base.mul_f64(0.5 + fastrand::f64() * 0.5)
+/// One poll of a source at a time, counting the blocking work a timed-out poll left running:
+/// a stuck source must not stack threads and parses, one per retry.
+#[derive(Default)]
+struct PollGate {
+    /// The last poll's token: its blocking work may outlive its timeout.
+    last: Cancel,
+}
+
+impl PollGate {
+    /// The token of a new poll, or [`PollFailure::Busy`] while the previous poll's work
+    /// still runs.
+    fn begin(&mut self) -> Result<Cancel, PollFailure> {
+        if self.last.is_running() {
+            return Err(PollFailure::Busy);
+        }
+        self.last = Cancel::default();
+        Ok(self.last.clone())
+    }
 }
 
 /// The poll interval with ±10% jitter.
@@ -408,11 +423,29 @@ impl BackgroundService for Poller {
 mod tests {
     use super::*;
 
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(backoff(1) <= Duration::from_secs(2));
-        assert!(backoff(3) >= Duration::from_secs(4));
-        assert!(backoff(40) <= MAX_BACKOFF);
-        assert!(backoff(40) >= MAX_BACKOFF / 2);
+    /// A poll given up while its blocking work ignores the cancellation (a decoder deep in
+    /// one image): no new poll starts until that work has ended.
+    #[tokio::test]
+    async fn a_source_is_not_polled_while_a_given_up_poll_still_works() {
+        let mut gate = PollGate::default();
+        let cancel = gate.begin().expect("the first poll starts");
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let work = cancel.spawn_blocking(move || held.recv());
+        // The poll times out: it is cancelled and dropped, its work goes on.
+        cancel.cancel();
+        drop(work);
+        assert!(matches!(gate.begin(), Err(PollFailure::Busy)));
+        assert!(
+            matches!(gate.begin(), Err(PollFailure::Busy)),
+            "still busy on the next retry"
+        );
+        release.send(()).expect("release the work");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while cancel.is_running() {
+            assert!(Instant::now() < deadline, "the work ended");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let next = gate.begin().expect("a poll starts once the work has ended");
+        assert!(!next.is_cancelled(), "with a fresh token");
     }
 }

@@ -18,6 +18,10 @@ pub struct SourceStatus {
     pub last_success: Option<u64>,
     /// The last poll's error; `None` when it succeeded.
     pub error: Option<String>,
+    /// Its cause in one word (unreachable, refused, rate-limited, unreadable, bad-data,
+    /// config, timeout, state-file), which decided when the source is tried again.
+    #[serde(default)]
+    pub cause: Option<String>,
     pub consecutive_failures: u32,
     pub contacts: usize,
     pub skipped: usize,
@@ -125,7 +129,12 @@ impl Status {
                     source.contacts, source.skipped
                 )),
                 Some(error) => out.push_str(&format!(
-                    "source {id}: FAILING ({} in a row, last poll {last}, last success {}): {error}\n",
+                    "source {id}: FAILING ({}{} in a row, last poll {last}, last success {}): \
+                     {error}\n",
+                    source
+                        .cause
+                        .as_deref()
+                        .map_or_else(String::new, |c| format!("{c}, ")),
                     source.consecutive_failures,
                     source.last_success.map_or_else(|| "never".to_string(), ago)
                 )),

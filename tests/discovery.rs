@@ -401,3 +401,24 @@ fn allprop_and_propname() {
         Some("Staff directory")
     );
 }
+
+#[test]
+fn the_home_has_no_displayname_so_clients_do_not_list_it_as_a_book() {
+    let server = server();
+    let r = server.propfind(
+        "/addressbooks/alice/",
+        "0",
+        &propfind_body(&["D:resourcetype", "D:displayname"]),
+    );
+    assert_eq!(r.status, 207, "{}", r.text());
+    let ms = Multistatus::parse(&r.body);
+    let home = &ms.responses[0];
+    assert!(home.has_in("HTTP/1.1 404 Not Found", DAV, "displayname"));
+    assert!(home.has_in("HTTP/1.1 200 OK", DAV, "resourcetype"));
+    let r = server.propfind("/addressbooks/alice/", "0", "");
+    let ms = Multistatus::parse(&r.body);
+    assert!(
+        ms.responses[0].prop(DAV, "displayname").is_none(),
+        "allprop"
+    );
+}

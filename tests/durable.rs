@@ -312,7 +312,9 @@ fn a_stuck_source_polled_again_and_again_keeps_no_threads() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let out = loop {
         let (_, out, _) = run_cli(&["status", "-c", &server.config_path()]);
-        if out.contains(&format!("source stuck: FAILING ({failures} in a row")) {
+        if out.contains(&format!(
+            "source stuck: FAILING (unreadable, {failures} in a row"
+        )) {
             break out;
         }
         assert!(Instant::now() < deadline, "{out}\n{}", server.log());

@@ -1525,6 +1525,16 @@ fn a_burst_of_429s_is_logged_and_shown_in_status() {
         "{}",
         server.log()
     );
+    // Each wait is logged as it starts, not only summed up after the poll.
+    assert_eq!(
+        server
+            .log()
+            .matches("Google answered 429; trying again")
+            .count(),
+        3,
+        "{}",
+        server.log()
+    );
     status_shows(
         &server,
         "throttled by Google: 3 retries, 3 s waited in the poll",

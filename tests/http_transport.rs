@@ -254,3 +254,56 @@ fn a_request_head_sent_byte_by_byte_is_cut_off_at_the_head_deadline() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(conn.send("OPTIONS", "/", &[], b"").status, 200);
 }
+
+#[test]
+fn a_body_dribbled_slower_than_the_minimum_rate_gets_408_and_an_honest_slow_one_gets_through() {
+    let server = server_with("body_timeout = \"1s\"\nbody_min_rate = 1000");
+    let auth = basic("alice", "secret");
+    let book = server.book_path();
+    let body = sync_body("", false);
+    let length = body.len().to_string();
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/xml"),
+        ("Content-Length", length.as_str()),
+    ];
+
+    // A byte every 250 ms earns a quarter of a millisecond each: the body is cut off after
+    // about a second, long before its last byte.
+    let mut conn = Conn::open(server.port);
+    conn.write_raw(request_head("REPORT", &book, &headers, None).as_bytes())
+        .expect("head");
+    // Twelve bytes over three seconds: the deadline passes after about one.
+    for byte in body.as_bytes().iter().take(12) {
+        let _ = conn.write_raw(&[*byte]);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    conn.set_timeout(Duration::from_secs(5)).expect("timeout");
+    let answer = conn.read_response(false);
+    assert_eq!(answer.status, 408, "{}", answer.text());
+    assert!(answer.text().contains("too slowly"), "{}", answer.text());
+    assert!(conn.is_closed(), "the connection is closed after a 408");
+
+    // A 2 KB body whose last 100 bytes come 1.5 s late: past the base second, but the bytes
+    // already received earned the time.
+    let padded = body.replacen(
+        "<D:sync-level>",
+        &format!("{}<D:sync-level>", " ".repeat(2000)),
+        1,
+    );
+    let length = padded.len().to_string();
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/xml"),
+        ("Content-Length", length.as_str()),
+    ];
+    let mut conn = Conn::open(server.port);
+    let (first, second) = padded.as_bytes().split_at(padded.len() - 100);
+    conn.write_raw(request_head("REPORT", &book, &headers, None).as_bytes())
+        .expect("head");
+    conn.write_raw(first).expect("first part");
+    std::thread::sleep(Duration::from_millis(1500));
+    conn.write_raw(second).expect("second part");
+    let response = conn.read_response(false);
+    assert_eq!(response.status, 207, "{}", response.text());
+}

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use support::cards::{all as cards, delta, eventually, get, jpeg_size, photo, unfold};
 use support::http::basic;
 use support::multistatus::CARDDAV;
+use support::server::run_cli;
 use support::slapd::{Options, Slapd, ADMIN_DN, SUFFIX};
 use support::{Multistatus, Server, ServerSpec};
 
@@ -260,6 +261,41 @@ fn an_outage_keeps_cards_and_recovery_needs_no_restart() {
     assert_eq!(changed.len(), 1);
     assert!(removed.is_empty());
     assert!(get(&server, &changed[0]).contains("TITLE:Staff Engineer"));
+}
+
+#[test]
+fn a_refused_service_account_is_not_retried_in_a_burst() {
+    // Directories lock an account after a few failed binds (Active Directory's lockout
+    // threshold): a changed service password must not be retried every few seconds.
+    let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wrong = dir.path().join("wrong-password");
+    std::fs::write(&wrong, "not the password\n").expect("password file");
+    let state = "[store]\nstate_dir = \"state\"";
+    let config = config(&slapd, &format!("base = \"{PEOPLE}\""), state).replace(
+        &slapd.password_file().display().to_string(),
+        &wrong.display().to_string(),
+    );
+    let server = Server::start_ready(
+        ServerSpec {
+            config,
+            files: vec![],
+        },
+        0,
+    );
+    let status = || run_cli(&["status", "-c", &server.config_path()]).1;
+    eventually(&server, "the refused bind in the status", || {
+        status().contains("source directory: FAILING (refused, 1 in a row")
+    });
+    assert!(server.log().contains("retry_in_s=300"), "{}", server.log());
+    // Polled every second, it would have failed three or four more times by now.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let out = status();
+    assert!(out.contains("FAILING (refused, 1 in a row"), "{out}");
+    assert!(
+        out.contains("invalid credentials") || out.contains("refused"),
+        "{out}"
+    );
 }
 
 /// A config whose source reaches `url` (127.0.0.1 spelled localhost, the certificate's name)

@@ -4,24 +4,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use support::vcard::parse_strict;
 use support::{Server, ServerSpec};
 
 fn vdirsyncer(config: &Path, args: &[&str]) -> String {
-    let out = Command::new("vdirsyncer")
-        .arg("-c")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("vdirsyncer must be installed (scripts/test.sh installs it): python3 -m pip install vdirsyncer");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "vdirsyncer {args:?} failed:\n{text}");
+    let (ok, text) = support::vdirsyncer::run(config, args);
+    assert!(ok, "vdirsyncer {args:?} failed:\n{text}");
     text
 }
 

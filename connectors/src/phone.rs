@@ -41,6 +41,16 @@ pub fn is_known_region(region: &str) -> bool {
     region.trim().to_ascii_uppercase().parse::<Id>().is_ok()
 }
 
+/// A source's `default_region` setting, checked: unset, or a region code the library knows.
+pub fn check_region(region: Option<&str>) -> Result<(), String> {
+    match region {
+        Some(region) if !is_known_region(region) => Err(format!(
+            "default_region: {region:?} is not an ISO 3166 region code such as \"US\""
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The ways to parse one written number, and what their results must keep.
 struct Reading<'t> {
     /// The text whose digits the result must keep: after the international prefix, if any.

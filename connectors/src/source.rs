@@ -69,18 +69,54 @@ impl std::fmt::Display for Throttled {
     }
 }
 
-/// A poll that failed as a whole: the store keeps the previous data.
+/// A poll that failed as a whole: the store keeps the previous data. The variant is the cause,
+/// which decides when the poller tries again.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The server could not be reached or failed on its side (network, TLS, a 5xx answer, a
+    /// search cut short): worth another try soon.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The source refused the configured credentials or their rights (LDAP bind refused, no
+    /// access to the base, OAuth consent or scope missing): a person has to act, and quick
+    /// retries could lock the service account.
+    #[error("{0}")]
+    Refused(String),
+    /// The source asked for fewer requests, and for how long when it said.
+    #[error("{message}")]
+    RateLimited {
+        retry_after: Option<std::time::Duration>,
+        message: String,
+    },
+    /// A file that cannot be read.
     #[error("{path}: cannot read: {message}")]
     Unreadable { path: String, message: String },
-    #[error("{path}: cannot decode: {message}")]
-    Undecodable { path: String, message: String },
+    /// What the source holds cannot be used as a whole (an undecodable file, a header that
+    /// names no known format): `location` is the file, `file:line` or entry.
+    #[error("{location}: {message}")]
+    BadData { location: String, message: String },
+    /// A setting that can only be checked while polling is wrong (an unreadable password file,
+    /// a base DN that does not exist).
     #[error("{0}")]
-    Other(String),
+    Config(String),
     /// The poller gave up on the poll (see [`Cancel`]).
     #[error("the poll was given up (it took longer than its timeout)")]
     Cancelled,
+}
+
+impl SourceError {
+    /// The cause in one word, for the status file and `cardbridge status`.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            SourceError::Unreachable(_) => "unreachable",
+            SourceError::Refused(_) => "refused",
+            SourceError::RateLimited { .. } => "rate-limited",
+            SourceError::Unreadable { .. } => "unreadable",
+            SourceError::BadData { .. } => "bad-data",
+            SourceError::Config(_) => "config",
+            SourceError::Cancelled => "timeout",
+        }
+    }
 }
 
 /// A contact source. `poll` must be all-or-nothing: on error nothing is applied.
@@ -168,7 +204,7 @@ impl Cancel {
         async move {
             handle
                 .await
-                .map_err(|e| SourceError::Other(format!("parsing was interrupted: {e}")))
+                .map_err(|e| SourceError::Unreachable(format!("the work was interrupted: {e}")))
         }
     }
 }

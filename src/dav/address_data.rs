@@ -37,8 +37,10 @@ impl CardData {
         })
     }
 
-    /// The `(address-data, escaped card)` pair for a response.
+    /// The `(address-data, escaped card)` pair for a response; the client then holds this
+    /// version of the card.
     pub fn render(&self, app: &AppState, member: &Member) -> (QName, String) {
+        member.delivered();
         let bytes = app.cards.get(member, self.version);
         let text = String::from_utf8_lossy(&bytes);
         (self.name.clone(), xml::escape(&text))

@@ -20,7 +20,6 @@ pub enum Located<'a> {
         state: Arc<BookState>,
     },
     Card {
-        state: Arc<BookState>,
         member: Arc<Member>,
     },
 }
@@ -79,7 +78,7 @@ pub fn locate<'a>(
         } => {
             let (_, _, state) = book(owner, id)?;
             let member = state.snapshot.get(name).cloned().ok_or_else(not_found)?;
-            Ok(Located::Card { state, member })
+            Ok(Located::Card { member })
         }
     }
 }

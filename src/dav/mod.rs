@@ -2,6 +2,7 @@
 //! Transport concerns (sockets, bodies, limits, authentication) live in `crate::http`.
 
 mod address_data;
+mod conditional;
 pub mod filter;
 mod get;
 mod locate;
@@ -36,6 +37,8 @@ pub struct RequestHead {
     pub depth: Option<String>,
     pub accept: Option<String>,
     pub if_none_match: Option<String>,
+    pub if_modified_since: Option<String>,
+    pub if_match: Option<String>,
     pub user_agent: String,
     /// `Brief: t` or `Prefer: return=minimal`: 404 propstats may be left out.
     pub minimal: bool,
@@ -75,7 +78,7 @@ pub fn handle(app: &Arc<AppState>, head: &RequestHead, identity: &Identity, body
         "REPORT" => report::handle(app, head, user, &resource, &body),
         "GET" | "HEAD" => get::handle(app, head, user, &resource),
         "PROPPATCH" => readonly::proppatch(app, user, &resource, &head.path, &body),
-        method if is_write_method(method) => readonly::refuse(&head.path, method),
+        method if is_write_method(method) => readonly::refuse_write(app, head, user, &resource),
         _ => Reply::new(405).header("Allow", ALLOW),
     }
 }

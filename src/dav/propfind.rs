@@ -97,12 +97,8 @@ pub fn handle(
                 return stream_members(app, head, user, id, state, out, selection);
             }
         }
-        Located::Card { state, member } => {
-            let target = Target::Card {
-                member,
-                published: state.published,
-            };
-            write(&target, &self_href);
+        Located::Card { member } => {
+            write(&Target::Card { member }, &self_href);
         }
     }
     reply::multistatus(out)
@@ -123,7 +119,6 @@ fn stream_members(
         app: Arc::clone(app),
         user: user.to_string(),
         book: book.to_string(),
-        published: state.published,
         selection,
         card_data: None,
         minimal: head.minimal,

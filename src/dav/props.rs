@@ -1,9 +1,8 @@
 //! Live properties of every resource kind, and which ones `allprop` and `propname` name.
 
-use std::time::SystemTime;
-
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::conditional;
 use super::paths;
 use super::request::{QName, NS_CARDDAV, NS_CS, NS_DAV};
 use super::xml;
@@ -24,7 +23,6 @@ pub enum Target<'a> {
     },
     Card {
         member: &'a Member,
-        published: SystemTime,
     },
 }
 
@@ -86,7 +84,6 @@ pub fn resolve(ctx: &PropContext, target: &Target, href: &str, name: &QName) -> 
             ("displayname", Target::Root) => Some("cardbridge".into()),
             ("displayname", Target::Principals) => Some("Principals".into()),
             ("displayname", Target::Principal) => Some(xml::escape(user)),
-            ("displayname", Target::Home) => Some("Address books".into()),
             ("displayname", Target::Book { config, .. }) => {
                 Some(xml::escape(config.display_name()))
             }
@@ -113,8 +110,8 @@ pub fn resolve(ctx: &PropContext, target: &Target, href: &str, name: &QName) -> 
                     .len()
                     .to_string(),
             ),
-            ("getlastmodified", Target::Card { published, .. }) => {
-                Some(httpdate::fmt_http_date(*published))
+            ("getlastmodified", Target::Card { member }) => {
+                Some(httpdate::fmt_http_date(conditional::last_modified(member)))
             }
             ("getlastmodified", Target::Book { state, .. }) => {
                 Some(httpdate::fmt_http_date(state.published))
@@ -166,6 +163,9 @@ pub fn allprop_names(target: &Target) -> Vec<QName> {
             (NS_DAV, "getlastmodified"),
             (NS_CARDDAV, "addressbook-description"),
         ]),
+        // The address-book home has no name of its own: clients that show every named
+        // collection (the npm `dav` client) would list it as one more book.
+        Target::Home => names(&[(NS_DAV, "resourcetype")]),
         _ => names(&[(NS_DAV, "resourcetype"), (NS_DAV, "displayname")]),
     }
 }
@@ -183,12 +183,8 @@ pub fn all_names(target: &Target) -> Vec<QName> {
             (NS_DAV, "principal-collection-set"),
             (NS_CARDDAV, "addressbook-home-set"),
         ]),
-        Target::Principals | Target::Home => {
-            list.push((NS_DAV, "displayname"));
-            if matches!(target, Target::Home) {
-                list.push((NS_DAV, "owner"));
-            }
-        }
+        Target::Principals => list.push((NS_DAV, "displayname")),
+        Target::Home => list.push((NS_DAV, "owner")),
         Target::Principal => list.extend([
             (NS_DAV, "displayname"),
             (NS_DAV, "principal-URL"),

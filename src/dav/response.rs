@@ -2,7 +2,6 @@
 //! reads only the first status), missing ones in a 404 propstat after it.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use super::address_data::CardData;
 use super::paths;
@@ -104,7 +103,6 @@ pub struct CardResponder {
     pub app: Arc<AppState>,
     pub user: String,
     pub book: String,
-    pub published: SystemTime,
     pub selection: Selection,
     /// Set when the request asked for `address-data`.
     pub card_data: Option<CardData>,
@@ -122,7 +120,6 @@ impl CardResponder {
             app: Arc::clone(on.app),
             user: on.user.to_string(),
             book: on.book.to_string(),
-            published: on.state.published,
             card_data: CardData::requested(&props, address_data),
             selection: Selection::Props(props),
             minimal: on.head.minimal,
@@ -145,10 +142,7 @@ impl CardResponder {
             app: &self.app,
             user: &self.user,
         };
-        let target = Target::Card {
-            member,
-            published: self.published,
-        };
+        let target = Target::Card { member };
         write(
             out,
             &ctx,

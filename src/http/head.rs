@@ -23,6 +23,8 @@ pub fn request_head(req: &RequestHeader) -> RequestHead {
         depth: header(req, "depth"),
         accept: header(req, "accept"),
         if_none_match: header(req, "if-none-match"),
+        if_modified_since: header(req, "if-modified-since"),
+        if_match: header(req, "if-match"),
         user_agent: header(req, "user-agent").unwrap_or_default(),
         minimal: brief || prefer_minimal,
     }

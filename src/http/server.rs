@@ -29,6 +29,7 @@ pub struct CardDavApp {
     pub state: Arc<AppState>,
     pub(super) limits: Arc<ConnectionLimits>,
     pub(super) header_timeout: Duration,
+    pub(super) body_pace: body::Pace,
 }
 
 impl CardDavApp {
@@ -43,6 +44,10 @@ impl CardDavApp {
         );
         Ok(CardDavApp {
             header_timeout: state.config.header_timeout()?,
+            body_pace: body::Pace {
+                base: state.config.body_timeout()?,
+                min_rate: server.body_min_rate,
+            },
             limits: Arc::new(limits),
             state,
         })
@@ -96,15 +101,10 @@ impl CardDavApp {
     async fn answer(&self, session: &mut ServerSession, head: &RequestHead) -> Reply {
         let server = &self.state.config.server;
         if paths::parse(&head.path) == Some(paths::Resource::WellKnown) {
-            return discard_body(
-                session,
-                server.propfind_body_limit,
-                dav::well_known_redirect(),
-            )
-            .await;
+            return discard_body(session, self, dav::well_known_redirect()).await;
         }
         if head.method == "OPTIONS" {
-            return discard_body(session, server.propfind_body_limit, dav::options()).await;
+            return discard_body(session, self, dav::options()).await;
         }
         let authorization = session
             .req_header()
@@ -130,17 +130,17 @@ impl CardDavApp {
                     "the user directory is unavailable; try again later",
                 )
                 .header("Retry-After", "30");
-                return discard_body(session, server.propfind_body_limit, reply).await;
+                return discard_body(session, self, reply).await;
             }
             Err(AuthFailure::Throttled(wait)) => {
                 let reply = Reply::dav_error(429, "", "too many failed logins; try again later")
                     .header("Retry-After", wait.as_secs().saturating_add(1).to_string());
-                return discard_body(session, server.propfind_body_limit, reply).await;
+                return discard_body(session, self, reply).await;
             }
             Err(AuthFailure::Busy) => {
                 let reply = Reply::dav_error(503, "", "too many logins at once; try again later")
                     .header("Retry-After", "2");
-                return discard_body(session, server.propfind_body_limit, reply).await;
+                return discard_body(session, self, reply).await;
             }
             Err(failure) => {
                 let description = match failure {
@@ -151,7 +151,7 @@ impl CardDavApp {
                     "WWW-Authenticate",
                     format!("Basic realm=\"{}\", charset=\"UTF-8\"", server.realm),
                 );
-                return discard_body(session, server.propfind_body_limit, reply).await;
+                return discard_body(session, self, reply).await;
             }
         };
         let limit = if head.method == "REPORT" {
@@ -159,7 +159,7 @@ impl CardDavApp {
         } else {
             server.propfind_body_limit
         };
-        let body = match body::read_limited(session, limit).await {
+        let body = match body::read_limited(session, limit, self.body_pace).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
                 return Reply::dav_error(
@@ -168,6 +168,9 @@ impl CardDavApp {
                     &format!("request body larger than {limit} bytes"),
                 )
                 .closing()
+            }
+            Err(BodyError::TooSlow) => {
+                return Reply::dav_error(408, "", "the request body arrived too slowly").closing()
             }
             Err(BodyError::Broken) => {
                 return Reply::dav_error(400, "", "could not read the request body").closing()
@@ -190,9 +193,9 @@ impl CardDavApp {
     }
 }
 
-/// Answers `reply` without processing the request body: a body within `limit` is read and
-/// dropped so the connection can be reused; anything else closes the connection.
-async fn discard_body(session: &mut ServerSession, limit: usize, reply: Reply) -> Reply {
+/// Answers `reply` without processing the request body: a body within the PROPFIND limit and
+/// pace is read and dropped so the connection can be reused; anything else closes it.
+async fn discard_body(session: &mut ServerSession, server: &CardDavApp, reply: Reply) -> Reply {
     let has_body = session.req_header().headers.contains_key("content-length")
         || session
             .req_header()
@@ -206,7 +209,8 @@ async fn discard_body(session: &mut ServerSession, limit: usize, reply: Reply) -
         // The client waits for our go-ahead; it gets the final answer instead.
         return reply.closing();
     }
-    match body::read_limited(session, limit).await {
+    let limit = server.state.config.server.propfind_body_limit;
+    match body::read_limited(session, limit, server.body_pace).await {
         Ok(_) => reply,
         Err(_) => reply.closing(),
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwap;
 
 use super::changelog::{ChangeLog, Retention};
-use super::member::Member;
+use super::member::{Etag, Member};
 use super::persist::{StateError, StateFile};
 use super::snapshot::Snapshot;
 use super::token::SyncToken;
@@ -68,6 +68,9 @@ pub struct Book {
     id: String,
     state: ArcSwap<BookState>,
     hold: Mutex<Option<Hold>>,
+    /// Held by whoever builds the next state (a poll, a heal), so neither builds on a state
+    /// the other is replacing and the state file records every change in order.
+    writer: Mutex<()>,
 }
 
 fn unix_now() -> u64 {
@@ -105,6 +108,7 @@ impl Book {
             id: id.to_string(),
             state: ArcSwap::from_pointee(state),
             hold: Mutex::new(None),
+            writer: Mutex::new(()),
         })
     }
 
@@ -128,11 +132,16 @@ impl Book {
         accept: bool,
         state_file: Option<&StateFile>,
     ) -> Result<ApplyReport, StateError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.state();
+        let now = unix_now();
         // Fresh members even for unchanged cards: they share their contacts with the source
         // listing, so a book costs one copy of its contacts; cached renderings are keyed by
-        // ETag and survive the swap.
-        let next = Snapshot::from_members(members.into_iter().map(Arc::new));
+        // ETag and survive the swap. Unchanged content keeps its heal revision and change time.
+        let next = Snapshot::from_members(members.into_iter().map(|member| {
+            let before = current.snapshot.get(&member.name);
+            Arc::new(member.following(before.map(Arc::as_ref), now))
+        }));
         let changed = current.snapshot.changed_names(&next);
         if changed.is_empty() {
             let members = next.len();
@@ -161,25 +170,73 @@ impl Book {
             self.set_hold(Some(hold.clone()));
             return Ok(ApplyReport::Held(hold));
         }
-        let now = unix_now();
+        let members = next.len();
+        let changed = self.publish(&current, next, changed, now, state_file)?;
+        self.set_hold(None);
+        Ok(ApplyReport::Published {
+            members,
+            changed,
+            removed,
+        })
+    }
+
+    /// Heals card `name` after a refused write from a client holding its version `seen`: the
+    /// card gets its next revision (a new ETag, the same content), logged like a content
+    /// change, so that client's next sync brings the server's version back over its local edit
+    /// or deletion. Nothing happens when the card is gone or has changed since `seen` (the
+    /// client's next sync brings it anyway), or when its last heal has not been downloaded yet
+    /// (nothing new to bring back): a client repeating a refused write costs one heal, not one
+    /// per request. Returns whether the card was healed.
+    pub fn heal(
+        &self,
+        name: &str,
+        seen: Etag,
+        state_file: Option<&StateFile>,
+    ) -> Result<bool, StateError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.state();
+        let Some(member) = current.snapshot.get(name) else {
+            return Ok(false);
+        };
+        if !current.ready || member.etag != seen || member.heal_pending() {
+            return Ok(false);
+        }
+        let Some(healed) = member.healed() else {
+            return Ok(false);
+        };
+        let next = current.snapshot.with_member(Arc::new(healed));
+        self.publish(
+            &current,
+            next,
+            vec![name.to_string()],
+            unix_now(),
+            state_file,
+        )?;
+        Ok(true)
+    }
+
+    /// Logs `next` as the change of `changed` names from `current`, persists it, then swaps it
+    /// in; returns how many names changed. Called with `writer` held.
+    fn publish(
+        &self,
+        current: &BookState,
+        next: Snapshot,
+        changed: Vec<String>,
+        now: u64,
+        state_file: Option<&StateFile>,
+    ) -> Result<usize, StateError> {
         let mut log = current.log.clone();
         let entry = log.push(next.digest(), changed, now);
         if let Some(file) = state_file {
             file.save(&self.id, &next, &entry, log.first_seq())?;
         }
-        let report = ApplyReport::Published {
-            members: next.len(),
-            changed: entry.changed.len(),
-            removed,
-        };
         self.state.store(Arc::new(BookState {
             snapshot: Arc::new(next),
             log,
             published: UNIX_EPOCH + Duration::from_secs(now),
             ready: true,
         }));
-        self.set_hold(None);
-        Ok(report)
+        Ok(entry.changed.len())
     }
 
     fn set_hold(&self, hold: Option<Hold>) {
@@ -252,6 +309,62 @@ mod tests {
         assert_eq!(
             delta,
             Some(vec!["a.vcf".into(), "b.vcf".into(), "c.vcf".into()])
+        );
+    }
+
+    #[test]
+    fn a_heal_is_one_logged_change_that_polls_keep_until_the_content_changes() {
+        let book = Book::open("b", RETENTION, None).expect("book");
+        apply(&book, &[("a", "A"), ("b", "B")], false);
+        let token = book.state().token();
+        let seen = book.state().snapshot.get("a.vcf").expect("a").etag;
+        assert!(
+            !book.heal("a.vcf", Etag(1), None).expect("heal"),
+            "another version"
+        );
+        assert!(
+            !book.heal("x.vcf", seen, None).expect("heal"),
+            "no such card"
+        );
+        assert!(book.heal("a.vcf", seen, None).expect("heal"));
+        let healed = book.state();
+        let delta = |from: SyncToken| -> Vec<String> {
+            book.state()
+                .log
+                .delta_since(from.0)
+                .expect("known")
+                .names
+                .into_iter()
+                .collect()
+        };
+        assert_eq!(delta(token), vec!["a.vcf"]);
+        let etag = healed.snapshot.get("a.vcf").expect("a").etag;
+        assert!(
+            !book.heal("a.vcf", etag, None).expect("heal"),
+            "not downloaded yet"
+        );
+
+        assert_eq!(
+            apply(&book, &[("a", "A"), ("b", "B")], false),
+            ApplyReport::Unchanged { members: 2 }
+        );
+        assert_eq!(
+            book.state().token(),
+            healed.token(),
+            "the poll keeps the heal"
+        );
+        book.state().snapshot.get("a.vcf").expect("a").delivered();
+        assert!(
+            book.heal("a.vcf", etag, None).expect("heal"),
+            "downloaded: heals again"
+        );
+
+        apply(&book, &[("a", "A2"), ("b", "B")], false);
+        let a = Arc::clone(book.state().snapshot.get("a.vcf").expect("a"));
+        assert_eq!(
+            (a.revision, a.etag),
+            (0, a.content),
+            "new content starts afresh"
         );
     }
 

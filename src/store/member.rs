@@ -1,5 +1,7 @@
-//! One card of a book: its contact, content-hash ETag and URL-safe name.
+//! One card of a book: its contact, content-hash ETag (folded with a heal revision), change
+//! time and URL-safe name.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use cardbridge_connectors::Contact;
@@ -33,8 +35,30 @@ impl Etag {
 pub struct Member {
     /// Resource name within the book, including `.vcf`.
     pub name: String,
+    /// The hash of the card's content ([`Etag::of`]): what a source change moves.
+    pub content: Etag,
+    /// How often a refused write has healed this card since its content last changed.
+    pub revision: u32,
+    /// The ETag served: the content hash folded with the revision.
     pub etag: Etag,
+    /// Unix seconds when the content last changed here (`Last-Modified`); a heal keeps it.
+    pub changed: u64,
+    /// Healed, and nobody has downloaded the healed version since: a further refused write
+    /// brings nothing new back, so it does not heal again (memory only; see `Book::heal`).
+    heal_pending: AtomicBool,
     pub contact: Arc<Contact>,
+}
+
+/// The served ETag of content at `revision` (served as `vcard::render_revised`): the content
+/// hash itself at revision 0, so cards never healed keep the ETags they always had.
+fn folded(content: Etag, revision: u32) -> Etag {
+    if revision == 0 {
+        return content;
+    }
+    let mut buf = [0u8; 20];
+    buf[..16].copy_from_slice(&content.0.to_le_bytes());
+    buf[16..].copy_from_slice(&revision.to_le_bytes());
+    Etag(xxh3_128(&buf))
 }
 
 impl Member {
@@ -44,11 +68,68 @@ impl Member {
 
     /// A member sharing the contact with the source listing it came from (one copy in memory).
     pub fn shared(contact: Arc<Contact>) -> Member {
+        let content = Etag::of(&contact);
+        Member::restored(card_name(&contact.uid), content, 0, 0, contact)
+    }
+
+    /// A member as the state file recorded it.
+    pub fn restored(
+        name: String,
+        content: Etag,
+        revision: u32,
+        changed: u64,
+        contact: Arc<Contact>,
+    ) -> Member {
         Member {
-            name: card_name(&contact.uid),
-            etag: Etag::of(&contact),
+            name,
+            content,
+            revision,
+            etag: folded(content, revision),
+            changed,
+            heal_pending: AtomicBool::new(false),
             contact,
         }
+    }
+
+    /// This member as a new listing brings it, given what the book held under its name
+    /// before: unchanged content keeps its revision, ETag and change time; new content
+    /// starts afresh at `now`.
+    pub fn following(mut self, before: Option<&Member>, now: u64) -> Member {
+        match before {
+            Some(old) if old.content == self.content => {
+                self.revision = old.revision;
+                self.etag = old.etag;
+                self.changed = old.changed;
+                self.heal_pending = AtomicBool::new(old.heal_pending());
+            }
+            _ => self.changed = now,
+        }
+        self
+    }
+
+    /// The same card under the next revision (a new ETag for the same content), or `None`
+    /// when the revision counter is exhausted.
+    pub fn healed(&self) -> Option<Member> {
+        let revision = self.revision.checked_add(1)?;
+        let mut member = Member::restored(
+            self.name.clone(),
+            self.content,
+            revision,
+            self.changed,
+            Arc::clone(&self.contact),
+        );
+        member.heal_pending = AtomicBool::new(true);
+        Some(member)
+    }
+
+    /// Whether this member was healed and not downloaded since.
+    pub fn heal_pending(&self) -> bool {
+        self.heal_pending.load(Ordering::Relaxed)
+    }
+
+    /// Records that a client holds this version (it was sent, or confirmed by a 304).
+    pub fn delivered(&self) {
+        self.heal_pending.store(false, Ordering::Relaxed);
     }
 
     /// This member's contribution to the book's state digest.
@@ -105,5 +186,42 @@ mod tests {
         a.formatted_name = "Anna".into();
         assert_ne!(first, Etag::of(&a));
         assert_eq!(first.quoted().len(), 34);
+    }
+
+    #[test]
+    fn a_heal_changes_the_etag_and_a_listing_keeps_it_until_the_content_changes() {
+        let contact = Contact {
+            uid: "a".into(),
+            formatted_name: "Ann".into(),
+            ..Contact::default()
+        };
+        let original = Member::new(contact.clone());
+        assert_eq!(
+            original.etag, original.content,
+            "never healed: the content hash"
+        );
+        let healed = original.healed().expect("revision 1");
+        assert_ne!(healed.etag, original.etag);
+        assert_eq!(
+            healed.etag,
+            original.healed().expect("again").etag,
+            "the same heal gives the same ETag (replicas)"
+        );
+        assert!(healed.heal_pending());
+        let relisted = Member::new(contact.clone()).following(Some(&healed), 99);
+        assert_eq!(
+            (relisted.etag, relisted.changed),
+            (healed.etag, healed.changed)
+        );
+        assert!(relisted.heal_pending());
+        relisted.delivered();
+        assert!(!relisted.heal_pending());
+        let edited = Member::new(Contact {
+            formatted_name: "Anna".into(),
+            ..contact
+        })
+        .following(Some(&relisted), 99);
+        assert_eq!((edited.revision, edited.changed), (0, 99));
+        assert_eq!(edited.etag, edited.content);
     }
 }

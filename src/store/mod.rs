@@ -8,6 +8,7 @@
 mod book;
 mod changelog;
 mod member;
+mod merge;
 mod persist;
 mod snapshot;
 mod token;
@@ -15,6 +16,7 @@ mod token;
 pub use book::{ApplyReport, Book, BookState, Hold, RemovalGuard};
 pub use changelog::{ChangeLog, Delta, Retention};
 pub use member::{card_name, Etag, Member};
+pub use merge::{book_members, listing, Listing};
 pub use persist::{StateError, StateFile};
 pub use snapshot::Snapshot;
 pub use token::{ClientToken, ResumeToken, SyncToken};

@@ -19,8 +19,8 @@ use super::snapshot::Snapshot;
 /// Bumped when the layout changes (the contact model included: postcard has no optional
 /// fields); a file from a newer version is refused, not misread, and one from an older version
 /// is emptied so its books are rebuilt from the sources. 2: loose dates, related people and
-/// custom fields in the contact.
-const FORMAT: u32 = 2;
+/// custom fields in the contact. 3: each card's heal revision and content change time.
+const FORMAT: u32 = 3;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("books");
@@ -72,7 +72,10 @@ struct BookMeta {
 
 #[derive(Serialize, Deserialize)]
 struct StoredMember {
-    etag: u128,
+    /// The content hash; the served ETag is derived from it and `revision`.
+    content: u128,
+    revision: u32,
+    changed: u64,
     contact: Contact,
 }
 
@@ -266,11 +269,13 @@ impl StateFile {
             }
             let stored: StoredMember = postcard::from_bytes(value.value())
                 .map_err(|e| self.error(format!("card {name:?} of book {book:?}: {e}")))?;
-            members.push(Arc::new(Member {
-                name: name.to_string(),
-                etag: Etag(stored.etag),
-                contact: Arc::new(stored.contact),
-            }));
+            members.push(Arc::new(Member::restored(
+                name.to_string(),
+                Etag(stored.content),
+                stored.revision,
+                stored.changed,
+                Arc::new(stored.contact),
+            )));
         }
         let snapshot = Snapshot::from_members(members);
         if snapshot.digest() != meta.digest {
@@ -333,7 +338,9 @@ impl StateFile {
                 match next.get(name) {
                     Some(member) => {
                         let stored = StoredMember {
-                            etag: member.etag.0,
+                            content: member.content.0,
+                            revision: member.revision,
+                            changed: member.changed,
                             contact: (*member.contact).clone(),
                         };
                         let bytes =

@@ -44,6 +44,14 @@ impl Snapshot {
         snapshot
     }
 
+    /// This snapshot with `member` put in place of the member of the same name (O(members):
+    /// the map of shared members is copied, no card is).
+    pub fn with_member(&self, member: Arc<Member>) -> Snapshot {
+        let mut next = self.clone();
+        next.insert(member);
+        next
+    }
+
     fn insert(&mut self, member: Arc<Member>) {
         self.digest = self.digest.wrapping_add(member.digest_term());
         if let Some(old) = self.members.insert(member.name.clone(), member) {

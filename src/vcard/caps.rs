@@ -188,6 +188,25 @@ pub fn apply(contact: &mut std::sync::Arc<Contact>, caps: &Caps) -> Vec<String> 
     cuts
 }
 
+/// Shortens the contacts of a poll to the card size caps; each value cut is added to the
+/// poll's notices, naming the card.
+pub fn apply_to_poll(outcome: &mut cardbridge_connectors::PollOutcome, caps: &Caps) {
+    for contact in &mut outcome.contacts {
+        let card = format!(
+            "card {:?} ({:?})",
+            contact.uid,
+            crate::vcard::formatted_name(contact)
+                .chars()
+                .take(40)
+                .collect::<String>()
+        );
+        let cuts = apply(contact, caps);
+        outcome
+            .notices
+            .extend(cuts.into_iter().map(|cut| format!("{card}: {cut}")));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

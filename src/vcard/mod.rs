@@ -14,7 +14,7 @@ mod render;
 mod tests;
 
 pub use names::formatted_name;
-pub use render::render;
+pub use render::{render, render_revised};
 
 /// Bumped whenever rendering output changes, so content-hash ETags change with it.
 pub const RENDER_REVISION: u32 = 2;

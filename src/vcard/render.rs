@@ -17,7 +17,7 @@ const PRODID: &str = "-//cardbridge//cardbridge//EN";
 
 /// Properties the renderer owns; a source extra with one of these names would duplicate a
 /// singleton or, for `END`/`BEGIN`, cut the card short.
-const RESERVED_EXTRAS: [&str; 11] = [
+const RESERVED_EXTRAS: [&str; 12] = [
     "BEGIN",
     "END",
     "VERSION",
@@ -29,7 +29,26 @@ const RESERVED_EXTRAS: [&str; 11] = [
     "X-ADDRESSBOOKSERVER-KIND",
     "MEMBER",
     "X-ADDRESSBOOKSERVER-MEMBER",
+    REVISION_PROPERTY,
 ];
+
+/// Marks a card healed after a refused write (see `render_revised`).
+const REVISION_PROPERTY: &str = "X-CARDBRIDGE-REVISION";
+
+/// The card as served after `revision` heals of refused writes: the plain rendering at
+/// revision 0, else with `X-CARDBRIDGE-REVISION:<revision>` before `END:VCARD`. A client that
+/// compares card content rather than ETags (vdirsyncer) then sees the healed card as changed
+/// too, and takes it over its local edit. Still a pure function of its inputs.
+pub fn render_revised(contact: &Contact, version: VcardVersion, revision: u32) -> String {
+    let card = render(contact, version);
+    if revision == 0 {
+        return card;
+    }
+    match card.strip_suffix("END:VCARD\r\n") {
+        Some(head) => format!("{head}{REVISION_PROPERTY}:{revision}\r\nEND:VCARD\r\n"),
+        None => card,
+    }
+}
 
 /// Renders one card, CRLF line endings, ending with "END:VCARD\r\n".
 ///
@@ -534,7 +553,8 @@ impl Renderer {
                 self.w.raw(",");
             }
             first = false;
-            self.w.text(value);
+            // Spaces around a list item mean nothing, and readers differ on keeping them.
+            self.w.text(value.trim());
         }
     }
 }

@@ -786,3 +786,20 @@ for path in sys.argv[1:]:
     let got = String::from_utf8(out.stdout).unwrap();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_healed_card_carries_its_revision_and_stays_well_formed() {
+    for version in [VcardVersion::V3, VcardVersion::V4] {
+        let contact = rich();
+        assert_eq!(
+            super::render_revised(&contact, version, 0),
+            render(&contact, version)
+        );
+        let healed = super::render_revised(&contact, version, 2);
+        assert!(
+            healed.ends_with("\r\nX-CARDBRIDGE-REVISION:2\r\nEND:VCARD\r\n"),
+            "{healed}"
+        );
+        assert_well_formed(&healed, version);
+    }
+}

@@ -161,6 +161,35 @@ pub fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// What a client holds, read from the vCards it kept: each card parsed strictly and keyed by
+/// its formatted name, to compare with [`expected`]. A name held twice fails: a client that
+/// keeps a card twice shows it twice.
+pub fn held<'a>(cards: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Expected> {
+    let mut out = BTreeMap::new();
+    for card in cards {
+        let parsed = super::vcard::parse_strict(card);
+        let one = |name: &str| {
+            super::vcard::values(&parsed, name)
+                .into_iter()
+                .next()
+                .unwrap_or_default()
+        };
+        let person = Expected {
+            formatted_name: one("FN"),
+            email: one("EMAIL"),
+            phone_digits: digits(&one("TEL")),
+            organization: one("ORG"),
+            nickname: one("NICKNAME"),
+        };
+        let name = person.formatted_name.clone();
+        assert!(
+            out.insert(name.clone(), person).is_none(),
+            "{name} held twice:\n{card}"
+        );
+    }
+    out
+}
+
 /// The formatted names of the rooms book, the only book the guest sees.
 pub const ROOMS: [&str; 3] = ["Room Aurora", "Room Borealis", "Room Cirrus"];
 
@@ -385,6 +414,16 @@ impl Recorder {
     /// Everything recorded so far.
     pub fn events(&self) -> Vec<Event> {
         self.events.lock().expect("events").clone()
+    }
+
+    /// How many requests were recorded so far: where [`Recorder::since`] starts.
+    pub fn count(&self) -> usize {
+        self.exchanges().len()
+    }
+
+    /// The requests recorded after the first `count`.
+    pub fn since(&self, count: usize) -> Vec<Exchange> {
+        self.exchanges().into_iter().skip(count).collect()
     }
 
     /// The requests recorded so far, in order.
@@ -646,6 +685,51 @@ fn relay(client: TcpStream, upstream: u16, events: &Mutex<Vec<Event>>) {
     }
     let _ = to_client.shutdown(Shutdown::Both);
     let _ = to_server.shutdown(Shutdown::Both);
+}
+
+/// The REPORTs among `exchanges` whose body's root element is `report` (a local name such as
+/// "addressbook-multiget" or "sync-collection"), whatever namespace prefix the client chose.
+pub fn reports<'a>(exchanges: &'a [Exchange], report: &str) -> Vec<&'a Exchange> {
+    let root = |body: &str| -> Option<String> {
+        let tag = body
+            .split('<')
+            .find(|t| !t.is_empty() && !t.starts_with(['?', '!']))?;
+        let name = tag
+            .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .next()?;
+        Some(name.rsplit(':').next().unwrap_or(name).to_string())
+    };
+    exchanges
+        .iter()
+        .filter(|x| x.method == "REPORT" && root(&x.body).as_deref() == Some(report))
+        .collect()
+}
+
+/// Runs a client's driver script (`program script args...`, the scripts in `tests/clients/`)
+/// and parses the JSON report it prints; a failed run fails the test with its stderr.
+pub fn run_driver<T: serde::de::DeserializeOwned>(
+    program: &str,
+    script: &std::path::Path,
+    args: &[&str],
+) -> T {
+    let out = std::process::Command::new(program)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program} {}: {e}", script.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed:\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{} {args:?}: not a JSON report ({e}):\n{stdout}",
+            script.display()
+        )
+    })
 }
 
 /// The password of a world user, for replaying a recording.

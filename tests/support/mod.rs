@@ -9,12 +9,14 @@ pub mod clients;
 pub mod fake_google;
 pub mod hostile;
 pub mod http;
+pub mod marionette;
 pub mod multistatus;
 pub mod samba;
 pub mod server;
 pub mod slapd;
 pub mod tools;
 pub mod vcard;
+pub mod vdirsyncer;
 
 pub use multistatus::Multistatus;
 pub use server::{Server, ServerSpec};

@@ -132,17 +132,7 @@ impl Replay {
 impl ActiveSyncSource {
     /// Validates the settings; the error is a message for the config file's reader.
     pub fn new(id: String, settings: ActiveSyncSettings) -> Result<ActiveSyncSource, String> {
-        if let Some(region) = &settings.default_region {
-            if !crate::phone::is_known_region(region) {
-                return Err(format!(
-                    "default_region: {region:?} is not an ISO 3166 region code such as \"US\""
-                ));
-            }
-        }
-        settings
-            .photos
-            .validate()
-            .map_err(|e| format!("photos: {e}"))?;
+        settings.validate()?;
         Ok(ActiveSyncSource {
             id,
             settings,
@@ -224,9 +214,9 @@ impl ActiveSyncSource {
                 Some(only) if Path::new(&only.location) == root.as_path() => only.reason,
                 _ => format!("no file could be used: {}", failures.join("; ")),
             };
-            return Err(SourceError::Undecodable {
-                path: root.display().to_string(),
-                message,
+            return Err(SourceError::BadData {
+                location: root.display().to_string(),
+                message: format!("cannot decode: {message}"),
             });
         }
         replay.finish(&mut outcome);

@@ -19,3 +19,11 @@ pub struct ActiveSyncSettings {
     #[serde(default)]
     pub photos: PhotoSettings,
 }
+
+impl ActiveSyncSettings {
+    /// Checks what can be checked without reading the files.
+    pub fn validate(&self) -> Result<(), String> {
+        crate::phone::check_region(self.default_region.as_deref())?;
+        self.photos.validate().map_err(|e| format!("photos: {e}"))
+    }
+}

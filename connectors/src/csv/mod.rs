@@ -42,40 +42,7 @@ pub struct CsvSource {
 impl CsvSource {
     /// Validates the settings; the error is a message for the config file's reader.
     pub fn new(id: String, settings: CsvSettings) -> Result<CsvSource, String> {
-        if settings.multi_value_separator.is_empty() {
-            return Err("multi_value_separator: must not be empty".into());
-        }
-        if !settings.delimiter.is_ascii() {
-            return Err(format!(
-                "delimiter: {:?} must be one ASCII character",
-                settings.delimiter
-            ));
-        }
-        if let Some(region) = &settings.default_region {
-            if !crate::phone::is_known_region(region) {
-                return Err(format!(
-                    "default_region: {region:?} is not an ISO 3166 region code such as \"US\""
-                ));
-            }
-        }
-        let columns = settings
-            .columns
-            .iter()
-            .map(|(column, spec)| {
-                mapped::parse_field(spec)
-                    .map(|f| (column.clone(), f))
-                    .map_err(|e| format!("columns.{column:?}: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        match (settings.format, columns.is_empty()) {
-            (CsvFormat::Mapped, true) => {
-                return Err("format = \"mapped\" needs a [source.columns] table".into())
-            }
-            (CsvFormat::Google | CsvFormat::Outlook | CsvFormat::Auto, false) => {
-                return Err("columns: only used with format = \"mapped\"".into())
-            }
-            _ => {}
-        }
+        let columns = settings.mapped_columns()?;
         Ok(CsvSource {
             id,
             settings,
@@ -94,9 +61,9 @@ impl CsvSource {
         cancel.check()?;
         let path = self.settings.path.display().to_string();
         let decoded = decode::decode(bytes, self.settings.encoding).map_err(|message| {
-            SourceError::Undecodable {
-                path: path.clone(),
-                message,
+            SourceError::BadData {
+                location: path.clone(),
+                message: format!("cannot decode: {message}"),
             }
         })?;
         let text = &decoded.text;
@@ -105,14 +72,10 @@ impl CsvSource {
             .flexible(true)
             .has_headers(true)
             .from_reader(text.as_bytes());
-        let header_record = reader
-            .headers()
-            .map_err(|e| SourceError::Other(format!("{path}: {e}")))?;
+        let header_record = reader.headers().map_err(|e| bad_data(&path, e))?;
         let header = Header::new(header_record.iter().map(|h| h.trim().to_string()).collect());
         if header.names.iter().all(String::is_empty) {
-            return Err(SourceError::Other(format!(
-                "{path}: the file has no header row"
-            )));
+            return Err(bad_data(&path, "the file has no header row"));
         }
         let format = self.resolve_format(&header, &path)?;
         let opts = Options {
@@ -204,7 +167,7 @@ impl CsvSource {
         if let Some((byte, line, fields)) = last_row {
             let short_last_row = fields < header.names.len() && !short_rows;
             self.check_complete(text, byte, short_last_row.then_some(fields))
-                .map_err(|reason| SourceError::Other(format!("{path}:{line}: {reason}")))?;
+                .map_err(|reason| bad_data(&format!("{path}:{line}"), reason))?;
         }
         outcome.notices = damage.report(&path, &decoded.encoding);
         if self.settings.groups_from_categories {
@@ -250,10 +213,11 @@ impl CsvSource {
             CsvFormat::Auto if google::looks_like(header) => CsvFormat::Google,
             CsvFormat::Auto if outlook::looks_like(header) => CsvFormat::Outlook,
             CsvFormat::Auto => {
-                return Err(SourceError::Other(format!(
-                    "{path}: the header is neither a Google nor an Outlook export; \
-                     set format = \"mapped\" and describe the columns"
-                )))
+                return Err(bad_data(
+                    path,
+                    "the header is neither a Google nor an Outlook export; set format = \
+                     \"mapped\" and describe the columns",
+                ))
             }
             other => other,
         };
@@ -261,9 +225,10 @@ impl CsvSource {
         needed.extend(self.settings.key_column.as_deref());
         for column in needed {
             if !header.has(column) {
-                return Err(SourceError::Other(format!(
-                    "{path}: configured column {column:?} is not in the header"
-                )));
+                return Err(bad_data(
+                    path,
+                    format!("configured column {column:?} is not in the header"),
+                ));
             }
         }
         Ok(format)
@@ -307,6 +272,14 @@ impl CsvSource {
         }
         contact.uid = format!("{:032x}", hasher.digest128());
         Ok(())
+    }
+}
+
+/// The file (or `file:line`) as a whole cannot be used.
+fn bad_data(location: &str, message: impl std::fmt::Display) -> SourceError {
+    SourceError::BadData {
+        location: location.to_string(),
+        message: message.to_string(),
     }
 }
 

@@ -68,3 +68,43 @@ fn default_delimiter() -> char {
 fn default_separator() -> String {
     " ::: ".into()
 }
+
+impl CsvSettings {
+    /// Checks what can be checked without reading the file.
+    pub fn validate(&self) -> Result<(), String> {
+        self.mapped_columns().map(drop)
+    }
+
+    /// The `[source.columns]` of a mapped file, parsed, once every setting has been checked.
+    pub(super) fn mapped_columns(&self) -> Result<Vec<(String, super::mapped::Field)>, String> {
+        if self.multi_value_separator.is_empty() {
+            return Err("multi_value_separator: must not be empty".into());
+        }
+        if !self.delimiter.is_ascii() {
+            return Err(format!(
+                "delimiter: {:?} must be one ASCII character",
+                self.delimiter
+            ));
+        }
+        crate::phone::check_region(self.default_region.as_deref())?;
+        let columns = self
+            .columns
+            .iter()
+            .map(|(column, spec)| {
+                super::mapped::parse_field(spec)
+                    .map(|f| (column.clone(), f))
+                    .map_err(|e| format!("columns.{column:?}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        match (self.format, columns.is_empty()) {
+            (CsvFormat::Mapped, true) => {
+                return Err("format = \"mapped\" needs a [source.columns] table".into())
+            }
+            (CsvFormat::Google | CsvFormat::Outlook | CsvFormat::Auto, false) => {
+                return Err("columns: only used with format = \"mapped\"".into())
+            }
+            _ => {}
+        }
+        Ok(columns)
+    }
+}

@@ -229,7 +229,7 @@ fn undecodable_and_headerless_files_fail_the_poll() {
     let source = CsvSource::new("t".into(), s).expect("settings");
     assert!(matches!(
         source.parse(b"First Name\nZo\xEB\n"),
-        Err(SourceError::Undecodable { .. })
+        Err(SourceError::BadData { .. })
     ));
     assert!(source.parse(b"").is_err());
     assert!(

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::auth::{Auth, AuthError, Method};
 use super::people::Person;
 use super::settings::DirectorySource;
-use crate::SkippedRecord;
+use crate::{SkippedRecord, SourceError};
 
 /// Attempts of one request when Google answers 429 or 5xx, or cannot be reached.
 const MAX_ATTEMPTS: u32 = 4;
@@ -67,17 +67,48 @@ pub enum ApiError {
         retry_after: Option<Duration>,
         message: String,
     },
-    /// Anything else; the message says what to do.
+    /// Google refused the credentials or their rights (consent, scope, API not enabled,
+    /// directory not shared): a person has to act; the message says how.
+    Refused(String),
+    /// Google could not be reached, or its answer could not be read off the wire.
+    Unreachable(String),
+    /// Google's answer cannot be used (not the JSON it documents, a listing that loops).
+    BadAnswer { what: String, message: String },
+    /// Any other error answer; the message says what to do.
     Failed(String),
+}
+
+impl From<ApiError> for SourceError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::RateLimited {
+                retry_after,
+                message,
+            } => SourceError::RateLimited {
+                retry_after,
+                message,
+            },
+            ApiError::Refused(message) => SourceError::Refused(message),
+            ApiError::BadAnswer { what, message } => SourceError::BadData {
+                location: what,
+                message,
+            },
+            ApiError::ExpiredSyncToken | ApiError::Unreachable(_) | ApiError::Failed(_) => {
+                SourceError::Unreachable(error.to_string())
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ApiError::ExpiredSyncToken => f.write_str("the sync token has expired"),
-            ApiError::RateLimited { message, .. } | ApiError::Failed(message) => {
-                f.write_str(message)
-            }
+            ApiError::RateLimited { message, .. }
+            | ApiError::Refused(message)
+            | ApiError::Unreachable(message)
+            | ApiError::Failed(message) => f.write_str(message),
+            ApiError::BadAnswer { what, message } => write!(f, "{what}: {message}"),
         }
     }
 }
@@ -247,11 +278,12 @@ impl Api {
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(token) => {
                     if !seen.insert(token.clone()) {
-                        return Err(ApiError::Failed(format!(
-                            "{}: Google sent the same page token twice; the listing would \
-                             never end",
-                            feed.describe()
-                        )));
+                        return Err(ApiError::BadAnswer {
+                            what: feed.describe().to_string(),
+                            message: "Google sent the same page token twice; the listing \
+                                      would never end"
+                                .into(),
+                        });
                     }
                     page_token = Some(token);
                 }
@@ -283,9 +315,10 @@ impl Api {
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(token) if seen.insert(token.clone()) => page_token = Some(token),
                 Some(_) => {
-                    return Err(ApiError::Failed(
-                        "listing contact groups: Google sent the same page token twice".into(),
-                    ))
+                    return Err(ApiError::BadAnswer {
+                        what: "listing contact groups".into(),
+                        message: "Google sent the same page token twice".into(),
+                    })
                 }
                 None => return Ok(groups),
             }
@@ -312,7 +345,8 @@ impl Api {
         loop {
             attempt += 1;
             let token = self.auth.token().await.map_err(|e| match e {
-                AuthError::Refused(m) | AuthError::Transient(m) => ApiError::Failed(m),
+                AuthError::Refused(m) => ApiError::Refused(m),
+                AuthError::Transient(m) => ApiError::Unreachable(m),
             })?;
             let response = match self
                 .http
@@ -324,12 +358,18 @@ impl Api {
             {
                 Ok(response) => response,
                 // Connection trouble: like a 503, worth another try within the poll.
-                Err(_) if attempt < MAX_ATTEMPTS => {
-                    tokio::time::sleep(backoff(attempt)).await;
+                Err(e) if attempt < MAX_ATTEMPTS => {
+                    let delay = backoff(attempt);
+                    tracing::warn!(
+                        attempt,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "{what}: cannot reach Google ({e}); trying again"
+                    );
+                    tokio::time::sleep(delay).await;
                     continue;
                 }
                 Err(e) => {
-                    return Err(ApiError::Failed(format!(
+                    return Err(ApiError::Unreachable(format!(
                         "{what}: cannot reach {}: {e}",
                         self.base
                     )))
@@ -344,20 +384,22 @@ impl Api {
             let body = response
                 .bytes()
                 .await
-                .map_err(|e| ApiError::Failed(format!("{what}: reading the answer: {e}")))?;
+                .map_err(|e| ApiError::Unreachable(format!("{what}: reading the answer: {e}")))?;
             match status {
                 200 => {
-                    return serde_json::from_slice(&body).map_err(|e| {
-                        ApiError::Failed(format!("{what}: Google's answer is not readable: {e}"))
+                    return serde_json::from_slice(&body).map_err(|e| ApiError::BadAnswer {
+                        what: what.to_string(),
+                        message: format!("Google's answer is not readable: {e}"),
                     })
                 }
                 401 if !refreshed => {
+                    tracing::info!("{what}: Google refused the access token; fetching a new one");
                     self.auth.invalidate(&token).await;
                     refreshed = true;
                     attempt -= 1;
                 }
                 401 => {
-                    return Err(ApiError::Failed(format!(
+                    return Err(ApiError::Refused(format!(
                         "{what}: Google refused a freshly issued access token too (401: {}); \
                          check that the People API is enabled in the token's Cloud project",
                         error_message(&body)
@@ -372,6 +414,11 @@ impl Api {
                                 t.1 += delay;
                             }
                         }
+                        tracing::warn!(
+                            attempt,
+                            retry_in_ms = delay.as_millis() as u64,
+                            "{what}: Google answered {status}; trying again"
+                        );
                         tokio::time::sleep(delay).await;
                         continue;
                     }
@@ -408,13 +455,13 @@ impl Api {
         }
         if status == 403 {
             if has("ACCESS_TOKEN_SCOPE_INSUFFICIENT") {
-                return ApiError::Failed(format!(
+                return ApiError::Refused(format!(
                     "{what}: the access token lacks a scope ({message}); {}",
                     self.auth.scope_advice()
                 ));
             }
             if has("SERVICE_DISABLED") || error.message.contains("has not been used in project") {
-                return ApiError::Failed(format!(
+                return ApiError::Refused(format!(
                     "{what}: the People API is not enabled for the Cloud project of the \
                      OAuth client or service account ({message}); enable it in the Cloud \
                      console, APIs & Services → Library → People API"
@@ -425,7 +472,7 @@ impl Api {
                     Method::ServiceAccount(sa) => format!("{} is", sa.subject),
                     Method::Refresh(_) => "the signed-in account is".to_string(),
                 };
-                return ApiError::Failed(format!(
+                return ApiError::Refused(format!(
                     "{what}: Google refused the domain directory ({message}). An \
                      administrator has to share it: Admin console → Directory → Directory \
                      settings → Sharing settings, turn on Contact sharing and set External \

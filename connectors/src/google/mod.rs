@@ -256,7 +256,11 @@ impl GoogleSource {
             .collect())
     }
 
-    async fn poll_locked(&self, state: &mut State) -> Result<PollOutcome, ApiError> {
+    async fn poll_locked(
+        &self,
+        state: &mut State,
+        cancel: &Cancel,
+    ) -> Result<PollOutcome, ApiError> {
         let mut changes = Vec::new();
         for feed in self.feeds() {
             let change = self.fetch(feed, state.feeds.get(&feed)).await?;
@@ -276,6 +280,7 @@ impl GoogleSource {
             wanted.clone(),
             &self.settings.photos,
             &mut state.photos,
+            cancel,
         )
         .await;
 
@@ -496,20 +501,24 @@ impl Source for GoogleSource {
 
     /// Google's blocking work is one photo at a time, each awaited by the poll: dropping the
     /// poll stops it between photos, so `_cancel` is not needed.
-    async fn poll(&self, _cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
         if let Some(until) = state.quiet_until {
             let now = Instant::now();
             if now < until {
-                return Err(SourceError::Other(format!(
-                    "Google asked for no requests for another {} s (rate limit)",
-                    (until - now).as_secs().max(1)
-                )));
+                let wait = until - now;
+                return Err(SourceError::RateLimited {
+                    retry_after: Some(wait),
+                    message: format!(
+                        "Google asked for no requests for another {} s (rate limit)",
+                        wait.as_secs().max(1)
+                    ),
+                });
             }
             state.quiet_until = None;
         }
         self.api.take_throttling();
-        let result = self.poll_locked(&mut state).await;
+        let result = self.poll_locked(&mut state, cancel).await;
         let (retries, waited) = self.api.take_throttling();
         match result {
             Ok(mut outcome) => {
@@ -520,16 +529,16 @@ impl Source for GoogleSource {
                 });
                 Ok(outcome)
             }
-            Err(ApiError::RateLimited {
-                retry_after,
-                message,
-            }) => {
-                if let Some(wait) = retry_after {
-                    state.quiet_until = Some(Instant::now() + wait);
+            Err(error) => {
+                if let ApiError::RateLimited {
+                    retry_after: Some(wait),
+                    ..
+                } = &error
+                {
+                    state.quiet_until = Some(Instant::now() + *wait);
                 }
-                Err(SourceError::Other(message))
+                Err(error.into())
             }
-            Err(e) => Err(SourceError::Other(e.to_string())),
         }
     }
 }

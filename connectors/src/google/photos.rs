@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use tokio::task::JoinSet;
 
 use crate::photo::{normalize_photo, PhotoError, PhotoSettings};
-use crate::Photo;
+use crate::{Cancel, Photo};
 
 /// Downloads running at once.
 const PARALLEL: usize = 6;
@@ -32,6 +32,7 @@ pub async fn download(
     urls: Vec<String>,
     settings: &PhotoSettings,
     cache: &mut PhotoCache,
+    cancel: &Cancel,
 ) -> Vec<(String, String)> {
     let mut later = Vec::new();
     let mut pending = urls.into_iter();
@@ -43,8 +44,9 @@ pub async fn download(
             };
             let http = http.clone();
             let settings = settings.clone();
+            let cancel = cancel.clone();
             running.spawn(async move {
-                let fetched = fetch(&http, &url, &settings).await;
+                let fetched = fetch(&http, &url, &settings, &cancel).await;
                 (url, fetched)
             });
         }
@@ -61,7 +63,12 @@ pub async fn download(
     }
 }
 
-async fn fetch(http: &reqwest::Client, url: &str, settings: &PhotoSettings) -> Fetched {
+async fn fetch(
+    http: &reqwest::Client,
+    url: &str,
+    settings: &PhotoSettings,
+    cancel: &Cancel,
+) -> Fetched {
     let mut response = match http.get(url).send().await {
         Ok(response) => response,
         Err(e) => return Fetched::Later(format!("cannot download {url}: {e}")),
@@ -95,7 +102,11 @@ async fn fetch(http: &reqwest::Client, url: &str, settings: &PhotoSettings) -> F
         }
     }
     let settings = settings.clone();
-    match tokio::task::spawn_blocking(move || normalize_photo(&bytes, &settings)).await {
+    // Counted as the poll's work: a decode outliving a timed-out poll keeps the source busy.
+    match cancel
+        .spawn_blocking(move || normalize_photo(&bytes, &settings))
+        .await
+    {
         Ok(result) => Fetched::Done(result.map_err(|e| e.to_string())),
         Err(e) => Fetched::Later(format!("converting {url}: {e}")),
     }

@@ -206,13 +206,7 @@ impl GoogleSettings {
         if self.listing == Listing::Directory && self.directory_sources.is_empty() {
             return Err("directory_sources: give \"profiles\", \"contacts\" or both".into());
         }
-        if let Some(region) = &self.default_region {
-            if !crate::phone::is_known_region(region) {
-                return Err(format!(
-                    "default_region: {region:?} is not an ISO 3166 region code such as \"US\""
-                ));
-            }
-        }
+        crate::phone::check_region(self.default_region.as_deref())?;
         if !(1..=1000).contains(&self.page_size) {
             return Err("page_size: must be 1 to 1000".into());
         }

@@ -29,6 +29,17 @@ pub enum ConnectError {
     Config(String),
 }
 
+impl From<ConnectError> for crate::SourceError {
+    fn from(error: ConnectError) -> Self {
+        let message = error.to_string();
+        match error {
+            ConnectError::Unreachable { .. } => crate::SourceError::Unreachable(message),
+            ConnectError::Rejected { .. } => crate::SourceError::Refused(message),
+            ConnectError::Config(_) => crate::SourceError::Config(message),
+        }
+    }
+}
+
 /// LDAP result code for wrong credentials (RFC 4511).
 const INVALID_CREDENTIALS: u32 = 49;
 

@@ -40,7 +40,7 @@ pub async fn member_dns(ldap: &mut Ldap, entry: &Entry) -> Result<Vec<String>, S
             attrs: &attrs,
             page_size: 1,
         };
-        let page = search_all(ldap, &query).await?;
+        let page = search_all(ldap, &query).await.map_err(|e| e.to_string())?;
         ranged = match page.first().and_then(ranged_values) {
             Some((values, next)) if next.is_none_or(|n| n > start) => Some((values, next)),
             Some(_) => return Err(format!("{}: member ranges do not advance", entry.dn)),

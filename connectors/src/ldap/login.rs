@@ -21,6 +21,7 @@ use super::dn::{normalize_dn, parent_dn};
 use super::groups::MAX_NESTING;
 use super::search::{read_entry, search_all, Query};
 use super::settings::{OneOrMany, Preset, ServerSettings};
+use crate::SourceError;
 
 /// `[auth.ldap]` apart from where the server is (the server's config resolves that).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -151,7 +152,7 @@ impl Directory {
             };
             let entries = search_all(service, &query)
                 .await
-                .map_err(LoginError::Unavailable)?;
+                .map_err(|e| LoginError::Unavailable(e.to_string()))?;
             found.extend(entries.into_iter().map(|e| e.dn));
         }
         match found.len() {
@@ -216,8 +217,8 @@ async fn lists(service: &mut Ldap, group: &str, filter: &str) -> Result<bool, Lo
     match search_all(service, &query).await {
         Ok(entries) => Ok(!entries.is_empty()),
         // A group that does not exist has no members.
-        Err(e) if e.contains("result code 32") => Ok(false),
-        Err(e) => Err(LoginError::Unavailable(e)),
+        Err(SourceError::Config(_)) => Ok(false),
+        Err(e) => Err(LoginError::Unavailable(e.to_string())),
     }
 }
 
@@ -254,7 +255,7 @@ async fn in_nested_group(service: &mut Ldap, group: &str, dn: &str) -> Result<bo
             };
             let holders = search_all(service, &query)
                 .await
-                .map_err(LoginError::Unavailable)?;
+                .map_err(|e| LoginError::Unavailable(e.to_string()))?;
             for holder in holders {
                 let key = normalize_dn(&holder.dn);
                 if key == target {

@@ -148,39 +148,47 @@ fn preset_change_attribute(preset: Preset) -> &'static str {
     }
 }
 
-impl LdapSource {
-    /// Validates the settings; the error is a message for the config file's reader.
-    pub fn new(id: String, settings: LdapSettings) -> Result<LdapSource, String> {
-        settings.server.validate()?;
-        if let Some(region) = &settings.default_region {
-            if !crate::phone::is_known_region(region) {
-                return Err(format!(
-                    "default_region: {region:?} is not an ISO 3166 region code such as \"US\""
-                ));
-            }
-        }
-        if settings.page_size < 1 {
+/// What the settings compile to: checked once, when the source is configured.
+struct Compiled {
+    mapping: Mapping,
+    bases: Vec<String>,
+    filter: String,
+    groups: Option<GroupQuery>,
+    change_attribute: Option<String>,
+}
+
+impl LdapSettings {
+    /// Checks what can be checked without a directory (the error is a message for the config
+    /// file's reader).
+    pub fn validate(&self) -> Result<(), String> {
+        self.compile().map(drop)
+    }
+
+    fn compile(&self) -> Result<Compiled, String> {
+        self.server.validate()?;
+        crate::phone::check_region(self.default_region.as_deref())?;
+        if self.page_size < 1 {
             return Err("page_size: must be at least 1".into());
         }
-        let bases = settings.base.clone().into_vec();
+        let bases = self.base.clone().into_vec();
         if bases.is_empty() || bases.iter().any(|b| b.trim().is_empty()) {
             return Err("base: give one or more base DNs".into());
         }
         let mapping = Mapping::new(
-            settings.preset,
-            &settings.attributes,
-            settings.uid_attribute.as_deref(),
-            settings.default_region.clone(),
+            self.preset,
+            &self.attributes,
+            self.uid_attribute.as_deref(),
+            self.default_region.clone(),
         )?;
-        let filter = people_filter(&settings)?;
+        let filter = people_filter(self)?;
         check_filter(&filter).map_err(|e| format!("filter: {e}"))?;
-        let groups = match &settings.groups {
+        let groups = match &self.groups {
             None => None,
             Some(g) => {
                 let filter = g
                     .filter
                     .clone()
-                    .unwrap_or_else(|| preset_group_filter(settings.preset).to_string());
+                    .unwrap_or_else(|| preset_group_filter(self.preset).to_string());
                 check_filter(&filter).map_err(|e| format!("groups.filter: {e}"))?;
                 Some(GroupQuery {
                     bases: g
@@ -191,11 +199,31 @@ impl LdapSource {
                 })
             }
         };
-        let change_attribute = match settings.change_attribute.as_deref() {
+        let change_attribute = match self.change_attribute.as_deref() {
             Some("") => None,
             Some(a) => Some(a.to_string()),
-            None => Some(preset_change_attribute(settings.preset).to_string()),
+            None => Some(preset_change_attribute(self.preset).to_string()),
         };
+        Ok(Compiled {
+            mapping,
+            bases,
+            filter,
+            groups,
+            change_attribute,
+        })
+    }
+}
+
+impl LdapSource {
+    /// Validates the settings; the error is a message for the config file's reader.
+    pub fn new(id: String, settings: LdapSettings) -> Result<LdapSource, String> {
+        let Compiled {
+            mapping,
+            bases,
+            filter,
+            groups,
+            change_attribute,
+        } = settings.compile()?;
         Ok(LdapSource {
             id,
             settings,
@@ -269,7 +297,7 @@ impl LdapSource {
         }
         drop(batches);
         let (people, caches) = worker.await??;
-        searched.map_err(SourceError::Other)?;
+        searched?;
         let mut groups = Vec::new();
         if let Some(g) = &self.groups {
             let attrs = self.group_attributes();
@@ -282,7 +310,7 @@ impl LdapSource {
                     attrs: &attrs,
                     page_size: self.settings.page_size,
                 };
-                groups.extend(search_all(ldap, &query).await.map_err(SourceError::Other)?);
+                groups.extend(search_all(ldap, &query).await?);
             }
         }
         Ok((people, groups, caches))
@@ -308,9 +336,7 @@ impl LdapSource {
         let attrs = self.mapping.name_attributes();
         let mut names = Vec::with_capacity(wanted.len());
         for (key, dn) in wanted {
-            let entry = read_entry(ldap, dn, &attrs)
-                .await
-                .map_err(SourceError::Other)?;
+            let entry = read_entry(ldap, dn, &attrs).await?;
             let name = entry
                 .and_then(|e| self.mapping.name(&e))
                 .unwrap_or_else(|| first_rdn_value(dn));
@@ -625,9 +651,7 @@ impl Source for LdapSource {
 
     async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
-        let mut ldap = connect_service(&self.settings.server)
-            .await
-            .map_err(|e| SourceError::Other(e.to_string()))?;
+        let mut ldap = connect_service(&self.settings.server).await?;
         ldap.with_timeout(self.settings.server.timeout);
         let due_full = state
             .last_full

@@ -7,6 +7,8 @@ use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::asn1::StructureTag;
 use ldap3::{Ldap, Scope};
 
+use crate::SourceError;
+
 /// One directory entry, every value as bytes (text values are UTF-8; binary ones such as
 /// photos and objectGUID are not). Entries carry a dozen attributes or so: a vector scanned
 /// case-insensitively beats hashing names for every lookup.
@@ -75,11 +77,11 @@ pub async fn read_entry(
     ldap: &mut Ldap,
     dn: &str,
     attrs: &[String],
-) -> Result<Option<Entry>, String> {
+) -> Result<Option<Entry>, SourceError> {
     let result = ldap
         .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
         .await
-        .map_err(|e| format!("reading {dn:?}: {e}"))?;
+        .map_err(|e| SourceError::Unreachable(format!("reading {dn:?}: {e}")))?;
     Ok(match result.1.rc {
         0 => result.0.into_iter().find_map(|raw| Entry::from_ber(raw.0)),
         _ => None,
@@ -87,7 +89,7 @@ pub async fn read_entry(
 }
 
 /// Runs a paged search to the end, collecting the entries.
-pub async fn search_all(ldap: &mut Ldap, query: &Query<'_>) -> Result<Vec<Entry>, String> {
+pub async fn search_all(ldap: &mut Ldap, query: &Query<'_>) -> Result<Vec<Entry>, SourceError> {
     let mut entries = Vec::new();
     search_each(ldap, query, |batch| {
         entries.extend(batch);
@@ -100,12 +102,12 @@ pub async fn search_all(ldap: &mut Ldap, query: &Query<'_>) -> Result<Vec<Entry>
 /// Runs a paged search to the end, handing entries to `sink` in batches of up to a page;
 /// `sink` answers false to stop early (its consumer is gone). Any error — including a size or
 /// time limit hit before the last page — fails the whole search: a partial listing would
-/// look like deletions.
+/// look like deletions. A base that does not exist is [`SourceError::Config`].
 pub async fn search_each<F, Fut>(
     ldap: &mut Ldap,
     query: &Query<'_>,
     mut sink: F,
-) -> Result<(), String>
+) -> Result<(), SourceError>
 where
     F: FnMut(Vec<Entry>) -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -124,41 +126,53 @@ where
             query.attrs.to_vec(),
         )
         .await
-        .map_err(|e| format!("search under {:?}: {e}", query.base))?;
+        .map_err(|e| SourceError::Unreachable(format!("search under {:?}: {e}", query.base)))?;
     let mut batch = Vec::with_capacity(page);
     loop {
         let next = stream
             .next()
             .await
-            .map_err(|e| format!("search under {:?}: {e}", query.base))?;
+            .map_err(|e| SourceError::Unreachable(format!("search under {:?}: {e}", query.base)))?;
         let Some(raw) = next else { break };
         match Entry::from_ber(raw.0) {
             Some(entry) => batch.push(entry),
-            None => return Err(format!("search under {:?}: malformed entry", query.base)),
+            None => {
+                return Err(SourceError::BadData {
+                    location: format!("search under {:?}", query.base),
+                    message: "malformed entry".into(),
+                })
+            }
         }
+        // The consumer is gone only when the poll was given up.
         if batch.len() >= page && !sink(std::mem::take(&mut batch)).await {
-            return Err("search abandoned: its consumer stopped".into());
+            return Err(SourceError::Cancelled);
         }
     }
     if !batch.is_empty() && !sink(batch).await {
-        return Err("search abandoned: its consumer stopped".into());
+        return Err(SourceError::Cancelled);
     }
     let result = stream.finish().await;
-    match result.rc {
-        0 => Ok(()),
-        // noSuchObject: the base is gone, which is an error, not an empty directory.
-        rc => Err(format!(
-            "search under {:?} with {:?} ended with result code {rc}{}: {}",
-            query.base,
-            query.filter,
-            match rc {
-                3 => " (time limit)",
-                4 => " (size limit: the server did not honour paging)",
-                32 => " (no such base DN)",
-                50 => " (insufficient access)",
-                _ => "",
-            },
-            result.text
-        )),
+    if result.rc == 0 {
+        return Ok(());
     }
+    let message = format!(
+        "search under {:?} with {:?} ended with result code {}{}: {}",
+        query.base,
+        query.filter,
+        result.rc,
+        match result.rc {
+            3 => " (time limit)",
+            4 => " (size limit: the server did not honour paging)",
+            32 => " (no such base DN)",
+            50 => " (insufficient access)",
+            _ => "",
+        },
+        result.text
+    );
+    Err(match result.rc {
+        // noSuchObject: the base is gone, which is an error, not an empty directory.
+        32 => SourceError::Config(message),
+        48..=50 => SourceError::Refused(message),
+        _ => SourceError::Unreachable(message),
+    })
 }
