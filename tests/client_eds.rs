@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::cards::delta;
 use support::clients::{
-    cards_fetched, expected, held_book, Exchange, Expected, World, ALICE, CARDS, CHANGE, GUEST,
+    cards_fetched, expected, held, Exchange, Expected, World, ALICE, CARDS, CHANGE, GUEST,
 };
 use support::tools::binary;
 
@@ -134,7 +134,7 @@ impl Eds {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        held_book(cards)
+        held(cards)
     }
 
     /// Waits until the backend's background sync has brought `want` into the cache; the
@@ -292,14 +292,16 @@ fn evolution_data_server_syncs_the_staff_book_by_ctag_and_multiget() {
 
     // 5. Writes: EDS read the book's privileges (read only) and refuses them itself, with an
     //    error the user sees; nothing is sent, and the local copy stays the server's.
-    let requests_before = world.recorder.exchanges().len();
+    let requests_before = world.recorder.count();
     let edit = eds.call(&format!("modify {}", name(CHANGE.phone_edited + 1)));
     let removal = eds.call(&format!("remove {}", name(CHANGE.nickname_edited + 1)));
     for answer in [&edit, &removal] {
         let error = answer["error"].as_str().unwrap_or_default();
         assert!(error.contains("Permission denied"), "{answer}");
     }
-    let sent: Vec<String> = world.recorder.exchanges()[requests_before..]
+    let sent: Vec<String> = world
+        .recorder
+        .since(requests_before)
         .iter()
         .map(|x| format!("{} {}", x.method, x.target))
         .collect();

@@ -116,46 +116,6 @@ pub fn expected(changed: bool) -> BTreeMap<String, Expected> {
         .collect()
 }
 
-/// What a client holds in one stored vCard, in the terms of [`Expected`]: the first FN,
-/// EMAIL, TEL (its digits), ORG (the organization name) and NICKNAME, "" where absent.
-pub fn held(card: &str) -> Expected {
-    let card = super::vcard::parse_strict(card);
-    let first = |name: &str| {
-        card.entries
-            .iter()
-            .find(|e| e.name.as_str().eq_ignore_ascii_case(name))
-            .and_then(|e| e.values.first())
-            .map(|v| match v {
-                VCardValue::Text(text) => text.clone(),
-                VCardValue::Component(parts) => parts.first().cloned().unwrap_or_default(),
-                other => format!("{other:?}"),
-            })
-            .unwrap_or_default()
-    };
-    Expected {
-        formatted_name: first("FN"),
-        email: first("EMAIL"),
-        phone_digits: digits(&first("TEL")),
-        organization: first("ORG"),
-        nickname: first("NICKNAME"),
-    }
-}
-
-/// What a client holds in `cards`, keyed by formatted name as [`expected`] is; panics when
-/// two cards have the same name (a duplicate the map would hide).
-pub fn held_book<'a>(cards: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Expected> {
-    let mut book = BTreeMap::new();
-    for card in cards {
-        let person = held(card);
-        let name = person.formatted_name.clone();
-        assert!(
-            book.insert(name.clone(), person).is_none(),
-            "the client holds two cards named {name:?}"
-        );
-    }
-    book
-}
-
 /// The digits of a phone number (`+1 (212) 555-1000` → `12125551000`).
 pub fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
@@ -168,10 +128,19 @@ pub fn held<'a>(cards: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Ex
     let mut out = BTreeMap::new();
     for card in cards {
         let parsed = super::vcard::parse_strict(card);
+        // The first value of the first such property: ORG's first component is the
+        // organization's name (a client may keep empty unit components after it).
         let one = |name: &str| {
-            super::vcard::values(&parsed, name)
-                .into_iter()
-                .next()
+            parsed
+                .entries
+                .iter()
+                .find(|e| e.name.as_str().eq_ignore_ascii_case(name))
+                .and_then(|e| e.values.first())
+                .map(|v| match v {
+                    VCardValue::Text(text) => text.clone(),
+                    VCardValue::Component(parts) => parts.first().cloned().unwrap_or_default(),
+                    other => format!("{other:?}"),
+                })
                 .unwrap_or_default()
         };
         let person = Expected {
