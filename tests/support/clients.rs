@@ -420,24 +420,20 @@ impl Recorder {
 }
 
 /// The cards `exchanges` asked the server for: each GET's target and each href of an
-/// addressbook-multiget body (whatever its namespace prefix).
+/// addressbook-multiget body (whatever its namespace prefix), sorted.
 pub fn cards_fetched(exchanges: &[Exchange]) -> Vec<String> {
-    let mut hrefs = Vec::new();
-    for x in exchanges {
-        if x.method == "GET" {
-            hrefs.push(x.target.clone());
-        } else if x.method == "REPORT" && x.body.contains("addressbook-multiget") {
-            for tag in x.body.split('<').skip(1) {
-                let Some((name, text)) = tag.split_once('>') else {
-                    continue;
-                };
-                if name.starts_with('/') {
-                    continue;
-                }
-                let local = name.rsplit(':').next().unwrap_or(name);
-                if local == "href" {
-                    hrefs.push(text.trim().to_string());
-                }
+    let mut hrefs: Vec<String> = exchanges
+        .iter()
+        .filter(|x| x.method == "GET")
+        .map(|x| x.target.clone())
+        .collect();
+    for multiget in reports(exchanges, "addressbook-multiget") {
+        for tag in multiget.body.split('<').skip(1) {
+            let Some((name, text)) = tag.split_once('>') else {
+                continue;
+            };
+            if name.rsplit(':').next() == Some("href") && !name.starts_with('/') {
+                hrefs.push(text.trim().to_string());
             }
         }
     }
