@@ -293,8 +293,16 @@ fn evolution_data_server_syncs_the_staff_book_by_ctag_and_multiget() {
     );
     // Started at the staff book's URL (404 for the guest), discovery falls back to the
     // guest's own home: still only rooms.
+    let marker = world.recorder.count();
     let from_staff = guest.discover(&world.staff_url(), GUEST);
     assert_eq!(from_staff, guest_books);
+    let staff_path = format!("/addressbooks/{}/staff/", ALICE.0);
+    assert!(
+        world.recorder.since(marker).iter().any(|x| {
+            x.user.as_deref() == Some(GUEST.0) && x.target == staff_path && x.status == 404
+        }),
+        "the guest asked for the staff book and was told it is not there"
+    );
     drop(guest);
 
     // 5. Writes: EDS read the book's privileges (read only) and refuses them itself, with an
