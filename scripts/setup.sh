@@ -1,14 +1,46 @@
 #!/usr/bin/env bash
-# Makes sure the system packages cardbridge needs are present: installs them with apt-get when
-# running as root on Debian/Ubuntu, otherwise says exactly what to install.
+# Makes sure the system packages cardbridge needs are present: installs them with apt-get (and
+# pip, npm) when running as root on Debian/Ubuntu, otherwise says exactly what to install.
 #   scripts/setup.sh build   -> what building needs (cmake, a C compiler)
-#   scripts/setup.sh test    -> what the test suite needs too (vdirsyncer; OpenLDAP's slapd and
-#                               ldap-utils for the directory tests; Samba's AD DC for the
-#                               Active Directory tests; openssl for their TLS;
-#                               libwbxml2-utils, an independent WBXML encoder for the ActiveSync tests;
-#                               SyncEvolution and Evolution Data Server for the client tests)
+#   scripts/setup.sh test    -> what the test suite needs too: OpenLDAP's slapd and ldap-utils
+#                               for the directory tests; Samba's AD DC for the Active Directory
+#                               tests; openssl for their TLS; libwbxml2-utils, an independent
+#                               WBXML encoder for the ActiveSync tests; libphonenumber (PyPI) as
+#                               the phone oracle; and the real clients the suite syncs with
+#                               (vdirsyncer, Thunderbird, tsdav, caldav, cadaver, SyncEvolution,
+#                               Evolution Data Server)
 set -euo pipefail
 need="${1:-build}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+# Installs Debian packages with apt-get when root; otherwise says what to install and stops.
+apt_install() {
+  [ $# -gt 0 ] || return 0
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing $* with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "setup: missing system packages: $*" >&2
+    echo "setup: install them, e.g.: sudo apt-get install $*" >&2
+    exit 1
+  fi
+}
+
+# pip_install CHECK WHY SPEC...: installs the PyPI packages SPEC unless the Python statement
+# CHECK already succeeds.
+pip_install() {
+  local check="$1" why="$2"
+  shift 2
+  python3 -c "$check" 2>/dev/null && return 0
+  echo "setup: installing $* (PyPI): $why" >&2
+  if ! python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
+     && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"; then
+    echo "setup: could not install $*; install with: python3 -m pip install $*" >&2
+    exit 1
+  fi
+}
 
 missing_pkgs=()
 command -v cmake >/dev/null 2>&1 || missing_pkgs+=(cmake)
@@ -26,6 +58,11 @@ if [ "$need" = "test" ]; then
     missing_pkgs+=(samba samba-ad-dc samba-ad-provision)
   fi
   command -v ldbsearch >/dev/null 2>&1 || missing_pkgs+=(ldb-tools)
+  # Real clients: Thunderbird 153 ESR (driven headless through Marionette), cadaver, and
+  # Node.js for tsdav.
+  thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.' || missing_pkgs+=(thunderbird)
+  command -v cadaver >/dev/null 2>&1 || missing_pkgs+=(cadaver)
+  command -v npm >/dev/null 2>&1 || missing_pkgs+=(nodejs npm)
   # SyncEvolution 2.0 (CLI, CardDAV and file backends, local-sync helper) and Evolution Data
   # Server 3.46 (headless on a private D-Bus session, driven by Debian's python3 through
   # GObject introspection): real CardDAV clients of the client tests.
@@ -37,87 +74,28 @@ if [ "$need" = "test" ]; then
     || missing_pkgs+=(python3-gi gir1.2-ebook-1.2 gir1.2-edataserver-1.2)
 fi
 
-if [ ${#missing_pkgs[@]} -gt 0 ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing ${missing_pkgs[*]} with apt-get" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq "${missing_pkgs[@]}" >/dev/null
-  else
-    echo "setup: missing system packages: ${missing_pkgs[*]}" >&2
-    echo "setup: install them, e.g.: sudo apt-get install ${missing_pkgs[*]}" >&2
+apt_install "${missing_pkgs[@]}"
+
+if [ "$need" = "test" ]; then
+  if ! thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.'; then
+    echo "setup: Thunderbird 153 ESR is needed: sudo apt-get install thunderbird (Debian 12 security: 1:153.x esr)" >&2
     exit 1
   fi
-fi
-
-if [ "$need" = "test" ]; then
-  # vdirsyncer is the real CardDAV client the end-to-end test syncs with.
-  if ! command -v vdirsyncer >/dev/null 2>&1 || ! python3 -c "import vobject" 2>/dev/null; then
-    echo "setup: installing vdirsyncer and vobject (PyPI): the end-to-end client and a strict vCard parser" >&2
-    if ! python3 -m pip install --quiet --disable-pip-version-check vdirsyncer vobject 2>/dev/null \
-       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages vdirsyncer vobject; then
-      echo "setup: could not install vdirsyncer; install them with: python3 -m pip install vdirsyncer vobject" >&2
-      exit 1
-    fi
-  fi
-  # phonenumbers is Google's libphonenumber for Python: the oracle of the phone-number test, at
-  # the metadata version of the phonenumber crate in Cargo.lock (0.3.10+9.0.33).
-  phonenumbers=phonenumbers==9.0.33
-  if ! python3 -c "import phonenumbers; assert phonenumbers.__version__ == '${phonenumbers#*==}'" 2>/dev/null; then
-    echo "setup: installing $phonenumbers (PyPI): libphonenumber, the phone-number test's oracle" >&2
-    if ! python3 -m pip install --quiet --disable-pip-version-check "$phonenumbers" 2>/dev/null \
-       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$phonenumbers"; then
-      echo "setup: could not install phonenumbers; install it with: python3 -m pip install $phonenumbers" >&2
-      exit 1
-    fi
-  fi
-fi
-
-if [ "$need" = "test" ]; then
-  # Thunderbird 153 ESR (Debian's package), the real client of tests/client_thunderbird.rs,
-  # driven headless through Marionette.
-  if ! thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.'; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-      echo "setup: installing thunderbird (153 ESR) with apt-get" >&2
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >/dev/null
-      apt-get install -y -qq thunderbird >/dev/null
-    fi
-    if ! thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.'; then
-      echo "setup: Thunderbird 153 ESR is needed: sudo apt-get install thunderbird (Debian 12 security: 1:153.x esr)" >&2
-      exit 1
-    fi
-  fi
-  # Real clients of the client tests: tsdav (npm, pinned by the package-lock.json next to its
-  # driver in tests/clients/tsdav) and cadaver (Debian).
-  client_pkgs=()
-  command -v npm >/dev/null 2>&1 || client_pkgs+=(nodejs npm)
-  command -v cadaver >/dev/null 2>&1 || client_pkgs+=(cadaver)
-  if [ ${#client_pkgs[@]} -gt 0 ]; then
-    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-      echo "setup: installing ${client_pkgs[*]} with apt-get (client tests)" >&2
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >/dev/null
-      apt-get install -y -qq "${client_pkgs[@]}" >/dev/null
-    else
-      echo "setup: missing ${client_pkgs[*]}: install them, e.g.: sudo apt-get install ${client_pkgs[*]}" >&2
-      exit 1
-    fi
-  fi
-  tsdav_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/clients/tsdav"
+  # vdirsyncer, a real CardDAV client, and vobject, a second strict vCard parser.
+  pip_install "import vobject, vdirsyncer" "a CardDAV client and a strict vCard parser" \
+    vdirsyncer vobject
+  # Google's libphonenumber for Python: the phone-number test's oracle, at the metadata
+  # version of the phonenumber crate in Cargo.lock (0.3.10+9.0.33).
+  pip_install "import phonenumbers; assert phonenumbers.__version__ == '9.0.33'" \
+    "libphonenumber, the phone-number test's oracle" phonenumbers==9.0.33
+  # The caldav library, whose generic DAV layer tests/client_caldav.rs syncs with.
+  pip_install "import caldav; assert caldav.__version__ == '3.6.0'" \
+    "the caldav client library" caldav==3.6.0
+  # tsdav, pinned by the package-lock.json next to its driver.
+  tsdav_dir="$root/tests/clients/tsdav"
   tsdav_installed="$(node -p "require('$tsdav_dir/node_modules/tsdav/package.json').version" 2>/dev/null || true)"
   if [ "$tsdav_installed" != "2.3.4" ]; then
     echo "setup: installing tsdav (npm ci in tests/clients/tsdav)" >&2
     npm ci --prefix "$tsdav_dir" --no-audit --no-fund --silent
-  fi
-  # The caldav PyPI library, whose generic DAV layer tests/client_caldav.rs syncs with.
-  caldav=caldav==3.6.0
-  if ! python3 -c "import caldav; assert caldav.__version__ == '${caldav#*==}'" 2>/dev/null; then
-    echo "setup: installing $caldav (PyPI): the caldav client library" >&2
-    if ! python3 -m pip install --quiet --disable-pip-version-check "$caldav" 2>/dev/null \
-       && ! python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$caldav"; then
-      echo "setup: could not install caldav; install it with: python3 -m pip install $caldav" >&2
-      exit 1
-    fi
   fi
 fi
