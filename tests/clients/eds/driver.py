@@ -4,6 +4,7 @@
 tests/client_eds.rs runs it under `dbus-run-session` (EDS's registry and address-book
 factory are activated on that private bus) with HOME and the XDG directories in a temporary
 directory. It reads one command a line on stdin and answers one JSON line on stdout:
+  version                    -> {"version": EDS's version, e.g. "3.46.4"}
   discover URL USER PASSWORD -> e_webdav_discover_sources_sync from URL:
                                 {"books": [{"href", "name"}...]}
   open URL USER PASSWORD     -> writes the book's .source key file (a CardDAV book at URL),
@@ -128,6 +129,9 @@ def by_name(name):
 
 def run(cmd, args):
     client = state.get("client")
+    if cmd == "version":
+        v = EDataServer
+        return {"version": f"{v.EDS_MAJOR_VERSION}.{v.EDS_MINOR_VERSION}.{v.EDS_MICRO_VERSION}"}
     if cmd == "discover":
         return discover(*args)
     if cmd == "open":
