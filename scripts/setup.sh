@@ -7,7 +7,8 @@
 #                               tests; openssl for their TLS; libwbxml2-utils, an independent
 #                               WBXML encoder for the ActiveSync tests; libphonenumber (PyPI) as
 #                               the phone oracle; and the real clients the suite syncs with
-#                               (vdirsyncer, Thunderbird, tsdav, caldav, cadaver)
+#                               (vdirsyncer, Thunderbird, tsdav, caldav, cadaver, SyncEvolution,
+#                               Evolution Data Server)
 set -euo pipefail
 need="${1:-build}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -62,6 +63,15 @@ if [ "$need" = "test" ]; then
   thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.' || missing_pkgs+=(thunderbird)
   command -v cadaver >/dev/null 2>&1 || missing_pkgs+=(cadaver)
   command -v npm >/dev/null 2>&1 || missing_pkgs+=(nodejs npm)
+  # SyncEvolution 2.0 (CLI, CardDAV and file backends, local-sync helper) and Evolution Data
+  # Server 3.46 (headless on a private D-Bus session, driven by Debian's python3 through
+  # GObject introspection): real CardDAV clients of the client tests.
+  command -v syncevolution >/dev/null 2>&1 && [ -x /usr/libexec/syncevo-local-sync ] \
+    || missing_pkgs+=(syncevolution syncevolution-libs)
+  [ -x /usr/libexec/evolution-addressbook-factory ] || missing_pkgs+=(evolution-data-server)
+  command -v dbus-run-session >/dev/null 2>&1 || missing_pkgs+=(dbus-daemon)
+  /usr/bin/python3 -c 'import gi; gi.require_version("EBook", "1.2"); gi.require_version("EDataServer", "1.2")' 2>/dev/null \
+    || missing_pkgs+=(python3-gi gir1.2-ebook-1.2 gir1.2-edataserver-1.2)
 fi
 
 apt_install "${missing_pkgs[@]}"

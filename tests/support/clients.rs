@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+use calcard::vcard::VCardValue;
 use serde::{Deserialize, Serialize};
 
 use super::server::hash;
@@ -127,10 +128,19 @@ pub fn held<'a>(cards: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, Ex
     let mut out = BTreeMap::new();
     for card in cards {
         let parsed = super::vcard::parse_strict(card);
+        // The first value of the first such property: ORG's first component is the
+        // organization's name (a client may keep empty unit components after it).
         let one = |name: &str| {
-            super::vcard::values(&parsed, name)
-                .into_iter()
-                .next()
+            parsed
+                .entries
+                .iter()
+                .find(|e| e.name.as_str().eq_ignore_ascii_case(name))
+                .and_then(|e| e.values.first())
+                .map(|v| match v {
+                    VCardValue::Text(text) => text.clone(),
+                    VCardValue::Component(parts) => parts.first().cloned().unwrap_or_default(),
+                    other => format!("{other:?}"),
+                })
                 .unwrap_or_default()
         };
         let person = Expected {
@@ -395,6 +405,40 @@ impl Recorder {
             })
             .collect()
     }
+
+    /// The requests recorded after [`World::change_source`] ran.
+    pub fn exchanges_after_change(&self) -> Vec<Exchange> {
+        self.events()
+            .into_iter()
+            .skip_while(|e| !matches!(e, Event::Mark(Mark::SourceChanged)))
+            .filter_map(|e| match e {
+                Event::Exchange(x) => Some(x),
+                Event::Mark(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// The cards `exchanges` asked the server for: each GET's target and each href of an
+/// addressbook-multiget body (whatever its namespace prefix), sorted.
+pub fn cards_fetched(exchanges: &[Exchange]) -> Vec<String> {
+    let mut hrefs: Vec<String> = exchanges
+        .iter()
+        .filter(|x| x.method == "GET")
+        .map(|x| x.target.clone())
+        .collect();
+    for multiget in reports(exchanges, "addressbook-multiget") {
+        for tag in multiget.body.split('<').skip(1) {
+            let Some((name, text)) = tag.split_once('>') else {
+                continue;
+            };
+            if name.rsplit(':').next() == Some("href") && !name.starts_with('/') {
+                hrefs.push(text.trim().to_string());
+            }
+        }
+    }
+    hrefs.sort();
+    hrefs
 }
 
 /// One HTTP message read off a stream: its head lines and its (de-chunked) body.
