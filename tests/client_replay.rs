@@ -41,7 +41,9 @@ fn differences(recording: &Recording) -> Vec<String> {
     let mut found = Vec::new();
     for (n, event) in recording.events.iter().enumerate() {
         match event {
-            Event::Mark(Mark::SourceChanged) => world.change_source(),
+            Event::Mark(Mark::SourceChanged) => {
+                world.change_source();
+            }
             Event::Exchange(exchange) => {
                 let (status, responses) = replay(&world, exchange);
                 if status != exchange.status || responses != exchange.responses {

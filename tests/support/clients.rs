@@ -19,7 +19,7 @@ use base64::Engine;
 use calcard::vcard::VCardValue;
 use serde::{Deserialize, Serialize};
 
-use super::server::hash;
+use super::server::users_config;
 use super::{Multistatus, Server, ServerSpec};
 
 /// Cards in the staff book: "a few thousand", as a company directory has.
@@ -164,19 +164,7 @@ pub const ROOMS: [&str; 3] = ["Room Aurora", "Room Borealis", "Room Cirrus"];
 
 fn config() -> String {
     format!(
-        r#"
-[server]
-listen = ["127.0.0.1:{{PORT}}"]
-
-[auth]
-mode = "users"
-[[auth.users]]
-name = "{alice}"
-password_hash = "{alice_hash}"
-[[auth.users]]
-name = "{guest}"
-password_hash = "{guest_hash}"
-
+        r#"{}
 [[source]]
 id = "staff"
 kind = "csv"
@@ -203,10 +191,8 @@ name = "Meeting rooms"
 sources = ["rooms"]
 readers = ["*"]
 "#,
+        users_config(&[ALICE, GUEST]),
         alice = ALICE.0,
-        guest = GUEST.0,
-        alice_hash = hash(ALICE.1),
-        guest_hash = hash(GUEST.1),
     )
 }
 
@@ -263,12 +249,21 @@ impl World {
         format!("{}addressbooks/{user}/rooms/", self.url())
     }
 
-    /// Applies [`CHANGE`] to the CSV and waits until the server has published it.
-    pub fn change_source(&self) {
+    /// Applies [`CHANGE`] to the CSV and waits until the server has published it: a delta of
+    /// three changed cards (two edits, the addition) and one removed. Returns the changed
+    /// cards' hrefs.
+    pub fn change_source(&self) -> Vec<String> {
         let before = self.server.token();
         self.server
             .rewrite_and_wait("staff.csv", &staff_csv(true), &before);
+        let (changed, removed, _) = super::cards::delta(&self.server, &before);
+        assert_eq!(
+            (changed.len(), removed.len()),
+            (3, 1),
+            "{changed:?} {removed:?}"
+        );
         self.recorder.mark(Mark::SourceChanged);
+        changed
     }
 
     /// With `RECORD_CLIENTS=1`, writes what the client sent as `tests/fixtures/clients/<name>.json`.

@@ -109,23 +109,24 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The `[server]` table on `{PORT}` and a users-mode `[auth]` with `users` (name, password).
+pub fn users_config(users: &[(&str, &str)]) -> String {
+    let mut config =
+        String::from("\n[server]\nlisten = [\"127.0.0.1:{PORT}\"]\n\n[auth]\nmode = \"users\"\n");
+    for (name, password) in users {
+        config.push_str(&format!(
+            "[[auth.users]]\nname = \"{name}\"\npassword_hash = \"{}\"\n",
+            hash(password)
+        ));
+    }
+    config
+}
+
 /// A users-mode config with alice/secret and bob/hunter2, one CSV source `staff.csv` and
 /// one book `staff` readable by everyone; `extra` is appended (more books, settings).
 pub fn standard_config(extra: &str) -> String {
     format!(
-        r#"
-[server]
-listen = ["127.0.0.1:{{PORT}}"]
-
-[auth]
-mode = "users"
-[[auth.users]]
-name = "alice"
-password_hash = "{}"
-[[auth.users]]
-name = "bob"
-password_hash = "{}"
-
+        r#"{}
 [[source]]
 id = "staff"
 kind = "csv"
@@ -141,8 +142,7 @@ sources = ["staff"]
 readers = ["*"]
 {extra}
 "#,
-        hash("secret"),
-        hash("hunter2")
+        users_config(&[("alice", "secret"), ("bob", "hunter2")])
     )
 }
 
