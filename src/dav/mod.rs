@@ -83,4 +83,38 @@ pub fn handle(app: &Arc<AppState>, head: &RequestHead, identity: &Identity, body
     }
 }
 
+/// Whether answering the request reads one resource, not a whole book: a PROPFIND of
+/// Depth 0, or the sync-collection of a client that is up to date (a phone's periodic poll,
+/// answered by an empty delta). Those are answered on the connection's own thread, where a
+/// hop to the blocking pool costs more than the work; anything else may read every card.
+pub fn answers_from_one_resource(
+    app: &AppState,
+    head: &RequestHead,
+    identity: &Identity,
+    body: &[u8],
+) -> bool {
+    /// Larger bodies are left to the pool unparsed: parsing them is work too.
+    const SMALL_BODY: usize = 4096;
+    match head.method.as_str() {
+        // A missing Depth is answered as 0 (see propfind.rs).
+        "PROPFIND" => matches!(head.depth.as_deref().map(str::trim), None | Some("0")),
+        "REPORT" if body.len() <= SMALL_BODY => {
+            let Ok(request::Report::SyncCollection(sync)) =
+                request::parse_report(body, &(&app.config.server).into())
+            else {
+                return false;
+            };
+            let Some(resource) = paths::parse(&head.path) else {
+                return false;
+            };
+            matches!(
+                locate::locate(app, identity.principal_name(), &resource),
+                Ok(locate::Located::Book { state, .. })
+                    if sync.token.trim() == state.token().to_uri()
+            )
+        }
+        _ => false,
+    }
+}
+
 pub use options::{options, well_known_redirect};
