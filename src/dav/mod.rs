@@ -95,10 +95,13 @@ pub fn answers_from_one_resource(
 ) -> bool {
     /// Larger bodies are left to the pool unparsed: parsing them is work too.
     const SMALL_BODY: usize = 4096;
+    if body.len() > SMALL_BODY {
+        return false;
+    }
     match head.method.as_str() {
         // A missing Depth is answered as 0 (see propfind.rs).
         "PROPFIND" => matches!(head.depth.as_deref().map(str::trim), None | Some("0")),
-        "REPORT" if body.len() <= SMALL_BODY => {
+        "REPORT" => {
             let Ok(request::Report::SyncCollection(sync)) =
                 request::parse_report(body, &(&app.config.server).into())
             else {
