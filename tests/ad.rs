@@ -201,36 +201,15 @@ fn dc() -> &'static SambaDc {
 /// A config with the AD source `directory` over `base` feeding the book `staff`;
 /// `source_extra` goes into the source table, `rest` after it (auth, more books).
 fn config(dc: &SambaDc, url: &str, base: &str, source_extra: &str, rest: &str) -> String {
-    format!(
-        r#"
-[server]
-listen = ["127.0.0.1:{{PORT}}"]
-
-[[source]]
-id = "directory"
-kind = "ldap"
-preset = "active-directory"
-base = "{base}"
-poll_interval = "1s"
-check_interval = "1s"
-timeout = "20s"
-default_region = "US"
-{source_extra}
-
-[source.server]
-url = "{url}"
-bind_dn = "{ADMIN_DN}"
-bind_password_file = "{}"
-timeout = "10s"
-
-{rest}
-
-[[addressbook]]
-id = "staff"
-name = "Directory"
-sources = ["directory"]
-"#,
-        dc.password_file().display()
+    support::directory_config(
+        &format!(
+            "preset = \"active-directory\"\nbase = \"{base}\"\ndefault_region = \"US\"\n{source_extra}"
+        ),
+        &format!(
+            "[source.server]\nurl = \"{url}\"\nbind_dn = \"{ADMIN_DN}\"\nbind_password_file = \"{}\"\ntimeout = \"10s\"\n",
+            dc.password_file().display()
+        ),
+        rest,
     )
 }
 

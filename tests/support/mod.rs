@@ -69,3 +69,30 @@ pub fn google_row(given: &str, family: &str, org: &str, email: &str, phone: &str
 pub fn google_csv(rows: &[String]) -> String {
     format!("{GOOGLE_HEADER}\n{}\n", rows.join("\n"))
 }
+
+/// A config with one directory source `directory` (polled every second) feeding the book
+/// `staff`: `source` goes into the source table (preset, base, extras), `server` is its
+/// `[source.server]` table, `rest` comes after it (groups, auth, more books).
+pub fn directory_config(source: &str, server: &str, rest: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = ["127.0.0.1:{{PORT}}"]
+
+[[source]]
+id = "directory"
+kind = "ldap"
+poll_interval = "1s"
+check_interval = "1s"
+timeout = "20s"
+{source}
+{server}
+{rest}
+
+[[addressbook]]
+id = "staff"
+name = "Directory"
+sources = ["directory"]
+"#
+    )
+}
