@@ -7,12 +7,12 @@ use std::sync::Arc;
 use cardbridge_connectors::google::login::GoogleLogin;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::app::AppState;
 use crate::config::Config;
 use crate::poller::Poller;
-use crate::state::AppState;
-use crate::status::Status;
+use crate::status_file::Status;
 use crate::vcard::{self, VcardVersion};
-use crate::{auth, http, sources, store};
+use crate::{auth, http, source_setup, store};
 
 #[derive(Parser)]
 #[command(
@@ -188,7 +188,7 @@ fn accept(path: PathBuf, book: &str) -> Result<i32, String> {
         ));
     }
     let dir = state_dir(&config)?;
-    crate::status::request_accept(&dir, book)
+    crate::status_file::request_accept(&dir, book)
         .map_err(|e| format!("cannot write the accept request in {}: {e}", dir.display()))?;
     println!("accept requested for book {book}; the running server applies it within seconds");
     Ok(0)
@@ -196,7 +196,7 @@ fn accept(path: PathBuf, book: &str) -> Result<i32, String> {
 
 fn check(path: PathBuf) -> Result<i32, String> {
     let config = load(&path)?;
-    let results = runtime()?.block_on(sources::poll_all(&config))?;
+    let results = runtime()?.block_on(source_setup::poll_all(&config))?;
     let mut failed = false;
     let mut listings = std::collections::HashMap::new();
     let mut source_ids: Vec<_> = results.keys().cloned().collect();
@@ -244,7 +244,7 @@ fn export(path: PathBuf, book_id: &str, version: VersionArg) -> Result<i32, Stri
             path.display()
         )
     })?;
-    let results = runtime()?.block_on(sources::poll_all(&config))?;
+    let results = runtime()?.block_on(source_setup::poll_all(&config))?;
     let mut listings = std::collections::HashMap::new();
     for source in &book.sources {
         match results.get(source) {

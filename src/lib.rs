@@ -3,8 +3,8 @@
 //! Data flows one way: sources are polled (`poller`, `sources`), their contacts become book
 //! snapshots (`store`), and the DAV layer (`dav`, over `http`) answers from those snapshots.
 
+pub mod app;
 pub mod auth;
-pub mod cards;
 pub mod cli;
 pub mod config;
 pub mod dav;
@@ -12,8 +12,8 @@ pub mod dav;
 pub mod fuzzing;
 pub mod http;
 pub mod poller;
-pub mod sources;
-pub mod state;
-pub mod status;
+pub mod render_cache;
+pub mod source_setup;
+pub mod status_file;
 pub mod store;
 pub mod vcard;

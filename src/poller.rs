@@ -20,10 +20,10 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::time::Instant;
 
+use crate::app::AppState;
 use crate::config::SourceConfig;
-use crate::sources;
-use crate::state::AppState;
-use crate::status::{self, BookStatus, HoldStatus, Status};
+use crate::source_setup;
+use crate::status_file::{self, BookStatus, HoldStatus, Status};
 use crate::store::{self, ApplyReport};
 
 mod failure;
@@ -48,7 +48,7 @@ struct Shared {
 
 pub struct Poller {
     shared: Arc<Shared>,
-    sources: Vec<sources::Configured>,
+    sources: Vec<source_setup::Configured>,
 }
 
 /// Records of each kind logged per poll: a file of bad rows is re-read on every change, and
@@ -75,7 +75,7 @@ fn unix_now() -> u64 {
 
 impl Poller {
     pub fn new(state: Arc<AppState>) -> Result<Poller, String> {
-        let sources = sources::build_all(&state.config)?;
+        let sources = source_setup::build_all(&state.config)?;
         let shared = Arc::new(Shared {
             state,
             listings: Mutex::default(),
@@ -114,7 +114,7 @@ impl Shared {
             );
             let message = throttled.to_string();
             self.update_source(&config.id, |s| {
-                s.throttled = Some(status::ThrottledStatus {
+                s.throttled = Some(status_file::ThrottledStatus {
                     at: unix_now(),
                     message,
                 });
@@ -255,7 +255,7 @@ impl Shared {
                 .config
                 .books
                 .iter()
-                .filter(|b| status::take_accept(&dir, &b.id))
+                .filter(|b| status_file::take_accept(&dir, &b.id))
                 .map(|b| b.id.clone())
                 .collect();
             if !accepted.is_empty() {
@@ -332,7 +332,7 @@ impl Shared {
         self.record_books();
     }
 
-    fn update_source(&self, id: &str, f: impl FnOnce(&mut status::SourceStatus)) {
+    fn update_source(&self, id: &str, f: impl FnOnce(&mut status_file::SourceStatus)) {
         if let Ok(mut status) = self.status.lock() {
             f(status.sources.entry(id.to_string()).or_default());
         }

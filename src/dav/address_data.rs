@@ -2,7 +2,7 @@
 
 use super::request::{self, AddressData, QName};
 use super::xml;
-use crate::state::AppState;
+use crate::app::AppState;
 use crate::store::Member;
 use crate::vcard::VcardVersion;
 

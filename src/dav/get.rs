@@ -9,7 +9,7 @@ use super::locate::{locate, Located};
 use super::paths::Resource;
 use super::props::CARD_CONTENT_TYPE;
 use super::{Reply, RequestHead};
-use crate::state::AppState;
+use crate::app::AppState;
 use crate::vcard::VcardVersion;
 
 pub fn handle(app: &Arc<AppState>, head: &RequestHead, user: &str, resource: &Resource) -> Reply {

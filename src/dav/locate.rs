@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::paths::Resource;
 use super::reply::Reply;
+use crate::app::AppState;
 use crate::config::BookConfig;
-use crate::state::AppState;
-use crate::store::{BookState, Member};
+use crate::store::{Member, PublishedBook};
 
 pub enum Located<'a> {
     Root,
@@ -17,7 +17,7 @@ pub enum Located<'a> {
     Book {
         id: &'a str,
         config: &'a BookConfig,
-        state: Arc<BookState>,
+        state: Arc<PublishedBook>,
     },
     Card {
         member: Arc<Member>,
@@ -50,7 +50,7 @@ pub fn locate<'a>(
         }
     };
     let book =
-        |owner: &str, id: &str| -> Result<(&'a str, &'a BookConfig, Arc<BookState>), Reply> {
+        |owner: &str, id: &str| -> Result<(&'a str, &'a BookConfig, Arc<PublishedBook>), Reply> {
             own(owner)?;
             let (config, book) = app.readable_book(user, id).ok_or_else(not_found)?;
             let state = book.state();

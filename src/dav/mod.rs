@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::app::AppState;
 use crate::auth::Identity;
-use crate::state::AppState;
 pub use reply::{Body, BodyProducer, Reply};
 
 /// The parts of an HTTP request the DAV layer looks at.

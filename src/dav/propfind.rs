@@ -9,8 +9,8 @@ use super::reply::{self, MultistatusStream, Reply, XML_TYPE};
 use super::request::{self, Propfind};
 use super::response::{self, CardResponder, Selection};
 use super::RequestHead;
-use crate::state::AppState;
-use crate::store::BookState;
+use crate::app::AppState;
+use crate::store::PublishedBook;
 
 pub fn handle(
     app: &Arc<AppState>,
@@ -110,7 +110,7 @@ fn stream_members(
     head: &RequestHead,
     user: &str,
     book: &str,
-    state: &Arc<BookState>,
+    state: &Arc<PublishedBook>,
     first: String,
     selection: Selection,
 ) -> Reply {

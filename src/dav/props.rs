@@ -6,9 +6,9 @@ use super::conditional;
 use super::paths;
 use super::request::{QName, NS_CARDDAV, NS_CS, NS_DAV};
 use super::xml;
+use crate::app::AppState;
 use crate::config::BookConfig;
-use crate::state::AppState;
-use crate::store::{BookState, Member};
+use crate::store::{Member, PublishedBook};
 use crate::vcard::VcardVersion;
 
 /// The resource whose properties are asked for.
@@ -19,7 +19,7 @@ pub enum Target<'a> {
     Home,
     Book {
         config: &'a BookConfig,
-        state: &'a BookState,
+        state: &'a PublishedBook,
     },
     Card {
         member: &'a Member,

@@ -13,7 +13,7 @@ use super::reply::{self, Reply};
 use super::request;
 use super::xml;
 use super::RequestHead;
-use crate::state::AppState;
+use crate::app::AppState;
 
 /// The privilege a write method would need (RFC 3744 §3).
 fn privilege(method: &str) -> &'static str {

@@ -7,8 +7,8 @@ use super::locate::{locate, Located};
 use super::paths::Resource;
 use super::request::{self, Report, RequestError};
 use super::{multiget, query, sync_collection, Reply, RequestHead};
-use crate::state::AppState;
-use crate::store::BookState;
+use crate::app::AppState;
+use crate::store::PublishedBook;
 
 /// A report addressed to one book, as one user sees it.
 pub struct BookRequest<'a> {
@@ -16,7 +16,7 @@ pub struct BookRequest<'a> {
     pub head: &'a RequestHead,
     pub user: &'a str,
     pub book: &'a str,
-    pub state: &'a Arc<BookState>,
+    pub state: &'a Arc<PublishedBook>,
 }
 
 pub fn handle(

@@ -9,7 +9,7 @@ use super::props::{self, PropContext, Target};
 use super::report::BookRequest;
 use super::request::{AddressData, QName};
 use super::xml;
-use crate::state::AppState;
+use crate::app::AppState;
 use crate::store::Member;
 
 /// Which properties to report.

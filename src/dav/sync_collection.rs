@@ -10,8 +10,8 @@ use super::report::BookRequest;
 use super::request::SyncCollection;
 use super::response::{self, CardResponder};
 use super::{xml, Reply, RequestHead};
-use crate::state::AppState;
-use crate::store::{BookState, ClientToken, ResumeToken, SyncToken};
+use crate::app::AppState;
+use crate::store::{ClientToken, PublishedBook, ResumeToken, SyncToken};
 
 pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
     let (app, head, user, book, state) = (on.app, on.head, on.user, on.book, on.state);
@@ -58,7 +58,7 @@ pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
 
 /// The sorted names to report for `token`, and the base state a resume token must carry;
 /// `None` for a token this book cannot answer (unknown, expired, foreign).
-fn changed_names(state: &BookState, token: &str) -> Option<(u128, BTreeSet<String>)> {
+fn changed_names(state: &PublishedBook, token: &str) -> Option<(u128, BTreeSet<String>)> {
     let all_members = || state.snapshot.members().map(|m| m.name.clone()).collect();
     let since = |base: u128| -> Option<BTreeSet<String>> {
         if base == 0 {

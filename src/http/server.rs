@@ -20,10 +20,10 @@ use super::body::{self, BodyError};
 use super::connection::{Reuse, KEEPALIVE};
 use super::limits::ConnectionLimits;
 use super::{framing, head};
+use crate::app::AppState;
 use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, Reply, RequestHead};
 use crate::poller::Poller;
-use crate::state::AppState;
 
 pub struct CardDavApp {
     pub state: Arc<AppState>,

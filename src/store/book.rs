@@ -1,5 +1,6 @@
-//! One address book's current state, swapped atomically when a poll changes it, persisted
-//! before it is published, and guarded against polls that would remove too much.
+//! One address book: applies polls and heals to what it publishes ([`PublishedBook`]),
+//! persisting each change in the state file before swapping it in atomically, and holding
+//! polls the removal guard stops.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,47 +8,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwap;
 
 use super::changelog::{ChangeLog, Retention};
-use super::member::{Etag, Member};
-use super::persist::{StateError, StateFile};
+use super::etag::Etag;
+use super::member::Member;
+use super::published::PublishedBook;
+use super::removal_guard::{Hold, RemovalGuard};
 use super::snapshot::Snapshot;
-use super::token::SyncToken;
-
-/// Everything a request needs, immutable once published.
-#[derive(Debug)]
-pub struct BookState {
-    pub snapshot: Arc<Snapshot>,
-    pub log: ChangeLog,
-    /// When the current snapshot was published (for `getlastmodified`).
-    pub published: SystemTime,
-    /// Whether the book has cards it can stand behind: restored from the state file or applied
-    /// from a listing of every source. Before that, an empty book would look to phones like
-    /// every card was deleted, so requests into it are answered 503 instead.
-    pub ready: bool,
-}
-
-impl BookState {
-    pub fn token(&self) -> SyncToken {
-        SyncToken(self.snapshot.digest())
-    }
-}
-
-/// When a poll removes more than `share` of a book and at least `min_removals` cards, it is
-/// held until an operator accepts it: a wrong base DN or a truncated export must not wipe
-/// every phone.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RemovalGuard {
-    pub share: f64,
-    pub min_removals: usize,
-}
-
-/// A poll held back by the removal guard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hold {
-    pub removals: usize,
-    pub members_now: usize,
-    pub members_held: usize,
-    pub since: u64,
-}
+use super::state_file::{StateError, StateFile};
 
 /// What applying a poll did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +32,7 @@ pub enum ApplyReport {
 #[derive(Debug)]
 pub struct Book {
     id: String,
-    state: ArcSwap<BookState>,
+    state: ArcSwap<PublishedBook>,
     hold: Mutex<Option<Hold>>,
     /// Held by whoever builds the next state (a poll, a heal), so neither builds on a state
     /// the other is replacing and the state file records every change in order.
@@ -91,13 +57,13 @@ impl Book {
             None => None,
         };
         let state = match restored {
-            Some(r) => BookState {
+            Some(r) => PublishedBook {
                 snapshot: Arc::new(r.snapshot),
                 log: r.log,
                 published: UNIX_EPOCH + Duration::from_secs(r.published),
                 ready: true,
             },
-            None => BookState {
+            None => PublishedBook {
                 snapshot: Arc::new(Snapshot::default()),
                 log: ChangeLog::new(retention),
                 published: SystemTime::now(),
@@ -112,8 +78,8 @@ impl Book {
         })
     }
 
-    /// The current state: one atomic load, no lock.
-    pub fn state(&self) -> Arc<BookState> {
+    /// What the book currently publishes: one atomic load, no lock.
+    pub fn state(&self) -> Arc<PublishedBook> {
         self.state.load_full()
     }
 
@@ -147,7 +113,7 @@ impl Book {
             let members = next.len();
             // Same cards, same token; swapping still lets go of contacts restored from the
             // state file in favour of the listing's, so memory holds one copy.
-            self.state.store(Arc::new(BookState {
+            self.state.store(Arc::new(PublishedBook {
                 snapshot: Arc::new(next),
                 log: current.log.clone(),
                 published: current.published,
@@ -158,8 +124,7 @@ impl Book {
         }
         let removed = current.snapshot.removed_count(&next);
         let before = current.snapshot.len();
-        let trips = removed >= guard.min_removals && (removed as f64) > guard.share * before as f64;
-        if trips && !accept {
+        if guard.trips(removed, before) && !accept {
             let since = self.hold().map_or_else(unix_now, |h| h.since);
             let hold = Hold {
                 removals: removed,
@@ -219,7 +184,7 @@ impl Book {
     /// in; returns how many names changed. Called with `writer` held.
     fn publish(
         &self,
-        current: &BookState,
+        current: &PublishedBook,
         next: Snapshot,
         changed: Vec<String>,
         now: u64,
@@ -230,7 +195,7 @@ impl Book {
         if let Some(file) = state_file {
             file.save(&self.id, &next, &entry, log.first_seq())?;
         }
-        self.state.store(Arc::new(BookState {
+        self.state.store(Arc::new(PublishedBook {
             snapshot: Arc::new(next),
             log,
             published: UNIX_EPOCH + Duration::from_secs(now),
@@ -249,6 +214,7 @@ impl Book {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SyncToken;
     use cardbridge_connectors::Contact;
 
     const RETENTION: Retention = Retention {

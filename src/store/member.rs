@@ -1,34 +1,13 @@
-//! One card of a book: its contact, content-hash ETag (folded with a heal revision), change
-//! time and URL-safe name.
+//! One card of a book: its contact, served ETag (the content hash of `etag.rs` folded with a
+//! heal revision), change time and URL-safe name.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use cardbridge_connectors::Contact;
-use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+use xxhash_rust::xxh3::xxh3_128;
 
-use crate::vcard::{self, VcardVersion};
-
-/// Strong content hash of a card (xxh3-128 of its canonical rendering).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Etag(pub u128);
-
-impl Etag {
-    /// The quoted form used in `ETag` headers and `DAV:getetag`.
-    pub fn quoted(&self) -> String {
-        format!("\"{:032x}\"", self.0)
-    }
-
-    /// Computes the ETag of a contact. The canonical form is the 4.0 rendering prefixed with
-    /// the renderer revision, so a renderer change that alters output also changes ETags and
-    /// clients re-download, while the same data gives the same ETag on every replica.
-    pub fn of(contact: &Contact) -> Etag {
-        let mut hasher = Xxh3::new();
-        hasher.update(&vcard::RENDER_REVISION.to_le_bytes());
-        hasher.update(vcard::render(contact, VcardVersion::V4).as_bytes());
-        Etag(hasher.digest128())
-    }
-}
+use super::etag::Etag;
 
 /// A card as served: the contact plus everything derived from it once, at poll time.
 #[derive(Debug)]
@@ -47,18 +26,6 @@ pub struct Member {
     /// brings nothing new back, so it does not heal again (memory only; see `Book::heal`).
     heal_pending: AtomicBool,
     pub contact: Arc<Contact>,
-}
-
-/// The served ETag of content at `revision` (served as `vcard::render_revised`): the content
-/// hash itself at revision 0, so cards never healed keep the ETags they always had.
-fn folded(content: Etag, revision: u32) -> Etag {
-    if revision == 0 {
-        return content;
-    }
-    let mut buf = [0u8; 20];
-    buf[..16].copy_from_slice(&content.0.to_le_bytes());
-    buf[16..].copy_from_slice(&revision.to_le_bytes());
-    Etag(xxh3_128(&buf))
 }
 
 impl Member {
@@ -84,7 +51,7 @@ impl Member {
             name,
             content,
             revision,
-            etag: folded(content, revision),
+            etag: content.folded(revision),
             changed,
             heal_pending: AtomicBool::new(false),
             contact,
@@ -131,15 +98,6 @@ impl Member {
     pub fn delivered(&self) {
         self.heal_pending.store(false, Ordering::Relaxed);
     }
-
-    /// This member's contribution to the book's state digest.
-    pub fn digest_term(&self) -> u128 {
-        let mut buf = Vec::with_capacity(self.name.len() + 17);
-        buf.extend_from_slice(self.name.as_bytes());
-        buf.push(0);
-        buf.extend_from_slice(&self.etag.0.to_le_bytes());
-        xxh3_128(&buf)
-    }
 }
 
 /// The resource name of a card: the uid itself when it is made of `[A-Za-z0-9._-]` (what
@@ -172,20 +130,6 @@ mod tests {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-'));
         assert_eq!(odd, card_name("people/c123 ü"));
         assert_ne!(card_name(".."), "...vcf");
-    }
-
-    #[test]
-    fn etag_follows_content() {
-        let mut a = Contact {
-            uid: "a".into(),
-            formatted_name: "Ann".into(),
-            ..Contact::default()
-        };
-        let first = Etag::of(&a);
-        assert_eq!(first, Etag::of(&a.clone()));
-        a.formatted_name = "Anna".into();
-        assert_ne!(first, Etag::of(&a));
-        assert_eq!(first.quoted().len(), 34);
     }
 
     #[test]

@@ -4,19 +4,40 @@
 //!
 //! Requests read a book through one atomic load ([`Book::state`]); polls build a new state off
 //! the request path, persist it and swap it in.
+//!
+//! | file | job |
+//! |---|---|
+//! | `book.rs` | [`Book`]: applies a poll or a heal, persists, then publishes |
+//! | `published.rs` | [`PublishedBook`]: what a book currently publishes (snapshot + log) |
+//! | `snapshot.rs` | [`Snapshot`]: a book's members by name, with their state digest |
+//! | `member.rs` | [`Member`]: one card as served (ETag, heal revision, name) |
+//! | `etag.rs` | [`Etag`]: the content hash of a card, folded with its heal revision |
+//! | `digest.rs` | the state digest: per-member terms and their order-independent sum |
+//! | `token_uri.rs` | sync and resume tokens as URIs: formatting and parsing |
+//! | `changelog.rs` | [`ChangeLog`]: which names changed between two digests |
+//! | `removal_guard.rs` | [`RemovalGuard`], [`Hold`]: polls that would remove too much |
+//! | `merge.rs` | a book's members from its sources' listings |
+//! | `state_file.rs` | [`StateFile`]: the redb database that survives restarts |
 
 mod book;
 mod changelog;
+mod digest;
+mod etag;
 mod member;
 mod merge;
-mod persist;
+mod published;
+mod removal_guard;
 mod snapshot;
-mod token;
+mod state_file;
+mod token_uri;
 
-pub use book::{ApplyReport, Book, BookState, Hold, RemovalGuard};
+pub use book::{ApplyReport, Book};
 pub use changelog::{ChangeLog, Delta, Retention};
-pub use member::{card_name, Etag, Member};
+pub use etag::Etag;
+pub use member::{card_name, Member};
 pub use merge::{book_members, listing, Listing};
-pub use persist::{StateError, StateFile};
+pub use published::PublishedBook;
+pub use removal_guard::{Hold, RemovalGuard};
 pub use snapshot::Snapshot;
-pub use token::{ClientToken, ResumeToken, SyncToken};
+pub use state_file::{StateError, StateFile};
+pub use token_uri::{ClientToken, ResumeToken, SyncToken};

@@ -1,22 +1,23 @@
-//! An immutable member set of one book and its order-independent state digest.
+//! An immutable member set of one book, kept with its state digest (`digest.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::digest::StateDigest;
 use super::member::Member;
 
-/// Members by resource name (sorted, so listings are stable) and the state digest: the
-/// wrapping sum of every member's `digest_term`, which two replicas with the same data reach
-/// independently and which updates in O(changes).
+/// Members by resource name (sorted, so listings are stable) and their state digest, updated
+/// as members are put in.
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     members: BTreeMap<String, Arc<Member>>,
-    digest: u128,
+    digest: StateDigest,
 }
 
 impl Snapshot {
+    /// The state digest of the members: what the book's sync token denotes.
     pub fn digest(&self) -> u128 {
-        self.digest
+        self.digest.value()
     }
 
     pub fn len(&self) -> usize {
@@ -53,9 +54,9 @@ impl Snapshot {
     }
 
     fn insert(&mut self, member: Arc<Member>) {
-        self.digest = self.digest.wrapping_add(member.digest_term());
+        self.digest.add(&member);
         if let Some(old) = self.members.insert(member.name.clone(), member) {
-            self.digest = self.digest.wrapping_sub(old.digest_term());
+            self.digest.remove(&old);
         }
     }
 

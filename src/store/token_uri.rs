@@ -1,4 +1,5 @@
-//! Sync tokens (RFC 6578): URIs carrying a book's state digest.
+//! Sync tokens (RFC 6578) in their URI form: formatting and parsing. The state digest a token
+//! carries is computed in `digest.rs`.
 //!
 //! The token is a URI (Evolution ignores tokens without `:` or `/`) and doubles as `CS:getctag`.
 //! A truncated sync-collection answer hands out a *resume* token instead, naming the state the

@@ -13,7 +13,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::changelog::{ChangeLog, Entry, Retention};
-use super::member::{Etag, Member};
+use super::etag::Etag;
+use super::member::Member;
 use super::snapshot::Snapshot;
 
 /// Bumped when the layout changes (the contact model included: postcard has no optional

@@ -1,19 +1,24 @@
-//! Everything the request path shares: configuration, books, caches, authentication, and
-//! the state file the books are persisted in.
+//! The application: everything the request path and the poller share, in memory
+//! ([`AppState`]: configuration, books, the render cache, authentication, and the handle of the
+//! state file the books are persisted in). Built once at start.
+//!
+//! Not to be confused with what a book publishes (`store::PublishedBook`), the redb database
+//! (`store::StateFile`) or the operator status file (`status_file`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
-use crate::cards::CardCache;
 use crate::config::{BookConfig, Config};
+use crate::render_cache::RenderCache;
 use crate::store::{Book, StateFile};
 
+/// The running server's shared state, held in an `Arc` by requests and the poller.
 pub struct AppState {
     pub config: Config,
     /// Books by id.
     pub books: BTreeMap<String, Arc<Book>>,
-    pub cards: CardCache,
+    pub cards: RenderCache,
     pub auth: Authenticator,
     pub state_file: Option<StateFile>,
 }
@@ -33,7 +38,7 @@ impl AppState {
             books.insert(book.id.clone(), Arc::new(opened));
         }
         Ok(AppState {
-            cards: CardCache::new(config.server.card_cache_bytes),
+            cards: RenderCache::new(config.server.card_cache_bytes),
             auth: Authenticator::new(&config)?,
             books,
             config,

@@ -1,20 +1,22 @@
-//! Rendered vCards, cached by content.
+//! The render cache: rendered vCards kept in memory, keyed by (ETag, vCard version).
 //!
-//! The key is (ETag, version): an ETag is a hash of the card's content, so a cached rendering
-//! can never be served under a newer ETag. The cache is bounded by bytes.
+//! An ETag is a hash of the card's content (and heal revision), so a cached rendering can never
+//! be served under a newer ETag, and a poll that swaps in a new snapshot leaves the renderings
+//! of unchanged cards valid. The cache is bounded by bytes (`[server] card_cache_bytes`).
 
 use bytes::Bytes;
 
 use crate::store::{Etag, Member};
 use crate::vcard::{self, VcardVersion};
 
-pub struct CardCache {
+/// Rendered vCards by (ETag, version); shared by every request through `AppState::cards`.
+pub struct RenderCache {
     cache: moka::sync::Cache<(Etag, VcardVersion), Bytes>,
 }
 
-impl CardCache {
-    pub fn new(max_bytes: u64) -> CardCache {
-        CardCache {
+impl RenderCache {
+    pub fn new(max_bytes: u64) -> RenderCache {
+        RenderCache {
             cache: moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|_, v: &Bytes| u32::try_from(v.len() + 64).unwrap_or(u32::MAX))

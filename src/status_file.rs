@@ -1,5 +1,6 @@
-//! What the running server tells operators: a status file in the state directory (read by
-//! `cardbridge status`) and accept requests (written by `cardbridge accept`).
+//! The operator files in the state directory: the status file `status.json` the running server
+//! writes (read by `cardbridge status`), and the accept requests `accept/<book>` written by
+//! `cardbridge accept` (consumed by the poller). Not the state file (`store::StateFile`).
 //!
 //! Files rather than a socket: they work with the server stopped too, need no extra port,
 //! and are written atomically (temp file + rename).
@@ -64,6 +65,7 @@ pub struct BookStatus {
     pub hold: Option<HoldStatus>,
 }
 
+/// The contents of the status file: every source's last poll and every book's state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Status {
     pub written: u64,

@@ -1,5 +1,7 @@
-//! Building the configured sources: once when the server starts (the poller owns them), and
-//! for the one-off `check` and `export` commands.
+//! Source setup: instantiates the sources the configuration describes, once when the server
+//! starts (the poller owns them), and for the one-off `check` and `export` commands.
+//!
+//! What a source is and must do (the `Source` trait) is in `connectors/src/source.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
