@@ -1,0 +1,157 @@
+//! The `[server]` table: listening, request and card size limits, timeouts, the render cache
+//! size. Checked with the rest of the configuration in `Config::validate`.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Socket addresses to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    /// Worker threads; 0 means one per core.
+    #[serde(default)]
+    pub threads: usize,
+    /// Largest PROPFIND/PROPPATCH body accepted, in bytes.
+    #[serde(default = "default_propfind_limit")]
+    pub propfind_body_limit: usize,
+    /// Largest REPORT body accepted, in bytes: Thunderbird's first sync is one multiget naming
+    /// every card.
+    #[serde(default = "default_report_limit")]
+    pub report_body_limit: usize,
+    /// Most `prop-filter`s in one addressbook-query; more get 400 `CARDDAV:supported-filter`.
+    #[serde(default = "default_query_prop_filters")]
+    pub query_max_prop_filters: usize,
+    /// Most `text-match`es plus `param-filter`s in one `prop-filter`.
+    #[serde(default = "default_query_matches")]
+    pub query_max_matches: usize,
+    /// Longest `text-match` text, in bytes.
+    #[serde(default = "default_query_text_bytes")]
+    pub query_max_text_bytes: usize,
+    /// Filter evaluations (cards × checks) one addressbook-query may spend; beyond it the
+    /// result is cut short with a 507 on the book, as RFC 6352 §8.6.1 allows.
+    #[serde(default = "default_query_evaluations")]
+    pub query_max_evaluations: u64,
+    /// Most distinct properties one PROPFIND, PROPPATCH or REPORT may name; more get 400.
+    #[serde(default = "default_max_properties")]
+    pub max_requested_properties: usize,
+    /// Bytes of rendered vCards kept in memory.
+    #[serde(default = "default_cache_bytes")]
+    pub card_cache_bytes: u64,
+    /// Basic auth realm shown by clients.
+    #[serde(default = "default_realm")]
+    pub realm: String,
+    /// Status for an unknown or expired sync token when the client is Thunderbird, which only
+    /// recovers from 400 (every other client gets 403 with DAV:valid-sync-token).
+    #[serde(default = "default_thunderbird_status")]
+    pub thunderbird_invalid_token_status: u16,
+    /// Largest text value of one vCard property (a NOTE, an ORG), in bytes as written;
+    /// longer text is cut with a visible "… [truncated]".
+    #[serde(default = "default_property_bytes")]
+    pub max_property_bytes: usize,
+    /// Largest vCard without its photo, in bytes; the least needed values go first.
+    #[serde(default = "default_card_bytes")]
+    pub max_card_bytes: usize,
+    /// Time a client has to send a whole request head ("10s"), counted from the connection
+    /// or, on a kept-alive one, from the request's first byte: a head dribbled byte by byte
+    /// would otherwise hold its connection forever.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: String,
+    /// Time a request body may take ("20s"), plus one second per `body_min_rate` bytes
+    /// received: enough for any honest link, not for a body dribbled a byte a minute.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout: String,
+    /// Bytes per second that earn a slow body more time (see `body_timeout`).
+    #[serde(default = "default_body_min_rate")]
+    pub body_min_rate: u64,
+    /// Open connections at most; unset = derived from the file-descriptor limit.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Open connections per client address at most; unset = a quarter of `max_connections`.
+    #[serde(default)]
+    pub max_connections_per_client: Option<usize>,
+}
+
+fn default_listen() -> Vec<String> {
+    vec!["127.0.0.1:8008".into()]
+}
+fn default_propfind_limit() -> usize {
+    1024 * 1024
+}
+fn default_report_limit() -> usize {
+    32 * 1024 * 1024
+}
+fn default_query_prop_filters() -> usize {
+    64
+}
+fn default_query_matches() -> usize {
+    16
+}
+fn default_query_text_bytes() -> usize {
+    1024
+}
+fn default_query_evaluations() -> u64 {
+    2_000_000
+}
+fn default_max_properties() -> usize {
+    100
+}
+fn default_cache_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_property_bytes() -> usize {
+    32 * 1024
+}
+fn default_card_bytes() -> usize {
+    256 * 1024
+}
+fn default_realm() -> String {
+    "cardbridge".into()
+}
+fn default_thunderbird_status() -> u16 {
+    400
+}
+fn default_header_timeout() -> String {
+    "10s".into()
+}
+fn default_body_timeout() -> String {
+    "20s".into()
+}
+fn default_body_min_rate() -> u64 {
+    500
+}
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: default_listen(),
+            threads: 0,
+            propfind_body_limit: default_propfind_limit(),
+            report_body_limit: default_report_limit(),
+            query_max_prop_filters: default_query_prop_filters(),
+            query_max_matches: default_query_matches(),
+            query_max_text_bytes: default_query_text_bytes(),
+            query_max_evaluations: default_query_evaluations(),
+            max_requested_properties: default_max_properties(),
+            card_cache_bytes: default_cache_bytes(),
+            realm: default_realm(),
+            thunderbird_invalid_token_status: default_thunderbird_status(),
+            max_property_bytes: default_property_bytes(),
+            max_card_bytes: default_card_bytes(),
+            header_timeout: default_header_timeout(),
+            body_timeout: default_body_timeout(),
+            body_min_rate: default_body_min_rate(),
+            max_connections: None,
+            max_connections_per_client: None,
+        }
+    }
+}
+
+impl ServerSettings {
+    /// The card size caps applied to every source's contacts.
+    pub fn caps(&self) -> crate::vcard::caps::Caps {
+        crate::vcard::caps::Caps {
+            property_bytes: self.max_property_bytes,
+            card_bytes: self.max_card_bytes,
+        }
+    }
+}
