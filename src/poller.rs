@@ -9,6 +9,10 @@
 //! A poll that times out is cancelled (see [`Cancel`]): its blocking work stops at its next
 //! check and its result is dropped. Until that work has ended the source is reported busy and
 //! not polled again, so a stuck source never stacks threads or parses.
+//!
+//! This file is the schedule (one task per source, plus the accept watcher); `failure.rs` says
+//! why a poll failed and when to retry, `gate.rs` keeps one poll per source at a time,
+//! `publish.rs` applies listings to the books, `report.rs` keeps the status file current.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -23,12 +27,16 @@ use tokio::time::Instant;
 use crate::app::AppState;
 use crate::config::SourceConfig;
 use crate::source_setup;
-use crate::status_file::{self, BookStatus, HoldStatus, Status};
-use crate::store::{self, ApplyReport};
+use crate::status_file::{self, Status};
+use crate::store;
 
 mod failure;
+mod gate;
+mod publish;
+mod report;
 
 use failure::PollFailure;
+use gate::PollGate;
 
 /// How often accept requests are looked for.
 const ACCEPT_CHECK: Duration = Duration::from_secs(1);
@@ -270,127 +278,6 @@ impl Shared {
             tokio::time::sleep(ACCEPT_CHECK).await;
         }
     }
-
-    /// Rebuilds and applies the books selected by `which` (blocking: ETags are computed from
-    /// rendered cards). Books in `accept` may pass the removal guard.
-    fn publish(&self, which: impl Fn(&crate::config::BookConfig) -> bool, accept: &[String]) {
-        let _guard = self.publishing.lock();
-        let Ok(snapshot) = self.listings.lock().map(|l| l.clone()) else {
-            return;
-        };
-        let state = &self.state;
-        for book in state.config.books.iter().filter(|b| which(b)) {
-            let Some(store) = state.books.get(&book.id) else {
-                continue;
-            };
-            // A book merging several sources waits for all of them: publishing a partial book
-            // would send phones a wave of additions (or removals) that is not real.
-            if book.sources.iter().any(|s| !snapshot.contains_key(s)) {
-                continue;
-            }
-            let (members, skipped) = store::book_members(&book.id, &book.sources, &snapshot);
-            log_first(&skipped, |s| tracing::warn!(book = %book.id, "skipped {s}"));
-            let accepted = accept.contains(&book.id);
-            let applied = store.apply(
-                members,
-                &state.config.guard,
-                accepted,
-                state.state_file.as_ref(),
-            );
-            if let Ok(mut unsaved) = self.unsaved.lock() {
-                if applied.is_err() {
-                    unsaved.insert(book.id.clone());
-                } else {
-                    unsaved.remove(&book.id);
-                }
-            }
-            match applied {
-                Ok(ApplyReport::Unchanged { .. }) => {}
-                Ok(ApplyReport::Published {
-                    members,
-                    changed,
-                    removed,
-                }) => tracing::info!(
-                    book = %book.id,
-                    members,
-                    changed,
-                    removed,
-                    token = %store.state().token().to_uri(),
-                    "published"
-                ),
-                Ok(ApplyReport::Held(hold)) => tracing::warn!(
-                    book = %book.id,
-                    removals = hold.removals,
-                    members = hold.members_now,
-                    "held: this poll would remove too much of the book; clients keep the \
-                     previous cards until `cardbridge accept --book {}`",
-                    book.id
-                ),
-                Err(error) => tracing::error!(book = %book.id, "not published: {error}"),
-            }
-        }
-        self.record_books();
-    }
-
-    fn update_source(&self, id: &str, f: impl FnOnce(&mut status_file::SourceStatus)) {
-        if let Ok(mut status) = self.status.lock() {
-            f(status.sources.entry(id.to_string()).or_default());
-        }
-    }
-
-    fn record_books(&self) {
-        let Ok(mut status) = self.status.lock() else {
-            return;
-        };
-        for (id, book) in &self.state.books {
-            let state = book.state();
-            status.books.insert(
-                id.clone(),
-                BookStatus {
-                    members: state.snapshot.len(),
-                    token: state.token().to_uri(),
-                    published: state
-                        .published
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs()),
-                    hold: book.hold().as_ref().map(HoldStatus::from),
-                },
-            );
-        }
-    }
-
-    fn write_status(&self) {
-        let Some(dir) = &self.state.config.store.state_dir else {
-            return;
-        };
-        let Ok(mut status) = self.status.lock().map(|s| s.clone()) else {
-            return;
-        };
-        status.written = unix_now();
-        if let Err(e) = status.write(dir) {
-            tracing::warn!("cannot write the status file in {}: {e}", dir.display());
-        }
-    }
-}
-
-/// One poll of a source at a time, counting the blocking work a timed-out poll left running:
-/// a stuck source must not stack threads and parses, one per retry.
-#[derive(Default)]
-struct PollGate {
-    /// The last poll's token: its blocking work may outlive its timeout.
-    last: Cancel,
-}
-
-impl PollGate {
-    /// The token of a new poll, or [`PollFailure::Busy`] while the previous poll's work
-    /// still runs.
-    fn begin(&mut self) -> Result<Cancel, PollFailure> {
-        if self.last.is_running() {
-            return Err(PollFailure::Busy);
-        }
-        self.last = Cancel::default();
-        Ok(self.last.clone())
-    }
 }
 
 /// The poll interval with ±10% jitter.
@@ -416,36 +303,5 @@ impl BackgroundService for Poller {
         for task in tasks {
             task.abort();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A poll given up while its blocking work ignores the cancellation (a decoder deep in
-    /// one image): no new poll starts until that work has ended.
-    #[tokio::test]
-    async fn a_source_is_not_polled_while_a_given_up_poll_still_works() {
-        let mut gate = PollGate::default();
-        let cancel = gate.begin().expect("the first poll starts");
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let work = cancel.spawn_blocking(move || held.recv());
-        // The poll times out: it is cancelled and dropped, its work goes on.
-        cancel.cancel();
-        drop(work);
-        assert!(matches!(gate.begin(), Err(PollFailure::Busy)));
-        assert!(
-            matches!(gate.begin(), Err(PollFailure::Busy)),
-            "still busy on the next retry"
-        );
-        release.send(()).expect("release the work");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while cancel.is_running() {
-            assert!(Instant::now() < deadline, "the work ended");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let next = gate.begin().expect("a poll starts once the work has ended");
-        assert!(!next.is_cancelled(), "with a fresh token");
     }
 }

@@ -1,0 +1,53 @@
+//! What the poller reports to operators: each source's last poll and each book's published
+//! state, kept in memory and written to the status file (`status_file.rs`) after every poll.
+
+use std::time::UNIX_EPOCH;
+
+use crate::status_file::{BookStatus, HoldStatus, SourceStatus};
+
+use super::{unix_now, Shared};
+
+impl Shared {
+    /// Updates the status of source `id` with `f`.
+    pub(super) fn update_source(&self, id: &str, f: impl FnOnce(&mut SourceStatus)) {
+        if let Ok(mut status) = self.status.lock() {
+            f(status.sources.entry(id.to_string()).or_default());
+        }
+    }
+
+    /// Records every book's published state and hold in the status.
+    pub(super) fn record_books(&self) {
+        let Ok(mut status) = self.status.lock() else {
+            return;
+        };
+        for (id, book) in &self.state.books {
+            let state = book.state();
+            status.books.insert(
+                id.clone(),
+                BookStatus {
+                    members: state.snapshot.len(),
+                    token: state.token().to_uri(),
+                    published: state
+                        .published
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs()),
+                    hold: book.hold().as_ref().map(HoldStatus::from),
+                },
+            );
+        }
+    }
+
+    /// Writes the status file, when there is a state directory.
+    pub(super) fn write_status(&self) {
+        let Some(dir) = &self.state.config.store.state_dir else {
+            return;
+        };
+        let Ok(mut status) = self.status.lock().map(|s| s.clone()) else {
+            return;
+        };
+        status.written = unix_now();
+        if let Err(e) = status.write(dir) {
+            tracing::warn!("cannot write the status file in {}: {e}", dir.display());
+        }
+    }
+}
