@@ -1,4 +1,5 @@
-//! The command line: `serve`, `check`, `export`, `hash-password`, `google-login`.
+//! The command line: `serve`, `check`, `export`, `status`, `accept`, `hash-password`,
+//! `google-login`.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,32 @@
 //! cardbridge: a read-only CardDAV server for contact sources that do not speak CardDAV.
 //!
-//! Data flows one way: sources are polled (`poller`, `sources`), their contacts become book
-//! snapshots (`store`), and the DAV layer (`dav`, over `http`) answers from those snapshots.
+//! Data flows one way: sources are polled (`poller`, set up by `source_setup`), their contacts
+//! become book snapshots (`store`), and the DAV layer (`dav`, over `http`) answers from those
+//! snapshots. The sources themselves and the normalized `Contact` are in the
+//! `cardbridge-connectors` crate (`connectors/`).
+//!
+//! # Layout
+//!
+//! - `cli`: the command line (`serve`, `check`, `export`, `status`, `accept`,
+//!   `hash-password`, `google-login`).
+//! - `config`: the TOML configuration, one file per table (`[server]`, `[store]`, `[auth]`,
+//!   `[[source]]`, `[[addressbook]]`); pure data, nothing is built from it here.
+//! - `source_setup`: instantiates the configured sources (at start, and for `check`/`export`).
+//! - `poller`: polls each source on its schedule, retries failures, and publishes changed
+//!   books (`poller/publish.rs`); reports to operators through the status file.
+//! - `store`: per-book snapshots, content-hash ETags (`store/etag.rs`), the state digest behind
+//!   sync tokens (`store/digest.rs`, URI form in `store/token_uri.rs`), the change log, the
+//!   removal guard, and the redb state file (`store/state_file.rs`).
+//! - `app`: `AppState`, what the request path and the poller share in memory (configuration,
+//!   books, render cache, authentication, the state file handle).
+//! - `render_cache`: rendered vCards cached by (ETag, version).
+//! - `vcard`: rendering a contact as vCard 3.0 / 4.0, with size caps.
+//! - `auth`: HTTP Basic against static users or a directory, with login throttling.
+//! - `http`: connections, request heads and bodies within limits, replies (on pingora).
+//! - `dav`: the read-only WebDAV/CardDAV layer, from a parsed request to a reply.
+//! - `status_file`: the operator files in the state directory (`status.json` for
+//!   `cardbridge status`, accept requests from `cardbridge accept`).
+//! - `fuzzing`: entry points for the fuzz targets and the corpus replay test.
 
 pub mod app;
 pub mod auth;
