@@ -1,7 +1,8 @@
 //! The deployment files under deploy/, checked by the tools that consume them: systemd's own
-//! verifier and security score for the unit, hadolint for the Dockerfile (no Docker daemon
-//! here: the image is never built), the Kubernetes JSON schemas for the manifests, and the
-//! server itself for the configuration they carry and for the unit's MemoryDenyWriteExecute.
+//! verifier and security score for the unit, hadolint and Docker's .dockerignore rules for the
+//! Dockerfile (no Docker daemon here: the image is never built), the Kubernetes JSON schemas
+//! for the manifests, and the server itself for the configuration they carry and for the
+//! unit's MemoryDenyWriteExecute.
 
 mod support;
 
