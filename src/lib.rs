@@ -24,6 +24,7 @@
 //! - `auth`: HTTP Basic against static users or a directory, with login throttling.
 //! - `http`: connections, request heads and bodies within limits, replies (on pingora).
 //! - `dav`: the read-only WebDAV/CardDAV layer, from a parsed request to a reply.
+//! - `metrics`: Prometheus counters of requests and logins, and the scrape answer.
 //! - `status_file`: the operator files in the state directory (`status.json` for
 //!   `cardbridge status`, accept requests from `cardbridge accept`).
 //! - `fuzzing`: entry points for the fuzz targets and the corpus replay test.
@@ -36,6 +37,7 @@ pub mod dav;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod metrics;
 pub mod poller;
 pub mod render_cache;
 pub mod source_setup;

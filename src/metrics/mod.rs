@@ -1,0 +1,65 @@
+//! Prometheus metrics. Counters the request path updates are lock-free atomics in fixed
+//! tables (`requests`, `Logins`); everything else (books, sources, caches, the process) is
+//! read when a scrape arrives, so metrics cost nothing between scrapes.
+
+pub mod exposition;
+mod histogram;
+pub mod process;
+mod requests;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use requests::RequestMetrics;
+
+use exposition::{Exposition, Kind};
+
+/// Logins by outcome.
+#[derive(Default)]
+pub struct Logins {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// How one login attempt ended.
+#[derive(Clone, Copy)]
+pub enum LoginOutcome {
+    Ok,
+    Failed,
+    /// Refused without checking the password (too many failures, or too many logins at once).
+    Throttled,
+}
+
+impl Logins {
+    pub fn record(&self, outcome: LoginOutcome) {
+        let counter = match outcome {
+            LoginOutcome::Ok => &self.ok,
+            LoginOutcome::Failed => &self.failed,
+            LoginOutcome::Throttled => &self.throttled,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn write(&self, e: &mut Exposition) {
+        e.family(
+            "cardbridge_logins",
+            Kind::Counter,
+            "Password checks by outcome; throttled ones were refused before checking.",
+        );
+        for (outcome, counter) in [
+            ("ok", &self.ok),
+            ("failed", &self.failed),
+            ("throttled", &self.throttled),
+        ] {
+            let value = counter.load(Ordering::Relaxed) as f64;
+            e.sample("cardbridge_logins_total", &[("outcome", outcome)], value);
+        }
+    }
+}
+
+/// The counters the request path updates.
+#[derive(Default)]
+pub struct Metrics {
+    pub requests: RequestMetrics,
+    pub logins: Logins,
+}
