@@ -1,16 +1,20 @@
 //! The application: everything the request path and the poller share, in memory
-//! ([`AppState`]: configuration, books, the render cache, authentication, and the handle of the
-//! state file the books are persisted in). Built once at start.
+//! ([`AppState`]: configuration, books, the render cache, authentication, the handle of the
+//! state file the books are persisted in, the live status and the request counters). Built once
+//! at start.
 //!
 //! Not to be confused with what a book publishes (`store::PublishedBook`), the redb database
 //! (`store::StateFile`) or the operator status file (`status_file`).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use crate::auth::Authenticator;
 use crate::config::{BookConfig, Config};
+use crate::metrics::Metrics;
 use crate::render_cache::RenderCache;
+use crate::status_file::Status;
 use crate::store::{Book, StateFile};
 
 /// The running server's shared state, held in an `Arc` by requests and the poller.
@@ -21,6 +25,13 @@ pub struct AppState {
     pub cards: RenderCache,
     pub auth: Authenticator,
     pub state_file: Option<StateFile>,
+    /// Each source's last poll and each book's published state, kept by the poller; written
+    /// to the status file, read by `/metrics` and `/readyz`.
+    pub status: Mutex<Status>,
+    /// Counters the request path updates, for `/metrics`.
+    pub metrics: Metrics,
+    /// When the server started (`process_start_time_seconds`, readiness grace).
+    pub started: SystemTime,
 }
 
 impl AppState {
@@ -43,7 +54,18 @@ impl AppState {
             books,
             config,
             state_file,
+            status: Mutex::default(),
+            metrics: Metrics::default(),
+            started: SystemTime::now(),
         })
+    }
+
+    /// A copy of the live status (sources and books).
+    pub fn status(&self) -> Status {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The book and its configuration, when `user` may read it.

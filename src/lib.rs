@@ -24,6 +24,7 @@
 //! - `auth`: HTTP Basic against static users or a directory, with login throttling.
 //! - `http`: connections, request heads and bodies within limits, replies (on pingora).
 //! - `dav`: the read-only WebDAV/CardDAV layer, from a parsed request to a reply.
+//! - `health`: liveness and readiness (`/healthz`, `/readyz`) for load balancers and probes.
 //! - `metrics`: Prometheus counters of requests and logins, and the scrape answer.
 //! - `status_file`: the operator files in the state directory (`status.json` for
 //!   `cardbridge status`, accept requests from `cardbridge accept`).
@@ -36,6 +37,7 @@ pub mod config;
 pub mod dav;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod poller;

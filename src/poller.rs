@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use crate::app::AppState;
 use crate::config::SourceConfig;
 use crate::source_setup;
-use crate::status_file::{self, Status};
+use crate::status_file;
 use crate::store;
 
 mod failure;
@@ -46,7 +46,6 @@ struct Shared {
     state: Arc<AppState>,
     /// Last good listing per source id.
     listings: Mutex<HashMap<String, store::Listing>>,
-    status: Mutex<Status>,
     /// One publication at a time, so no update is lost between read and swap.
     publishing: Mutex<()>,
     /// Books whose last change could not be recorded in the state file (e.g. a full disk):
@@ -87,7 +86,6 @@ impl Poller {
         let shared = Arc::new(Shared {
             state,
             listings: Mutex::default(),
-            status: Mutex::default(),
             publishing: Mutex::new(()),
             unsaved: Mutex::default(),
         });
@@ -207,6 +205,7 @@ impl Shared {
             let fingerprint = source.fingerprint().await;
             let changed = fingerprint.is_some() && fingerprint != last_fingerprint;
             if changed || Instant::now() >= next_due {
+                let began = Instant::now();
                 let result = match gate.begin() {
                     Err(busy) => Err(busy),
                     Ok(cancel) => {
@@ -215,6 +214,8 @@ impl Shared {
                     }
                 };
                 let now = unix_now();
+                let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+                self.update_source(&config.id, |s| s.last_duration_ms = Some(took));
                 match result {
                     Ok(()) => {
                         failures = 0;

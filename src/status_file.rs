@@ -24,6 +24,9 @@ pub struct SourceStatus {
     #[serde(default)]
     pub cause: Option<String>,
     pub consecutive_failures: u32,
+    /// How long the last poll took, in milliseconds (successful or not).
+    #[serde(default)]
+    pub last_duration_ms: Option<u64>,
     pub contacts: usize,
     pub skipped: usize,
     /// The last poll that had to wait out the server's rate limit (kept until the next one).

@@ -142,6 +142,8 @@ impl Config {
         if self.body_timeout()?.is_zero() || server.body_min_rate == 0 {
             return Err("[server] body_timeout and body_min_rate must be positive".into());
         }
+        self.metrics_allow()?;
+        self.ready_max_failing()?;
         if server.max_connections == Some(0) || server.max_connections_per_client == Some(0) {
             return Err("[server] connection limits must be positive".into());
         }
@@ -223,6 +225,28 @@ impl Config {
     pub fn header_timeout(&self) -> Result<Duration, String> {
         parse_duration(&self.server.header_timeout)
             .map_err(|e| format!("[server] header_timeout: {e}"))
+    }
+
+    /// The addresses `[server] metrics_allow` admits to `/metrics`.
+    pub fn metrics_allow(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.server
+            .metrics_allow
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("[server] metrics_allow: {entry:?} is neither an IP address nor a CIDR range")
+                    })
+            })
+            .collect()
+    }
+
+    pub fn ready_max_failing(&self) -> Result<Duration, String> {
+        parse_duration(&self.server.ready_max_failing)
+            .map_err(|e| format!("[server] ready_max_failing: {e}"))
     }
 
     pub fn body_timeout(&self) -> Result<Duration, String> {

@@ -64,6 +64,15 @@ pub struct ServerSettings {
     /// Bytes per second that earn a slow body more time (see `body_timeout`).
     #[serde(default = "default_body_min_rate")]
     pub body_min_rate: u64,
+    /// Client addresses (IPs or CIDR ranges) that may read `/metrics`; loopback by default.
+    /// Everyone else gets 404, as if there were no such path.
+    #[serde(default = "default_metrics_allow")]
+    pub metrics_allow: Vec<String>,
+    /// A source failing for longer than this ("15m", counted from its last success or from
+    /// the start) makes `/readyz` answer 503, so a load balancer prefers replicas that are
+    /// current.
+    #[serde(default = "default_ready_max_failing")]
+    pub ready_max_failing: String,
     /// Open connections at most; unset = derived from the file-descriptor limit.
     #[serde(default)]
     pub max_connections: Option<usize>,
@@ -120,6 +129,12 @@ fn default_body_timeout() -> String {
 fn default_body_min_rate() -> u64 {
     500
 }
+fn default_metrics_allow() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1/128".into()]
+}
+fn default_ready_max_failing() -> String {
+    "15m".into()
+}
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
@@ -140,6 +155,8 @@ impl Default for ServerSettings {
             header_timeout: default_header_timeout(),
             body_timeout: default_body_timeout(),
             body_min_rate: default_body_min_rate(),
+            metrics_allow: default_metrics_allow(),
+            ready_max_failing: default_ready_max_failing(),
             max_connections: None,
             max_connections_per_client: None,
         }

@@ -106,7 +106,11 @@ mod tests {
     #[test]
     fn families_samples_and_escapes() {
         let mut e = Exposition::default();
-        e.family("cardbridge_book_cards", Kind::Gauge, "Cards a book publishes.");
+        e.family(
+            "cardbridge_book_cards",
+            Kind::Gauge,
+            "Cards a book publishes.",
+        );
         e.sample("cardbridge_book_cards", &[("book", "a\"b\\c\nd")], 3.0);
         e.sample("cardbridge_x", &[], 0.25);
         e.sample("cardbridge_y", &[("le", "+Inf")], f64::INFINITY);

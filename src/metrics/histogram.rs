@@ -40,7 +40,10 @@ impl Histogram {
     pub fn write(&self, e: &mut Exposition, name: &str, labels: &[(&str, &str)]) {
         let bucket = format!("{name}_bucket");
         let mut cumulative = 0;
-        let bounds = BUCKETS.iter().map(|b| b.to_string()).chain(["+Inf".to_string()]);
+        let bounds = BUCKETS
+            .iter()
+            .map(|b| b.to_string())
+            .chain(["+Inf".to_string()]);
         for (count, bound) in self.counts.iter().zip(bounds) {
             cumulative += count.load(Ordering::Relaxed);
             let mut with_le = labels.to_vec();
@@ -66,10 +69,22 @@ mod tests {
         let mut e = Exposition::default();
         h.write(&mut e, "t", &[("method", "GET")]);
         let text = e.finish();
-        assert!(text.contains("t_bucket{method=\"GET\",le=\"0.0005\"} 1\n"), "{text}");
-        assert!(text.contains("t_bucket{method=\"GET\",le=\"0.005\"} 2\n"), "{text}");
-        assert!(text.contains("t_bucket{method=\"GET\",le=\"10\"} 2\n"), "{text}");
-        assert!(text.contains("t_bucket{method=\"GET\",le=\"+Inf\"} 3\n"), "{text}");
+        assert!(
+            text.contains("t_bucket{method=\"GET\",le=\"0.0005\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t_bucket{method=\"GET\",le=\"0.005\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t_bucket{method=\"GET\",le=\"10\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("t_bucket{method=\"GET\",le=\"+Inf\"} 3\n"),
+            "{text}"
+        );
         assert!(text.contains("t_sum{method=\"GET\"} 60.0033\n"), "{text}");
         assert!(text.contains("t_count{method=\"GET\"} 3\n"), "{text}");
         assert_eq!(h.count(), 3);

@@ -6,6 +6,7 @@ pub mod exposition;
 mod histogram;
 pub mod process;
 mod requests;
+pub mod scrape;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -10,8 +10,19 @@ use super::histogram::Histogram;
 
 /// Methods counted under their own name; anything else is `other`.
 const METHODS: [&str; 13] = [
-    "GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT", "PROPPATCH", "PUT", "DELETE", "MKCOL", "MOVE",
-    "COPY", "POST", "other",
+    "GET",
+    "HEAD",
+    "OPTIONS",
+    "PROPFIND",
+    "REPORT",
+    "PROPPATCH",
+    "PUT",
+    "DELETE",
+    "MKCOL",
+    "MOVE",
+    "COPY",
+    "POST",
+    "other",
 ];
 
 /// Report kinds counted under their own name; an unsupported or unreadable report is `other`.
@@ -85,7 +96,10 @@ impl RequestMetrics {
 
     /// The labels of row `row`: `method`, plus `report` for report rows.
     fn labels(row: usize) -> Vec<(&'static str, &'static str)> {
-        match (METHODS.get(row), row.checked_sub(METHODS.len()).and_then(|r| REPORTS.get(r))) {
+        match (
+            METHODS.get(row),
+            row.checked_sub(METHODS.len()).and_then(|r| REPORTS.get(r)),
+        ) {
             (Some(method), _) => vec![("method", *method)],
             (None, Some(report)) => vec![("method", "REPORT"), ("report", *report)],
             (None, None) => Vec::new(),

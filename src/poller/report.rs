@@ -1,5 +1,6 @@
 //! What the poller reports to operators: each source's last poll and each book's published
-//! state, kept in memory and written to the status file (`status_file.rs`) after every poll.
+//! state, kept in memory (`AppState::status`, read by `/metrics` and `/readyz`) and written to
+//! the status file (`status_file.rs`) after every poll.
 
 use std::time::UNIX_EPOCH;
 
@@ -10,14 +11,14 @@ use super::{unix_now, Shared};
 impl Shared {
     /// Updates the status of source `id` with `f`.
     pub(super) fn update_source(&self, id: &str, f: impl FnOnce(&mut SourceStatus)) {
-        if let Ok(mut status) = self.status.lock() {
+        if let Ok(mut status) = self.state.status.lock() {
             f(status.sources.entry(id.to_string()).or_default());
         }
     }
 
     /// Records every book's published state and hold in the status.
     pub(super) fn record_books(&self) {
-        let Ok(mut status) = self.status.lock() else {
+        let Ok(mut status) = self.state.status.lock() else {
             return;
         };
         for (id, book) in &self.state.books {
@@ -42,7 +43,7 @@ impl Shared {
         let Some(dir) = &self.state.config.store.state_dir else {
             return;
         };
-        let Ok(mut status) = self.status.lock().map(|s| s.clone()) else {
+        let Ok(mut status) = self.state.status.lock().map(|s| s.clone()) else {
             return;
         };
         status.written = unix_now();
