@@ -17,19 +17,23 @@ use crate::render_cache::RenderCache;
 use crate::status_file::Status;
 use crate::store::{Book, StateFile};
 
+/// The current [`AppState`], swapped whole by a reload: a request or a poll loads it once and
+/// works with that version to its end.
+pub type Live = arc_swap::ArcSwap<AppState>;
+
 /// The running server's shared state, held in an `Arc` by requests and the poller.
 pub struct AppState {
     pub config: Config,
     /// Books by id.
     pub books: BTreeMap<String, Arc<Book>>,
-    pub cards: RenderCache,
+    pub cards: Arc<RenderCache>,
     pub auth: Authenticator,
-    pub state_file: Option<StateFile>,
+    pub state_file: Option<Arc<StateFile>>,
     /// Each source's last poll and each book's published state, kept by the poller; written
     /// to the status file, read by `/metrics` and `/readyz`.
-    pub status: Mutex<Status>,
+    pub status: Arc<Mutex<Status>>,
     /// Counters the request path updates, for `/metrics`.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// When the server started (`process_start_time_seconds`, readiness grace).
     pub started: SystemTime,
 }
@@ -39,24 +43,40 @@ impl AppState {
     /// (`reset` starts that file afresh).
     pub fn new(config: Config, reset: bool) -> Result<AppState, String> {
         let state_file = match config.state_file_path() {
-            Some(path) => Some(StateFile::open(&path, reset).map_err(|e| e.to_string())?),
+            Some(path) => Some(Arc::new(
+                StateFile::open(&path, reset).map_err(|e| e.to_string())?,
+            )),
             None => None,
         };
-        let mut books = BTreeMap::new();
-        for book in &config.books {
-            let opened = Book::open(&book.id, config.retention, state_file.as_ref())
-                .map_err(|e| e.to_string())?;
-            books.insert(book.id.clone(), Arc::new(opened));
-        }
         Ok(AppState {
-            cards: RenderCache::new(config.server.card_cache_bytes),
+            cards: Arc::new(RenderCache::new(config.server.card_cache_bytes)),
             auth: Authenticator::new(&config)?,
-            books,
+            books: open_books(&config, &BTreeMap::new(), state_file.as_deref())?,
             config,
             state_file,
-            status: Mutex::default(),
-            metrics: Metrics::default(),
+            status: Arc::default(),
+            metrics: Arc::default(),
             started: SystemTime::now(),
+        })
+    }
+
+    /// The state for a reloaded `config`: books that still exist keep their `Book` (snapshot,
+    /// ETags, tokens, change log), so their clients see no resync; new books are restored from
+    /// the state file; users and groups are read afresh. The render cache, the state file, the
+    /// status and the counters carry over. Settings read only at start are reported, not applied.
+    pub fn reconfigured(&self, config: Config) -> Result<AppState, String> {
+        for setting in restart_only_changes(&self.config, &config) {
+            tracing::warn!("reload: {setting} changed; it takes effect at the next restart");
+        }
+        Ok(AppState {
+            cards: Arc::clone(&self.cards),
+            auth: Authenticator::new(&config)?,
+            books: open_books(&config, &self.books, self.state_file.as_deref())?,
+            state_file: self.state_file.clone(),
+            status: Arc::clone(&self.status),
+            metrics: Arc::clone(&self.metrics),
+            started: self.started,
+            config,
         })
     }
 
@@ -89,4 +109,55 @@ impl AppState {
         books.sort_by(|a, b| a.id.cmp(&b.id));
         books.into_iter()
     }
+}
+
+/// The books of `config`: those in `kept` carry over, the others are opened from the state file.
+fn open_books(
+    config: &Config,
+    kept: &BTreeMap<String, Arc<Book>>,
+    state_file: Option<&StateFile>,
+) -> Result<BTreeMap<String, Arc<Book>>, String> {
+    let mut books = BTreeMap::new();
+    for book in &config.books {
+        let opened = match kept.get(&book.id) {
+            Some(book) => Arc::clone(book),
+            None => Arc::new(
+                Book::open(&book.id, config.retention, state_file).map_err(|e| e.to_string())?,
+            ),
+        };
+        books.insert(book.id.clone(), opened);
+    }
+    Ok(books)
+}
+
+/// Settings of `next` that differ from `running` and are read only when the server starts.
+fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
+    let (a, b) = (&running.server, &next.server);
+    let mut changed = Vec::new();
+    if a.listen != b.listen {
+        changed.push("[server] listen");
+    }
+    if a.threads != b.threads {
+        changed.push("[server] threads");
+    }
+    if a.card_cache_bytes != b.card_cache_bytes {
+        changed.push("[server] card_cache_bytes");
+    }
+    if (&a.header_timeout, &a.body_timeout, a.body_min_rate)
+        != (&b.header_timeout, &b.body_timeout, b.body_min_rate)
+    {
+        changed.push("[server] header_timeout, body_timeout or body_min_rate");
+    }
+    if (a.max_connections, a.max_connections_per_client)
+        != (b.max_connections, b.max_connections_per_client)
+    {
+        changed.push("[server] max_connections or max_connections_per_client");
+    }
+    if running.state_file_path() != next.state_file_path() {
+        changed.push("[store] state_dir");
+    }
+    if running.retention != next.retention {
+        changed.push("[store] change-log retention (for books that already exist)");
+    }
+    changed
 }

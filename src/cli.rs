@@ -1,5 +1,5 @@
-//! The command line: `serve`, `check`, `export`, `status`, `accept`, `hash-password`,
-//! `google-login`, and the hidden `man` that writes the man pages for packaging.
+//! The command line: `serve`, `check`, `export`, `status`, `reload`, `accept`,
+//! `hash-password`, `google-login`, and the hidden `man` that writes the man pages for packaging.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use cardbridge_connectors::google::login::GoogleLogin;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::app::AppState;
+use crate::app::{AppState, Live};
 use crate::config::Config;
 use crate::poller::Poller;
 use crate::status_file::Status;
@@ -39,6 +39,13 @@ enum Command {
     /// Show each book (cards, token, last change, held polls) and each source (last poll,
     /// errors), as the running server last recorded them.
     Status {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Make the running server re-read its configuration: FILE is checked first, as `check`
+    /// reads it, then the server is signalled (SIGHUP) and its verdict printed. A refused
+    /// configuration leaves the running one in place.
+    Reload {
         #[arg(short, long, value_name = "FILE")]
         config: PathBuf,
     },
@@ -107,6 +114,7 @@ pub fn main() -> i32 {
         } => serve(config, reset_state),
         Command::Status { config } => status(config),
         Command::Accept { config, book } => accept(config, &book),
+        Command::Reload { config } => reload(config),
         Command::Check { config } => check(config),
         Command::Export {
             config,
@@ -164,9 +172,10 @@ fn serve(path: PathBuf, reset_state: bool) -> Result<i32, String> {
             "state restored"
         );
     }
-    let poller = Poller::new(Arc::clone(&state))?;
     tracing::info!(listen = ?state.config.server.listen, threads = state.config.threads(), "serving");
-    http::run(state, poller)
+    let live = Arc::new(Live::from(state));
+    let poller = Poller::new(Arc::clone(&live))?;
+    http::run(live, poller)
 }
 
 fn state_dir(config: &Config) -> Result<PathBuf, String> {
@@ -201,6 +210,69 @@ fn accept(path: PathBuf, book: &str) -> Result<i32, String> {
         .map_err(|e| format!("cannot write the accept request in {}: {e}", dir.display()))?;
     println!("accept requested for book {book}; the running server applies it within seconds");
     Ok(0)
+}
+
+/// How long `reload` waits for the server's verdict.
+const RELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn reload(path: PathBuf) -> Result<i32, String> {
+    let config = load(&path)?;
+    let dir = state_dir(&config)?;
+    let pid = Status::read(&dir)?.pid.ok_or_else(|| {
+        format!(
+            "the status file in {} names no server process; is `cardbridge serve` running?",
+            dir.display()
+        )
+    })?;
+    let running = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|name| name.trim() == "cardbridge");
+    if !running {
+        return Err(format!(
+            "no cardbridge server runs as pid {pid} (named in {}); start it with `cardbridge serve`",
+            dir.display()
+        ));
+    }
+    let asked = unix_millis();
+    let pid_t = libc::pid_t::try_from(pid).map_err(|_| format!("pid {pid} is out of range"))?;
+    // SAFETY: kill(2) takes plain integers; the pid was just checked to be a cardbridge server.
+    #[allow(unsafe_code)]
+    let sent = unsafe { libc::kill(pid_t, libc::SIGHUP) } == 0;
+    if !sent {
+        return Err(format!(
+            "cannot signal pid {pid}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let deadline = std::time::Instant::now() + RELOAD_WAIT;
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let Some(done) = Status::read(&dir).ok().and_then(|s| s.reload) else {
+            continue;
+        };
+        if done.at_ms < asked {
+            continue;
+        }
+        return Ok(match done.error {
+            None => {
+                println!("configuration reloaded by pid {pid}");
+                0
+            }
+            Some(e) => {
+                eprintln!("reload refused; the running configuration stays: {e}");
+                1
+            }
+        });
+    }
+    Err(format!(
+        "pid {pid} has not reported a reload within {} s; see its log",
+        RELOAD_WAIT.as_secs()
+    ))
+}
+
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn check(path: PathBuf) -> Result<i32, String> {

@@ -15,7 +15,7 @@
 //! `publish.rs` applies listings to the books, `report.rs` keeps the status file current.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -24,7 +24,7 @@ use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::time::Instant;
 
-use crate::app::AppState;
+use crate::app::{AppState, Live};
 use crate::config::SourceConfig;
 use crate::source_setup;
 use crate::status_file;
@@ -33,6 +33,7 @@ use crate::store;
 mod failure;
 mod gate;
 mod publish;
+mod reload;
 mod report;
 
 use failure::PollFailure;
@@ -43,7 +44,9 @@ const ACCEPT_CHECK: Duration = Duration::from_secs(1);
 
 /// State shared by the source tasks.
 struct Shared {
-    state: Arc<AppState>,
+    live: Arc<Live>,
+    /// The task polling each source, by source id.
+    running: Mutex<HashMap<String, Running>>,
     /// Last good listing per source id.
     listings: Mutex<HashMap<String, store::Listing>>,
     /// One publication at a time, so no update is lost between read and swap.
@@ -56,6 +59,12 @@ struct Shared {
 pub struct Poller {
     shared: Arc<Shared>,
     sources: Vec<source_setup::Configured>,
+}
+
+/// A source's polling task and the configuration it runs with.
+struct Running {
+    key: String,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// Records of each kind logged per poll: a file of bad rows is re-read on every change, and
@@ -81,10 +90,11 @@ fn unix_now() -> u64 {
 }
 
 impl Poller {
-    pub fn new(state: Arc<AppState>) -> Result<Poller, String> {
-        let sources = source_setup::build_all(&state.config)?;
+    pub fn new(live: Arc<Live>) -> Result<Poller, String> {
+        let sources = source_setup::build_all(&live.load().config)?;
         let shared = Arc::new(Shared {
-            state,
+            live,
+            running: Mutex::default(),
             listings: Mutex::default(),
             publishing: Mutex::new(()),
             unsaved: Mutex::default(),
@@ -95,6 +105,22 @@ impl Poller {
 }
 
 impl Shared {
+    /// The current state (a reload may swap it at any time).
+    fn app(&self) -> Arc<AppState> {
+        self.live.load_full()
+    }
+
+    /// Starts polling `source`, replacing the task of an earlier configuration of it.
+    fn spawn_source(self: &Arc<Self>, config: SourceConfig, source: Arc<dyn Source>) {
+        let key = config.key.clone();
+        let id = config.id.clone();
+        let task = tokio::spawn(Arc::clone(self).run_source(config, source));
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = running.insert(id, Running { key, task }) {
+            old.task.abort();
+        }
+    }
+
     /// One poll of one source; on success its listing replaces the previous one and every book
     /// fed by it is rebuilt.
     /// On timeout `cancel` is set, so the poll's blocking work stops.
@@ -153,7 +179,7 @@ impl Shared {
         let Ok(unsaved) = self.unsaved.lock() else {
             return false;
         };
-        self.state
+        self.app()
             .config
             .books
             .iter()
@@ -167,7 +193,7 @@ impl Shared {
         mut outcome: cardbridge_connectors::PollOutcome,
         started: Instant,
     ) {
-        crate::vcard::caps::apply_to_poll(&mut outcome, &self.state.config.server.caps());
+        crate::vcard::caps::apply_to_poll(&mut outcome, &self.app().config.server.caps());
         log_first(
             &outcome.skipped,
             |s| tracing::warn!(source = %config.id, "skipped {s}"),
@@ -255,12 +281,12 @@ impl Shared {
 
     /// Lets held polls through when an operator asked for it.
     async fn watch_accepts(self: Arc<Self>) {
-        let Some(dir) = self.state.config.store.state_dir.clone() else {
+        let Some(dir) = self.app().config.store.state_dir.clone() else {
             return;
         };
         loop {
             let accepted: Vec<String> = self
-                .state
+                .app()
                 .config
                 .books
                 .iter()
@@ -290,19 +316,27 @@ fn jittered(interval: Duration) -> Duration {
 impl BackgroundService for Poller {
     /// One task per source, so a slow source never delays another.
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut tasks: Vec<_> = self
-            .sources
-            .iter()
-            .map(|(config, source)| {
-                let shared = Arc::clone(&self.shared);
-                tokio::spawn(shared.run_source(config.clone(), Arc::clone(source)))
-            })
-            .collect();
-        tasks.push(tokio::spawn(Arc::clone(&self.shared).watch_accepts()));
+        for (config, source) in &self.sources {
+            self.shared.spawn_source(config.clone(), Arc::clone(source));
+        }
+        let tasks = [
+            tokio::spawn(Arc::clone(&self.shared).watch_accepts()),
+            tokio::spawn(Arc::clone(&self.shared).watch_reloads()),
+        ];
         self.shared.write_status();
         let _ = shutdown.changed().await;
         for task in tasks {
             task.abort();
+        }
+        let running = std::mem::take(
+            &mut *self
+                .shared
+                .running
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for (_, source) in running {
+            source.task.abort();
         }
     }
 }

@@ -72,8 +72,22 @@ pub struct BookStatus {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Status {
     pub written: u64,
+    /// The server process that wrote the file (`cardbridge reload` signals it).
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// The last configuration reload, when there has been one.
+    #[serde(default)]
+    pub reload: Option<ReloadStatus>,
     pub sources: BTreeMap<String, SourceStatus>,
     pub books: BTreeMap<String, BookStatus>,
+}
+
+/// When the configuration was last reloaded, and why it was refused if it was.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReloadStatus {
+    /// Unix milliseconds, so a `cardbridge reload` can tell its own reload from an earlier one.
+    pub at_ms: u64,
+    pub error: Option<String>,
 }
 
 fn status_path(state_dir: &Path) -> PathBuf {
@@ -108,6 +122,15 @@ impl Status {
     pub fn render(&self, now: u64) -> String {
         let ago = |t: u64| format!("{}s ago", now.saturating_sub(t));
         let mut out = String::new();
+        if let Some(reload) = &self.reload {
+            let at = ago(reload.at_ms / 1000);
+            match &reload.error {
+                None => out.push_str(&format!("configuration reloaded {at}\n")),
+                Some(e) => out.push_str(&format!(
+                    "configuration reload REFUSED {at} (the previous one stays): {e}\n"
+                )),
+            }
+        }
         for (id, book) in &self.books {
             out.push_str(&format!(
                 "book {id}: {} cards, token {}, published {}\n",

@@ -22,6 +22,10 @@ pub struct SourceConfig {
     /// A poll taking longer than this fails (and is retried with backoff).
     pub timeout: Duration,
     pub settings: SourceSettings,
+    /// Everything the `[[source]]` table said, in one canonical text (keys sorted, paths
+    /// relative to `base`): two configs describe the same source exactly when their keys are
+    /// equal, which is how a reload tells a changed source from an unchanged one.
+    pub key: String,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +81,10 @@ pub(super) fn parse_source(
         Some(text) => parse_duration(&text).map_err(|e| format!("{at}: timeout: {e}"))?,
         None => Duration::from_secs(300),
     };
+    let key = format!(
+        "kind={kind} base={base:?} poll_interval={poll_interval:?} \
+         check_interval={check_interval:?} timeout={timeout:?} {table}"
+    );
     let settings = match kind.as_str() {
         "csv" => {
             let mut csv: CsvSettings = toml::Value::Table(table)
@@ -120,6 +128,7 @@ pub(super) fn parse_source(
         check_interval,
         timeout,
         settings,
+        key,
     })
 }
 

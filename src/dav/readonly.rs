@@ -56,7 +56,7 @@ fn heal(app: &Arc<AppState>, head: &RequestHead, user: &str, resource: &Resource
     if !conditional::made_against(head, &member) {
         return;
     }
-    match book.heal(name, member.etag, app.state_file.as_ref()) {
+    match book.heal(name, member.etag, app.state_file.as_deref()) {
         Ok(true) => tracing::info!(
             book = %id,
             card = %name,

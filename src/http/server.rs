@@ -20,20 +20,22 @@ use super::body::{self, BodyError};
 use super::connection::{Reuse, KEEPALIVE};
 use super::limits::ConnectionLimits;
 use super::{framing, head};
-use crate::app::AppState;
+use crate::app::Live;
 use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, Reply, RequestHead};
 use crate::poller::Poller;
 
 pub struct CardDavApp {
-    pub state: Arc<AppState>,
+    /// The current state, swapped whole by a configuration reload.
+    pub live: Arc<Live>,
     pub(super) limits: Arc<ConnectionLimits>,
     pub(super) header_timeout: Duration,
     pub(super) body_pace: body::Pace,
 }
 
 impl CardDavApp {
-    pub fn new(state: Arc<AppState>) -> Result<CardDavApp, String> {
+    pub fn new(live: Arc<Live>) -> Result<CardDavApp, String> {
+        let state = live.load_full();
         let server = &state.config.server;
         let limits =
             ConnectionLimits::new(server.max_connections, server.max_connections_per_client);
@@ -49,7 +51,7 @@ impl CardDavApp {
                 min_rate: server.body_min_rate,
             },
             limits: Arc::new(limits),
-            state,
+            live,
         })
     }
 
@@ -99,7 +101,8 @@ impl CardDavApp {
     }
 
     async fn answer(&self, session: &mut ServerSession, head: &RequestHead) -> Reply {
-        let server = &self.state.config.server;
+        let state = self.live.load_full();
+        let server = &state.config.server;
         if paths::parse(&head.path) == Some(paths::Resource::WellKnown) {
             return discard_body(session, self, dav::well_known_redirect()).await;
         }
@@ -115,8 +118,7 @@ impl CardDavApp {
             .client_addr()
             .and_then(|addr| addr.as_inet())
             .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip());
-        let authenticated = self
-            .state
+        let authenticated = state
             .auth
             .authenticate(authorization.as_deref(), client)
             .await;
@@ -179,13 +181,13 @@ impl CardDavApp {
         // A card or a short answer costs microseconds: answered here, where a thread hop would
         // cost more than the work (GET is the request phones send most).
         if matches!(head.method.as_str(), "GET" | "HEAD" | "OPTIONS")
-            || dav::answers_from_one_resource(&self.state, head, &identity, &body)
+            || dav::answers_from_one_resource(&state, head, &identity, &body)
         {
-            return dav::handle(&self.state, head, &identity, body);
+            return dav::handle(&state, head, &identity, body);
         }
         // Anything that may read a whole book (a query, PROPFIND Depth 1) runs on the blocking
         // pool so the threads serving other connections are never held up.
-        let (state, head) = (Arc::clone(&self.state), head.clone());
+        let head = head.clone();
         tokio::task::spawn_blocking(move || dav::handle(&state, &head, &identity, body))
             .await
             .unwrap_or_else(|e| {
@@ -211,7 +213,7 @@ async fn discard_body(session: &mut ServerSession, server: &CardDavApp, reply: R
         // The client waits for our go-ahead; it gets the final answer instead.
         return reply.closing();
     }
-    let limit = server.state.config.server.propfind_body_limit;
+    let limit = server.live.load().config.server.propfind_body_limit;
     match body::read_limited(session, limit, server.body_pace).await {
         Ok(_) => reply,
         Err(_) => reply.closing(),
@@ -303,14 +305,15 @@ const READ_BUFFER: usize = 0;
 
 /// Runs the server until it is told to stop: the DAV service on every listen address and the
 /// poller as a background service.
-pub fn run(state: Arc<AppState>, poller: Poller) -> ! {
+pub fn run(live: Arc<Live>, poller: Poller) -> ! {
+    let state = live.load_full();
     let conf = ServerConf {
         threads: state.config.threads(),
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(2),
         ..ServerConf::default()
     };
-    let app = match CardDavApp::new(Arc::clone(&state)) {
+    let app = match CardDavApp::new(live) {
         Ok(app) => app,
         Err(e) => {
             tracing::error!("{e}");

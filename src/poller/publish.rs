@@ -15,7 +15,7 @@ impl Shared {
         let Ok(snapshot) = self.listings.lock().map(|l| l.clone()) else {
             return;
         };
-        let state = &self.state;
+        let state = self.app();
         for book in state.config.books.iter().filter(|b| which(b)) {
             let Some(store) = state.books.get(&book.id) else {
                 continue;
@@ -32,7 +32,7 @@ impl Shared {
                 members,
                 &state.config.guard,
                 accepted,
-                state.state_file.as_ref(),
+                state.state_file.as_deref(),
             );
             if let Ok(mut unsaved) = self.unsaved.lock() {
                 if applied.is_err() {

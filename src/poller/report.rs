@@ -11,17 +11,22 @@ use super::{unix_now, Shared};
 impl Shared {
     /// Updates the status of source `id` with `f`.
     pub(super) fn update_source(&self, id: &str, f: impl FnOnce(&mut SourceStatus)) {
-        if let Ok(mut status) = self.state.status.lock() {
+        if let Ok(mut status) = self.app().status.lock() {
             f(status.sources.entry(id.to_string()).or_default());
         }
     }
 
     /// Records every book's published state and hold in the status.
     pub(super) fn record_books(&self) {
-        let Ok(mut status) = self.state.status.lock() else {
+        let app = self.app();
+        let Ok(mut status) = app.status.lock() else {
             return;
         };
-        for (id, book) in &self.state.books {
+        status.books.retain(|id, _| app.books.contains_key(id));
+        status
+            .sources
+            .retain(|id, _| app.config.sources.iter().any(|s| &s.id == id));
+        for (id, book) in &app.books {
             let state = book.state();
             status.books.insert(
                 id.clone(),
@@ -40,13 +45,15 @@ impl Shared {
 
     /// Writes the status file, when there is a state directory.
     pub(super) fn write_status(&self) {
-        let Some(dir) = &self.state.config.store.state_dir else {
+        let app = self.app();
+        let Some(dir) = &app.config.store.state_dir else {
             return;
         };
-        let Ok(mut status) = self.state.status.lock().map(|s| s.clone()) else {
+        let Ok(mut status) = app.status.lock().map(|s| s.clone()) else {
             return;
         };
         status.written = unix_now();
+        status.pid = Some(std::process::id());
         if let Err(e) = status.write(dir) {
             tracing::warn!("cannot write the status file in {}: {e}", dir.display());
         }
