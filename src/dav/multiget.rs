@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::card_responder::{BookRequest, CardResponder};
-use super::multistatus::Multistatus;
+use super::multistatus::{End, Multistatus};
 use super::paths::{self, Resource};
 use super::request::Multiget;
 use super::Reply;
@@ -28,7 +28,6 @@ pub fn answer(on: &BookRequest, request: Multiget) -> Reply {
                 None => responder.write_missing(out, href.as_str().into()),
             }
         },
-        None,
-        None,
+        End::default(),
     )
 }

@@ -7,7 +7,7 @@ use super::card_responder::CardResponder;
 use super::describe::{describe, Selection};
 use super::error::DavError;
 use super::locate::{locate, Located};
-use super::multistatus::Multistatus;
+use super::multistatus::{End, Multistatus};
 use super::paths::{self, Resource};
 use super::props::{PropContext, Target};
 use super::reply::Reply;
@@ -133,7 +133,6 @@ fn stream_members(
     multistatus.stream(
         members,
         move |member, out| responder.write(out, &member),
-        None,
-        None,
+        End::default(),
     )
 }

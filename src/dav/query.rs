@@ -3,7 +3,7 @@
 //! by the evaluation budget (`[server] query_max_evaluations`), so no query runs unbounded.
 
 use super::card_responder::{BookRequest, CardResponder};
-use super::multistatus::{Multistatus, Response};
+use super::multistatus::{End, Multistatus, Response};
 use super::paths;
 use super::request::Query;
 use super::Reply;
@@ -28,12 +28,14 @@ pub fn answer(on: &BookRequest, request: Query) -> Reply {
             matches.push(member.clone());
         }
     }
-    let last = truncated.then(|| Response::truncated(paths::book_href(user, book)));
+    let end = End {
+        truncated: truncated.then(|| Response::truncated(paths::book_href(user, book))),
+        sync_token: None,
+    };
     let responder = CardResponder::for_report(on, request.props, &request.address_data);
     Multistatus::new().stream(
         matches,
         move |member, out| responder.write(out, &member),
-        last,
-        None,
+        end,
     )
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::card_responder::{BookRequest, CardResponder};
 use super::error::DavError;
-use super::multistatus::{Multistatus, Response};
+use super::multistatus::{End, Multistatus, Response};
 use super::paths;
 use super::request::SyncCollection;
 use super::{Reply, RequestHead};
@@ -42,8 +42,10 @@ pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
             Some(member) => responder.write(out, member),
             None => responder.write_missing(out, responder.href(&name).into()),
         },
-        truncated,
-        Some(token),
+        End {
+            truncated,
+            sync_token: Some(token),
+        },
     )
 }
 

@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::xml::Name;
 use crate::store::Etag;
-pub use stream::{Multistatus, ResponseSink};
+pub use stream::{End, Multistatus, ResponseSink};
 
 /// One `<D:response>`.
 #[derive(Debug)]

@@ -41,23 +41,17 @@ impl Multistatus {
     }
 
     /// A streamed 207: what was pushed, then `render`'s response for each of `items`, then
-    /// `last` (a 507 on the collection when the listing was cut short) and `sync_token`.
-    pub fn stream<T, F>(
-        self,
-        items: Vec<T>,
-        render: F,
-        last: Option<Response<'static>>,
-        sync_token: Option<String>,
-    ) -> Reply
+    /// `end`.
+    pub fn stream<T, F>(self, items: Vec<T>, render: F, end: End) -> Reply
     where
         T: Send + 'static,
         F: FnMut(T, &mut ResponseSink) + Send + 'static,
     {
         let mut tail = String::new();
-        if let Some(last) = &last {
-            writer::response(&mut tail, last);
+        if let Some(truncated) = &end.truncated {
+            writer::response(&mut tail, truncated);
         }
-        writer::multistatus_close(&mut tail, sync_token.as_deref());
+        writer::multistatus_close(&mut tail, end.sync_token.as_deref());
         let stream = MultistatusStream {
             head: Some(self.out),
             items: items.into_iter(),
@@ -66,6 +60,16 @@ impl Multistatus {
         };
         Reply::new(207).stream(XML_TYPE, Box::new(stream))
     }
+}
+
+/// What follows the items of a streamed multistatus.
+#[derive(Default)]
+pub struct End {
+    /// The 507 on the collection when the listing was cut short
+    /// ([`Response::truncated`]).
+    pub truncated: Option<Response<'static>>,
+    /// The collection's new `sync-token` (sync-collection).
+    pub sync_token: Option<String>,
 }
 
 /// Where a streamed item's response goes; only whole responses can be written to it.

@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::*;
-use crate::dav::multistatus::{Multistatus, NeededPrivilege, Privilege};
+use crate::dav::multistatus::{End, Multistatus, NeededPrivilege, Privilege};
 use crate::dav::xml::QName;
 use crate::store::Etag;
 
@@ -251,8 +251,10 @@ fn a_whole_multistatus() {
     let reply = multistatus.stream(
         vec!["/b", "/c"],
         |href, out| out.push(&Response::status(href, 404)),
-        Some(Response::truncated("/")),
-        Some("http://t/<1>".into()),
+        End {
+            truncated: Some(Response::truncated("/")),
+            sync_token: Some("http://t/<1>".into()),
+        },
     );
     assert_eq!(reply.status, 207);
     let crate::dav::Body::Stream(mut producer) = reply.body else {
