@@ -4,9 +4,8 @@
 //! and would otherwise keep it, so the card gets a new ETag and comes back in that client's
 //! next sync. Every other refusal touches nothing, so tokens and ETags stay valid.
 
-use std::sync::Arc;
-
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::conditional;
 use super::error::DavError;
