@@ -1,12 +1,20 @@
 //! The read-only WebDAV/CardDAV protocol layer: from a parsed request to a [`Reply`].
 //! Transport concerns (sockets, bodies, limits, authentication) live in `crate::http`.
+//!
+//! Handlers (`propfind`, `report` and the three reports, `readonly`, `get`) describe their
+//! answer as data: a [`multistatus`] model (built per resource by `describe` and, for cards,
+//! `card_responder`) or a [`DavError`]. Only [`xml::writer`] turns either into XML.
 
 mod address_data;
+mod card_responder;
 mod conditional;
+mod describe;
+mod error;
 pub mod filter;
 mod get;
 mod locate;
 mod multiget;
+mod multistatus;
 mod options;
 pub mod paths;
 mod propfind;
@@ -16,17 +24,17 @@ mod readonly;
 pub mod reply;
 mod report;
 pub mod request;
-mod response;
 mod sync_collection;
 mod xml;
-mod xml_chars;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::app::AppState;
 use crate::auth::Identity;
+use crate::app::AppState;
+pub use error::DavError;
+use paths::Resource;
 pub use reply::{Body, BodyProducer, Reply};
 
 /// The parts of an HTTP request the DAV layer looks at.
@@ -67,18 +75,25 @@ pub fn is_write_method(method: &str) -> bool {
 }
 
 /// Answers a request from an authenticated identity (the HTTP layer has already handled
-/// `/.well-known/carddav`, OPTIONS and authentication).
-pub fn handle(app: &Arc<AppState>, head: &RequestHead, identity: &Identity, body: Bytes) -> Reply {
-    let Some(resource) = paths::parse(&head.path) else {
-        return Reply::new(404).body("text/plain; charset=utf-8", "Not Found\n");
+/// `/.well-known/carddav`, OPTIONS and authentication). `resource` is the request path as
+/// parsed once by the HTTP layer (`paths::parse`); `None`, a path outside the layout, is a 404.
+pub fn handle(
+    app: &Arc<AppState>,
+    head: &RequestHead,
+    resource: Option<&Resource>,
+    identity: &Identity,
+    body: Bytes,
+) -> Reply {
+    let Some(resource) = resource else {
+        return locate::not_found();
     };
     let user = identity.principal_name();
     match head.method.as_str() {
-        "PROPFIND" => propfind::handle(app, head, user, &resource, &body),
-        "REPORT" => report::handle(app, head, user, &resource, &body),
-        "GET" | "HEAD" => get::handle(app, head, user, &resource),
-        "PROPPATCH" => readonly::proppatch(app, user, &resource, &head.path, &body),
-        method if is_write_method(method) => readonly::refuse_write(app, head, user, &resource),
+        "PROPFIND" => propfind::handle(app, head, user, resource, &body),
+        "REPORT" => report::handle(app, head, user, resource, &body),
+        "GET" | "HEAD" => get::handle(app, head, user, resource),
+        "PROPPATCH" => readonly::proppatch(app, user, resource, &head.path, &body),
+        method if is_write_method(method) => readonly::refuse_write(app, head, user, resource),
         _ => Reply::new(405).header("Allow", ALLOW),
     }
 }
@@ -90,6 +105,7 @@ pub fn handle(app: &Arc<AppState>, head: &RequestHead, identity: &Identity, body
 pub fn answers_from_one_resource(
     app: &AppState,
     head: &RequestHead,
+    resource: Option<&Resource>,
     identity: &Identity,
     body: &[u8],
 ) -> bool {
@@ -107,11 +123,11 @@ pub fn answers_from_one_resource(
             else {
                 return false;
             };
-            let Some(resource) = paths::parse(&head.path) else {
+            let Some(resource) = resource else {
                 return false;
             };
             matches!(
-                locate::locate(app, identity.principal_name(), &resource),
+                locate::locate(app, identity.principal_name(), resource),
                 Ok(locate::Located::Book { state, .. })
                     if sync.token.trim() == state.token().to_uri()
             )

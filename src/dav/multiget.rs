@@ -3,20 +3,17 @@
 
 use std::sync::Arc;
 
+use super::card_responder::{BookRequest, CardResponder};
+use super::multistatus::{End, Multistatus};
 use super::paths::{self, Resource};
-use super::reply::{MultistatusStream, XML_TYPE};
-use super::report::BookRequest;
 use super::request::Multiget;
-use super::response::{self, CardResponder};
 use super::Reply;
 
 pub fn answer(on: &BookRequest, request: Multiget) -> Reply {
     let responder = CardResponder::for_report(on, request.props, &request.address_data);
     let state = Arc::clone(on.state);
-    let stream = MultistatusStream::new(
-        String::new(),
+    Multistatus::new().stream(
         request.hrefs,
-        String::new(),
         move |href, out| {
             let member = match paths::parse(&href) {
                 Some(Resource::Card {
@@ -27,10 +24,10 @@ pub fn answer(on: &BookRequest, request: Multiget) -> Reply {
                 _ => None,
             };
             match member {
-                Some(member) => responder.write(out, &href, member),
-                None => response::write_status(out, &href, 404),
+                Some(member) => responder.write_at(out, href.as_str().into(), member),
+                None => responder.write_missing(out, href.as_str().into()),
             }
         },
-    );
-    Reply::new(207).stream(XML_TYPE, stream.boxed())
+        End::default(),
+    )
 }

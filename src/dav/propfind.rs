@@ -1,13 +1,17 @@
 //! PROPFIND on every resource, Depth 0 and 1 (Depth infinity is refused, RFC 4918 §9.1).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::card_responder::CardResponder;
+use super::describe::{describe, Selection};
+use super::error::DavError;
 use super::locate::{locate, Located};
+use super::multistatus::{End, Multistatus};
 use super::paths::{self, Resource};
 use super::props::{PropContext, Target};
-use super::reply::{self, MultistatusStream, Reply, XML_TYPE};
+use super::reply::Reply;
 use super::request::{self, Propfind};
-use super::response::{self, CardResponder, Selection};
 use super::RequestHead;
 use crate::app::AppState;
 use crate::store::PublishedBook;
@@ -24,14 +28,10 @@ pub fn handle(
         None | Some("0") => false,
         Some("1") => true,
         Some(d) if d.eq_ignore_ascii_case("infinity") => {
-            return Reply::dav_error(
-                403,
-                "<D:propfind-finite-depth/>",
-                "Depth: infinity is not supported; use Depth 0 or 1",
-            )
+            return DavError::PropfindFiniteDepth.into()
         }
         Some(other) => {
-            return Reply::dav_error(400, "", &format!("invalid Depth header {other:?}"))
+            return DavError::BadRequest(format!("invalid Depth header {other:?}").into()).into()
         }
     };
     let selection = if body.iter().all(u8::is_ascii_whitespace) {
@@ -41,7 +41,7 @@ pub fn handle(
             Ok(Propfind::AllProp { include }) => Selection::All(include),
             Ok(Propfind::PropName) => Selection::Names,
             Ok(Propfind::Prop(names)) => Selection::Props(names),
-            Err(e) => return Reply::dav_error(400, "", &e.to_string()),
+            Err(e) => return DavError::BadRequest(e.to_string().into()).into(),
         }
     };
     let located = match locate(app, user, resource) {
@@ -49,9 +49,16 @@ pub fn handle(
         Err(reply) => return reply,
     };
     let ctx = PropContext { app, user };
-    let mut out = String::with_capacity(1024);
+    let mut multistatus = Multistatus::new();
     let mut write = |target: &Target, href: &str| {
-        response::write(&mut out, &ctx, target, href, &selection, &[], head.minimal)
+        multistatus.push(&describe(
+            &ctx,
+            target,
+            Cow::Borrowed(href),
+            &selection,
+            None,
+            head.minimal,
+        ))
     };
     let self_href = match resource {
         Resource::Root | Resource::WellKnown => "/".to_string(),
@@ -94,14 +101,14 @@ pub fn handle(
         Located::Book { id, config, state } => {
             write(&Target::Book { config, state }, &self_href);
             if depth_one {
-                return stream_members(app, head, user, id, state, out, selection);
+                return stream_members(app, head, user, id, state, multistatus, selection);
             }
         }
         Located::Card { member } => {
             write(&Target::Card { member }, &self_href);
         }
     }
-    reply::multistatus(out)
+    multistatus.reply()
 }
 
 /// Depth 1 on a book: the book's own response, then every member, streamed.
@@ -111,7 +118,7 @@ fn stream_members(
     user: &str,
     book: &str,
     state: &Arc<PublishedBook>,
-    first: String,
+    multistatus: Multistatus,
     selection: Selection,
 ) -> Reply {
     let members: Vec<_> = state.snapshot.members().cloned().collect();
@@ -123,8 +130,9 @@ fn stream_members(
         card_data: None,
         minimal: head.minimal,
     };
-    let stream = MultistatusStream::new(first, members, String::new(), move |member, out| {
-        responder.write(out, &responder.href(&member), &member)
-    });
-    Reply::new(207).stream(XML_TYPE, stream.boxed())
+    multistatus.stream(
+        members,
+        move |member, out| responder.write(out, &member),
+        End::default(),
+    )
 }

@@ -1,14 +1,17 @@
-//! Live properties of every resource kind, and which ones `allprop` and `propname` name.
+//! Live properties of every resource kind, as typed values (escaped only when written), and
+//! which ones `allprop` and `propname` name.
+
+use std::borrow::Cow;
 
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::conditional;
+use super::multistatus::{Privilege, ResourceKind, Value};
 use super::paths;
-use super::request::{QName, NS_CARDDAV, NS_CS, NS_DAV};
-use super::xml;
-use crate::app::AppState;
+use super::xml::{Name, NS_CARDDAV, NS_CS, NS_DAV};
 use crate::config::BookConfig;
-use crate::store::{Member, PublishedBook};
+use crate::app::AppState;
+use crate::store::{PublishedBook, Member};
 use crate::vcard::VcardVersion;
 
 /// The resource whose properties are asked for.
@@ -35,187 +38,186 @@ pub struct PropContext<'a> {
 
 pub const CARD_CONTENT_TYPE: &str = "text/vcard; charset=utf-8";
 
-const PRIVILEGES: &str = "<D:privilege><D:read/></D:privilege>\
-<D:privilege><D:read-current-user-privilege-set/></D:privilege>";
+const PRIVILEGES: &[Privilege] = &[Privilege::Read, Privilege::ReadCurrentUserPrivilegeSet];
 
-const BOOK_REPORTS: &str =
-    "<D:supported-report><D:report><D:sync-collection/></D:report></D:supported-report>\
-<D:supported-report><D:report><C:addressbook-multiget/></D:report></D:supported-report>\
-<D:supported-report><D:report><C:addressbook-query/></D:report></D:supported-report>";
+const BOOK_REPORTS: &[Name<'static>] = &[
+    Name::dav("sync-collection"),
+    Name::carddav("addressbook-multiget"),
+    Name::carddav("addressbook-query"),
+];
 
-const ADDRESS_DATA_TYPES: &str =
-    "<C:address-data-type content-type=\"text/vcard\" version=\"3.0\"/>\
-<C:address-data-type content-type=\"text/vcard\" version=\"4.0\"/>";
+const ADDRESS_DATA_VERSIONS: &[&str] = &["3.0", "4.0"];
 
 /// Largest card we serve; photos are capped well below it.
-const MAX_RESOURCE_SIZE: &str = "1048576";
-
-fn href_xml(href: &str) -> String {
-    let mut out = String::new();
-    xml::href(&mut out, href);
-    out
-}
+const MAX_RESOURCE_SIZE: u64 = 1_048_576;
 
 /// A stable `urn:uuid:` for a resource, derived from its href (the same on every replica).
 fn resource_id(href: &str) -> String {
-    let h = xxh3_128(href.as_bytes()).to_be_bytes();
-    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
-    href_xml(&format!(
+    let hex = format!("{:032x}", xxh3_128(href.as_bytes()));
+    let part = |range: std::ops::Range<usize>| hex.get(range).unwrap_or_default();
+    format!(
         "urn:uuid:{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    ))
+        part(0..8),
+        part(8..12),
+        part(12..16),
+        part(16..20),
+        part(20..32)
+    )
 }
 
-/// The inner XML of property `name` on `target`, or `None` when the resource has no such
+/// The value of property `name` on `target`, or `None` when the resource has no such
 /// property (reported in a 404 propstat).
-pub fn resolve(ctx: &PropContext, target: &Target, href: &str, name: &QName) -> Option<String> {
+pub fn resolve<'a>(
+    ctx: &PropContext<'a>,
+    target: &Target<'a>,
+    href: &str,
+    name: Name,
+) -> Option<Value<'a>> {
+    use ResourceKind::{AddressBook, Collection, Principal};
     let user = ctx.user;
-    let local = name.local.as_str();
-    match name.ns.as_str() {
-        NS_DAV => match (local, target) {
-            ("resourcetype", Target::Book { .. }) => Some("<D:collection/><C:addressbook/>".into()),
-            ("resourcetype", Target::Principal) => Some("<D:collection/><D:principal/>".into()),
-            ("resourcetype", Target::Card { .. }) => Some(String::new()),
-            ("resourcetype", _) => Some("<D:collection/>".into()),
-            ("displayname", Target::Root) => Some("cardbridge".into()),
-            ("displayname", Target::Principals) => Some("Principals".into()),
-            ("displayname", Target::Principal) => Some(xml::escape(user)),
-            ("displayname", Target::Book { config, .. }) => {
-                Some(xml::escape(config.display_name()))
+    let text = |s: &'a str| Some(Value::Text(Cow::Borrowed(s)));
+    let href_to = |s: String| Some(Value::Href(Cow::Owned(s)));
+    match name.ns {
+        NS_DAV => match (name.local, target) {
+            ("resourcetype", Target::Book { .. }) => {
+                Some(Value::ResourceType(&[Collection, AddressBook]))
             }
-            ("current-user-principal", _) => Some(href_xml(&paths::principal_href(user))),
-            ("principal-URL", Target::Principal) => Some(href_xml(&paths::principal_href(user))),
+            ("resourcetype", Target::Principal) => {
+                Some(Value::ResourceType(&[Collection, Principal]))
+            }
+            ("resourcetype", Target::Card { .. }) => Some(Value::ResourceType(&[])),
+            ("resourcetype", _) => Some(Value::ResourceType(&[Collection])),
+            ("displayname", Target::Root) => text("cardbridge"),
+            ("displayname", Target::Principals) => text("Principals"),
+            ("displayname", Target::Principal) => text(user),
+            ("displayname", Target::Book { config, .. }) => text(config.display_name()),
+            ("current-user-principal", _) => href_to(paths::principal_href(user)),
+            ("principal-URL", Target::Principal) => href_to(paths::principal_href(user)),
             ("principal-collection-set", Target::Root | Target::Principal) => {
-                Some(href_xml("/principals/"))
+                Some(Value::Href(Cow::Borrowed("/principals/")))
             }
-            ("current-user-privilege-set", _) => Some(PRIVILEGES.into()),
+            ("current-user-privilege-set", _) => Some(Value::Privileges(PRIVILEGES)),
             ("owner", Target::Home | Target::Book { .. } | Target::Card { .. }) => {
-                Some(href_xml(&paths::principal_href(user)))
+                href_to(paths::principal_href(user))
             }
-            ("supported-report-set", Target::Book { .. }) => Some(BOOK_REPORTS.into()),
-            ("sync-token", Target::Book { state, .. }) => Some(state.token().to_uri()),
+            ("supported-report-set", Target::Book { .. }) => {
+                Some(Value::SupportedReports(BOOK_REPORTS))
+            }
+            ("sync-token", Target::Book { state, .. }) => {
+                Some(Value::Text(Cow::Owned(state.token().to_uri())))
+            }
             ("resource-id", Target::Principal | Target::Book { .. } | Target::Card { .. }) => {
-                Some(resource_id(href))
+                href_to(resource_id(href))
             }
-            ("getetag", Target::Card { member, .. }) => Some(xml::escape(&member.etag.quoted())),
-            ("getcontenttype", Target::Card { .. }) => Some(CARD_CONTENT_TYPE.into()),
-            ("getcontentlength", Target::Card { member, .. }) => Some(
-                ctx.app
-                    .cards
-                    .get(member, VcardVersion::V3)
-                    .len()
-                    .to_string(),
-            ),
+            ("getetag", Target::Card { member }) => Some(Value::Etag(member.etag)),
+            ("getcontenttype", Target::Card { .. }) => text(CARD_CONTENT_TYPE),
+            ("getcontentlength", Target::Card { member }) => Some(Value::Number(
+                u64::try_from(ctx.app.cards.get(member, VcardVersion::V3).len())
+                    .unwrap_or(u64::MAX),
+            )),
             ("getlastmodified", Target::Card { member }) => {
-                Some(httpdate::fmt_http_date(conditional::last_modified(member)))
+                Some(Value::Date(conditional::last_modified(member)))
             }
-            ("getlastmodified", Target::Book { state, .. }) => {
-                Some(httpdate::fmt_http_date(state.published))
-            }
+            ("getlastmodified", Target::Book { state, .. }) => Some(Value::Date(state.published)),
             _ => None,
         },
-        NS_CARDDAV => match (local, target) {
+        NS_CARDDAV => match (name.local, target) {
             ("addressbook-home-set", Target::Root | Target::Principal) => {
-                Some(href_xml(&paths::home_href(user)))
+                href_to(paths::home_href(user))
             }
             ("addressbook-description", Target::Book { config, .. }) => {
-                config.description.as_deref().map(xml::escape)
+                config.description.as_deref().and_then(text)
             }
-            ("supported-address-data", Target::Book { .. }) => Some(ADDRESS_DATA_TYPES.into()),
-            ("max-resource-size", Target::Book { .. }) => Some(MAX_RESOURCE_SIZE.into()),
+            ("supported-address-data", Target::Book { .. }) => {
+                Some(Value::AddressDataTypes(ADDRESS_DATA_VERSIONS))
+            }
+            ("max-resource-size", Target::Book { .. }) => Some(Value::Number(MAX_RESOURCE_SIZE)),
             _ => None,
         },
-        NS_CS => match (local, target) {
-            ("getctag", Target::Book { state, .. }) => Some(state.token().to_uri()),
+        NS_CS => match (name.local, target) {
+            ("getctag", Target::Book { state, .. }) => {
+                Some(Value::Text(Cow::Owned(state.token().to_uri())))
+            }
             _ => None,
         },
         _ => None,
     }
 }
 
-fn names(list: &[(&str, &str)]) -> Vec<QName> {
-    list.iter()
-        .map(|(ns, local)| QName {
-            ns: (*ns).to_string(),
-            local: (*local).to_string(),
-        })
-        .collect()
-}
-
 /// Properties returned for `allprop`: the cheap descriptive ones (RFC 4918 §9.1; sync-token
 /// and privilege sets are only returned when asked for by name).
-pub fn allprop_names(target: &Target) -> Vec<QName> {
+pub fn allprop_names(target: &Target) -> &'static [Name<'static>] {
+    const CARD: &[Name<'static>] = &[
+        Name::dav("resourcetype"),
+        Name::dav("getetag"),
+        Name::dav("getcontenttype"),
+        Name::dav("getcontentlength"),
+        Name::dav("getlastmodified"),
+    ];
+    const BOOK: &[Name<'static>] = &[
+        Name::dav("resourcetype"),
+        Name::dav("displayname"),
+        Name::dav("getlastmodified"),
+        Name::carddav("addressbook-description"),
+    ];
+    // The address-book home has no name of its own: clients that show every named
+    // collection (the npm `dav` client) would list it as one more book.
+    const HOME: &[Name<'static>] = &[Name::dav("resourcetype")];
+    const OTHER: &[Name<'static>] = &[Name::dav("resourcetype"), Name::dav("displayname")];
     match target {
-        Target::Card { .. } => names(&[
-            (NS_DAV, "resourcetype"),
-            (NS_DAV, "getetag"),
-            (NS_DAV, "getcontenttype"),
-            (NS_DAV, "getcontentlength"),
-            (NS_DAV, "getlastmodified"),
-        ]),
-        Target::Book { .. } => names(&[
-            (NS_DAV, "resourcetype"),
-            (NS_DAV, "displayname"),
-            (NS_DAV, "getlastmodified"),
-            (NS_CARDDAV, "addressbook-description"),
-        ]),
-        // The address-book home has no name of its own: clients that show every named
-        // collection (the npm `dav` client) would list it as one more book.
-        Target::Home => names(&[(NS_DAV, "resourcetype")]),
-        _ => names(&[(NS_DAV, "resourcetype"), (NS_DAV, "displayname")]),
+        Target::Card { .. } => CARD,
+        Target::Book { .. } => BOOK,
+        Target::Home => HOME,
+        _ => OTHER,
     }
 }
 
 /// Every property the resource has, for `propname`.
-pub fn all_names(target: &Target) -> Vec<QName> {
+pub fn all_names(target: &Target) -> Vec<Name<'static>> {
     let mut list = vec![
-        (NS_DAV, "resourcetype"),
-        (NS_DAV, "current-user-principal"),
-        (NS_DAV, "current-user-privilege-set"),
+        Name::dav("resourcetype"),
+        Name::dav("current-user-principal"),
+        Name::dav("current-user-privilege-set"),
     ];
     match target {
         Target::Root => list.extend([
-            (NS_DAV, "displayname"),
-            (NS_DAV, "principal-collection-set"),
-            (NS_CARDDAV, "addressbook-home-set"),
+            Name::dav("displayname"),
+            Name::dav("principal-collection-set"),
+            Name::carddav("addressbook-home-set"),
         ]),
-        Target::Principals => list.push((NS_DAV, "displayname")),
-        Target::Home => list.push((NS_DAV, "owner")),
+        Target::Principals => list.push(Name::dav("displayname")),
+        Target::Home => list.push(Name::dav("owner")),
         Target::Principal => list.extend([
-            (NS_DAV, "displayname"),
-            (NS_DAV, "principal-URL"),
-            (NS_DAV, "principal-collection-set"),
-            (NS_DAV, "resource-id"),
-            (NS_CARDDAV, "addressbook-home-set"),
+            Name::dav("displayname"),
+            Name::dav("principal-URL"),
+            Name::dav("principal-collection-set"),
+            Name::dav("resource-id"),
+            Name::carddav("addressbook-home-set"),
         ]),
         Target::Book { config, .. } => {
             list.extend([
-                (NS_DAV, "displayname"),
-                (NS_DAV, "owner"),
-                (NS_DAV, "supported-report-set"),
-                (NS_DAV, "sync-token"),
-                (NS_DAV, "resource-id"),
-                (NS_DAV, "getlastmodified"),
-                (NS_CARDDAV, "supported-address-data"),
-                (NS_CARDDAV, "max-resource-size"),
-                (NS_CS, "getctag"),
+                Name::dav("displayname"),
+                Name::dav("owner"),
+                Name::dav("supported-report-set"),
+                Name::dav("sync-token"),
+                Name::dav("resource-id"),
+                Name::dav("getlastmodified"),
+                Name::carddav("supported-address-data"),
+                Name::carddav("max-resource-size"),
+                Name::cs("getctag"),
             ]);
             if config.description.is_some() {
-                list.push((NS_CARDDAV, "addressbook-description"));
+                list.push(Name::carddav("addressbook-description"));
             }
         }
         Target::Card { .. } => list.extend([
-            (NS_DAV, "owner"),
-            (NS_DAV, "resource-id"),
-            (NS_DAV, "getetag"),
-            (NS_DAV, "getcontenttype"),
-            (NS_DAV, "getcontentlength"),
-            (NS_DAV, "getlastmodified"),
+            Name::dav("owner"),
+            Name::dav("resource-id"),
+            Name::dav("getetag"),
+            Name::dav("getcontenttype"),
+            Name::dav("getcontentlength"),
+            Name::dav("getlastmodified"),
         ]),
     }
-    names(&list)
+    list
 }

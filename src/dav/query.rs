@@ -2,12 +2,11 @@
 //! matches all), truncated with a 507 on the collection when cut short by `limit/nresults` or
 //! by the evaluation budget (`[server] query_max_evaluations`), so no query runs unbounded.
 
+use super::card_responder::{BookRequest, CardResponder};
+use super::multistatus::{End, Multistatus, Response};
 use super::paths;
-use super::reply::{MultistatusStream, XML_TYPE};
-use super::report::BookRequest;
 use super::request::Query;
-use super::response::CardResponder;
-use super::{xml, Reply};
+use super::Reply;
 
 pub fn answer(on: &BookRequest, request: Query) -> Reply {
     let (user, book, state) = (on.user, on.book, on.state);
@@ -29,18 +28,14 @@ pub fn answer(on: &BookRequest, request: Query) -> Reply {
             matches.push(member.clone());
         }
     }
-    let mut tail = String::new();
-    if truncated {
-        tail.push_str("<D:response>");
-        xml::href(&mut tail, &paths::book_href(user, book));
-        tail.push_str(
-            "<D:status>HTTP/1.1 507 Insufficient Storage</D:status>\
-             <D:error><D:number-of-matches-within-limits/></D:error></D:response>",
-        );
-    }
+    let end = End {
+        truncated: truncated.then(|| Response::truncated(paths::book_href(user, book))),
+        sync_token: None,
+    };
     let responder = CardResponder::for_report(on, request.props, &request.address_data);
-    let stream = MultistatusStream::new(String::new(), matches, tail, move |member, out| {
-        responder.write(out, &responder.href(&member), &member)
-    });
-    Reply::new(207).stream(XML_TYPE, stream.boxed())
+    Multistatus::new().stream(
+        matches,
+        move |member, out| responder.write(out, &member),
+        end,
+    )
 }

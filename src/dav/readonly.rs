@@ -4,26 +4,28 @@
 //! and would otherwise keep it, so the card gets a new ETag and comes back in that client's
 //! next sync. Every other refusal touches nothing, so tokens and ETags stay valid.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::conditional;
+use super::error::DavError;
 use super::locate::{locate, Located};
-use super::paths::{self, Resource};
-use super::reply::{self, Reply};
+use super::multistatus::{Condition, Multistatus, Privilege, Prop, Propstat, Response};
+use super::paths::Resource;
+use super::reply::Reply;
 use super::request;
-use super::xml;
 use super::RequestHead;
 use crate::app::AppState;
 
 /// The privilege a write method would need (RFC 3744 §3).
-fn privilege(method: &str) -> &'static str {
+fn privilege(method: &str) -> Privilege {
     match method {
-        "PUT" | "PATCH" | "POST" => "write-content",
-        "DELETE" => "unbind",
-        "MKCOL" | "MKCALENDAR" => "bind",
-        "PROPPATCH" => "write-properties",
-        "ACL" => "write-acl",
-        _ => "write",
+        "PUT" | "PATCH" | "POST" => Privilege::WriteContent,
+        "DELETE" => Privilege::Unbind,
+        "MKCOL" | "MKCALENDAR" => Privilege::Bind,
+        "PROPPATCH" => Privilege::WriteProperties,
+        "ACL" => Privilege::WriteAcl,
+        _ => Privilege::Write,
     }
 }
 
@@ -37,7 +39,11 @@ pub fn refuse_write(
     if matches!(head.method.as_str(), "PUT" | "DELETE") {
         heal(app, head, user, resource);
     }
-    refuse(&head.path, &head.method)
+    DavError::NeedPrivileges {
+        href: head.path.clone(),
+        privilege: privilege(&head.method),
+    }
+    .into()
 }
 
 /// Heals the card a refused PUT or DELETE was made against. A card that does not exist (a
@@ -68,45 +74,36 @@ fn heal(app: &Arc<AppState>, head: &RequestHead, user: &str, resource: &Resource
     }
 }
 
-fn refuse(path: &str, method: &str) -> Reply {
-    let mut condition = String::from("<D:need-privileges><D:resource>");
-    xml::href(&mut condition, path);
-    condition.push_str("<D:privilege><D:");
-    condition.push_str(privilege(method));
-    condition.push_str("/></D:privilege></D:resource></D:need-privileges>");
-    Reply::dav_error(403, &condition, "this address book is read-only")
-}
-
 /// PROPPATCH: a multistatus with 403 for each property (clients setting colours or me-card
 /// expect per-property answers, not a failed request).
 pub fn proppatch(
     app: &Arc<AppState>,
     user: &str,
-    resource: &paths::Resource,
+    resource: &Resource,
     path: &str,
     body: &[u8],
 ) -> Reply {
     let patch = match request::parse_proppatch(body, &(&app.config.server).into()) {
         Ok(p) => p,
-        Err(e) => return Reply::dav_error(400, "", &e.to_string()),
+        Err(e) => return DavError::BadRequest(e.to_string().into()).into(),
     };
     if let Err(reply) = locate(app, user, resource) {
         return reply;
     }
-    let mut out = String::from("<D:response>");
-    xml::href(&mut out, path);
+    let mut propstats = Vec::new();
     if !patch.props.is_empty() {
-        out.push_str("<D:propstat><D:prop>");
-        for name in &patch.props {
-            xml::empty(&mut out, name);
-        }
-        out.push_str("</D:prop><D:status>HTTP/1.1 403 Forbidden</D:status>");
-        out.push_str("<D:error><D:need-privileges/></D:error>");
-        out.push_str(
-            "<D:responsedescription>this address book is read-only</D:responsedescription>",
-        );
-        out.push_str("</D:propstat>");
+        propstats.push(Propstat {
+            status: 403,
+            props: patch
+                .props
+                .iter()
+                .map(|n| Prop::name_only(n.name()))
+                .collect(),
+            error: Some(Condition::NeedPrivileges(None)),
+            description: Some("this address book is read-only"),
+        });
     }
-    out.push_str("</D:response>");
-    reply::multistatus(out)
+    let mut multistatus = Multistatus::new();
+    multistatus.push(&Response::propstats(Cow::Borrowed(path), propstats));
+    multistatus.reply()
 }

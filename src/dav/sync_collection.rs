@@ -4,14 +4,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::card_responder::{BookRequest, CardResponder};
+use super::error::DavError;
+use super::multistatus::{End, Multistatus, Response};
 use super::paths;
-use super::reply::{MultistatusStream, XML_TYPE};
-use super::report::BookRequest;
 use super::request::SyncCollection;
-use super::response::{self, CardResponder};
-use super::{xml, Reply, RequestHead};
+use super::{Reply, RequestHead};
 use crate::app::AppState;
-use crate::store::{ClientToken, PublishedBook, ResumeToken, SyncToken};
+use crate::store::{PublishedBook, ClientToken, ResumeToken, SyncToken};
 
 pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
     let (app, head, user, book, state) = (on.app, on.head, on.user, on.book, on.state);
@@ -19,7 +19,7 @@ pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
         return invalid_token(app, head);
     };
     let mut names: Vec<String> = names.into_iter().collect();
-    let mut tail = String::new();
+    let mut truncated = None;
     let mut token = state.token().to_uri();
     if let Some(limit) = request.limit.filter(|limit| names.len() > *limit) {
         // Truncated: a 507 on the collection itself, and a token that resumes after the
@@ -32,28 +32,21 @@ pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
             after,
         }
         .to_uri();
-        tail.push_str("<D:response>");
-        xml::href(&mut tail, &paths::book_href(user, book));
-        tail.push_str(
-            "<D:status>HTTP/1.1 507 Insufficient Storage</D:status>\
-             <D:error><D:number-of-matches-within-limits/></D:error></D:response>",
-        );
+        truncated = Some(Response::truncated(paths::book_href(user, book)));
     }
-    tail.push_str("<D:sync-token>");
-    xml::escape_into(&mut tail, &token);
-    tail.push_str("</D:sync-token>");
     let responder = CardResponder::for_report(on, request.props, &request.address_data);
     let state = Arc::clone(state);
-    let stream = MultistatusStream::new(String::new(), names, tail, move |name, out| {
-        match state.snapshot.get(&name) {
-            Some(member) => responder.write(out, &responder.href(member), member),
-            None => {
-                let href = paths::card_href(&responder.user, &responder.book, &name);
-                response::write_status(out, &href, 404)
-            }
-        }
-    });
-    Reply::new(207).stream(XML_TYPE, stream.boxed())
+    Multistatus::new().stream(
+        names,
+        move |name, out| match state.snapshot.get(&name) {
+            Some(member) => responder.write(out, member),
+            None => responder.write_missing(out, responder.href(&name).into()),
+        },
+        End {
+            truncated,
+            sync_token: Some(token),
+        },
+    )
 }
 
 /// The sorted names to report for `token`, and the base state a resume token must carry;
@@ -94,9 +87,5 @@ fn invalid_token(app: &AppState, head: &RequestHead) -> Reply {
     } else {
         403
     };
-    Reply::dav_error(
-        status,
-        "<D:valid-sync-token/>",
-        "the sync token is unknown or has expired; sync again with an empty token",
-    )
+    DavError::ValidSyncToken { status }.into()
 }

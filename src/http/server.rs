@@ -1,5 +1,6 @@
 //! The pingora application: one request at a time per connection (pipelined ones in order),
-//! replies streamed when large, connections kept alive.
+//! replies streamed when large, connections kept alive. The request path is parsed here, once,
+//! and the DAV layer answers from the parsed resource; transport errors are `DavError`s.
 
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
@@ -20,10 +21,10 @@ use super::body::{self, BodyError};
 use super::connection::{Reuse, KEEPALIVE};
 use super::limits::ConnectionLimits;
 use super::{framing, head};
-use crate::app::Live;
 use crate::auth::AuthFailure;
-use crate::dav::{self, paths, Body, Reply, RequestHead};
+use crate::dav::{self, paths, Body, DavError, Reply, RequestHead};
 use crate::poller::Poller;
+use crate::app::Live;
 
 pub struct CardDavApp {
     /// The current state, swapped whole by a configuration reload.
@@ -76,11 +77,9 @@ impl CardDavApp {
         }
         let head = head::request_head(session.req_header());
         let reply = if framing::is_ambiguous(&session.to_h1_raw()) {
-            Reply::dav_error(
-                400,
-                "",
-                "Content-Length and Transfer-Encoding together are ambiguous",
-            )
+            Reply::from(DavError::BadRequest(
+                "Content-Length and Transfer-Encoding together are ambiguous".into(),
+            ))
             .closing()
         } else {
             self.answer(&mut session, &head).await
@@ -103,7 +102,9 @@ impl CardDavApp {
     async fn answer(&self, session: &mut ServerSession, head: &RequestHead) -> Reply {
         let state = self.live.load_full();
         let server = &state.config.server;
-        if paths::parse(&head.path) == Some(paths::Resource::WellKnown) {
+        // The path is parsed here once; the DAV layer answers from the parsed resource.
+        let resource = paths::parse(&head.path);
+        if resource == Some(paths::Resource::WellKnown) {
             return discard_body(session, self, dav::well_known_redirect()).await;
         }
         if head.method == "OPTIONS" {
@@ -126,22 +127,23 @@ impl CardDavApp {
             Ok(identity) => identity,
             Err(AuthFailure::Unavailable(reason)) => {
                 tracing::error!("login not checked, the directory is unavailable: {reason}");
-                let reply = Reply::dav_error(
-                    503,
-                    "",
-                    "the user directory is unavailable; try again later",
-                )
-                .header("Retry-After", "30");
+                let reply = Reply::from(DavError::Unavailable {
+                    description: "the user directory is unavailable; try again later",
+                    retry_after: 30,
+                });
                 return discard_body(session, self, reply).await;
             }
             Err(AuthFailure::Throttled(wait)) => {
-                let reply = Reply::dav_error(429, "", "too many failed logins; try again later")
-                    .header("Retry-After", wait.as_secs().saturating_add(1).to_string());
+                let reply = Reply::from(DavError::TooManyLogins {
+                    retry_after: wait.as_secs().saturating_add(1),
+                });
                 return discard_body(session, self, reply).await;
             }
             Err(AuthFailure::Busy) => {
-                let reply = Reply::dav_error(503, "", "too many logins at once; try again later")
-                    .header("Retry-After", "2");
+                let reply = Reply::from(DavError::Unavailable {
+                    description: "too many logins at once; try again later",
+                    retry_after: 2,
+                });
                 return discard_body(session, self, reply).await;
             }
             Err(failure) => {
@@ -149,10 +151,10 @@ impl CardDavApp {
                     AuthFailure::Missing => "authentication required",
                     _ => "wrong user name or password",
                 };
-                let reply = Reply::dav_error(401, "", description).header(
-                    "WWW-Authenticate",
-                    format!("Basic realm=\"{}\", charset=\"UTF-8\"", server.realm),
-                );
+                let reply = Reply::from(DavError::Unauthorized {
+                    description,
+                    realm: server.realm.clone(),
+                });
                 return discard_body(session, self, reply).await;
             }
         };
@@ -164,36 +166,40 @@ impl CardDavApp {
         let body = match body::read_limited(session, limit, self.body_pace).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
-                return Reply::dav_error(
-                    413,
-                    "",
-                    &format!("request body larger than {limit} bytes"),
-                )
-                .closing()
+                return Reply::from(DavError::BodyTooLarge { limit }).closing()
             }
-            Err(BodyError::TooSlow) => {
-                return Reply::dav_error(408, "", "the request body arrived too slowly").closing()
-            }
+            Err(BodyError::TooSlow) => return Reply::from(DavError::Timeout).closing(),
             Err(BodyError::Broken) => {
-                return Reply::dav_error(400, "", "could not read the request body").closing()
+                return Reply::from(DavError::BadRequest(
+                    "could not read the request body".into(),
+                ))
+                .closing()
             }
         };
         // A card or a short answer costs microseconds: answered here, where a thread hop would
         // cost more than the work (GET is the request phones send most).
         if matches!(head.method.as_str(), "GET" | "HEAD" | "OPTIONS")
-            || dav::answers_from_one_resource(&state, head, &identity, &body)
+            || dav::answers_from_one_resource(
+                &state,
+                head,
+                resource.as_ref(),
+                &identity,
+                &body,
+            )
         {
-            return dav::handle(&state, head, &identity, body);
+            return dav::handle(&state, head, resource.as_ref(), &identity, body);
         }
         // Anything that may read a whole book (a query, PROPFIND Depth 1) runs on the blocking
         // pool so the threads serving other connections are never held up.
         let head = head.clone();
-        tokio::task::spawn_blocking(move || dav::handle(&state, &head, &identity, body))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!("request handler failed: {e}");
-                Reply::dav_error(500, "", "the request could not be answered")
-            })
+        tokio::task::spawn_blocking(move || {
+            dav::handle(&state, &head, resource.as_ref(), &identity, body)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!("request handler failed: {e}");
+            Reply::from(DavError::Internal("the request could not be answered"))
+        })
     }
 }
 

@@ -1,7 +1,8 @@
 //! Parsing of PROPFIND, PROPPATCH and REPORT request bodies into what the handlers need.
 //!
 //! One pass builds a guarded element tree (`xml_tree`); the functions here read it. Errors
-//! carry a message fit for the 400 body a client (or its user) sees.
+//! carry a message fit for the 400 body a client (or its user) sees. Names and namespaces
+//! (`QName`, `NS_*`) are the XML module's, re-exported here for the handlers.
 
 mod xml_tree;
 
@@ -13,9 +14,7 @@ use std::hash::Hash;
 use super::filter::{Collation, Filter, MatchType, ParamFilter, PropFilter, Test, TextMatch};
 use crate::config::ServerSettings;
 
-pub const NS_DAV: &str = "DAV:";
-pub const NS_CARDDAV: &str = "urn:ietf:params:xml:ns:carddav";
-pub const NS_CS: &str = "http://calendarserver.org/ns/";
+pub use super::xml::{QName, NS_CARDDAV, NS_CS, NS_DAV};
 
 /// What one request body may ask for, so that the work it causes stays bounded
 /// (`[server]` settings).
@@ -36,13 +35,6 @@ impl From<&ServerSettings> for Limits {
             properties: server.max_requested_properties,
         }
     }
-}
-
-/// A namespaced element or property name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct QName {
-    pub ns: String,
-    pub local: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

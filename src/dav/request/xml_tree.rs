@@ -9,7 +9,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 
 use super::{QName, RequestError};
-use crate::dav::xml_chars::{is_char, is_qname};
+use crate::dav::xml::chars::{is_char, is_qname};
 
 const MAX_DEPTH: usize = 64;
 const MAX_ELEMENTS: usize = 1_000_000;
