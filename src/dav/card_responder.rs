@@ -13,7 +13,7 @@ use super::request::AddressData;
 use super::xml::QName;
 use super::RequestHead;
 use crate::app::AppState;
-use crate::store::{PublishedBook, Member};
+use crate::store::{Member, PublishedBook};
 
 /// A request addressed to one book, as one user sees it.
 pub struct BookRequest<'a> {

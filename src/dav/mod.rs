@@ -31,8 +31,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::auth::Identity;
 use crate::app::AppState;
+use crate::auth::Identity;
 pub use error::DavError;
 use paths::Resource;
 pub use reply::{Body, BodyProducer, Reply};

@@ -9,9 +9,9 @@ use super::conditional;
 use super::multistatus::{Privilege, ResourceKind, Value};
 use super::paths;
 use super::xml::{Name, NS_CARDDAV, NS_CS, NS_DAV};
-use crate::config::BookConfig;
 use crate::app::AppState;
-use crate::store::{PublishedBook, Member};
+use crate::config::BookConfig;
+use crate::store::{Member, PublishedBook};
 use crate::vcard::VcardVersion;
 
 /// The resource whose properties are asked for.

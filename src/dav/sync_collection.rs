@@ -11,7 +11,7 @@ use super::paths;
 use super::request::SyncCollection;
 use super::{Reply, RequestHead};
 use crate::app::AppState;
-use crate::store::{PublishedBook, ClientToken, ResumeToken, SyncToken};
+use crate::store::{ClientToken, PublishedBook, ResumeToken, SyncToken};
 
 pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
     let (app, head, user, book, state) = (on.app, on.head, on.user, on.book, on.state);

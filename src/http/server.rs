@@ -21,10 +21,10 @@ use super::body::{self, BodyError};
 use super::connection::{Reuse, KEEPALIVE};
 use super::limits::ConnectionLimits;
 use super::{framing, head};
+use crate::app::Live;
 use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, DavError, Reply, RequestHead};
 use crate::poller::Poller;
-use crate::app::Live;
 
 pub struct CardDavApp {
     /// The current state, swapped whole by a configuration reload.
@@ -179,13 +179,7 @@ impl CardDavApp {
         // A card or a short answer costs microseconds: answered here, where a thread hop would
         // cost more than the work (GET is the request phones send most).
         if matches!(head.method.as_str(), "GET" | "HEAD" | "OPTIONS")
-            || dav::answers_from_one_resource(
-                &state,
-                head,
-                resource.as_ref(),
-                &identity,
-                &body,
-            )
+            || dav::answers_from_one_resource(&state, head, resource.as_ref(), &identity, &body)
         {
             return dav::handle(&state, head, resource.as_ref(), &identity, body);
         }
