@@ -4,23 +4,16 @@
 //! Run with `cargo bench --bench ldap_ingest` (needs slapd and ldap-utils: scripts/setup.sh
 //! test). `LDAP_BENCH_ENTRIES=10000` runs a smaller directory.
 
-#[path = "support/procfs.rs"]
-mod procfs;
-use procfs::proc_kib;
-#[path = "../tests/support/slapd.rs"]
-#[allow(dead_code)]
-mod slapd;
-// What slapd.rs uses of the test support.
-#[path = "../tests/support/certs.rs"]
-mod certs;
-#[path = "../tests/support/tools.rs"]
-mod tools;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::procfs::proc_kib;
 
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use slapd::{Options, Slapd, ADMIN_DN, ADMIN_PASSWORD};
+use support::slapd::{Options, Slapd, ADMIN_DN, ADMIN_PASSWORD};
 
 const BASE: &str = "ou=people,dc=example,dc=com";
 
@@ -49,11 +42,15 @@ fn ldif(entries: usize) -> String {
 /// Peak RSS (KiB) of a finished child, from wait4's rusage.
 fn wait_peak_kib(child: std::process::Child) -> u64 {
     let mut status = 0;
+    #[allow(unsafe_code)]
     // SAFETY: rusage is plain data; wait4 fills it for the child we own.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
+    #[allow(unsafe_code)]
     // SAFETY: pid is our child, not yet reaped (we never called wait on it).
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    unsafe {
+        libc::wait4(pid, &mut status, 0, &mut usage)
+    };
     usage.ru_maxrss as u64
 }
 
