@@ -3,6 +3,10 @@
 //! Data flows one way: sources are polled (`poller`, `sources`), their contacts become book
 //! snapshots (`store`), and the DAV layer (`dav`, over `http`) answers from those snapshots.
 
+// Sources and clients send anything: a panic there would drop a poll or a connection. Tests
+// (clippy.toml) and the integration tests' support code may unwrap.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod auth;
 pub mod cards;
 pub mod cli;

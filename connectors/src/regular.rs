@@ -60,8 +60,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("staff.csv");
         let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        #[allow(unsafe_code)]
         // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let made = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+        assert_eq!(made, 0);
         let err = read(&path).expect_err("refused");
         assert!(
             err.to_string().contains("staff.csv is not a regular file"),
