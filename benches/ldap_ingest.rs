@@ -92,10 +92,7 @@ fn ldapsearch(slapd: &Slapd) -> (Duration, u64, usize) {
 /// Time to the first served snapshot, peak RSS by then, and how long the next full listing
 /// (with validated phones cached) took.
 fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Duration, u64, Duration) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
+    let port = support::free_port();
     let config = format!(
         "[server]\nlisten = [\"127.0.0.1:{port}\"]\n\
          [[source]]\nid = \"directory\"\nkind = \"ldap\"\nbase = \"{BASE}\"\npoll_interval = \"1s\"\nfull_listing_interval = \"1s\"\n\
