@@ -281,21 +281,8 @@ struct Cardbridge {
 
 impl Cardbridge {
     fn spawn(dir: &Path) -> Cardbridge {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("server.log"))
-            .expect("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_cardbridge"))
-            .args(["serve", "-c"])
-            .arg(dir.join("bench.toml"))
-            .env("CARDBRIDGE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("cardbridge");
         Cardbridge {
-            child,
+            child: support::server::spawn(dir, &[]),
             dir: dir.to_path_buf(),
         }
     }
@@ -846,7 +833,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         .map(|m| m.len())
         .sum();
     let port = free_port();
-    std::fs::write(root.join("bench.toml"), config(port, photo.is_some())).expect("config");
+    std::fs::write(root.join("cardbridge.toml"), config(port, photo.is_some())).expect("config");
     println!(
         "\n== {n} contacts{} ({:.1} MB input, generated in {:.2} s)",
         if photo.is_some() { " with photos" } else { "" },

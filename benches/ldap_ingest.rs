@@ -100,17 +100,12 @@ fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Duration, u64, Duration)
          [[addressbook]]\nid = \"directory\"\nsources = [\"directory\"]\n",
         slapd.url()
     );
-    std::fs::write(dir.join("bench.toml"), config).expect("config");
-    let log = dir.join("bench.log");
+    std::fs::write(dir.join("cardbridge.toml"), config).expect("config");
+    let log = dir.join("server.log");
+    // A fresh log per round (spawn appends).
+    let _ = std::fs::remove_file(&log);
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cardbridge"))
-        .args(["serve", "-c"])
-        .arg(dir.join("bench.toml"))
-        .env("CARDBRIDGE_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("cardbridge");
+    let mut child = support::server::spawn(dir, &[]);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if text.contains("published book=directory") {

@@ -74,8 +74,9 @@ pub fn run_cli_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
     )
 }
 
-/// Starts `cardbridge serve` on the config in `dir`, appending to its log.
-fn spawn(dir: &Path, args: &[&str]) -> Child {
+/// Starts `cardbridge serve` on `dir/cardbridge.toml`, appending to `dir/server.log`; does not
+/// wait (the benches time the start themselves).
+pub fn spawn(dir: &Path, args: &[&str]) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
