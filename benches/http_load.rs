@@ -23,16 +23,18 @@
 //! Load threads share the machine's cores with the server (and with nginx): the figures are
 //! for both on one box, which is what the ratios in §7 compare.
 
-#[path = "support/procfs.rs"]
-mod procfs;
-use procfs::proc_kib;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
+use support::procfs::proc_kib;
+use support::{free_port, multiget_body, propfind_body, query_body, sync_body};
 
 use serde_json::{json, Value};
 
@@ -220,13 +222,6 @@ fn png(side: u32, raw: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// `/proc/<pid>/stat` fields after the parenthesised command name (field 3 onwards).
 fn stat_fields(pid: &str) -> Vec<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -256,13 +251,18 @@ fn cpu_secs(pid: &str) -> f64 {
             }
         }
     }
+    #[allow(unsafe_code)]
     // SAFETY: sysconf has no preconditions.
-    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    ticks / ticks_per_sec as f64
 }
 
 fn stop(child: &mut Child) {
+    #[allow(unsafe_code)]
     // SAFETY: the pid is our own child, not yet reaped.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM)
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     while child.try_wait().ok().flatten().is_none() {
         if Instant::now() > deadline {
@@ -281,21 +281,8 @@ struct Cardbridge {
 
 impl Cardbridge {
     fn spawn(dir: &Path) -> Cardbridge {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("server.log"))
-            .expect("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_cardbridge"))
-            .args(["serve", "-c"])
-            .arg(dir.join("bench.toml"))
-            .env("CARDBRIDGE_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("cardbridge");
         Cardbridge {
-            child,
+            child: support::server::spawn(dir, &[]),
             dir: dir.to_path_buf(),
         }
     }
@@ -345,6 +332,7 @@ impl Nginx {
         std::fs::write(root.join("www/card.vcf"), card).ok()?;
         let port = free_port();
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        #[allow(unsafe_code)]
         // SAFETY: geteuid has no preconditions.
         let user = if unsafe { libc::geteuid() } == 0 {
             "user root;"
@@ -449,6 +437,7 @@ impl Conn {
             l_onoff: 1,
             l_linger: 0,
         };
+        #[allow(unsafe_code)]
         // SAFETY: a valid socket and a correctly sized option value.
         unsafe {
             libc::setsockopt(
@@ -533,39 +522,7 @@ impl Conn {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Request bodies (as in tests/support/mod.rs and tests/reports.rs)
-
-const XML_HEAD: &str = r#"<?xml version="1.0" encoding="utf-8"?>"#;
-const NS: &str = r#"xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav""#;
-
-fn sync_body(token: &str) -> String {
-    format!(
-        "{XML_HEAD}<D:sync-collection {NS}><D:sync-token>{token}</D:sync-token>\
-         <D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>"
-    )
-}
-
-fn multiget_body(hrefs: &[String]) -> String {
-    let mut body = format!(
-        "{XML_HEAD}<C:addressbook-multiget {NS}><D:prop><D:getetag/><C:address-data/></D:prop>"
-    );
-    for href in hrefs {
-        let _ = write!(body, "<D:href>{href}</D:href>");
-    }
-    body + "</C:addressbook-multiget>"
-}
-
-fn propfind_body(prop: &str) -> String {
-    format!("{XML_HEAD}<D:propfind {NS}><D:prop><{prop}/></D:prop></D:propfind>")
-}
-
-fn query_body(text: &str) -> String {
-    format!(
-        "{XML_HEAD}<C:addressbook-query {NS}><D:prop><D:getetag/><C:address-data/></D:prop>\
-         <C:filter><C:prop-filter name=\"FN\"><C:text-match match-type=\"contains\">{text}\
-         </C:text-match></C:prop-filter></C:filter></C:addressbook-query>"
-    )
-}
+// Reading answers
 
 /// Text of every `<{tag}>…</{tag}>` in a body.
 fn elements<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
@@ -752,7 +709,7 @@ fn initial_sync(port: u16, pid: u32) -> InitialSync {
     let began = Instant::now();
     let listing = conn
         .send(
-            &request("REPORT", BOOK, &[("Depth", "1")], &sync_body("")),
+            &request("REPORT", BOOK, &[("Depth", "1")], &sync_body("", false)),
             true,
         )
         .expect("sync-collection");
@@ -771,7 +728,12 @@ fn initial_sync(port: u16, pid: u32) -> InitialSync {
     for batch in hrefs.chunks(100) {
         let reply = conn
             .send(
-                &request("REPORT", BOOK, &[("Depth", "1")], &multiget_body(batch)),
+                &request(
+                    "REPORT",
+                    BOOK,
+                    &[("Depth", "1")],
+                    &multiget_body(batch, None),
+                ),
                 true,
             )
             .expect("multiget");
@@ -871,7 +833,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         .map(|m| m.len())
         .sum();
     let port = free_port();
-    std::fs::write(root.join("bench.toml"), config(port, photo.is_some())).expect("config");
+    std::fs::write(root.join("cardbridge.toml"), config(port, photo.is_some())).expect("config");
     println!(
         "\n== {n} contacts{} ({:.1} MB input, generated in {:.2} s)",
         if photo.is_some() { " with photos" } else { "" },
@@ -973,7 +935,12 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         .and_then(|b| Nginx::start(b, &card.body));
     let get_req = request("GET", &card_path, &[], "");
     let nginx_req = request("GET", "/card.vcf", &[], "");
-    let poll_req = request("REPORT", BOOK, &[("Depth", "1")], &sync_body(&cold.token));
+    let poll_req = request(
+        "REPORT",
+        BOOK,
+        &[("Depth", "1")],
+        &sync_body(&cold.token, false),
+    );
     let (mut gets, mut nginx_gets, mut polls) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=knobs.rounds {
         if knobs.runs("get") {
@@ -1005,7 +972,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             "PROPFIND",
             BOOK,
             &[("Depth", "1")],
-            &propfind_body("D:getetag"),
+            &propfind_body(&["D:getetag"]),
         );
         row.propfind = Some(measure(
             "PROPFIND Depth 1 getetag",
@@ -1013,7 +980,15 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         ));
     }
     if knobs.runs("query") {
-        let req = request("REPORT", BOOK, &[("Depth", "1")], &query_body("Given12"));
+        let req = request(
+            "REPORT",
+            BOOK,
+            &[("Depth", "1")],
+            &query_body(
+                r#"<C:filter><C:prop-filter name="FN"><C:text-match match-type="contains">Given12</C:text-match></C:prop-filter></C:filter>"#,
+                true,
+            ),
+        );
         row.query = Some(measure(
             "query FN contains Given12",
             load(port, Some(pid), conns, secs, &req, 207),
@@ -1055,7 +1030,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         "PROPFIND",
         BOOK,
         &[("Depth", "0")],
-        &propfind_body("D:sync-token"),
+        &propfind_body(&["D:sync-token"]),
     );
     let started = Instant::now();
     let mut server = Cardbridge::spawn(root);

@@ -4,23 +4,16 @@
 //! Run with `cargo bench --bench ldap_ingest` (needs slapd and ldap-utils: scripts/setup.sh
 //! test). `LDAP_BENCH_ENTRIES=10000` runs a smaller directory.
 
-#[path = "support/procfs.rs"]
-mod procfs;
-use procfs::proc_kib;
-#[path = "../tests/support/slapd.rs"]
-#[allow(dead_code)]
-mod slapd;
-// What slapd.rs uses of the test support.
-#[path = "../tests/support/certs.rs"]
-mod certs;
-#[path = "../tests/support/tools.rs"]
-mod tools;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use support::procfs::proc_kib;
 
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use slapd::{Options, Slapd, ADMIN_DN, ADMIN_PASSWORD};
+use support::slapd::{Options, Slapd, ADMIN_DN, ADMIN_PASSWORD};
 
 const BASE: &str = "ou=people,dc=example,dc=com";
 
@@ -49,11 +42,15 @@ fn ldif(entries: usize) -> String {
 /// Peak RSS (KiB) of a finished child, from wait4's rusage.
 fn wait_peak_kib(child: std::process::Child) -> u64 {
     let mut status = 0;
+    #[allow(unsafe_code)]
     // SAFETY: rusage is plain data; wait4 fills it for the child we own.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
+    #[allow(unsafe_code)]
     // SAFETY: pid is our child, not yet reaped (we never called wait on it).
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    unsafe {
+        libc::wait4(pid, &mut status, 0, &mut usage)
+    };
     usage.ru_maxrss as u64
 }
 
@@ -95,10 +92,7 @@ fn ldapsearch(slapd: &Slapd) -> (Duration, u64, usize) {
 /// Time to the first served snapshot, peak RSS by then, and how long the next full listing
 /// (with validated phones cached) took.
 fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Duration, u64, Duration) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
+    let port = support::free_port();
     let config = format!(
         "[server]\nlisten = [\"127.0.0.1:{port}\"]\n\
          [[source]]\nid = \"directory\"\nkind = \"ldap\"\nbase = \"{BASE}\"\npoll_interval = \"1s\"\nfull_listing_interval = \"1s\"\n\
@@ -106,17 +100,12 @@ fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Duration, u64, Duration)
          [[addressbook]]\nid = \"directory\"\nsources = [\"directory\"]\n",
         slapd.url()
     );
-    std::fs::write(dir.join("bench.toml"), config).expect("config");
-    let log = dir.join("bench.log");
+    std::fs::write(dir.join("cardbridge.toml"), config).expect("config");
+    let log = dir.join("server.log");
+    // A fresh log per round (spawn appends).
+    let _ = std::fs::remove_file(&log);
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cardbridge"))
-        .args(["serve", "-c"])
-        .arg(dir.join("bench.toml"))
-        .env("CARDBRIDGE_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("cardbridge");
+    let mut child = support::server::spawn(dir, &[]);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if text.contains("published book=directory") {

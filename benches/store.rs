@@ -2,7 +2,7 @@
 //! restarting server does. Reports the state file size, publish time, restore time and the
 //! resident memory of the restored book. Run with `cargo bench --bench store`.
 
-#[path = "support/procfs.rs"]
+#[path = "../tests/support/procfs.rs"]
 mod procfs;
 use procfs::proc_kib;
 use std::time::Instant;

@@ -2,7 +2,8 @@
 # Makes sure the system packages cardbridge needs are present: installs them with apt-get (and
 # pip, npm) when running as root on Debian/Ubuntu, otherwise says exactly what to install.
 #   scripts/setup.sh build   -> what building needs (cmake, a C compiler)
-#   scripts/setup.sh test    -> what the test suite needs too: OpenLDAP's slapd and ldap-utils
+#   scripts/setup.sh test    -> what the test suite needs too: rustfmt and clippy (rustup
+#                               components); OpenLDAP's slapd and ldap-utils
 #                               for the directory tests; Samba's AD DC for the Active Directory
 #                               tests; openssl for their TLS; libwbxml2-utils, an independent
 #                               WBXML encoder for the ActiveSync tests; libphonenumber (PyPI) as
@@ -46,6 +47,22 @@ missing_pkgs=()
 command -v cmake >/dev/null 2>&1 || missing_pkgs+=(cmake)
 command -v cc >/dev/null 2>&1 || missing_pkgs+=(gcc)
 command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install the Rust toolchain (https://rustup.rs) first" >&2; exit 1; }
+
+# scripts/test.sh checks formatting (rustfmt) and lints (clippy): toolchain components, which
+# rustup adds for the current user (no root needed).
+if [ "$need" = "test" ]; then
+  for tool in fmt:rustfmt clippy:clippy; do
+    cargo "${tool%%:*}" --version >/dev/null 2>&1 && continue
+    component="${tool#*:}"
+    if command -v rustup >/dev/null 2>&1; then
+      echo "setup: installing the $component toolchain component with rustup" >&2
+      rustup component add "$component"
+    else
+      echo "setup: cargo ${tool%%:*} is missing: install the $component component of your Rust toolchain (with rustup: rustup component add $component)" >&2
+      exit 1
+    fi
+  done
+fi
 
 if [ "$need" = "test" ]; then
   command -v python3 >/dev/null 2>&1 || missing_pkgs+=(python3)

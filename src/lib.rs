@@ -30,6 +30,10 @@
 //!   `cardbridge status`, accept requests from `cardbridge accept`).
 //! - `fuzzing`: entry points for the fuzz targets and the corpus replay test.
 
+// Sources and clients send anything: a panic there would drop a poll or a connection. Tests
+// (clippy.toml) and the integration tests' support code may unwrap.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod app;
 pub mod auth;
 pub mod cli;

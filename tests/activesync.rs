@@ -4,14 +4,14 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::cards::{delta, get};
+use support::cards::{delta, eventually, eventually_within, get};
 use support::{Server, ServerSpec};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
-        "{}/tests/fixtures/activesync/{name}",
+        "{}/connectors/tests/fixtures/activesync/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .expect("fixture")
@@ -45,19 +45,17 @@ fn start(files: &[(&str, Vec<u8>)]) -> Server {
 }
 
 fn wait_for_new_token(server: &Server, old: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let token = server.token();
-        if token != old {
-            return token;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no change published:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut token = String::new();
+    eventually_within(
+        server,
+        "a change published",
+        Duration::from_secs(20),
+        || {
+            token = server.token();
+            token != old
+        },
+    );
+    token
 }
 
 #[test]
@@ -104,15 +102,7 @@ fn a_later_export_reaches_clients_as_a_delta() {
     let mut truncated = fixture("sync-response.wbxml");
     truncated.truncate(truncated.len() / 2);
     support::server::write_atomically(&server.path("exports/004-broken.wbxml"), &truncated);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !server.log().contains("004-broken.wbxml") {
-        assert!(
-            Instant::now() < deadline,
-            "broken file not reported:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_log(&server, "004-broken.wbxml");
     let log = server.log();
     let line = log
         .lines()
@@ -124,7 +114,7 @@ fn a_later_export_reaches_clients_as_a_delta() {
 
 /// Waits until the server log mentions `needle` (a poll has read the folder).
 fn wait_for_log(server: &Server, needle: &str) {
-    support::cards::eventually(server, &format!("a log line naming {needle}"), || {
+    eventually(server, &format!("a log line naming {needle}"), || {
         server.log().contains(needle)
     });
 }

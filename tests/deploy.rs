@@ -127,10 +127,7 @@ fn packaged_config_keeps_its_state_in_the_units_state_directory() {
 #[test]
 fn server_serves_cards_under_memory_deny_write_execute() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = support::free_port();
     let demo = repo("config/demo.toml");
     let config = std::fs::read_to_string(&demo)
         .expect("demo config")
@@ -150,6 +147,7 @@ fn server_serves_cards_under_memory_deny_write_execute() {
         .arg(&config_path)
         .stdout(Stdio::null())
         .stderr(log);
+    #[allow(unsafe_code)]
     // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut command, || {

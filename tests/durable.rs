@@ -4,8 +4,9 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use support::cards::{eventually, eventually_within};
 use support::server::{run_cli, standard_config, write_atomically, FIFO};
 use support::{google_csv, google_row, sync_body, Multistatus, Server, ServerSpec};
 
@@ -204,11 +205,9 @@ fn a_mass_removal_is_held_until_accepted() {
         &server.path("staff.csv"),
         google_csv(&people(0..10, "Example")).as_bytes(),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !server.log().contains("held") {
-        assert!(Instant::now() < deadline, "{}", server.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually_within(&server, "the removal held", Duration::from_secs(20), || {
+        server.log().contains("held")
+    });
     // Clients see nothing of it.
     assert_eq!(server.token(), token);
     assert_eq!(server.listing().len(), 100);
@@ -223,11 +222,12 @@ fn a_mass_removal_is_held_until_accepted() {
 
     let (code, _, err) = run_cli(&["accept", "-c", &server.config_path(), "--book", "staff"]);
     assert_eq!(code, 0, "{err}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.token() == token {
-        assert!(Instant::now() < deadline, "{}", server.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually_within(
+        &server,
+        "the removal published",
+        Duration::from_secs(20),
+        || server.token() != token,
+    );
     let d = delta(&server, &token);
     assert_eq!(d.with_status("HTTP/1.1 404 Not Found").len(), 90);
     assert!(d.present().is_empty());
@@ -291,15 +291,15 @@ fn a_failing_source_delays_nothing_else() {
     let token = server.token();
     let new = server.rewrite_and_wait("staff.csv", &google_csv(&people(0..4, "Example")), &token);
     assert_ne!(new, token);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, out, _) = run_cli(&["status", "-c", &server.config_path()]);
-        if out.contains("source stuck: FAILING") && out.contains("not a regular file") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{out}\n{}", server.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually_within(
+        &server,
+        "status naming the failure",
+        Duration::from_secs(20),
+        || {
+            let (_, out, _) = run_cli(&["status", "-c", &server.config_path()]);
+            out.contains("source stuck: FAILING") && out.contains("not a regular file")
+        },
+    );
 }
 
 #[test]
@@ -309,17 +309,12 @@ fn a_stuck_source_polled_again_and_again_keeps_no_threads() {
     let server = with_a_failing_source(STATE);
     let before = server.threads();
     let failures = 5;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let out = loop {
-        let (_, out, _) = run_cli(&["status", "-c", &server.config_path()]);
-        if out.contains(&format!(
-            "source stuck: FAILING (unreadable, {failures} in a row"
-        )) {
-            break out;
-        }
-        assert!(Instant::now() < deadline, "{out}\n{}", server.log());
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let mut out = String::new();
+    let failed_in_a_row = format!("source stuck: FAILING (unreadable, {failures} in a row");
+    eventually_within(&server, &failed_in_a_row, Duration::from_secs(120), || {
+        out = run_cli(&["status", "-c", &server.config_path()]).1;
+        out.contains(&failed_in_a_row)
+    });
     assert!(out.contains("stuck.csv is not a regular file"), "{out}");
     let after = server.threads();
     assert!(
@@ -356,11 +351,9 @@ fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
         match delay_ms {
             Some(ms) => std::thread::sleep(Duration::from_millis(ms)),
             None => {
-                let deadline = Instant::now() + Duration::from_secs(60);
-                while server.token() == old_token {
-                    assert!(Instant::now() < deadline, "{}", server.log());
-                    std::thread::sleep(Duration::from_millis(50));
-                }
+                eventually_within(&server, "the new rows", Duration::from_secs(60), || {
+                    server.token() != old_token
+                });
             }
         }
         server.kill();
@@ -384,11 +377,7 @@ fn sigkill_during_a_poll_leaves_the_old_or_the_new_state() {
         }
         // Back to the old data for the next round.
         write_atomically(&server.path("staff.csv"), google_csv(&old_rows).as_bytes());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while server.token() != old_token {
-            assert!(Instant::now() < deadline, "{}", server.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually(&server, "the old rows back", || server.token() == old_token);
     }
     assert!(
         outcomes.contains(&true) && outcomes.contains(&false),
@@ -413,15 +402,12 @@ fn damaged_state_files_are_refused_with_the_way_out() {
         "{err}"
     );
     server.restart(&["--reset-state"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.token() != token {
-        assert!(
-            Instant::now() < deadline,
-            "rebuilt from the sources:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually_within(
+        &server,
+        "rebuilt from the sources",
+        Duration::from_secs(20),
+        || server.token() == token,
+    );
 }
 
 /// 4 KiB pages of the state file that hold anything (redb leaves most of a new file zero).
@@ -499,11 +485,9 @@ fn a_full_disk_fails_publishes_until_space_returns_then_they_resume_by_themselve
     // Far more than fits in the file as it is.
     let many = people(0..3000, "Example");
     write_atomically(&server.path("staff.csv"), google_csv(&many).as_bytes());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while server.log().matches("not published").count() < 2 {
-        assert!(Instant::now() < deadline, "{}", server.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(&server, "two refused publications", || {
+        server.log().matches("not published").count() >= 2
+    });
     // Clients keep the last persisted book, and the log gives the right advice.
     assert_eq!(server.token(), token);
     assert_eq!(server.listing(), listing);
@@ -516,15 +500,7 @@ fn a_full_disk_fails_publishes_until_space_returns_then_they_resume_by_themselve
     assert!(failure.contains("space"), "{failure}");
 
     server.limit_file_size(None);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while server.token() == token {
-        assert!(
-            Instant::now() < deadline,
-            "never recovered:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(&server, "recovery", || server.token() != token);
     let published = server.token();
     assert_eq!(server.listing().len(), 3000);
     std::fs::remove_file(server.path("staff.csv")).expect("the source goes away");

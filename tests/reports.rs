@@ -16,7 +16,7 @@ fn server() -> Server {
             "staff.csv".into(),
             std::fs::read(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/google-contacts.csv"
+                "/connectors/tests/fixtures/google-contacts.csv"
             ))
             .expect("fixture"),
         )],
@@ -144,9 +144,7 @@ fn query(server: &Server, filter: &str, limit: Option<usize>) -> Multistatus {
     let limit = limit
         .map(|n| format!("<C:limit><C:nresults>{n}</C:nresults></C:limit>"))
         .unwrap_or_default();
-    let body = format!(
-        r#"<?xml version="1.0" encoding="utf-8"?><C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><C:address-data/></D:prop>{filter}{limit}</C:addressbook-query>"#
-    );
+    let body = support::query_body(&format!("{filter}{limit}"), true);
     let r = server.request("REPORT", &server.book_path(), &[("Depth", "1")], &body);
     assert_eq!(r.status, 207, "{}", r.text());
     Multistatus::parse(&r.body)
@@ -275,10 +273,7 @@ fn query_limit_truncates_with_507_on_the_book() {
 #[test]
 fn unsupported_collation_and_reports_are_refused_cleanly() {
     let server = server();
-    let body = format!(
-        r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop>{}</C:addressbook-query>"#,
-        text_match("FN", "x", r#"collation="i;klingon""#)
-    );
+    let body = support::query_body(&text_match("FN", "x", r#"collation="i;klingon""#), false);
     let r = server.report(&server.book_path(), &body);
     assert_eq!(r.status, 403);
     assert!(r.text().contains("supported-collation"));

@@ -4,7 +4,9 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use support::cards::eventually_within;
 use support::multistatus::DAV;
 use support::server::standard_config;
 use support::{google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec};
@@ -129,11 +131,9 @@ fn reordering_the_file_changes_nothing() {
         support::google_csv(&reordered).as_bytes(),
     );
     // Wait until the server has re-read the file, then compare.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while server.log().matches("polled").count() < 2 {
-        assert!(std::time::Instant::now() < deadline, "{}", server.log());
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    eventually_within(&server, "a second poll", Duration::from_secs(20), || {
+        server.log().matches("polled").count() >= 2
+    });
     assert_eq!(server.token(), token);
 }
 
@@ -192,11 +192,9 @@ fn a_broken_source_keeps_what_clients_have() {
     let (before, token) = initial_sync(&server);
     let polls = |s: &Server| s.log().matches("poll failed").count();
     let wait_for_failure = |s: &Server, n: usize| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while polls(s) < n {
-            assert!(std::time::Instant::now() < deadline, "{}", s.log());
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        eventually_within(s, "a failed poll", Duration::from_secs(20), || {
+            polls(s) >= n
+        });
     };
     // Garbage that is not a contact export at all.
     support::server::write_atomically(&server.path("staff.csv"), b"\x00\x01binary junk\xff\xfe");

@@ -3,6 +3,10 @@
 //! This crate knows nothing of HTTP, DAV or vCard: a source turns foreign data into
 //! [`Contact`]s and the server takes it from there.
 
+// Sources and clients send anything: a panic there would drop a poll or a connection. Tests
+// (clippy.toml) and the integration tests' support code may unwrap.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod activesync;
 pub mod contact;
 pub mod csv;

@@ -6,7 +6,7 @@
 //! default region's after a foreign country code (`+49 172 6919312` with region US became
 //! `+49726919312`), and the number's own region's when digits after the country code start
 //! like one (`+7 800 555 35 35` became `+7005553535`). So a text is read in up to two ways,
-//! and a reading counts only if [`guards`] find it valid and with the written digits.
+//! and a reading counts only if `guards` find it valid and with the written digits.
 
 mod guards;
 

@@ -31,33 +31,6 @@ pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_fifo_is_refused_without_blocking() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("staff.csv");
-        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-        let err = read(&path).expect_err("refused");
-        assert!(
-            err.to_string().contains("staff.csv is not a regular file"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_regular_file_is_read_whole() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("staff.csv");
-        std::fs::write(&path, "First Name\nAnn\n").expect("write");
-        assert_eq!(read(&path).expect("read"), b"First Name\nAnn\n");
-    }
-}
-
 /// Names, sizes and modification times of `files`, hashed: changes when any of them is
 /// written, so the poller reads a source again at once (its data, or the credentials an
 /// operator just replaced). `None` when one cannot be looked at.
@@ -76,4 +49,33 @@ pub fn fingerprint(files: &[PathBuf]) -> Option<String> {
         hasher.update(&modified.as_nanos().to_le_bytes());
     }
     Some(format!("{}:{:032x}", files.len(), hasher.digest128()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("staff.csv");
+        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        #[allow(unsafe_code)]
+        // SAFETY: a valid NUL-terminated path.
+        let made = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+        assert_eq!(made, 0);
+        let err = read(&path).expect_err("refused");
+        assert!(
+            err.to_string().contains("staff.csv is not a regular file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_regular_file_is_read_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("staff.csv");
+        std::fs::write(&path, "First Name\nAnn\n").expect("write");
+        assert_eq!(read(&path).expect("read"), b"First Name\nAnn\n");
+    }
 }

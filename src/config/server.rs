@@ -46,7 +46,7 @@ pub struct ServerSettings {
     #[serde(default = "default_thunderbird_status")]
     pub thunderbird_invalid_token_status: u16,
     /// Largest text value of one vCard property (a NOTE, an ORG), in bytes as written;
-    /// longer text is cut with a visible "… [truncated]".
+    /// longer text is cut with a visible `"… [truncated]"`.
     #[serde(default = "default_property_bytes")]
     pub max_property_bytes: usize,
     /// Largest vCard without its photo, in bytes; the least needed values go first.

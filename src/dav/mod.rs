@@ -2,8 +2,8 @@
 //! Transport concerns (sockets, bodies, limits, authentication) live in `crate::http`.
 //!
 //! Handlers (`propfind`, `report` and the three reports, `readonly`, `get`) describe their
-//! answer as data: a [`multistatus`] model (built per resource by `describe` and, for cards,
-//! `card_responder`) or a [`DavError`]. Only [`xml::writer`] turns either into XML.
+//! answer as data: a `multistatus` model (built per resource by `describe` and, for cards,
+//! `card_responder`) or a [`DavError`]. Only `xml::writer` turns either into XML.
 
 mod address_data;
 mod card_responder;

@@ -1,6 +1,6 @@
 //! The HTTP reply a DAV handler gives the transport: status, headers and a body that is
 //! either complete or produced chunk by chunk. DAV XML bodies come from
-//! [`super::multistatus`] (207s) and [`super::error::DavError`] (errors), never from here.
+//! `multistatus` (207s) and [`super::error::DavError`] (errors), never from here.
 
 use bytes::Bytes;
 

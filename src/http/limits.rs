@@ -97,6 +97,7 @@ fn fd_limit() -> u64 {
         rlim_cur: 0,
         rlim_max: 0,
     };
+    #[allow(unsafe_code)]
     // SAFETY: getrlimit only writes the struct it is given.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
     if ok {

@@ -51,8 +51,18 @@ pub fn get(server: &Server, href: &str) -> String {
 }
 
 /// Waits (up to 30 s) until `check` holds; the server polls its sources on its own schedule.
-pub fn eventually(server: &Server, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+pub fn eventually(server: &Server, what: &str, check: impl FnMut() -> bool) {
+    eventually_within(server, what, Duration::from_secs(30), check);
+}
+
+/// Waits up to `limit` until `check` holds, failing with `what` and the server's log.
+pub fn eventually_within(
+    server: &Server,
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + limit;
     while !check() {
         assert!(
             Instant::now() < deadline,

@@ -8,9 +8,6 @@
 //! Every loop is bounded in count and by the scenario's deadline, and every socket read and
 //! write has a timeout, so the scenario ends on time whatever the server does.
 
-#[path = "../../benches/support/procfs.rs"]
-mod procfs;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::http::{basic, request_head, Conn, Response};
 use super::multistatus::{CARDDAV, DAV};
+use super::procfs;
 use super::server::{standard_config, ServerSpec};
 use super::{google_csv, google_row, multiget_body, sync_body, Multistatus, Server};
 
@@ -493,9 +491,12 @@ fn heavy_queries(s: &Scenario, source: Ipv4Addr) {
         format!("<C:text-match>{text}</C:text-match>").repeat(16)
     );
     let query = |filters: usize| {
-        format!(
-            r#"<C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/></D:prop><C:filter test="anyof">{}</C:filter></C:addressbook-query>"#,
-            prop_filter.repeat(filters)
+        super::query_body(
+            &format!(
+                r#"<C:filter test="anyof">{}</C:filter>"#,
+                prop_filter.repeat(filters)
+            ),
+            false,
         )
     };
     let (largest, over) = (query(64), query(65));

@@ -11,6 +11,7 @@ pub mod hostile;
 pub mod http;
 pub mod marionette;
 pub mod multistatus;
+pub mod procfs;
 pub mod samba;
 pub mod server;
 pub mod slapd;
@@ -19,7 +20,7 @@ pub mod vcard;
 pub mod vdirsyncer;
 
 pub use multistatus::Multistatus;
-pub use server::{Server, ServerSpec};
+pub use server::{free_port, Server, ServerSpec};
 
 /// A PROPFIND body asking for `props` (each `prefix:name`, prefixes D, C, CS).
 pub fn propfind_body(props: &[&str]) -> String {
@@ -55,6 +56,14 @@ pub fn multiget_body(hrefs: &[String], version: Option<&str>) -> String {
     }
     body.push_str("</C:addressbook-multiget>");
     body
+}
+
+/// An addressbook-query body asking getetag (+ address-data); `rest` is its filter (and limit).
+pub fn query_body(rest: &str, with_data: bool) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><C:addressbook-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/>{}</D:prop>{rest}</C:addressbook-query>"#,
+        if with_data { "<C:address-data/>" } else { "" }
+    )
 }
 
 /// The Google Contacts CSV header used by the tests' own CSV files.

@@ -84,6 +84,7 @@ struct FileLock(File);
 impl FileLock {
     fn acquire(path: &Path) -> FileLock {
         let file = File::create(path).expect("lock file");
+        #[allow(unsafe_code)]
         // SAFETY: flock on a descriptor this File owns.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
         assert_eq!(rc, 0, "flock {}", path.display());
@@ -151,6 +152,7 @@ impl SambaDc {
 
     /// A DC of its own on a copy of the provisioned directory holding `content`.
     pub fn start(content: &str, certificate: Certificate) -> SambaDc {
+        #[allow(unsafe_code)]
         // SAFETY: geteuid has no preconditions.
         let root_user = unsafe { libc::geteuid() } == 0;
         assert!(

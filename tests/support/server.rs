@@ -74,8 +74,9 @@ pub fn run_cli_with_stdin(args: &[&str], stdin: &str) -> (i32, String, String) {
     )
 }
 
-/// Starts `cardbridge serve` on the config in `dir`, appending to its log.
-fn spawn(dir: &Path, args: &[&str]) -> Child {
+/// Starts `cardbridge serve` on `dir/cardbridge.toml`, appending to `dir/server.log`; does not
+/// wait (the benches time the start themselves).
+pub fn spawn(dir: &Path, args: &[&str]) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -91,6 +92,7 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .stderr(log);
     // A file-size limit (`Server::limit_file_size`) then fails writes with EFBIG, like a
     // full disk, instead of killing the server.
+    #[allow(unsafe_code)]
     // SAFETY: signal() is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut command, || {
@@ -101,7 +103,8 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
     command.spawn().expect("spawn server")
 }
 
-fn free_port() -> u16 {
+/// A loopback port nothing listens on right now (the OS's pick for port 0).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -256,6 +259,7 @@ impl Server {
             rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
             rlim_max: libc::RLIM_INFINITY,
         };
+        #[allow(unsafe_code)]
         // SAFETY: plain system call on our own child with a valid rlimit.
         let rc = unsafe {
             libc::prlimit(
@@ -375,19 +379,12 @@ impl Server {
     /// sync token on `book_path`), returning the new token.
     pub fn rewrite_and_wait(&self, name: &str, content: &str, old_token: &str) -> String {
         write_atomically(&self.path(name), content.as_bytes());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let token = self.token();
-            if token != old_token {
-                return token;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "change not published:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let mut token = String::new();
+        super::cards::eventually_within(self, "change published", Duration::from_secs(20), || {
+            token = self.token();
+            token != old_token
+        });
+        token
     }
 
     /// href → etag of every card of the standard book, via PROPFIND Depth 1.

@@ -2,12 +2,12 @@
 //! mdb database loaded from LDIF with `slapadd`, and `ldapmodify` for changes made while
 //! cardbridge runs. `scripts/setup.sh test` installs Debian's `slapd` and `ldap-utils`.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{certs, tools};
+use super::{certs, free_port, tools};
 
 pub const SUFFIX: &str = "dc=example,dc=com";
 pub const ADMIN_DN: &str = "cn=admin,dc=example,dc=com";
@@ -46,14 +46,6 @@ fn binary(name: &str) -> String {
         "the LDAP tests need OpenLDAP; run scripts/setup.sh test \
          (or: sudo apt-get install slapd ldap-utils)",
     )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 impl Slapd {

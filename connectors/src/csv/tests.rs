@@ -386,8 +386,10 @@ fn a_given_up_poll_stops_parsing_and_a_fifo_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let fifo = dir.path().join("staff.csv");
     let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    #[allow(unsafe_code)]
     // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let made = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+    assert_eq!(made, 0);
     let source = CsvSource::new("t".into(), settings(fifo)).expect("settings");
     // Before, this blocked in open() for good.
     let err = runtime

@@ -8,7 +8,7 @@
 //!
 //! Membership counts through nested groups. AD answers that in one search with its in-chain
 //! matching rule; other servers do not have it, so there the groups holding the user are
-//! searched for, then the groups holding those, up to [`MAX_NESTING`] levels.
+//! searched for, then the groups holding those, up to `MAX_NESTING` levels.
 
 use std::collections::HashSet;
 use std::time::Duration;
