@@ -45,7 +45,7 @@ fn contacts_of(bytes: &[u8]) -> Vec<Contact> {
 fn parse_error(bytes: &[u8]) -> String {
     match ActiveSyncSource::parse_file(bytes, &options()) {
         Ok(parsed) => panic!("expected an error, got {} commands", parsed.commands.len()),
-        Err(e) => e,
+        Err(e) => e.to_string(),
     }
 }
 
