@@ -439,7 +439,7 @@ fn corrupt_wbxml_names_the_offset() {
 
 #[test]
 fn any_truncation_or_flipped_byte_is_an_error_not_a_panic() {
-    // Photos are refused by size before decoding: the image decoder is photo.rs's to test,
+    // Photos are refused by size before decoding: the image decoder is tested in photo/,
     // and unoptimised it would make this loop take minutes.
     let opts = fields::Options {
         region: Some("US".into()),
