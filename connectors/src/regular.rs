@@ -31,6 +31,26 @@ pub fn read(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Names, sizes and modification times of `files`, hashed: changes when any of them is
+/// written, so the poller reads a source again at once (its data, or the credentials an
+/// operator just replaced). `None` when one cannot be looked at.
+pub fn fingerprint(files: &[PathBuf]) -> Option<String> {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for file in files {
+        let meta = std::fs::metadata(file).ok()?;
+        let modified = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        hasher.update(file.as_os_str().as_encoded_bytes());
+        hasher.update(&[0]);
+        hasher.update(&meta.len().to_le_bytes());
+        hasher.update(&modified.as_nanos().to_le_bytes());
+    }
+    Some(format!("{}:{:032x}", files.len(), hasher.digest128()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,24 +76,4 @@ mod tests {
         std::fs::write(&path, "First Name\nAnn\n").expect("write");
         assert_eq!(read(&path).expect("read"), b"First Name\nAnn\n");
     }
-}
-
-/// Names, sizes and modification times of `files`, hashed: changes when any of them is
-/// written, so the poller reads a source again at once (its data, or the credentials an
-/// operator just replaced). `None` when one cannot be looked at.
-pub fn fingerprint(files: &[PathBuf]) -> Option<String> {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    for file in files {
-        let meta = std::fs::metadata(file).ok()?;
-        let modified = meta
-            .modified()
-            .ok()?
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?;
-        hasher.update(file.as_os_str().as_encoded_bytes());
-        hasher.update(&[0]);
-        hasher.update(&meta.len().to_le_bytes());
-        hasher.update(&modified.as_nanos().to_le_bytes());
-    }
-    Some(format!("{}:{:032x}", files.len(), hasher.digest128()))
 }
