@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::activesync::{fields, ActiveSyncSource};
 use crate::csv::{CsvFormat, CsvSettings, CsvSource};
-use crate::google::{html, people};
+use crate::google::{html, mapping, wire};
 use crate::ldap::search::Entry;
 use crate::ldap::{Mapping, Preset};
 use crate::photo::PhotoSettings;
@@ -57,12 +57,12 @@ pub fn activesync(bytes: &[u8]) {
 
 /// A People API person as JSON, mapped to a contact; and the bytes as an HTML biography.
 pub fn google_person(bytes: &[u8]) {
-    if let Ok(person) = serde_json::from_slice::<people::Person>(bytes) {
-        let opts = people::Options {
+    if let Ok(person) = serde_json::from_slice::<wire::Person>(bytes) {
+        let opts = mapping::Options {
             region: Some("US"),
             photo_size: Some(512),
         };
-        let _ = people::contact(&person, &opts);
+        let _ = mapping::contact(&person, &opts);
     }
     let _ = html::to_text(&String::from_utf8_lossy(bytes));
 }

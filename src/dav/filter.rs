@@ -3,9 +3,10 @@
 //! Values are taken from the normalized contact, property by property, as the vCard would
 //! show them; a multi-valued property matches when any of its values does.
 
-use cardbridge_connectors::{Contact, ContactKind, Label, PhoneKind};
+use cardbridge_connectors::{Contact, Label};
 
 use crate::vcard;
+use crate::vcard::vocabulary::{self, prop, TYPE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Test {
@@ -108,34 +109,23 @@ fn plain(text: impl Into<String>) -> Value {
 }
 
 fn label_types(label: &Option<Label>) -> Vec<&'static str> {
-    match label {
-        Some(Label::Home) => vec!["home"],
-        Some(Label::Work) => vec!["work"],
-        Some(Label::Other) => vec!["other"],
-        _ => Vec::new(),
-    }
-}
-
-fn phone_type(kind: PhoneKind) -> &'static str {
-    match kind {
-        PhoneKind::Voice => "voice",
-        PhoneKind::Cell => "cell",
-        PhoneKind::Fax => "fax",
-        PhoneKind::Pager => "pager",
-        PhoneKind::Text => "text",
-        PhoneKind::Video => "video",
-    }
+    label
+        .as_ref()
+        .and_then(vocabulary::label_type)
+        .map(|t| t.lower)
+        .into_iter()
+        .collect()
 }
 
 /// The values a contact has for a vCard property, as rendered.
 fn values(contact: &Contact, property: &str) -> Vec<Value> {
     let texts = |list: &[String]| list.iter().map(|s| plain(s.clone())).collect();
     match property {
-        "FN" => vec![plain(vcard::formatted_name(contact))],
-        "UID" => vec![plain(contact.uid.clone())],
+        prop::FN => vec![plain(vcard::formatted_name(contact))],
+        prop::UID => vec![plain(contact.uid.clone())],
         // Structured properties match on their whole value (`Family;Given;…`), as a
         // client reading the card would see it, so negation means what it says.
-        "N" => {
+        prop::N => {
             let n = &contact.name;
             if n.is_empty() {
                 return Vec::new();
@@ -149,8 +139,8 @@ fn values(contact: &Contact, property: &str) -> Vec<Value> {
                     .join(";"),
             )]
         }
-        "NICKNAME" => texts(&contact.nicknames),
-        "ORG" => contact
+        prop::NICKNAME => texts(&contact.nicknames),
+        prop::ORG => contact
             .organization
             .iter()
             .map(|org| match &contact.department {
@@ -158,11 +148,11 @@ fn values(contact: &Contact, property: &str) -> Vec<Value> {
                 None => plain(org.clone()),
             })
             .collect(),
-        "TITLE" => contact.title.iter().map(|s| plain(s.clone())).collect(),
-        "ROLE" => contact.role.iter().map(|s| plain(s.clone())).collect(),
-        "NOTE" => contact.note.iter().map(|s| plain(s.clone())).collect(),
-        "CATEGORIES" => texts(&contact.categories),
-        "EMAIL" => contact
+        prop::TITLE => contact.title.iter().map(|s| plain(s.clone())).collect(),
+        prop::ROLE => contact.role.iter().map(|s| plain(s.clone())).collect(),
+        prop::NOTE => contact.note.iter().map(|s| plain(s.clone())).collect(),
+        prop::CATEGORIES => texts(&contact.categories),
+        prop::EMAIL => contact
             .emails
             .iter()
             .map(|e| Value {
@@ -170,19 +160,19 @@ fn values(contact: &Contact, property: &str) -> Vec<Value> {
                 types: label_types(&e.label),
             })
             .collect(),
-        "TEL" => contact
+        prop::TEL => contact
             .phones
             .iter()
             .map(|p| {
                 let mut types = label_types(&p.label);
-                types.push(phone_type(p.kind));
+                types.push(vocabulary::phone_type(p.kind).lower);
                 Value {
                     text: p.number.clone(),
                     types,
                 }
             })
             .collect(),
-        "ADR" => contact
+        prop::ADR => contact
             .addresses
             .iter()
             .flat_map(|a| {
@@ -204,7 +194,7 @@ fn values(contact: &Contact, property: &str) -> Vec<Value> {
                 })
             })
             .collect(),
-        "URL" => contact
+        prop::URL => contact
             .urls
             .iter()
             .map(|u| Value {
@@ -212,11 +202,10 @@ fn values(contact: &Contact, property: &str) -> Vec<Value> {
                 types: label_types(&u.label),
             })
             .collect(),
-        "IMPP" => contact.impps.iter().map(|i| plain(i.uri.clone())).collect(),
-        "KIND" | "X-ADDRESSBOOKSERVER-KIND" => vec![plain(match contact.kind {
-            ContactKind::Individual => "individual",
-            ContactKind::Group => "group",
-        })],
+        prop::IMPP => contact.impps.iter().map(|i| plain(i.uri.clone())).collect(),
+        prop::KIND | prop::X_ADDRESSBOOKSERVER_KIND => {
+            vec![plain(vocabulary::kind_value(&contact.kind))]
+        }
         _ => Vec::new(),
     }
 }
@@ -233,7 +222,7 @@ impl PropFilter {
         if self.text_matches.is_empty() && self.param_filters.is_empty() {
             return true;
         }
-        let phone = self.name == "TEL";
+        let phone = self.name == prop::TEL;
         let tests = self
             .text_matches
             .iter()
@@ -253,7 +242,7 @@ enum Check<'a> {
 
 impl ParamFilter {
     fn matches(&self, types: &[&str]) -> bool {
-        if self.name != "TYPE" {
+        if self.name != TYPE {
             return self.is_not_defined;
         }
         if self.is_not_defined {
@@ -317,7 +306,7 @@ fn apply(match_type: MatchType, haystack: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cardbridge_connectors::{Email, Name, Phone};
+    use cardbridge_connectors::{Email, Name, Phone, PhoneKind};
 
     fn contact() -> Contact {
         Contact {

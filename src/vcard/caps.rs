@@ -7,6 +7,8 @@
 
 use cardbridge_connectors::contact::{Contact, Label};
 
+use super::vocabulary::prop;
+
 /// Appended to a value that was cut, so a reader sees that text is missing.
 pub const MARKER: &str = "… [truncated]";
 
@@ -43,7 +45,7 @@ enum Cut {
 macro_rules! each_value {
     ($c:expr, $visit:ident $(, $m:tt)?) => {{
         let c = $c;
-        $visit(Cut::Text, "FN", &$($m)? c.formatted_name);
+        $visit(Cut::Text, prop::FN, &$($m)? c.formatted_name);
         for part in [
             &$($m)? c.name.family,
             &$($m)? c.name.given,
@@ -52,30 +54,30 @@ macro_rules! each_value {
             &$($m)? c.name.suffixes,
         ] {
             for v in part {
-                $visit(Cut::Text, "N", v);
+                $visit(Cut::Text, prop::N, v);
             }
         }
         for (name, value) in [
-            ("ORG", &$($m)? c.organization),
-            ("ORG", &$($m)? c.department),
-            ("TITLE", &$($m)? c.title),
-            ("ROLE", &$($m)? c.role),
+            (prop::ORG, &$($m)? c.organization),
+            (prop::ORG, &$($m)? c.department),
+            (prop::TITLE, &$($m)? c.title),
+            (prop::ROLE, &$($m)? c.role),
         ] {
             if let Some(v) = value {
                 $visit(Cut::Text, name, v);
             }
         }
         for e in &$($m)? c.emails {
-            $visit(Cut::Whole, "EMAIL", &$($m)? e.address);
+            $visit(Cut::Whole, prop::EMAIL, &$($m)? e.address);
         }
         for p in &$($m)? c.phones {
-            $visit(Cut::Whole, "TEL", &$($m)? p.number);
+            $visit(Cut::Whole, prop::TEL, &$($m)? p.number);
         }
         for u in &$($m)? c.urls {
-            $visit(Cut::Whole, "URL", &$($m)? u.url);
+            $visit(Cut::Whole, prop::URL, &$($m)? u.url);
         }
         for i in &$($m)? c.impps {
-            $visit(Cut::Whole, "IMPP", &$($m)? i.uri);
+            $visit(Cut::Whole, prop::IMPP, &$($m)? i.uri);
         }
         for a in &$($m)? c.addresses {
             for v in [
@@ -87,17 +89,17 @@ macro_rules! each_value {
                 &$($m)? a.postal_code,
                 &$($m)? a.country,
             ] {
-                $visit(Cut::Text, "ADR", v);
+                $visit(Cut::Text, prop::ADR, v);
             }
         }
         if let Some(v) = &$($m)? c.manager {
-            $visit(Cut::Text, "RELATED", v);
+            $visit(Cut::Text, prop::RELATED, v);
         }
         for v in &$($m)? c.nicknames {
-            $visit(Cut::Text, "NICKNAME", v);
+            $visit(Cut::Text, prop::NICKNAME, v);
         }
         for v in &$($m)? c.categories {
-            $visit(Cut::Text, "CATEGORIES", v);
+            $visit(Cut::Text, prop::CATEGORIES, v);
         }
         let labels = (&$($m)? c.emails).into_iter().map(|e| &$($m)? e.label)
             .chain((&$($m)? c.phones).into_iter().map(|p| &$($m)? p.label))
@@ -112,7 +114,7 @@ macro_rules! each_value {
             $visit(Cut::Text, "extra property", v);
         }
         if let Some(v) = &$($m)? c.note {
-            $visit(Cut::Text, "NOTE", v);
+            $visit(Cut::Text, prop::NOTE, v);
         }
     }};
 }

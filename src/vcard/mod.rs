@@ -1,7 +1,8 @@
 //! vCard 3.0 / 4.0 rendering of the normalized contact model.
 //!
 //! `line` writes escaped, folded content lines; `names` derives FN; `dates` formats partial
-//! dates; `caps` bounds what a card carries; `render` maps a contact onto each version's dialect.
+//! dates; `caps` bounds what a card carries; `render` maps a contact onto each version's dialect;
+//! `vocabulary` holds the property names and TYPE values it shares with the query filter.
 
 pub mod caps;
 mod dates;
@@ -12,6 +13,7 @@ mod props;
 mod render;
 #[cfg(test)]
 mod tests;
+pub mod vocabulary;
 
 pub use names::formatted_name;
 pub use render::{render, render_revised};

@@ -7,10 +7,11 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use cardbridge_connectors::contact::{
-    Contact, ContactKind, Label, LooseDate, PartialDate, PhoneKind, Relation,
+    Contact, ContactKind, Label, LooseDate, PartialDate, Relation,
 };
 
 use super::line::LineWriter;
+use super::vocabulary::{self, prop, TYPE};
 use super::{dates, names, VcardVersion};
 
 const PRODID: &str = "-//cardbridge//cardbridge//EN";
@@ -18,17 +19,17 @@ const PRODID: &str = "-//cardbridge//cardbridge//EN";
 /// Properties the renderer owns; a source extra with one of these names would duplicate a
 /// singleton or, for `END`/`BEGIN`, cut the card short.
 const RESERVED_EXTRAS: [&str; 12] = [
-    "BEGIN",
-    "END",
-    "VERSION",
-    "PRODID",
-    "UID",
-    "FN",
-    "N",
-    "KIND",
-    "X-ADDRESSBOOKSERVER-KIND",
-    "MEMBER",
-    "X-ADDRESSBOOKSERVER-MEMBER",
+    prop::BEGIN,
+    prop::END,
+    prop::VERSION,
+    prop::PRODID,
+    prop::UID,
+    prop::FN,
+    prop::N,
+    prop::KIND,
+    prop::X_ADDRESSBOOKSERVER_KIND,
+    prop::MEMBER,
+    prop::X_ADDRESSBOOKSERVER_MEMBER,
     REVISION_PROPERTY,
 ];
 
@@ -98,27 +99,27 @@ impl Renderer {
         let is_group = c.kind == ContactKind::Group;
         let display = names::display_name(c);
 
-        self.literal("BEGIN", "VCARD");
-        self.literal("VERSION", version.as_str());
-        self.literal("PRODID", PRODID);
-        self.w.start(None, "UID");
+        self.literal(prop::BEGIN, "VCARD");
+        self.literal(prop::VERSION, version.as_str());
+        self.literal(prop::PRODID, PRODID);
+        self.w.start(None, prop::UID);
         self.w.colon();
         self.w.uid(&c.uid);
         self.w.end();
-        self.text_prop(None, "FN", &display);
+        self.text_prop(None, prop::FN, &display);
         self.structured_name(c, &display);
         if is_group {
             let kind = if self.v3 {
-                "X-ADDRESSBOOKSERVER-KIND"
+                prop::X_ADDRESSBOOKSERVER_KIND
             } else {
-                "KIND"
+                prop::KIND
             };
-            self.literal(kind, "group");
+            self.literal(kind, vocabulary::kind_value(&ContactKind::Group));
         }
-        self.text_list("NICKNAME", &c.nicknames);
+        self.text_list(prop::NICKNAME, &c.nicknames);
         self.organization(c, &display);
-        self.opt_text("TITLE", c.title.as_deref());
-        self.opt_text("ROLE", c.role.as_deref());
+        self.opt_text(prop::TITLE, c.title.as_deref());
+        self.opt_text(prop::ROLE, c.role.as_deref());
         self.emails(c);
         self.phones(c);
         self.addresses(c);
@@ -129,7 +130,7 @@ impl Renderer {
             .map(|i| i.uri.trim())
             .filter(|u| !u.is_empty())
         {
-            self.w.start(None, "IMPP");
+            self.w.start(None, prop::IMPP);
             self.w.colon();
             self.w.uri(impp);
             self.w.end();
@@ -140,7 +141,7 @@ impl Renderer {
             let (apple, rfc) = relation_names(&related.relation);
             self.related_name(&related.name, apple, &[rfc]);
         }
-        self.text_list("CATEGORIES", &c.categories);
+        self.text_list(prop::CATEGORIES, &c.categories);
         self.note(c);
         for field in c
             .custom_fields
@@ -148,8 +149,8 @@ impl Renderer {
             .filter(|f| !f.value.trim().is_empty())
         {
             let item = self.take_item();
-            self.text_prop(Some(item), "X-CUSTOM", &field.value);
-            self.text_prop(Some(item), "X-ABLabel", &field.label);
+            self.text_prop(Some(item), prop::X_CUSTOM, &field.value);
+            self.text_prop(Some(item), prop::X_ABLABEL, &field.label);
         }
         for (name, value) in &c.extra {
             if extra_name_allowed(name) && !value.trim().is_empty() {
@@ -160,11 +161,11 @@ impl Renderer {
             self.members(c);
         }
         self.photo(c);
-        self.literal("END", "VCARD");
+        self.literal(prop::END, "VCARD");
     }
 
     fn structured_name(&mut self, c: &Contact, display: &str) {
-        self.w.start(None, "N");
+        self.w.start(None, prop::N);
         self.w.colon();
         let is_group = c.kind == ContactKind::Group;
         if self.v3 && is_group && c.name.is_empty() {
@@ -197,7 +198,7 @@ impl Renderer {
         if org.is_none() && department.is_none() {
             return;
         }
-        self.w.start(None, "ORG");
+        self.w.start(None, prop::ORG);
         self.w.colon();
         self.w.text(org.unwrap_or_default());
         if let Some(department) = department {
@@ -209,7 +210,7 @@ impl Renderer {
             && c.name.is_empty()
             && org.is_some_and(|o| o.trim() == display);
         if self.v3 && company_card {
-            self.literal("X-ABShowAs", "COMPANY");
+            self.literal(prop::X_ABSHOWAS, "COMPANY");
         }
     }
 
@@ -221,14 +222,14 @@ impl Renderer {
             }
             let (v3, label_type) = (self.v3, self.label_type(email.label.as_ref()));
             let pref = email.preferred;
-            self.labelled("EMAIL", email.label.as_ref(), |w| {
+            self.labelled(prop::EMAIL, email.label.as_ref(), |w| {
                 if v3 {
                     w.param_list(
-                        "TYPE",
+                        TYPE,
                         &[Some("INTERNET"), label_type, pref.then_some("PREF")],
                     );
                 } else {
-                    w.param_list("TYPE", &[label_type]);
+                    w.param_list(TYPE, &[label_type]);
                     pref_param(w, pref);
                 }
                 w.colon();
@@ -244,15 +245,15 @@ impl Renderer {
                 continue;
             }
             let (v3, label_type) = (self.v3, self.label_type(phone.label.as_ref()));
-            let kind = phone_kind(phone.kind, v3);
+            let kind = vocabulary::phone_type(phone.kind).cased(v3);
             let pref = phone.preferred;
-            self.labelled("TEL", phone.label.as_ref(), |w| {
+            self.labelled(prop::TEL, phone.label.as_ref(), |w| {
                 if v3 {
-                    w.param_list("TYPE", &[Some(kind), label_type, pref.then_some("PREF")]);
+                    w.param_list(TYPE, &[Some(kind), label_type, pref.then_some("PREF")]);
                     w.colon();
                     w.text(number);
                 } else {
-                    w.param_list("TYPE", &[Some(kind), label_type]);
+                    w.param_list(TYPE, &[Some(kind), label_type]);
                     pref_param(w, pref);
                     // RFC 6350 §6.4.1: TEL is a `tel:` URI, text only for unparseable numbers.
                     if is_e164(number) {
@@ -274,11 +275,11 @@ impl Renderer {
         for adr in c.addresses.iter().filter(|a| !a.is_empty()) {
             let (v3, label_type) = (self.v3, self.label_type(adr.label.as_ref()));
             let pref = adr.preferred;
-            self.labelled("ADR", adr.label.as_ref(), |w| {
+            self.labelled(prop::ADR, adr.label.as_ref(), |w| {
                 if v3 {
-                    w.param_list("TYPE", &[label_type, pref.then_some("PREF")]);
+                    w.param_list(TYPE, &[label_type, pref.then_some("PREF")]);
                 } else {
-                    w.param_list("TYPE", &[label_type]);
+                    w.param_list(TYPE, &[label_type]);
                     pref_param(w, pref);
                 }
                 w.colon();
@@ -313,8 +314,8 @@ impl Renderer {
             } else {
                 self.label_type(url.label.as_ref())
             };
-            self.labelled("URL", url.label.as_ref(), |w| {
-                w.param_list("TYPE", &[label_type]);
+            self.labelled(prop::URL, url.label.as_ref(), |w| {
+                w.param_list(TYPE, &[label_type]);
                 w.colon();
                 w.uri(value);
             });
@@ -323,27 +324,27 @@ impl Renderer {
 
     fn dates(&mut self, c: &Contact) {
         if let Some(bday) = c.birthday.filter(dates::is_valid) {
-            self.w.start(None, "BDAY");
+            self.w.start(None, prop::BDAY);
             self.date_value(&bday);
             self.w.end();
         } else if let Some(loose) = c.birthday_loose.as_ref().filter(|_| !self.v3) {
-            self.loose_date("BDAY", loose);
+            self.loose_date(prop::BDAY, loose);
         }
         if c.anniversary.is_none() && !self.v3 {
             if let Some(loose) = &c.anniversary_loose {
-                self.loose_date("ANNIVERSARY", loose);
+                self.loose_date(prop::ANNIVERSARY, loose);
             }
         }
         if let Some(anniversary) = c.anniversary.filter(dates::is_valid) {
             if self.v3 {
                 // vCard 3.0 has no ANNIVERSARY; Apple's form, which DAVx5 reads as well.
                 let item = self.take_item();
-                self.w.start(Some(item), "X-ABDATE");
+                self.w.start(Some(item), prop::X_ABDATE);
                 self.date_value(&anniversary);
                 self.w.end();
-                self.text_prop(Some(item), "X-ABLabel", "_$!<Anniversary>!$_");
+                self.text_prop(Some(item), prop::X_ABLABEL, "_$!<Anniversary>!$_");
             } else {
-                self.w.start(None, "ANNIVERSARY");
+                self.w.start(None, prop::ANNIVERSARY);
                 self.date_value(&anniversary);
                 self.w.end();
             }
@@ -381,7 +382,7 @@ impl Renderer {
                 note.push_str(&format!("{label}: {date}"));
             }
         }
-        self.opt_text("NOTE", Some(&note));
+        self.opt_text(prop::NOTE, Some(&note));
     }
 
     /// Colon and date, with Apple's year placeholder parameter in 3.0 when the year is unknown.
@@ -416,9 +417,9 @@ impl Renderer {
         if self.v3 || !has_type {
             let item = (!label.trim().is_empty()).then(|| self.take_item());
             let property = if self.v3 {
-                "X-ABRELATEDNAMES"
+                prop::X_ABRELATEDNAMES
             } else {
-                "RELATED"
+                prop::RELATED
             };
             self.w.start(item, property);
             if !self.v3 {
@@ -428,11 +429,11 @@ impl Renderer {
             self.w.text(name);
             self.w.end();
             if let Some(item) = item {
-                self.text_prop(Some(item), "X-ABLabel", label);
+                self.text_prop(Some(item), prop::X_ABLABEL, label);
             }
         } else {
-            self.w.start(None, "RELATED");
-            self.w.param_list("TYPE", types);
+            self.w.start(None, prop::RELATED);
+            self.w.param_list(TYPE, types);
             self.w.param("VALUE", "text");
             self.w.colon();
             self.w.text(name);
@@ -442,9 +443,9 @@ impl Renderer {
 
     fn members(&mut self, c: &Contact) {
         let name = if self.v3 {
-            "X-ADDRESSBOOKSERVER-MEMBER"
+            prop::X_ADDRESSBOOKSERVER_MEMBER
         } else {
-            "MEMBER"
+            prop::MEMBER
         };
         for member in c.members.iter().filter(|m| !m.trim().is_empty()) {
             self.w.start(None, name);
@@ -462,11 +463,11 @@ impl Renderer {
         let Some((v3_type, media_type)) = photo_type(&photo.media_type) else {
             return;
         };
-        self.w.start(None, "PHOTO");
+        self.w.start(None, prop::PHOTO);
         if self.v3 {
             // Apple and Nextcloud need TYPE; Thunderbird sniffs the decoded bytes.
             self.w.param("ENCODING", "b");
-            self.w.param("TYPE", v3_type);
+            self.w.param(TYPE, v3_type);
             self.w.colon();
         } else {
             self.w.colon();
@@ -494,7 +495,7 @@ impl Renderer {
         body(&mut self.w);
         self.w.end();
         if let (Some(item), Some(text)) = (item, custom) {
-            self.text_prop(Some(item), "X-ABLabel", text);
+            self.text_prop(Some(item), prop::X_ABLABEL, text);
         }
     }
 
@@ -505,14 +506,13 @@ impl Renderer {
     }
 
     fn label_type(&self, label: Option<&Label>) -> Option<&'static str> {
-        match (label, self.v3) {
-            (Some(Label::Home), true) => Some("HOME"),
-            (Some(Label::Home), false) => Some("home"),
-            (Some(Label::Work), true) => Some("WORK"),
-            (Some(Label::Work), false) => Some("work"),
-            (Some(Label::Other), true) => Some("OTHER"),
-            _ => None,
+        // RFC 6350 has no "other" type: a 4.0 card says nothing.
+        if !self.v3 && label == Some(&Label::Other) {
+            return None;
         }
+        label
+            .and_then(vocabulary::label_type)
+            .map(|t| t.cased(self.v3))
     }
 
     fn literal(&mut self, name: &str, value: &str) {
@@ -580,23 +580,6 @@ fn relation_names(relation: &Relation) -> (&str, Option<&'static str>) {
 fn pref_param(w: &mut LineWriter, preferred: bool) {
     if preferred {
         w.param("PREF", "1");
-    }
-}
-
-fn phone_kind(kind: PhoneKind, v3: bool) -> &'static str {
-    match (kind, v3) {
-        (PhoneKind::Voice, true) => "VOICE",
-        (PhoneKind::Voice, false) => "voice",
-        (PhoneKind::Cell, true) => "CELL",
-        (PhoneKind::Cell, false) => "cell",
-        (PhoneKind::Fax, true) => "FAX",
-        (PhoneKind::Fax, false) => "fax",
-        (PhoneKind::Pager, true) => "PAGER",
-        (PhoneKind::Pager, false) => "pager",
-        (PhoneKind::Text, true) => "TEXT",
-        (PhoneKind::Text, false) => "text",
-        (PhoneKind::Video, true) => "VIDEO",
-        (PhoneKind::Video, false) => "video",
     }
 }
 

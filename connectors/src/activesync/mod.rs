@@ -33,6 +33,19 @@ use crate::{Cancel, Contact, PollOutcome, SkippedRecord, Source, SourceError};
 use commands::{Command, Parsed};
 use detect::Format;
 pub use settings::ActiveSyncSettings;
+use tree::ParseError;
+
+/// Why one file cannot be used; the text names the format taken and the byte offset.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FileError {
+    #[error("cannot read: {0}")]
+    Read(#[from] std::io::Error),
+    /// Empty, UTF-16, or none of the three formats.
+    #[error("{0}")]
+    Format(String),
+    #[error("{}, byte {}: {}", format.describe(), error.offset, error.message)]
+    Decode { format: Format, error: ParseError },
+}
 
 pub struct ActiveSyncSource {
     id: String,
@@ -147,14 +160,14 @@ impl ActiveSyncSource {
 
     /// Decodes one file completely into its commands. The error says which format the file
     /// was taken for and names the byte offset (or the offending element and its offset).
-    pub(crate) fn parse_file(bytes: &[u8], opts: &fields::Options) -> Result<Parsed, String> {
-        let (format, bytes) = detect::detect(bytes)?;
+    pub(crate) fn parse_file(bytes: &[u8], opts: &fields::Options) -> Result<Parsed, FileError> {
+        let (format, bytes) = detect::detect(bytes).map_err(FileError::Format)?;
         let root = match format {
             Format::Xml => xml::decode(&bytes),
             Format::Wbxml | Format::Base64Wbxml => wbxml::decode(&bytes),
         };
         root.and_then(|root| commands::commands(&root, opts))
-            .map_err(|e| format!("{}, byte {}: {}", format.describe(), e.offset, e.message))
+            .map_err(|error| FileError::Decode { format, error })
     }
 
     /// Replays the configured file or folder (blocking: call from a blocking thread). Ends
@@ -175,8 +188,9 @@ impl ActiveSyncSource {
             cancel.check()?;
             let name = file.display().to_string();
             let parsed = crate::regular::read(file)
-                .map_err(|e| format!("cannot read: {e}"))
-                .and_then(|bytes| Self::parse_file(&bytes, &opts));
+                .map_err(FileError::Read)
+                .and_then(|bytes| Self::parse_file(&bytes, &opts))
+                .map_err(|e| e.to_string());
             let (parsed, note) = match (parsed, last_good.get(file)) {
                 (Ok(parsed), _) => {
                     last_good.insert(file.clone(), parsed.clone());

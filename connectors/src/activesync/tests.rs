@@ -45,7 +45,7 @@ fn contacts_of(bytes: &[u8]) -> Vec<Contact> {
 fn parse_error(bytes: &[u8]) -> String {
     match ActiveSyncSource::parse_file(bytes, &options()) {
         Ok(parsed) => panic!("expected an error, got {} commands", parsed.commands.len()),
-        Err(e) => e,
+        Err(e) => e.to_string(),
     }
 }
 
@@ -439,7 +439,7 @@ fn corrupt_wbxml_names_the_offset() {
 
 #[test]
 fn any_truncation_or_flipped_byte_is_an_error_not_a_panic() {
-    // Photos are refused by size before decoding: the image decoder is photo.rs's to test,
+    // Photos are refused by size before decoding: the image decoder is tested in photo/,
     // and unoptimised it would make this loop take minutes.
     let opts = fields::Options {
         region: Some("US".into()),

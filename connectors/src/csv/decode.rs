@@ -26,9 +26,25 @@ struct Utf8Reading {
     first_invalid: Option<(usize, usize)>,
 }
 
+/// Why a file cannot be read as text as configured (the poll fails as bad data).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("invalid {codec} after its byte order mark")]
+    AfterByteOrderMark { codec: &'static str },
+    #[error(
+        "not UTF-8 ({evidence}; the first at byte {offset}, line {line}); set encoding = \
+         \"windows-1252\" if the file comes from Outlook desktop"
+    )]
+    NotUtf8 {
+        evidence: String,
+        offset: usize,
+        line: usize,
+    },
+}
+
 /// Decodes `bytes` as `encoding` says (see `CsvEncoding`); the error explains why the file
 /// cannot be read as configured.
-pub fn decode(bytes: &[u8], encoding: CsvEncoding) -> Result<Decoded, String> {
+pub fn decode(bytes: &[u8], encoding: CsvEncoding) -> Result<Decoded, DecodeError> {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         let reading = utf8(rest);
         return Ok(Decoded {
@@ -49,7 +65,9 @@ pub fn decode(bytes: &[u8], encoding: CsvEncoding) -> Result<Decoded, String> {
                     encoding: format!("{} (byte order mark)", codec.name()),
                     replaced: Vec::new(),
                 })
-                .ok_or_else(|| format!("invalid {} after its byte order mark", codec.name()));
+                .ok_or(DecodeError::AfterByteOrderMark {
+                    codec: codec.name(),
+                });
         }
     }
     if encoding == CsvEncoding::Windows1252 {
@@ -69,10 +87,11 @@ pub fn decode(bytes: &[u8], encoding: CsvEncoding) -> Result<Decoded, String> {
         reading.valid_non_ascii
     );
     match (encoding, reading.first_invalid) {
-        (CsvEncoding::Utf8, Some((offset, line))) => Err(format!(
-            "not UTF-8 ({evidence}; the first at byte {offset}, line {line}); set encoding = \
-             \"windows-1252\" if the file comes from Outlook desktop"
-        )),
+        (CsvEncoding::Utf8, Some((offset, line))) => Err(DecodeError::NotUtf8 {
+            evidence,
+            offset,
+            line,
+        }),
         _ => Ok(windows_1252(bytes, format!("not UTF-8: {evidence}"))),
     }
 }
@@ -128,7 +147,9 @@ mod tests {
     use super::*;
 
     fn text(bytes: &[u8], encoding: CsvEncoding) -> Result<(String, String), String> {
-        decode(bytes, encoding).map(|d| (d.text, d.encoding))
+        decode(bytes, encoding)
+            .map(|d| (d.text, d.encoding))
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -149,7 +170,7 @@ mod tests {
             text(b"Zo\xC3\xAB", CsvEncoding::Windows1252),
             Ok(("ZoÃ«".into(), "Windows-1252 (as configured)".into()))
         );
-        let err = decode(b"a\nb\nZo\xEB", CsvEncoding::Utf8).unwrap_err();
+        let err = text(b"a\nb\nZo\xEB", CsvEncoding::Utf8).unwrap_err();
         assert!(err.contains("byte 6") && err.contains("line 3"), "{err}");
     }
 

@@ -29,6 +29,31 @@ pub(crate) struct Options {
     pub region: Option<String>,
 }
 
+/// A file cut off while it was written: the poll fails as bad data at its last row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Incomplete {
+    #[error(
+        "the file ends inside a quoted cell: it is incomplete (still being written, or cut \
+         short); keeping the previous contacts"
+    )]
+    OpenQuote,
+    #[error(
+        "the file ends in the middle of a row ({fields} fields, fewer than the header, no line \
+         end): it is incomplete (still being written, or cut short); keeping the previous \
+         contacts"
+    )]
+    ShortLastRow { fields: usize },
+}
+
+/// Why a row gets no uid: it is skipped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NoUid {
+    #[error("no name, organization, email or phone")]
+    NothingIdentifying,
+    #[error("key column {0:?} is empty")]
+    EmptyKey(String),
+}
+
 /// Wait before reading a file again that changed while it was read: long enough for an
 /// exporter to finish a typical file, short enough that the poll is not noticeably late.
 const REREAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
@@ -60,12 +85,8 @@ impl CsvSource {
     fn parse_until(&self, bytes: &[u8], cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         cancel.check()?;
         let path = self.settings.path.display().to_string();
-        let decoded = decode::decode(bytes, self.settings.encoding).map_err(|message| {
-            SourceError::BadData {
-                location: path.clone(),
-                message: format!("cannot decode: {message}"),
-            }
-        })?;
+        let decoded = decode::decode(bytes, self.settings.encoding)
+            .map_err(|e| bad_data(&path, format!("cannot decode: {e}")))?;
         let text = &decoded.text;
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.settings.delimiter as u8)
@@ -143,8 +164,11 @@ impl CsvSource {
             }
             match self.assign_uid(&row, &mut contact) {
                 Ok(()) => {}
-                Err(reason) => {
-                    outcome.skipped.push(SkippedRecord { location, reason });
+                Err(e) => {
+                    outcome.skipped.push(SkippedRecord {
+                        location,
+                        reason: e.to_string(),
+                    });
                     continue;
                 }
             }
@@ -186,24 +210,16 @@ impl CsvSource {
         text: &str,
         last_row_start: u64,
         short_fields: Option<usize>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Incomplete> {
         let tail = usize::try_from(last_row_start)
             .ok()
             .and_then(|start| text.get(start..))
             .unwrap_or_default();
         if read::ends_in_open_quote(tail, self.settings.delimiter as u8) {
-            return Err(
-                "the file ends inside a quoted cell: it is incomplete (still being \
-                        written, or cut short); keeping the previous contacts"
-                    .into(),
-            );
+            return Err(Incomplete::OpenQuote);
         }
         if let Some(fields) = short_fields.filter(|_| !text.ends_with(['\n', '\r'])) {
-            return Err(format!(
-                "the file ends in the middle of a row ({fields} fields, fewer than the header, no \
-                 line end): it is incomplete (still being written, or cut short); keeping the \
-                 previous contacts"
-            ));
+            return Err(Incomplete::ShortLastRow { fields });
         }
         Ok(())
     }
@@ -236,7 +252,7 @@ impl CsvSource {
 
     /// The uid: the key column when configured, else a hash of identifying fields (never the
     /// row position, so re-sorting the file changes nothing).
-    fn assign_uid(&self, row: &Row, contact: &mut Contact) -> Result<(), String> {
+    fn assign_uid(&self, row: &Row, contact: &mut Contact) -> Result<(), NoUid> {
         let identifying = [
             contact.formatted_name.as_str(),
             &contact.name.given.join(" "),
@@ -253,12 +269,12 @@ impl CsvSource {
         ]
         .map(|s| s.trim().to_lowercase());
         if identifying.iter().all(String::is_empty) {
-            return Err("no name, organization, email or phone".into());
+            return Err(NoUid::NothingIdentifying);
         }
         if let Some(key) = &self.settings.key_column {
             contact.uid = row
                 .get(key)
-                .ok_or_else(|| format!("key column {key:?} is empty"))?
+                .ok_or_else(|| NoUid::EmptyKey(key.clone()))?
                 .to_string();
             return Ok(());
         }

@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use super::auth::{Auth, AuthError, Method};
-use super::people::Person;
 use super::settings::DirectorySource;
+use super::wire::Person;
 use crate::{SkippedRecord, SourceError};
 
 /// Attempts of one request when Google answers 429 or 5xx, or cannot be reached.

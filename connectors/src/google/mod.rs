@@ -18,9 +18,10 @@ mod api;
 mod auth;
 pub(crate) mod html;
 pub mod login;
-pub(crate) mod people;
+pub(crate) mod mapping;
 mod photos;
 mod settings;
+pub(crate) mod wire;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -31,12 +32,13 @@ pub use api::retry_after;
 use api::{Api, ApiError, Feed, Listed};
 pub use auth::{assertion, read_key, ServiceAccountKey, JWT_BEARER_GRANT};
 use auth::{Auth, Method};
-use people::{Mapped, Person};
+use mapping::Mapped;
 use photos::PhotoCache;
 pub use settings::{
     DirectorySource, GoogleSettings, Listing, OAuthSettings, ServiceAccountSettings,
     DEFAULT_TOKEN_URL, SCOPE_CONTACTS, SCOPE_DIRECTORY, SCOPE_OTHER_CONTACTS,
 };
+use wire::Person;
 
 use crate::{
     Cancel, Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError, Throttled,
@@ -168,11 +170,11 @@ impl GoogleSource {
     }
 
     fn map(&self, person: &Person) -> Mapped {
-        let opts = people::Options {
+        let opts = mapping::Options {
             region: self.settings.default_region.as_deref(),
             photo_size: Some(self.settings.photos.max_dimension),
         };
-        let mut mapped = people::contact(person, &opts);
+        let mut mapped = mapping::contact(person, &opts);
         if !self.settings.download_photos {
             mapped.photo_url = None;
         }
@@ -445,7 +447,7 @@ impl State {
                 .map(|m| m.contact.uid.clone())
                 .collect();
             contacts.push(Contact {
-                uid: people::uid(resource),
+                uid: mapping::uid(resource),
                 kind: ContactKind::Group,
                 formatted_name: name.clone(),
                 members,

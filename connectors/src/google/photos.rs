@@ -11,29 +11,43 @@ use std::collections::HashMap;
 use tokio::task::JoinSet;
 
 use crate::photo::{normalize_photo, PhotoError, PhotoSettings};
-use crate::{Cancel, Photo};
+use crate::{Cancel, Photo, SourceError};
 
 /// Downloads running at once.
 const PARALLEL: usize = 6;
 
 /// The cache: URL → the served photo, or why the photo is left out.
-pub type PhotoCache = HashMap<String, Result<Photo, String>>;
+pub type PhotoCache = HashMap<String, Result<Photo, Unusable>>;
+
+/// Why a photo is left out until its URL changes.
+#[derive(Debug, thiserror::Error)]
+pub enum Unusable {
+    /// The photo host refused it for good (404, 403, …).
+    #[error("{url}: HTTP {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    /// Too large, or no image the normalizer takes.
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+}
 
 enum Fetched {
-    Done(Result<Photo, String>),
-    /// Try again at the next poll.
-    Later(String),
+    Done(Result<Photo, Unusable>),
+    /// Try again at the next poll; the error says why (unreachable, rate-limited).
+    Later(SourceError),
 }
 
 /// Downloads `urls` into `cache` (as each finishes, so a poll cut short keeps what it got);
-/// returns the URLs that failed for now, with the reason.
+/// returns the URLs that failed for now, with the cause.
 pub async fn download(
     http: &reqwest::Client,
     urls: Vec<String>,
     settings: &PhotoSettings,
     cache: &mut PhotoCache,
     cancel: &Cancel,
-) -> Vec<(String, String)> {
+) -> Vec<(String, SourceError)> {
     let mut later = Vec::new();
     let mut pending = urls.into_iter();
     let mut running = JoinSet::new();
@@ -58,7 +72,10 @@ pub async fn download(
                 cache.insert(url, result);
             }
             Ok((url, Fetched::Later(reason))) => later.push((url, reason)),
-            Err(e) => later.push((String::new(), format!("photo download crashed: {e}"))),
+            Err(e) => later.push((
+                String::new(),
+                SourceError::Unreachable(format!("photo download crashed: {e}")),
+            )),
         }
     }
 }
@@ -71,18 +88,30 @@ async fn fetch(
 ) -> Fetched {
     let mut response = match http.get(url).send().await {
         Ok(response) => response,
-        Err(e) => return Fetched::Later(format!("cannot download {url}: {e}")),
+        Err(e) => {
+            return Fetched::Later(SourceError::Unreachable(format!(
+                "cannot download {url}: {e}"
+            )))
+        }
     };
     let status = response.status();
-    if status.as_u16() == 429 || status.is_server_error() {
-        return Fetched::Later(format!("{url}: HTTP {status}"));
+    if status.as_u16() == 429 {
+        return Fetched::Later(SourceError::RateLimited {
+            retry_after: None,
+            message: format!("{url}: HTTP {status}"),
+        });
+    }
+    if status.is_server_error() {
+        return Fetched::Later(SourceError::Unreachable(format!("{url}: HTTP {status}")));
     }
     if !status.is_success() {
-        return Fetched::Done(Err(format!("{url}: HTTP {status}")));
+        return Fetched::Done(Err(Unusable::Status {
+            url: url.to_string(),
+            status,
+        }));
     }
     let limit = settings.max_input_bytes;
-    let too_large =
-        |size: usize| Fetched::Done(Err(PhotoError::TooLarge { size, limit }.to_string()));
+    let too_large = |size: usize| Fetched::Done(Err(PhotoError::TooLarge { size, limit }.into()));
     if let Some(length) = response.content_length() {
         if length > limit as u64 {
             return too_large(usize::try_from(length).unwrap_or(usize::MAX));
@@ -98,7 +127,9 @@ async fn fetch(
                 }
             }
             Ok(None) => break,
-            Err(e) => return Fetched::Later(format!("downloading {url}: {e}")),
+            Err(e) => {
+                return Fetched::Later(SourceError::Unreachable(format!("downloading {url}: {e}")))
+            }
         }
     }
     let settings = settings.clone();
@@ -107,7 +138,7 @@ async fn fetch(
         .spawn_blocking(move || normalize_photo(&bytes, &settings))
         .await
     {
-        Ok(result) => Fetched::Done(result.map_err(|e| e.to_string())),
-        Err(e) => Fetched::Later(format!("converting {url}: {e}")),
+        Ok(result) => Fetched::Done(result.map_err(Unusable::from)),
+        Err(e) => Fetched::Later(SourceError::Unreachable(format!("converting {url}: {e}"))),
     }
 }

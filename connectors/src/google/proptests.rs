@@ -5,10 +5,8 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use super::html;
-use super::people::{
-    biography, contact, location_line, relation_kind, when, DateField, GoogleDate, LocationField,
-    Options, Person, ValueField,
-};
+use super::mapping::{biography, contact, location_line, relation_kind, when, Options};
+use super::wire::{DateField, GoogleDate, LocationField, Person, ValueField};
 use crate::LooseDate;
 
 /// Any text, text that looks like HTML (tags, references, broken ones), and People API words.

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-use super::people::{contact, Options, Person};
+use super::mapping::{contact, Options};
+use super::wire::Person;
 use super::*;
 use crate::{
     Address, CustomField, Impp, Label, LooseDate, PartialDate, PhoneKind, Related, Relation,

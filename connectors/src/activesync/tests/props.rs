@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// Photos refused by size before decoding: the image decoder is photo.rs's to test.
+/// Photos refused by size before decoding: the image decoder is the photo module's to test.
 fn quick_options() -> fields::Options {
     fields::Options {
         region: Some("US".into()),

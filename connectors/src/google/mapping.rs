@@ -1,4 +1,4 @@
-//! People API JSON → [`Contact`].
+//! People API JSON (the types in `wire`) → [`Contact`].
 //!
 //! Every field the model has is filled; where it has none, values go to `extra` under the
 //! names clients read (the same names the ActiveSync and CSV sources use):
@@ -24,200 +24,17 @@
 //! Left out: externalIds, other relation types, occupations, interests, skills (no field
 //! clients share), and Google's own metadata.
 
-use serde::Deserialize;
-
 use super::html;
+use super::wire::{
+    AddressField, DateField, FieldMetadata, GoogleDate, ImClient, LocationField, Membership,
+    NameField, OrganizationField, Person, PhoneField, PhotoField, RelationField, UserDefined,
+    ValueField,
+};
 use crate::phone::normalize_phone;
 use crate::{
     Address, Contact, CustomField, Email, Impp, Label, LooseDate, PartialDate, Phone, PhoneKind,
     Related, Relation, Url,
 };
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct FieldMetadata {
-    pub primary: bool,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct PersonMetadata {
-    pub deleted: bool,
-    /// Names this person had before (a changed id, or contacts merged into this one); sent
-    /// in sync responses. Records under these names are this person's past.
-    pub previous_resource_names: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct NameField {
-    pub metadata: FieldMetadata,
-    pub display_name: Option<String>,
-    pub family_name: Option<String>,
-    pub given_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub honorific_prefix: Option<String>,
-    pub honorific_suffix: Option<String>,
-    pub phonetic_family_name: Option<String>,
-    pub phonetic_given_name: Option<String>,
-    pub phonetic_middle_name: Option<String>,
-    pub unstructured_name: Option<String>,
-}
-
-/// Emails, URLs, SIP addresses, nicknames, biographies: a value and maybe a type.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ValueField {
-    pub metadata: FieldMetadata,
-    pub value: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub formatted_type: Option<String>,
-    /// Biographies: `TEXT_PLAIN` or `TEXT_HTML`.
-    pub content_type: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct PhoneField {
-    pub metadata: FieldMetadata,
-    pub value: Option<String>,
-    pub canonical_form: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub formatted_type: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct AddressField {
-    pub metadata: FieldMetadata,
-    pub formatted_value: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub formatted_type: Option<String>,
-    pub po_box: Option<String>,
-    pub street_address: Option<String>,
-    pub extended_address: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub postal_code: Option<String>,
-    pub country: Option<String>,
-    pub country_code: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct OrganizationField {
-    pub metadata: FieldMetadata,
-    pub name: Option<String>,
-    pub phonetic_name: Option<String>,
-    pub department: Option<String>,
-    pub title: Option<String>,
-    pub job_description: Option<String>,
-    pub current: Option<bool>,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(default)]
-pub struct GoogleDate {
-    pub year: Option<i64>,
-    pub month: Option<i64>,
-    pub day: Option<i64>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct DateField {
-    pub metadata: FieldMetadata,
-    pub date: Option<GoogleDate>,
-    pub text: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct PhotoField {
-    pub metadata: FieldMetadata,
-    pub url: Option<String>,
-    /// Google's generated letter avatar, not a photo anyone chose.
-    pub default: bool,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct GroupMembership {
-    pub contact_group_resource_name: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Membership {
-    pub contact_group_membership: Option<GroupMembership>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct RelationField {
-    pub person: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub formatted_type: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ImClient {
-    pub username: Option<String>,
-    pub protocol: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct UserDefined {
-    pub key: Option<String>,
-    pub value: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct LocationField {
-    pub value: Option<String>,
-    /// `desk`, `grewUp` or the user's own text.
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub current: Option<bool>,
-    pub building_id: Option<String>,
-    pub floor: Option<String>,
-    pub floor_section: Option<String>,
-    pub desk_code: Option<String>,
-}
-
-/// One person as the People API returns it (only the parts cardbridge reads).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Person {
-    pub resource_name: String,
-    pub metadata: PersonMetadata,
-    pub names: Vec<NameField>,
-    pub nicknames: Vec<ValueField>,
-    pub email_addresses: Vec<ValueField>,
-    pub phone_numbers: Vec<PhoneField>,
-    pub addresses: Vec<AddressField>,
-    pub organizations: Vec<OrganizationField>,
-    pub birthdays: Vec<DateField>,
-    pub events: Vec<DateField>,
-    pub urls: Vec<ValueField>,
-    pub biographies: Vec<ValueField>,
-    pub photos: Vec<PhotoField>,
-    pub memberships: Vec<Membership>,
-    pub relations: Vec<RelationField>,
-    pub im_clients: Vec<ImClient>,
-    pub sip_addresses: Vec<ValueField>,
-    pub user_defined: Vec<UserDefined>,
-    pub locations: Vec<LocationField>,
-}
 
 /// A person converted: the contact (photo still to download), where its photo is, the
 /// contact groups it belongs to, and values that had to be left out.
@@ -241,94 +58,148 @@ pub struct Options<'a> {
     pub photo_size: Option<u32>,
 }
 
-/// Converts one (not deleted) person.
+/// Converts one (not deleted) person: one function per field family, in the order their
+/// values reach the card.
 pub fn contact(person: &Person, opts: &Options) -> Mapped {
     let mut c = Contact {
         uid: uid(&person.resource_name),
         ..Contact::default()
     };
     let mut warnings = Vec::new();
+    names(&mut c, &person.names);
+    c.nicknames = nicknames(&person.nicknames);
+    organization(&mut c, &person.organizations);
+    c.emails = emails(&person.email_addresses);
+    c.phones = phones(&person.phone_numbers, opts.region);
+    c.addresses = addresses(&person.addresses);
+    c.urls = urls(&person.urls);
+    c.impps = impps(&person.im_clients, &person.sip_addresses);
+    dates(&mut c, person, &mut warnings);
+    c.note = note(
+        primary(&person.biographies, |b| &b.metadata).and_then(biography),
+        &person.locations,
+    );
+    relations(&mut c, &person.relations);
+    c.custom_fields = custom_fields(&person.user_defined);
+    Mapped {
+        contact: c,
+        photo_url: photo_url(&person.photos, opts.photo_size),
+        groups: groups(&person.memberships),
+        warnings,
+    }
+}
 
-    if let Some(n) = primary(&person.names, |n| &n.metadata) {
-        c.formatted_name = text(&n.display_name)
-            .or(text(&n.unstructured_name))
-            .unwrap_or_default()
-            .to_string();
-        c.name.family = list(&n.family_name);
-        c.name.given = list(&n.given_name);
-        c.name.additional = list(&n.middle_name);
-        c.name.prefixes = list(&n.honorific_prefix);
-        c.name.suffixes = list(&n.honorific_suffix);
-        for (value, property) in [
-            (&n.phonetic_given_name, "X-PHONETIC-FIRST-NAME"),
-            (&n.phonetic_middle_name, "X-PHONETIC-MIDDLE-NAME"),
-            (&n.phonetic_family_name, "X-PHONETIC-LAST-NAME"),
-        ] {
-            if let Some(v) = text(value) {
-                c.extra.push((property.into(), v.into()));
-            }
+/// FN and N from the primary name; phonetic names go to `extra`.
+fn names(c: &mut Contact, names: &[NameField]) {
+    let Some(n) = primary(names, |n| &n.metadata) else {
+        return;
+    };
+    c.formatted_name = text(&n.display_name)
+        .or(text(&n.unstructured_name))
+        .unwrap_or_default()
+        .to_string();
+    c.name.family = list(&n.family_name);
+    c.name.given = list(&n.given_name);
+    c.name.additional = list(&n.middle_name);
+    c.name.prefixes = list(&n.honorific_prefix);
+    c.name.suffixes = list(&n.honorific_suffix);
+    for (value, property) in [
+        (&n.phonetic_given_name, "X-PHONETIC-FIRST-NAME"),
+        (&n.phonetic_middle_name, "X-PHONETIC-MIDDLE-NAME"),
+        (&n.phonetic_family_name, "X-PHONETIC-LAST-NAME"),
+    ] {
+        if let Some(v) = text(value) {
+            c.extra.push((property.into(), v.into()));
         }
     }
-    for nickname in person.nicknames.iter().filter_map(|n| text(&n.value)) {
-        if !c.nicknames.iter().any(|x| x == nickname) {
-            c.nicknames.push(nickname.to_string());
+}
+
+/// Every nickname once.
+fn nicknames(nicknames: &[ValueField]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for nickname in nicknames.iter().filter_map(|n| text(&n.value)) {
+        if !out.iter().any(|x| x == nickname) {
+            out.push(nickname.to_string());
         }
     }
-    let orgs: Vec<&OrganizationField> = person
-        .organizations
+    out
+}
+
+/// ORG, department, TITLE and ROLE from the primary current organization (else the first
+/// current one, else the first); its phonetic name goes to `extra`.
+fn organization(c: &mut Contact, organizations: &[OrganizationField]) {
+    let current: Vec<&OrganizationField> = organizations
         .iter()
         .filter(|o| o.current != Some(false))
         .collect();
-    if let Some(org) = orgs
+    let Some(org) = current
         .iter()
         .find(|o| o.metadata.primary)
-        .or(orgs.first())
+        .or(current.first())
         .copied()
-        .or(person.organizations.first())
-    {
-        c.organization = text(&org.name).map(String::from);
-        c.department = text(&org.department).map(String::from);
-        c.title = text(&org.title).map(String::from);
-        c.role = text(&org.job_description).map(String::from);
-        if let Some(v) = text(&org.phonetic_name) {
-            c.extra.push(("X-PHONETIC-ORG".into(), v.into()));
-        }
+        .or(organizations.first())
+    else {
+        return;
+    };
+    c.organization = text(&org.name).map(String::from);
+    c.department = text(&org.department).map(String::from);
+    c.title = text(&org.title).map(String::from);
+    c.role = text(&org.job_description).map(String::from);
+    if let Some(v) = text(&org.phonetic_name) {
+        c.extra.push(("X-PHONETIC-ORG".into(), v.into()));
     }
-    for email in &person.email_addresses {
+}
+
+/// Every address once (compared without case), with its label.
+fn emails(fields: &[ValueField]) -> Vec<Email> {
+    let mut emails: Vec<Email> = Vec::new();
+    for email in fields {
         let Some(address) = text(&email.value) else {
             continue;
         };
-        if c.emails
+        if emails
             .iter()
             .any(|e| e.address.eq_ignore_ascii_case(address))
         {
             continue;
         }
-        c.emails.push(Email {
+        emails.push(Email {
             address: address.to_string(),
             label: label(email.kind.as_deref(), email.formatted_type.as_deref()),
             preferred: email.metadata.primary,
         });
     }
-    for phone in &person.phone_numbers {
+    emails
+}
+
+/// Every number once: Google's canonical E.164 form, else the text normalized for `region`.
+fn phones(fields: &[PhoneField], region: Option<&str>) -> Vec<Phone> {
+    let mut phones: Vec<Phone> = Vec::new();
+    for phone in fields {
         let number = match (text(&phone.canonical_form), text(&phone.value)) {
             // Google's E.164 form, parsed with the account's own region.
             (Some(canonical), _) => canonical.to_string(),
-            (None, Some(value)) => normalize_phone(value, opts.region),
+            (None, Some(value)) => normalize_phone(value, region),
             (None, None) => continue,
         };
-        if c.phones.iter().any(|p| p.number == number) {
+        if phones.iter().any(|p| p.number == number) {
             continue;
         }
         let (kind, label) = phone_kind(phone.kind.as_deref(), phone.formatted_type.as_deref());
-        c.phones.push(Phone {
+        phones.push(Phone {
             number,
             kind,
             label,
             preferred: phone.metadata.primary,
         });
     }
-    for a in &person.addresses {
+    phones
+}
+
+/// Structured addresses; one with only free text keeps it whole as the street.
+fn addresses(fields: &[AddressField]) -> Vec<Address> {
+    let mut addresses = Vec::new();
+    for a in fields {
         let mut address = Address {
             po_box: owned(&a.po_box),
             extended: owned(&a.extended_address),
@@ -350,29 +221,45 @@ pub fn contact(person: &Person, opts: &Options) -> Mapped {
                 None => continue,
             }
         }
-        c.addresses.push(address);
+        addresses.push(address);
     }
-    for url in &person.urls {
-        if let Some(value) = text(&url.value) {
-            c.urls.push(Url {
+    addresses
+}
+
+fn urls(fields: &[ValueField]) -> Vec<Url> {
+    fields
+        .iter()
+        .filter_map(|url| {
+            text(&url.value).map(|value| Url {
                 url: value.to_string(),
                 label: label(url.kind.as_deref(), url.formatted_type.as_deref()),
-            });
-        }
-    }
-    for im in &person.im_clients {
+            })
+        })
+        .collect()
+}
+
+/// IM accounts, then SIP addresses, as IMPP URIs, each once.
+fn impps(im_clients: &[ImClient], sip_addresses: &[ValueField]) -> Vec<Impp> {
+    let mut impps = Vec::new();
+    for im in im_clients {
         if let Some(username) = text(&im.username) {
-            push_impp(&mut c.impps, impp_uri(im.protocol.as_deref(), username));
+            push_impp(&mut impps, impp_uri(im.protocol.as_deref(), username));
         }
     }
-    for sip in person.sip_addresses.iter().filter_map(|s| text(&s.value)) {
+    for sip in sip_addresses.iter().filter_map(|s| text(&s.value)) {
         let uri = if sip.to_ascii_lowercase().starts_with("sip:") {
             sip.to_string()
         } else {
             format!("sip:{sip}")
         };
-        push_impp(&mut c.impps, uri);
+        push_impp(&mut impps, uri);
     }
+    impps
+}
+
+/// BDAY from the birthdays (a usable one first, the primary one among those), ANNIVERSARY
+/// from the first "anniversary" event; a date that is none is a warning.
+fn dates(c: &mut Contact, person: &Person, warnings: &mut Vec<String>) {
     let birthday = primary_with(&person.birthdays, |b| day(b).is_some())
         .or_else(|| primary(&person.birthdays, |b| &b.metadata));
     if let Some(b) = birthday {
@@ -393,11 +280,11 @@ pub fn contact(person: &Person, opts: &Options) -> Mapped {
             None => warnings.push(format!("anniversary {:?} is no date", anniversary.date)),
         }
     }
-    c.note = note(
-        primary(&person.biographies, |b| &b.metadata).and_then(biography),
-        &person.locations,
-    );
-    for relation in &person.relations {
+}
+
+/// The first manager → manager; every other relation → related people.
+fn relations(c: &mut Contact, relations: &[RelationField]) {
+    for relation in relations {
         let Some(who) = text(&relation.person) else {
             continue;
         };
@@ -411,20 +298,34 @@ pub fn contact(person: &Person, opts: &Options) -> Mapped {
             relation: relation_kind(kind, text(&relation.formatted_type)),
         });
     }
-    for field in &person.user_defined {
-        if let (Some(key), Some(value)) = (text(&field.key), text(&field.value)) {
-            c.custom_fields.push(CustomField {
+}
+
+/// User-defined fields with both a key and a value; the key stays the label.
+fn custom_fields(fields: &[UserDefined]) -> Vec<CustomField> {
+    fields
+        .iter()
+        .filter_map(|field| match (text(&field.key), text(&field.value)) {
+            (Some(key), Some(value)) => Some(CustomField {
                 label: key.to_string(),
                 value: value.to_string(),
-            });
-        }
-    }
-    let photo_url = primary_with(&person.photos, |p| !p.default && text(&p.url).is_some())
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where to download the photo (the primary one when usable), sized for serving; Google's
+/// generated letter avatars are no photo.
+fn photo_url(photos: &[PhotoField], size: Option<u32>) -> Option<String> {
+    primary_with(photos, |p| !p.default && text(&p.url).is_some())
         .and_then(|p| text(&p.url))
-        .map(|url| sized(url, opts.photo_size));
-    let mut groups = Vec::new();
-    for name in person
-        .memberships
+        .map(|url| sized(url, size))
+}
+
+/// The contact groups the person belongs to, each once.
+fn groups(memberships: &[Membership]) -> Vec<String> {
+    let mut groups: Vec<String> = Vec::new();
+    for name in memberships
         .iter()
         .filter_map(|m| m.contact_group_membership.as_ref())
         .filter_map(|g| text(&g.contact_group_resource_name))
@@ -433,12 +334,7 @@ pub fn contact(person: &Person, opts: &Options) -> Mapped {
             groups.push(name.to_string());
         }
     }
-    Mapped {
-        contact: c,
-        photo_url,
-        groups,
-        warnings,
-    }
+    groups
 }
 
 /// The primary field, else the first.
