@@ -94,6 +94,8 @@ if [ "$need" = "test" ]; then
   command -v systemd-analyze >/dev/null 2>&1 || missing_pkgs+=(systemd)
   command -v man >/dev/null 2>&1 || missing_pkgs+=(man-db)
   [ -x /bin/kill ] || missing_pkgs+=(procps)
+  # tests/ops_endpoints.rs: Prometheus's own parser checks /metrics.
+  command -v promtool >/dev/null 2>&1 || missing_pkgs+=(prometheus)
 fi
 
 apt_install "${missing_pkgs[@]}"

@@ -48,14 +48,15 @@ impl AppState {
             )),
             None => None,
         };
+        let metrics = Arc::new(Metrics::default());
         Ok(AppState {
             cards: Arc::new(RenderCache::new(config.server.card_cache_bytes)),
-            auth: Authenticator::new(&config)?,
+            auth: Authenticator::new(&config, Arc::clone(&metrics.logins))?,
             books: open_books(&config, &BTreeMap::new(), state_file.as_deref())?,
             config,
             state_file,
             status: Arc::default(),
-            metrics: Arc::default(),
+            metrics,
             started: SystemTime::now(),
         })
     }
@@ -70,7 +71,7 @@ impl AppState {
         }
         Ok(AppState {
             cards: Arc::clone(&self.cards),
-            auth: Authenticator::new(&config)?,
+            auth: Authenticator::new(&config, Arc::clone(&self.metrics.logins))?,
             books: open_books(&config, &self.books, self.state_file.as_deref())?,
             state_file: self.state_file.clone(),
             status: Arc::clone(&self.status),

@@ -138,14 +138,21 @@ pub fn main() -> i32 {
     }
 }
 
+/// Logs to standard error: levels from `CARDBRIDGE_LOG` (default `info`), one JSON object
+/// per line with `CARDBRIDGE_LOG_FORMAT=json` (for log shippers), else text.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CARDBRIDGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if std::env::var("CARDBRIDGE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
 }
 
 fn load(path: &Path) -> Result<Config, String> {

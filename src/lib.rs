@@ -24,8 +24,8 @@
 //! - `auth`: HTTP Basic against static users or a directory, with login throttling.
 //! - `http`: connections, request heads and bodies within limits, replies (on pingora).
 //! - `dav`: the read-only WebDAV/CardDAV layer, from a parsed request to a reply.
-//! - `health`: liveness and readiness (`/healthz`, `/readyz`) for load balancers and probes.
-//! - `metrics`: Prometheus counters of requests and logins, and the scrape answer.
+//! - `metrics`: Prometheus counters of requests and logins, the text format, process figures.
+//! - `ops`: the operator endpoints `/healthz`, `/readyz` (probes) and `/metrics` (the scrape).
 //! - `status_file`: the operator files in the state directory (`status.json` for
 //!   `cardbridge status`, accept requests from `cardbridge accept`).
 //! - `fuzzing`: entry points for the fuzz targets and the corpus replay test.
@@ -41,9 +41,9 @@ pub mod config;
 pub mod dav;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod ops;
 pub mod poller;
 pub mod render_cache;
 pub mod source_setup;

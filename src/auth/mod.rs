@@ -25,6 +25,7 @@ use xxhash_rust::xxh3::Xxh3;
 use cardbridge_connectors::ldap::login::{Directory, LoginError};
 
 use crate::config::{AuthSettings, Config};
+use crate::metrics::{LoginOutcome, Logins};
 use pool::VerifyPool;
 use throttle::Throttle;
 
@@ -87,10 +88,12 @@ pub struct Authenticator {
     salt: u128,
     pool: VerifyPool,
     throttle: Throttle,
+    /// Password checks by outcome, for `/metrics` (shared across reloads).
+    logins: Arc<Logins>,
 }
 
 impl Authenticator {
-    pub fn new(config: &Config) -> Result<Authenticator, String> {
+    pub fn new(config: &Config, logins: Arc<Logins>) -> Result<Authenticator, String> {
         let mut ttl = Duration::from_secs(300);
         let backend = match &config.auth {
             AuthSettings::Anonymous => Backend::Anonymous,
@@ -121,6 +124,7 @@ impl Authenticator {
         let salt = random_salt();
         Ok(Authenticator {
             backend,
+            logins,
             pool: VerifyPool::new(
                 config.login_limits.verify_threads,
                 config.login_limits.verify_queue,
@@ -164,12 +168,20 @@ impl Authenticator {
             }
         }
         if let Some(wait) = self.throttle.wait(&user, client) {
+            self.logins.record(LoginOutcome::Throttled);
             return Err(AuthFailure::Throttled(wait));
         }
         let verified = self.verify(&user, password).await;
         match &verified {
-            Err(AuthFailure::Invalid) => self.throttle.failed(&user, client),
-            Ok(()) => self.throttle.succeeded(&user, client),
+            Err(AuthFailure::Invalid) => {
+                self.throttle.failed(&user, client);
+                self.logins.record(LoginOutcome::Failed);
+            }
+            Ok(()) => {
+                self.throttle.succeeded(&user, client);
+                self.logins.record(LoginOutcome::Ok);
+            }
+            Err(AuthFailure::Busy) => self.logins.record(LoginOutcome::Throttled),
             Err(_) => {}
         }
         verified?;
@@ -319,7 +331,7 @@ mod tests {
             std::path::Path::new("/tmp/x.toml"),
         )
         .expect("config");
-        Authenticator::new(&config).expect("authenticator")
+        Authenticator::new(&config, Arc::default()).expect("authenticator")
     }
 
     fn verifications(auth: &Authenticator) -> u64 {

@@ -21,6 +21,8 @@ pub struct Reply {
     pub body: Body,
     /// Close the connection after answering (e.g. an oversized body left unread).
     pub close: bool,
+    /// The report answered, by its element name, for the request metrics.
+    pub report: Option<&'static str>,
 }
 
 pub const XML_TYPE: &str = "application/xml; charset=utf-8";
@@ -32,6 +34,7 @@ impl Reply {
             headers: Vec::new(),
             body: Body::Empty,
             close: false,
+            report: None,
         }
     }
 
@@ -51,6 +54,11 @@ impl Reply {
         self.headers
             .push(("Content-Type", content_type.to_string()));
         self.body = Body::Stream(producer);
+        self
+    }
+
+    pub fn for_report(mut self, name: &'static str) -> Reply {
+        self.report = Some(name);
         self
     }
 

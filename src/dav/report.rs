@@ -20,14 +20,40 @@ pub fn handle(
 ) -> Reply {
     let report = match request::parse_report(body, &(&app.config.server).into()) {
         Ok(report) => report,
-        Err(RequestError::FilterTooLarge(reason)) => {
-            return DavError::SupportedFilter(reason).into()
-        }
-        Err(RequestError::UnsupportedCollation(collation)) => {
-            return DavError::SupportedCollation(collation).into()
-        }
-        Err(e) => return DavError::BadRequest(e.to_string().into()).into(),
+        Err(e) => return refuse(e).for_report("other"),
     };
+    let kind = kind(&report);
+    answer(app, head, user, resource, report).for_report(kind)
+}
+
+/// The report's element name, for the request metrics.
+fn kind(report: &Report) -> &'static str {
+    match report {
+        Report::SyncCollection(_) => "sync-collection",
+        Report::Multiget(_) => "addressbook-multiget",
+        Report::Query(_) => "addressbook-query",
+        Report::Unsupported(_) => "other",
+    }
+}
+
+/// The error for a report body that cannot be answered as sent.
+fn refuse(error: RequestError) -> Reply {
+    match error {
+        RequestError::FilterTooLarge(reason) => DavError::SupportedFilter(reason).into(),
+        RequestError::UnsupportedCollation(collation) => {
+            DavError::SupportedCollation(collation).into()
+        }
+        e => DavError::BadRequest(e.to_string().into()).into(),
+    }
+}
+
+fn answer(
+    app: &Arc<AppState>,
+    head: &RequestHead,
+    user: &str,
+    resource: &Resource,
+    report: Report,
+) -> Reply {
     let (book, state) = match locate(app, user, resource) {
         Ok(Located::Book { id, state, .. }) => (id, state),
         Ok(_) => {

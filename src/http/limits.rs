@@ -39,6 +39,14 @@ impl ConnectionLimits {
         self.total
     }
 
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .total
+    }
+
     pub fn per_client(&self) -> usize {
         self.per_client
     }

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use pingora::apps::HttpPersistentSettings;
@@ -24,6 +24,7 @@ use super::{framing, head};
 use crate::app::Live;
 use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, DavError, Reply, RequestHead};
+use crate::ops;
 use crate::poller::Poller;
 
 pub struct CardDavApp {
@@ -75,6 +76,7 @@ impl CardDavApp {
                 Some(KEEPALIVE.as_secs())
             });
         }
+        let started = Instant::now();
         let head = head::request_head(session.req_header());
         let reply = if framing::is_ambiguous(&session.to_h1_raw()) {
             Reply::from(DavError::BadRequest(
@@ -84,9 +86,25 @@ impl CardDavApp {
         } else {
             self.answer(&mut session, &head).await
         };
-        let status = reply.status;
-        let keep = write_reply(&mut session, &head, reply).await;
-        tracing::debug!(method = %head.method, path = %head.path, status, "request");
+        let (status, report) = (reply.status, reply.report);
+        let mut bytes = 0;
+        let keep = write_reply(&mut session, &head, reply, &mut bytes).await;
+        let elapsed = started.elapsed();
+        self.live
+            .load()
+            .metrics
+            .requests
+            .record(&head.method, report, status, elapsed, bytes);
+        tracing::info!(
+            target: "cardbridge::access",
+            client = %client_ip(&session),
+            method = %head.method,
+            path = %head.path,
+            status,
+            bytes,
+            ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
         if !keep {
             return None;
         }
@@ -110,15 +128,15 @@ impl CardDavApp {
         if head.method == "OPTIONS" {
             return discard_body(session, self, dav::options()).await;
         }
+        let client = client_ip(session);
+        if let Some(reply) = ops::answer(&state, &head.path, client, self.limits.open()) {
+            return discard_body(session, self, reply).await;
+        }
         let authorization = session
             .req_header()
             .headers
             .get("authorization")
             .map(|v| v.as_bytes().to_vec());
-        let client = session
-            .client_addr()
-            .and_then(|addr| addr.as_inet())
-            .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip());
         let authenticated = state
             .auth
             .authenticate(authorization.as_deref(), client)
@@ -220,13 +238,20 @@ async fn discard_body(session: &mut ServerSession, server: &CardDavApp, reply: R
     }
 }
 
-/// Writes a reply; returns whether the connection may be reused.
-async fn write_reply(session: &mut ServerSession, head: &RequestHead, reply: Reply) -> bool {
+/// Writes a reply; returns whether the connection may be reused. `sent` counts the body bytes
+/// handed to the connection.
+async fn write_reply(
+    session: &mut ServerSession,
+    head: &RequestHead,
+    reply: Reply,
+    sent: &mut u64,
+) -> bool {
     let Reply {
         status,
         headers,
         body,
         close,
+        ..
     } = reply;
     if close {
         session.set_keepalive(None);
@@ -274,6 +299,7 @@ async fn write_reply(session: &mut ServerSession, head: &RequestHead, reply: Rep
         return !close;
     }
     if let Some(first) = first {
+        *sent += first.len() as u64;
         if session.write_response_body(first, !chunked).await.is_err() {
             return false;
         }
@@ -281,6 +307,7 @@ async fn write_reply(session: &mut ServerSession, head: &RequestHead, reply: Rep
     if let Some((second, mut producer)) = rest.take() {
         let mut next = Some(second);
         while let Some(chunk) = next {
+            *sent += chunk.len() as u64;
             if session.write_response_body(chunk, false).await.is_err() {
                 return false;
             }
@@ -332,4 +359,12 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     server.add_service(service);
     server.add_service(background_service("poller", poller));
     server.run_forever()
+}
+
+/// The client's IP address (unspecified for a Unix socket).
+fn client_ip(session: &ServerSession) -> IpAddr {
+    session
+        .client_addr()
+        .and_then(|addr| addr.as_inet())
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip())
 }

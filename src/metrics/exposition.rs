@@ -32,8 +32,9 @@ pub struct Exposition {
 }
 
 impl Exposition {
-    /// Starts family `name` (without a suffix such as `_total` for counters: the samples carry
-    /// it).
+    /// Starts family `name`: the samples' name, `_total` included for counters (what
+    /// Prometheus's own parser expects of the 0.0.4 format); histograms without their
+    /// `_bucket`/`_sum`/`_count` suffixes.
     pub fn family(&mut self, name: &str, kind: Kind, help: &str) {
         let _ = writeln!(self.out, "# HELP {name} {}", escape_help(help));
         let _ = writeln!(self.out, "# TYPE {name} {}", kind.as_str());

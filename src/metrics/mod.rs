@@ -1,14 +1,15 @@
-//! Prometheus metrics. Counters the request path updates are lock-free atomics in fixed
-//! tables (`requests`, `Logins`); everything else (books, sources, caches, the process) is
-//! read when a scrape arrives, so metrics cost nothing between scrapes.
+//! Prometheus metrics: the counters the request path updates (lock-free atomics in fixed
+//! tables: requests, logins), the histogram, the text format, and the process's own figures.
+//! Everything else (books, sources, caches) is read when a scrape arrives (`crate::ops`), so
+//! metrics cost nothing between scrapes.
 
 pub mod exposition;
 mod histogram;
 pub mod process;
 mod requests;
-pub mod scrape;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub use requests::RequestMetrics;
 
@@ -43,7 +44,7 @@ impl Logins {
 
     pub fn write(&self, e: &mut Exposition) {
         e.family(
-            "cardbridge_logins",
+            "cardbridge_logins_total",
             Kind::Counter,
             "Password checks by outcome; throttled ones were refused before checking.",
         );
@@ -62,5 +63,6 @@ impl Logins {
 #[derive(Default)]
 pub struct Metrics {
     pub requests: RequestMetrics,
-    pub logins: Logins,
+    /// Shared with the authenticator, which records every password check.
+    pub logins: Arc<Logins>,
 }

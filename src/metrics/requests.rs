@@ -108,7 +108,7 @@ impl RequestMetrics {
 
     pub fn write(&self, e: &mut Exposition) {
         e.family(
-            "cardbridge_http_requests",
+            "cardbridge_http_requests_total",
             Kind::Counter,
             "Requests answered, by method, report kind and status. REPORT requests also appear \
              with their report kind.",

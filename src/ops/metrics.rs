@@ -3,9 +3,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::exposition::{Exposition, Kind};
-use super::process;
 use crate::app::AppState;
+use crate::metrics::exposition::{Exposition, Kind};
+use crate::metrics::process;
 use crate::status_file::SourceStatus;
 
 fn unix_seconds(time: SystemTime) -> f64 {

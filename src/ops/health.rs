@@ -1,5 +1,4 @@
-//! Liveness and readiness for load balancers and Kubernetes probes. `/healthz` answers 200
-//! while the process serves at all; `/readyz` answers 200 only when every book has something
+//! Readiness for load balancers and Kubernetes probes: ready only when every book has something
 //! to publish and no source has been failing for longer than `[server] ready_max_failing`, so
 //! traffic goes to replicas that are current.
 
