@@ -87,7 +87,11 @@ pub fn spawn(dir: &Path, args: &[&str]) -> Child {
         .args(["serve", "-c"])
         .arg(dir.join("cardbridge.toml"))
         .args(args)
-        .env("CARDBRIDGE_LOG", "info")
+        // The caller's levels when it set them (the benches measure without the access log).
+        .env(
+            "CARDBRIDGE_LOG",
+            std::env::var("CARDBRIDGE_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdout(Stdio::null())
         .stderr(log);
     // A file-size limit (`Server::limit_file_size`) then fails writes with EFBIG, like a
