@@ -87,30 +87,22 @@ pub(super) fn parse_source(
     );
     let settings = match kind.as_str() {
         "csv" => {
-            let mut csv: CsvSettings = toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+            let mut csv: CsvSettings = kind_settings(table, &at)?;
             csv.path = base.join(&csv.path);
             SourceSettings::Csv(csv)
         }
         "ldap" => {
-            let mut ldap: LdapSettings = toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+            let mut ldap: LdapSettings = kind_settings(table, &at)?;
             resolve_server_paths(&mut ldap.server, base);
             SourceSettings::Ldap(Box::new(ldap))
         }
         "activesync" => {
-            let mut eas: ActiveSyncSettings = toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+            let mut eas: ActiveSyncSettings = kind_settings(table, &at)?;
             eas.path = base.join(&eas.path);
             SourceSettings::ActiveSync(eas)
         }
         "google" => {
-            let mut google: GoogleSettings = toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))?;
+            let mut google: GoogleSettings = kind_settings(table, &at)?;
             resolve_google_paths(&mut google, base);
             SourceSettings::Google(Box::new(google))
         }
@@ -130,6 +122,16 @@ pub(super) fn parse_source(
         settings,
         key,
     })
+}
+
+/// The rest of a `[[source]]` table read as its kind's settings.
+fn kind_settings<T: serde::de::DeserializeOwned>(
+    table: toml::Table,
+    at: &str,
+) -> Result<T, String> {
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("{at}: {}", e.message()))
 }
 
 fn take_string(table: &mut toml::Table, key: &str, at: &str) -> Result<Option<String>, String> {

@@ -104,68 +104,56 @@ fn sources(app: &AppState, e: &mut Exposition) {
             f64::from(u8::from(up)),
         );
     }
-    e.family(
+    per_source(
+        e,
+        &rows,
         "cardbridge_source_last_success_timestamp_seconds",
-        Kind::Gauge,
         "Unix time of the source's last successful poll (absent before the first).",
+        |s| s.last_success.map(|at| at as f64),
     );
-    for (id, s) in &rows {
-        if let Some(at) = s.last_success {
-            e.sample(
-                "cardbridge_source_last_success_timestamp_seconds",
-                &[("source", id)],
-                at as f64,
-            );
-        }
-    }
-    e.family(
+    per_source(
+        e,
+        &rows,
         "cardbridge_source_last_poll_duration_seconds",
-        Kind::Gauge,
         "How long the source's last poll took, successful or not.",
+        |s| s.last_duration_ms.map(|ms| ms as f64 / 1000.0),
     );
-    for (id, s) in &rows {
-        if let Some(ms) = s.last_duration_ms {
-            e.sample(
-                "cardbridge_source_last_poll_duration_seconds",
-                &[("source", id)],
-                ms as f64 / 1000.0,
-            );
-        }
-    }
     per_source(
         e,
         &rows,
         "cardbridge_source_consecutive_failures",
         "Polls that failed in a row since the last success.",
-        |s| f64::from(s.consecutive_failures),
+        |s| Some(f64::from(s.consecutive_failures)),
     );
     per_source(
         e,
         &rows,
         "cardbridge_source_contacts",
         "Contacts in the source's last good listing.",
-        |s| s.contacts as f64,
+        |s| Some(s.contacts as f64),
     );
     per_source(
         e,
         &rows,
         "cardbridge_source_skipped_records",
         "Records the source's last good poll could not turn into contacts.",
-        |s| s.skipped as f64,
+        |s| Some(s.skipped as f64),
     );
 }
 
-/// A gauge family with one sample per source.
+/// A gauge family with one sample per source that has a value.
 fn per_source(
     e: &mut Exposition,
     rows: &[(&str, SourceStatus)],
     name: &str,
     help: &str,
-    value: impl Fn(&SourceStatus) -> f64,
+    value: impl Fn(&SourceStatus) -> Option<f64>,
 ) {
     e.family(name, Kind::Gauge, help);
     for (id, s) in rows {
-        e.sample(name, &[("source", id)], value(s));
+        if let Some(value) = value(s) {
+            e.sample(name, &[("source", id)], value);
+        }
     }
 }
 
