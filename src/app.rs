@@ -138,6 +138,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     if a.listen != b.listen {
         changed.push("[server] listen");
     }
+    if a.tls != b.tls {
+        changed.push("[server.tls]");
+    }
     if a.threads != b.threads {
         changed.push("[server] threads");
     }

@@ -100,9 +100,14 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
         let (auth, login_limits) = auth::parse(raw.auth, &sources, base)?;
         let (store, retention, guard) = raw.store.resolve(base)?;
+        let mut server = raw.server;
+        if let Some(tls) = &mut server.tls {
+            tls.cert_file = base.join(&tls.cert_file);
+            tls.key_file = base.join(&tls.key_file);
+        }
         let config = Config {
             path: path.to_path_buf(),
-            server: raw.server,
+            server,
             store,
             retention,
             guard,
@@ -117,8 +122,21 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         let server = &self.server;
-        if server.listen.is_empty() {
+        let tls_listen = server.tls.as_ref().map_or(&[][..], |t| &t.listen[..]);
+        if server.listen.is_empty() && tls_listen.is_empty() {
             return Err("[server] listen: give at least one address".into());
+        }
+        for addr in tls_listen {
+            addr.parse::<std::net::SocketAddr>().map_err(|e| {
+                format!("[server.tls] listen: {addr:?} is not a socket address: {e}")
+            })?;
+        }
+        if server
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.redirect_plain && t.listen.is_empty())
+        {
+            return Err("[server.tls] redirect_plain needs an HTTPS address in listen".into());
         }
         for addr in &server.listen {
             addr.parse::<std::net::SocketAddr>()

@@ -1,14 +1,20 @@
 //! The `[server]` table: listening, request and card size limits, timeouts, the render cache
 //! size. Checked with the rest of the configuration in `Config::validate`.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
-    /// Socket addresses to listen on.
+    /// Socket addresses to listen on with plain HTTP (may be empty when `[server.tls]`
+    /// listens).
     #[serde(default = "default_listen")]
     pub listen: Vec<String>,
+    /// HTTPS: addresses, certificate and key.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
     /// Worker threads; 0 means one per core.
     #[serde(default)]
     pub threads: usize,
@@ -139,6 +145,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             listen: default_listen(),
+            tls: None,
             threads: 0,
             propfind_body_limit: default_propfind_limit(),
             report_body_limit: default_report_limit(),
@@ -160,6 +167,33 @@ impl Default for ServerSettings {
             max_connections: None,
             max_connections_per_client: None,
         }
+    }
+}
+
+/// The `[server.tls]` table.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Socket addresses to listen on with HTTPS.
+    pub listen: Vec<String>,
+    /// The certificate chain (PEM, the server's certificate first), relative to the config
+    /// file. Re-read when it changes.
+    pub cert_file: PathBuf,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1), relative to the config file.
+    pub key_file: PathBuf,
+    /// Answer every request on the plain `listen` addresses with a redirect to HTTPS (308, so
+    /// clients repeat the method and body).
+    #[serde(default)]
+    pub redirect_plain: bool,
+}
+
+impl TlsSettings {
+    /// The address clients are redirected to: the first HTTPS port.
+    pub fn https_port(&self) -> Option<u16> {
+        self.listen
+            .first()
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+            .map(|a| a.port())
     }
 }
 

@@ -1,5 +1,6 @@
 //! HTTP on pingora: connections within caps, request heads within a deadline, bodies within
-//! limits, authentication, writing replies (streamed when large), keep-alive.
+//! limits, authentication, writing replies (streamed when large), keep-alive, and HTTPS with a
+//! certificate re-read when it is renewed (`tls.rs`).
 
 mod body;
 mod connection;
@@ -7,5 +8,6 @@ mod framing;
 mod head;
 mod limits;
 mod server;
+mod tls;
 
 pub use server::{run, CardDavApp};

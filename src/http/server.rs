@@ -20,6 +20,7 @@ use pingora::services::listening::Service;
 use super::body::{self, BodyError};
 use super::connection::{Reuse, KEEPALIVE};
 use super::limits::ConnectionLimits;
+use super::tls::{self, Certificates};
 use super::{framing, head};
 use crate::app::Live;
 use crate::auth::AuthFailure;
@@ -120,6 +121,9 @@ impl CardDavApp {
     async fn answer(&self, session: &mut ServerSession, head: &RequestHead) -> Reply {
         let state = self.live.load_full();
         let server = &state.config.server;
+        if let Some(reply) = redirect_to_https(session, &state, head) {
+            return discard_body(session, self, reply).await;
+        }
         // The path is parsed here once; the DAV layer answers from the parsed resource.
         let resource = paths::parse(&head.path);
         if resource == Some(paths::Resource::WellKnown) {
@@ -347,18 +351,76 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
             std::process::exit(2);
         }
     };
+    let certificates = match &state.config.server.tls {
+        Some(tls) => match Certificates::load(&tls.cert_file, &tls.key_file) {
+            Ok(certificates) => Some(certificates),
+            Err(e) => {
+                tracing::error!("[server.tls] {e}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
+    };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
     let mut service = Service::new("carddav".to_string(), app);
+    let buffers = L4BufferSettings::new(READ_BUFFER, WRITE_BUFFER);
     for addr in &state.config.server.listen {
-        service.add_listener(
-            ListenerConfig::tcp(addr.as_str())
-                .l4_buffer(L4BufferSettings::new(READ_BUFFER, WRITE_BUFFER)),
-        );
+        service.add_listener(ListenerConfig::tcp(addr.as_str()).l4_buffer(buffers));
+    }
+    if let (Some(tls), Some(certificates)) = (&state.config.server.tls, &certificates) {
+        for addr in &tls.listen {
+            let settings = match certificates.listener_settings() {
+                Ok(settings) => settings,
+                Err(e) => {
+                    tracing::error!("[server.tls] {e}");
+                    std::process::exit(2);
+                }
+            };
+            service.add_listener(
+                ListenerConfig::tcp(addr.as_str())
+                    .l4_buffer(buffers)
+                    .tls(settings),
+            );
+        }
     }
     server.add_service(service);
     server.add_service(background_service("poller", poller));
+    if let Some(certificates) = certificates {
+        server.add_service(background_service(
+            "tls-certificates",
+            CertificateWatch(certificates),
+        ));
+    }
     server.run_forever()
+}
+
+/// Re-reads the TLS certificate when its files change, and at every SIGHUP.
+struct CertificateWatch(Arc<Certificates>);
+
+#[async_trait::async_trait]
+impl pingora::services::background::BackgroundService for CertificateWatch {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut hangups =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        loop {
+            let hangup = async {
+                match hangups.as_mut() {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(tls::CHECK_EVERY) => {
+                    self.0.reload_if_changed();
+                }
+                _ = hangup => {
+                    self.0.reload();
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
 }
 
 /// The client's IP address (unspecified for a Unix socket).
@@ -367,4 +429,46 @@ fn client_ip(session: &ServerSession) -> IpAddr {
         .client_addr()
         .and_then(|addr| addr.as_inet())
         .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip())
+}
+
+/// With `[server.tls] redirect_plain`, a request on a plain connection is sent to the same
+/// path over HTTPS (308 keeps the method and body, so a PROPFIND stays a PROPFIND).
+fn redirect_to_https(
+    session: &ServerSession,
+    state: &crate::app::AppState,
+    head: &RequestHead,
+) -> Option<Reply> {
+    let tls = state
+        .config
+        .server
+        .tls
+        .as_ref()
+        .filter(|t| t.redirect_plain)?;
+    let secure = session.digest().is_some_and(|d| d.ssl_digest.is_some());
+    if secure {
+        return None;
+    }
+    let host = session
+        .req_header()
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(host_without_port)
+        .filter(|h| !h.is_empty())
+        .unwrap_or("localhost");
+    let port = tls.https_port().map_or(String::new(), |p| match p {
+        443 => String::new(),
+        p => format!(":{p}"),
+    });
+    Some(Reply::new(308).header("Location", format!("https://{host}{port}{}", head.path)))
+}
+
+/// `example.com:8008` → `example.com`, `[::1]:8008` → `[::1]`.
+fn host_without_port(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i) if !host.get(i..).is_some_and(|tail| tail.contains(']')) => {
+            host.get(..i).unwrap_or(host)
+        }
+        _ => host,
+    }
 }

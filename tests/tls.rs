@@ -1,0 +1,266 @@
+//! HTTPS through the real server with a real TLS client (curl, openssl s_client): a sync over
+//! TLS 1.2 and 1.3, a certificate renewed while a sync streams (nothing lost, the next
+//! handshake gets the new certificate), a broken renewal that keeps the old one, and plain
+//! HTTP redirected to HTTPS.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use support::cards::eventually_within;
+use support::server::{standard_config, write_atomically};
+use support::{
+    certs, free_port, google_csv, google_row, sync_body, Multistatus, Server, ServerSpec,
+};
+
+const CARDS: usize = 2000;
+
+/// A server with `CARDS` cards on a plain port and an HTTPS port; `extra_tls` goes into
+/// `[server.tls]`.
+fn start(extra_tls: &str) -> (Server, u16, tempfile::TempDir) {
+    let pki = tempfile::tempdir().expect("tempdir");
+    certs::make(pki.path(), "localhost", Some("DNS:localhost,IP:127.0.0.1"));
+    let tls_port = free_port();
+    let rows: Vec<String> = (0..CARDS)
+        .map(|i| {
+            google_row(
+                &format!("Person{i}"),
+                "Staff",
+                "Corp",
+                &format!("p{i}@corp.example"),
+                "+1 212 555 0100",
+            )
+        })
+        .collect();
+    let config = format!(
+        "{}\n[server.tls]\nlisten = [\"127.0.0.1:{tls_port}\"]\ncert_file = \"tls/server.pem\"\nkey_file = \"tls/server.key\"\n{extra_tls}",
+        standard_config("")
+    );
+    let read = |name: &str| std::fs::read(pki.path().join(name)).expect("cert file");
+    let server = Server::start(ServerSpec {
+        config,
+        files: vec![
+            ("staff.csv".into(), google_csv(&rows).into_bytes()),
+            ("tls/server.pem".into(), read("server.pem")),
+            ("tls/server.key".into(), read("server.key")),
+        ],
+    });
+    (server, tls_port, pki)
+}
+
+/// curl against the HTTPS port, trusting the test CA, as Alice.
+fn curl(pki: &Path, tls_port: u16, args: &[&str]) -> Output {
+    let ca = pki.join("ca.pem");
+    Command::new("curl")
+        .args(["--silent", "--show-error", "--cacert"])
+        .arg(&ca)
+        .args(["--user", "alice:secret"])
+        .arg("--resolve")
+        .arg(format!("localhost:{tls_port}:127.0.0.1"))
+        .args(args)
+        .arg(format!(
+            "https://localhost:{tls_port}/addressbooks/alice/staff/"
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .expect("curl (apt-get install curl)")
+}
+
+fn sync_args(body: &str) -> Vec<String> {
+    vec![
+        "--request".into(),
+        "REPORT".into(),
+        "--header".into(),
+        "Content-Type: application/xml".into(),
+        "--data-binary".into(),
+        body.into(),
+    ]
+}
+
+/// The serial number of the certificate a new TLS handshake gets.
+fn served_serial(tls_port: u16) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -connect 127.0.0.1:{tls_port} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial"
+        ))
+        .output()
+        .expect("openssl");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn file_serial(pem: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(pem)
+        .output()
+        .expect("openssl");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn cards_in(out: &Output) -> usize {
+    assert!(
+        out.status.success(),
+        "curl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Multistatus::parse(&out.stdout).responses.len()
+}
+
+#[test]
+fn a_sync_over_tls_1_2_and_1_3_gets_every_card() {
+    let (server, tls_port, pki) = start("");
+    let body = sync_body("", true);
+    for version in [
+        ["--tlsv1.2", "--tls-max", "1.2"],
+        ["--tlsv1.3", "--tls-max", "1.3"],
+    ] {
+        let mut args: Vec<&str> = version.to_vec();
+        let sync = sync_args(&body);
+        args.extend(sync.iter().map(String::as_str));
+        let out = curl(pki.path(), tls_port, &args);
+        assert_eq!(cards_in(&out), CARDS, "{version:?}\n{}", server.log());
+    }
+    // Plain HTTP still answers on its own port.
+    assert_eq!(server.report(&server.book_path(), &body).status, 207);
+}
+
+#[test]
+fn a_certificate_renewed_during_a_sync_loses_nothing_and_a_broken_one_is_refused() {
+    let (server, tls_port, pki) = start("");
+    let first = file_serial(&pki.path().join("server.pem"));
+    assert_eq!(served_serial(tls_port), first);
+
+    // A slow client: the whole sync takes seconds, and the renewal lands in the middle.
+    let body = sync_body("", true);
+    // About 1 MB at 50 KB/s: twenty seconds, more than the five the server takes at most
+    // to notice new files.
+    let mut args: Vec<String> = vec!["--limit-rate".into(), "50k".into()];
+    args.extend(sync_args(&body));
+    let pki_path = pki.path().to_path_buf();
+    let sync = std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        curl(&pki_path, tls_port, &args)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // Renewal: a new key and certificate from the same CA, written as certbot does.
+    let renewed = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(pki.path().join("ca.pem"), renewed.path().join("ca.pem")).expect("ca");
+    std::fs::copy(pki.path().join("ca.key"), renewed.path().join("ca.key")).expect("ca key");
+    renew(renewed.path());
+    write_atomically(
+        &server.path("tls/server.key"),
+        &std::fs::read(renewed.path().join("server.key")).expect("key"),
+    );
+    write_atomically(
+        &server.path("tls/server.pem"),
+        &std::fs::read(renewed.path().join("server.pem")).expect("pem"),
+    );
+    let second = file_serial(&renewed.path().join("server.pem"));
+    assert_ne!(first, second);
+    eventually_within(
+        &server,
+        "the renewed certificate",
+        Duration::from_secs(20),
+        || served_serial(tls_port) == second,
+    );
+    assert!(
+        !sync.is_finished(),
+        "the sync ended before the renewal was served"
+    );
+    let out = sync.join().expect("sync thread");
+    assert_eq!(
+        cards_in(&out),
+        CARDS,
+        "the sync in flight lost cards:\n{}",
+        server.log()
+    );
+
+    // A broken renewal (the key of another certificate) keeps the working one.
+    write_atomically(
+        &server.path("tls/server.key"),
+        &std::fs::read(pki.path().join("server.key")).expect("old key"),
+    );
+    eventually_within(
+        &server,
+        "the refusal in the log",
+        Duration::from_secs(20),
+        || server.log().contains("TLS certificate not reloaded"),
+    );
+    assert_eq!(served_serial(tls_port), second);
+    let out = curl(
+        pki.path(),
+        tls_port,
+        &sync_args(&body)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(cards_in(&out), CARDS);
+}
+
+/// A new key and certificate for localhost, signed by the CA already in `dir`.
+fn renew(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("ext");
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+}
+
+#[test]
+fn plain_http_is_redirected_to_https_when_asked() {
+    let (server, tls_port, _pki) = start("redirect_plain = true\n");
+    let r = server.propfind(&server.book_path(), "0", "");
+    assert_eq!(r.status, 308);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://127.0.0.1:{tls_port}{}", server.book_path()).as_str())
+    );
+    // Health checks on the plain port are redirected too; the HTTPS port answers them.
+    let r = server.request("GET", "/healthz", &[], "");
+    assert_eq!(r.status, 308);
+}
