@@ -123,6 +123,31 @@ fn a_sync_over_tls_1_2_and_1_3_gets_every_card() {
         let out = curl(pki.path(), tls_port, &args);
         assert_eq!(cards_in(&out), CARDS, "{version:?}\n{}", server.log());
     }
+    // Two requests on one connection: the second reuses it (no new handshake).
+    let url = format!("https://localhost:{tls_port}/addressbooks/alice/staff/");
+    let out = curl(
+        pki.path(),
+        tls_port,
+        &[
+            "--request",
+            "PROPFIND",
+            "--header",
+            "Depth: 0",
+            "--output",
+            "/dev/null",
+            "--write-out",
+            "%{http_code} %{num_connects}\n",
+            &url,
+            "--output",
+            "/dev/null",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "207 1\n207 0\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Plain HTTP still answers on its own port.
     assert_eq!(server.report(&server.book_path(), &body).status, 207);
 }
@@ -158,6 +183,12 @@ fn a_certificate_renewed_during_a_sync_loses_nothing_and_a_broken_one_is_refused
         &server.path("tls/server.pem"),
         &std::fs::read(renewed.path().join("server.pem")).expect("pem"),
     );
+    // certbot's deploy hook would `systemctl reload`; the file watch alone is checked below.
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
     let second = file_serial(&renewed.path().join("server.pem"));
     assert_ne!(first, second);
     eventually_within(

@@ -44,8 +44,9 @@ impl ServerApp for CardDavApp {
         };
         let mut session = ServerSession::new_http1(stream);
         session.set_keepalive(Some(KEEPALIVE.as_secs()));
+        let mut head_deadline = self.header_timeout;
         loop {
-            match timeout(self.header_timeout, session.read_request()).await {
+            match timeout(head_deadline, session.read_request()).await {
                 Ok(Ok(true)) => {}
                 Ok(_) => return None,
                 Err(_) => {
@@ -58,14 +59,16 @@ impl ServerApp for CardDavApp {
                 settings,
                 prefix,
             } = self.serve(session, shutdown).await?;
-            // The head deadline starts with the next request's first byte.
-            if prefix.is_none()
-                && !matches!(
-                    timeout(KEEPALIVE, stream.try_peek(&mut [0u8])).await,
-                    Ok(Ok(true))
-                )
-            {
-                return None;
+            // The head deadline starts with the next request's first byte. A TLS stream cannot
+            // be peeked at (pingora answers `false` at once): there the next head gets the
+            // keep-alive time, still bounded, and the connection caps bound how many wait.
+            head_deadline = self.header_timeout;
+            if prefix.is_none() {
+                match timeout(KEEPALIVE, stream.try_peek(&mut [0u8])).await {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => head_deadline = KEEPALIVE,
+                    _ => return None,
+                }
             }
             session = ServerSession::new_http1(stream);
             settings.apply_to_session(&mut session);
