@@ -295,3 +295,31 @@ fn plain_http_is_redirected_to_https_when_asked() {
     let r = server.request("GET", "/healthz", &[], "");
     assert_eq!(r.status, 308);
 }
+
+/// A real CardDAV client over HTTPS, as a phone is set up: the server's root URL, the CA to
+/// trust, discovery, then a full sync of the book.
+#[test]
+fn vdirsyncer_discovers_and_syncs_over_https() {
+    let (server, tls_port, pki) = start("");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, contacts) = support::vdirsyncer::config(
+        dir.path(),
+        "phone",
+        r#"collections = ["from b"]"#,
+        &format!("https://127.0.0.1:{tls_port}/"),
+        ("alice", "secret"),
+        &format!(
+            "read_only = true\nverify = \"{}\"",
+            pki.path().join("ca.pem").display()
+        ),
+    );
+    std::fs::create_dir_all(contacts.join("staff")).expect("dirs");
+    let (ok, out) = support::vdirsyncer::run(&config, &["discover", "phone"]);
+    assert!(ok && out.contains("staff"), "{out}\n{}", server.log());
+    let (ok, out) = support::vdirsyncer::run(&config, &["sync"]);
+    assert!(ok, "{out}");
+    let cards = std::fs::read_dir(contacts.join("staff"))
+        .expect("synced")
+        .count();
+    assert_eq!(cards, CARDS, "{out}");
+}
