@@ -166,3 +166,37 @@ fn a_source_failing_past_its_limit_makes_the_replica_not_ready() {
         get(&server, "/readyz").0 == 200
     });
 }
+
+/// Behind a reverse proxy: only a trusted proxy's `X-Forwarded-For` names the client, in the
+/// request log and for `metrics_allow`.
+#[test]
+fn only_a_trusted_proxy_names_the_client() {
+    let rows = vec![google_row("Ann", "Lee", "Corp", "ann@corp.example", "")];
+    let server = Server::start(ServerSpec {
+        config: standard_config("").replacen(
+            "[server]\n",
+            "[server]\ntrusted_proxies = [\"127.0.0.2\"]\nmetrics_allow = [\"192.0.2.10\"]\n",
+            1,
+        ),
+        files: vec![("staff.csv".into(), google_csv(&rows).into_bytes())],
+    });
+    let forwarded = [("X-Forwarded-For", "192.0.2.10")];
+    // From the proxy: the forwarded address is the client (and may scrape).
+    let r = Conn::open_from(Ipv4Addr::new(127, 0, 0, 2), server.port)
+        .send("GET", "/metrics", &forwarded, b"");
+    assert_eq!(r.status, 200);
+    // From anyone else the header counts for nothing.
+    let r = Conn::open(server.port).send("GET", "/metrics", &forwarded, b"");
+    assert_eq!(r.status, 404);
+    // The log line follows the reply.
+    eventually_within(
+        &server,
+        "both requests logged",
+        Duration::from_secs(10),
+        || {
+            let log = server.log();
+            log.contains("client=192.0.2.10 method=GET path=/metrics status=200")
+                && log.contains("client=127.0.0.1 method=GET path=/metrics status=404")
+        },
+    );
+}

@@ -161,6 +161,7 @@ impl Config {
             return Err("[server] body_timeout and body_min_rate must be positive".into());
         }
         self.metrics_allow()?;
+        self.trusted_proxies()?;
         self.ready_max_failing()?;
         if server.max_connections == Some(0) || server.max_connections_per_client == Some(0) {
             return Err("[server] connection limits must be positive".into());
@@ -247,19 +248,12 @@ impl Config {
 
     /// The addresses `[server] metrics_allow` admits to `/metrics`.
     pub fn metrics_allow(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        self.server
-            .metrics_allow
-            .iter()
-            .map(|entry| {
-                let entry = entry.trim();
-                entry
-                    .parse::<ipnet::IpNet>()
-                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        format!("[server] metrics_allow: {entry:?} is neither an IP address nor a CIDR range")
-                    })
-            })
-            .collect()
+        networks("metrics_allow", &self.server.metrics_allow)
+    }
+
+    /// The proxies `[server] trusted_proxies` names.
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        networks("trusted_proxies", &self.server.trusted_proxies)
     }
 
     pub fn ready_max_failing(&self) -> Result<Duration, String> {
@@ -296,4 +290,20 @@ fn check_id(what: &str, id: &str) -> Result<(), String> {
             "{what} {id:?}: use 1-64 characters from A-Z a-z 0-9 . _ - (not starting with .)"
         ))
     }
+}
+
+/// IP addresses or CIDR ranges of the `[server]` key `key`.
+fn networks(key: &str, entries: &[String]) -> Result<Vec<ipnet::IpNet>, String> {
+    entries
+        .iter()
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("[server] {key}: {entry:?} is neither an IP address nor a CIDR range")
+                })
+        })
+        .collect()
 }

@@ -74,6 +74,11 @@ pub struct ServerSettings {
     /// Everyone else gets 404, as if there were no such path.
     #[serde(default = "default_metrics_allow")]
     pub metrics_allow: Vec<String>,
+    /// Reverse proxies (IPs or CIDR ranges) whose `X-Forwarded-For` names the client, for
+    /// the request log, login throttling and `metrics_allow`. From anyone else the header is
+    /// ignored, so a client cannot pick the address it is judged by.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// A source failing for longer than this ("15m", counted from its last success or from
     /// the start) makes `/readyz` answer 503, so a load balancer prefers replicas that are
     /// current.
@@ -163,6 +168,7 @@ impl Default for ServerSettings {
             body_timeout: default_body_timeout(),
             body_min_rate: default_body_min_rate(),
             metrics_allow: default_metrics_allow(),
+            trusted_proxies: Vec::new(),
             ready_max_failing: default_ready_max_failing(),
             max_connections: None,
             max_connections_per_client: None,

@@ -3,6 +3,7 @@
 //! certificate re-read when it is renewed (`tls.rs`).
 
 mod body;
+mod client_addr;
 mod connection;
 mod framing;
 mod head;

@@ -18,6 +18,7 @@ use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
 use super::body::{self, BodyError};
+use super::client_addr;
 use super::connection::{Reuse, KEEPALIVE};
 use super::limits::ConnectionLimits;
 use super::tls::{self, Certificates};
@@ -98,7 +99,7 @@ impl CardDavApp {
             .record(&head.method, report, status, elapsed, bytes);
         tracing::info!(
             target: "cardbridge::access",
-            client = %client_ip(&session),
+            client = %client_ip(&session, &self.live.load()),
             method = %head.method,
             path = %head.path,
             status,
@@ -132,7 +133,7 @@ impl CardDavApp {
         if head.method == "OPTIONS" {
             return discard_body(session, self, dav::options()).await;
         }
-        let client = client_ip(session);
+        let client = client_ip(session, &state);
         if let Some(reply) = ops::answer(&state, &head.path, client, self.limits.open()) {
             return discard_body(session, self, reply).await;
         }
@@ -423,12 +424,19 @@ impl pingora::services::background::BackgroundService for CertificateWatch {
     }
 }
 
-/// The client's IP address (unspecified for a Unix socket).
-fn client_ip(session: &ServerSession) -> IpAddr {
-    session
+/// The client's IP address (unspecified for a Unix socket), as `[server] trusted_proxies`
+/// let it be named.
+fn client_ip(session: &ServerSession, state: &crate::app::AppState) -> IpAddr {
+    let peer = session
         .client_addr()
         .and_then(|addr| addr.as_inet())
-        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip())
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip());
+    let trusted = state.config.trusted_proxies().unwrap_or_default();
+    let forwarded = (!trusted.is_empty())
+        .then(|| session.req_header().headers.get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok());
+    client_addr::client(peer, forwarded, &trusted)
 }
 
 /// With `[server.tls] redirect_plain`, a request on a plain connection is sent to the same

@@ -51,13 +51,8 @@ fn readiness(app: &AppState) -> Reply {
     }
 }
 
-/// Whether `client` is in `[server] metrics_allow` (IPv4 clients on an IPv6 socket count as
-/// their IPv4 address).
+/// Whether `client` is in `[server] metrics_allow`.
 fn metrics_allowed(app: &AppState, client: IpAddr) -> bool {
-    let client = match client {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
-        v4 => v4,
-    };
     app.config
         .metrics_allow()
         .is_ok_and(|nets| nets.iter().any(|net| net.contains(&client)))
