@@ -5,6 +5,7 @@
 mod body;
 mod client_addr;
 mod connection;
+mod drain;
 mod framing;
 mod head;
 mod limits;

@@ -13,13 +13,14 @@ use pingora::http::ResponseHeader;
 use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::protocols::http::ServerSession;
 use pingora::server::configuration::ServerConf;
-use pingora::server::{Server, ShutdownWatch};
+use pingora::server::{RunArgs, Server, ShutdownWatch};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 
 use super::body::{self, BodyError};
 use super::client_addr;
 use super::connection::{Reuse, KEEPALIVE};
+use super::drain::{Drain, DrainingShutdown};
 use super::limits::ConnectionLimits;
 use super::tls::{self, Certificates};
 use super::{framing, head};
@@ -35,6 +36,8 @@ pub struct CardDavApp {
     pub(super) limits: Arc<ConnectionLimits>,
     pub(super) header_timeout: Duration,
     pub(super) body_pace: body::Pace,
+    /// Requests in flight, and whether a SIGTERM is draining them.
+    pub(super) drain: Arc<Drain>,
 }
 
 impl CardDavApp {
@@ -55,6 +58,7 @@ impl CardDavApp {
                 min_rate: server.body_min_rate,
             },
             limits: Arc::new(limits),
+            drain: Arc::default(),
             live,
         })
     }
@@ -69,10 +73,11 @@ impl CardDavApp {
         // answered in order, one after the other, instead of being dropped with the
         // connection.
         session.set_pipelining_enabled(true);
+        let _in_flight = self.drain.begin();
         // pingora turns keep-alive off for `Connection: close`, HTTP/1.0 and ambiguous
         // framing, and makes it unlimited otherwise.
         if session.get_keepalive().is_some() {
-            session.set_keepalive(if *shutdown.borrow() {
+            session.set_keepalive(if *shutdown.borrow() || self.drain.is_draining() {
                 None
             } else {
                 Some(KEEPALIVE.as_secs())
@@ -134,6 +139,10 @@ impl CardDavApp {
             return discard_body(session, self, dav::options()).await;
         }
         let client = client_ip(session, &state);
+        if self.drain.is_draining() && head.path == "/readyz" {
+            let reply = Reply::new(503).body("text/plain; charset=utf-8", "not ready: stopping\n");
+            return discard_body(session, self, reply).await;
+        }
         if let Some(reply) = ops::answer(&state, &head.path, client, self.limits.open()) {
             return discard_body(session, self, reply).await;
         }
@@ -364,6 +373,7 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
+    let drain = Arc::clone(&app.drain);
     let mut service = Service::new("carddav".to_string(), app);
     let buffers = L4BufferSettings::new(READ_BUFFER, WRITE_BUFFER);
     for addr in &state.config.server.listen {
@@ -393,7 +403,10 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
             CertificateWatch(certificates),
         ));
     }
-    server.run_forever()
+    server.run(RunArgs {
+        shutdown_signal: Box::new(DrainingShutdown(drain)),
+    });
+    std::process::exit(0)
 }
 
 /// Re-reads the TLS certificate when its files change, and at every SIGHUP.

@@ -60,6 +60,17 @@ impl Conn {
         Ok(Conn::from_stream(socket.into()))
     }
 
+    /// A connection whose receive window is a few kilobytes: until this client reads, the
+    /// server cannot finish a large answer (its writes wait), as with a phone on a slow link.
+    pub fn open_narrow(port: u16) -> Conn {
+        use socket2::{Domain, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let to = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        socket.connect(&SockAddr::from(to)).expect("connect");
+        Conn::from_stream(socket.into())
+    }
+
     fn from_stream(stream: TcpStream) -> Conn {
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))

@@ -276,6 +276,18 @@ impl Server {
         assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
     }
 
+    /// Waits up to `limit` for the server process to exit; its status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// The server's process id (for its figures in /proc).
     pub fn pid(&self) -> u32 {
         self.child.id()
