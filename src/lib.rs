@@ -22,7 +22,8 @@
 //! - `render_cache`: rendered vCards cached by (ETag, version).
 //! - `vcard`: rendering a contact as vCard 3.0 / 4.0, with size caps.
 //! - `auth`: HTTP Basic against static users or a directory, with login throttling.
-//! - `http`: connections, request heads and bodies within limits, replies (on pingora).
+//! - `http`: connections, request heads and bodies within limits, replies, HTTPS with
+//!   certificate renewal, trusted proxies, the SIGTERM drain (on pingora).
 //! - `dav`: the read-only WebDAV/CardDAV layer, from a parsed request to a reply.
 //! - `metrics`: Prometheus counters of requests and logins, the text format, process figures.
 //! - `ops`: the operator endpoints `/healthz`, `/readyz` (probes) and `/metrics` (the scrape).
