@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
-use support::server::standard_config;
-use support::{certs, free_port, google_csv, google_row, sync_body, Server, ServerSpec};
+use support::{certs, sync_body};
 
 const CARDS: usize = 1000;
 
@@ -202,32 +201,7 @@ fn main() {
     if std::env::var_os("CARDBRIDGE_LOG").is_none() {
         std::env::set_var("CARDBRIDGE_LOG", "info,cardbridge::access=off");
     }
-    let pki = tempfile::tempdir().expect("tempdir");
-    certs::make(pki.path(), "localhost", Some("DNS:localhost,IP:127.0.0.1"));
-    let tls_port = free_port();
-    let rows: Vec<String> = (0..CARDS)
-        .map(|i| {
-            google_row(
-                &format!("Person{i}"),
-                "Staff",
-                "Corp",
-                &format!("p{i}@corp.example"),
-                "+1 212 555 0100",
-            )
-        })
-        .collect();
-    let read = |name: &str| std::fs::read(pki.path().join(name)).expect("cert file");
-    let server = Server::start(ServerSpec {
-        config: format!(
-            "{}\n[server.tls]\nlisten = [\"127.0.0.1:{tls_port}\"]\ncert_file = \"server.pem\"\nkey_file = \"server.key\"\n",
-            standard_config("")
-        ),
-        files: vec![
-            ("staff.csv".into(), google_csv(&rows).into_bytes()),
-            ("server.pem".into(), read("server.pem")),
-            ("server.key".into(), read("server.key")),
-        ],
-    });
+    let (server, tls_port, pki) = certs::tls_server(CARDS, "");
     let mut roots = RootCertStore::empty();
     let ca = CertificateDer::from_pem_file(pki.path().join("ca.pem")).expect("CA certificate");
     roots.add(ca).expect("CA");

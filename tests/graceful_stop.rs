@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use support::cards::eventually_within;
 use support::http::{basic, Conn};
-use support::{google_row, sync_body, Multistatus, Server};
+use support::{staff_rows, sync_body, Multistatus, Server};
 
 /// About 10 MB of answer: more than the kernel buffers on both ends of a loopback connection
 /// hold (4 MB of send buffer at most by default), so the answer cannot leave the server at once.
@@ -16,17 +16,7 @@ const CARDS: usize = 20_000;
 
 #[test]
 fn sigterm_finishes_the_sync_in_flight_then_exits() {
-    let rows: Vec<String> = (0..CARDS)
-        .map(|i| {
-            google_row(
-                &format!("P{i}"),
-                "Staff",
-                "Corp",
-                &format!("p{i}@corp.example"),
-                "",
-            )
-        })
-        .collect();
+    let rows = staff_rows(CARDS);
     let mut server = Server::with_staff("", &rows);
     // A client on a slow link: a 4 KB window it does not read yet, so the server's answer
     // waits in flight.

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use support::http::basic;
 use support::server::{hash, run_cli, standard_config};
-use support::{google_csv, google_row, propfind_body, sync_body, Multistatus, Server, ServerSpec};
+use support::{
+    google_csv, google_row, propfind_body, staff_rows, sync_body, Multistatus, Server, ServerSpec,
+};
 
 const STATE: &str = "\n[store]\nstate_dir = \"state\"\n";
 
@@ -42,17 +44,7 @@ readers = ["*"]
 "#;
 
 fn start() -> Server {
-    let staff: Vec<String> = (0..20)
-        .map(|i| {
-            google_row(
-                &format!("Person{i}"),
-                "Staff",
-                "Corp",
-                &format!("p{i}@corp.example"),
-                "",
-            )
-        })
-        .collect();
+    let staff = staff_rows(20);
     let rooms_csv = google_csv(&[google_row("Room", "Oslo", "Corp", "oslo@corp.example", "")]);
     Server::start(ServerSpec {
         config: standard_config(&format!("{STATE}{}", rooms("5m"))),

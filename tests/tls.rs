@@ -10,44 +10,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use support::cards::eventually_within;
-use support::server::{standard_config, write_atomically};
-use support::{
-    certs, free_port, google_csv, google_row, sync_body, Multistatus, Server, ServerSpec,
-};
+use support::server::write_atomically;
+use support::{certs, sync_body, Multistatus, Server};
 
 const CARDS: usize = 2000;
 
-/// A server with `CARDS` cards on a plain port and an HTTPS port; `extra_tls` goes into
-/// `[server.tls]`.
 fn start(extra_tls: &str) -> (Server, u16, tempfile::TempDir) {
-    let pki = tempfile::tempdir().expect("tempdir");
-    certs::make(pki.path(), "localhost", Some("DNS:localhost,IP:127.0.0.1"));
-    let tls_port = free_port();
-    let rows: Vec<String> = (0..CARDS)
-        .map(|i| {
-            google_row(
-                &format!("Person{i}"),
-                "Staff",
-                "Corp",
-                &format!("p{i}@corp.example"),
-                "+1 212 555 0100",
-            )
-        })
-        .collect();
-    let config = format!(
-        "{}\n[server.tls]\nlisten = [\"127.0.0.1:{tls_port}\"]\ncert_file = \"tls/server.pem\"\nkey_file = \"tls/server.key\"\n{extra_tls}",
-        standard_config("")
-    );
-    let read = |name: &str| std::fs::read(pki.path().join(name)).expect("cert file");
-    let server = Server::start(ServerSpec {
-        config,
-        files: vec![
-            ("staff.csv".into(), google_csv(&rows).into_bytes()),
-            ("tls/server.pem".into(), read("server.pem")),
-            ("tls/server.key".into(), read("server.key")),
-        ],
-    });
-    (server, tls_port, pki)
+    certs::tls_server(CARDS, extra_tls)
 }
 
 /// curl against the HTTPS port, trusting the test CA, as Alice.
@@ -174,7 +143,11 @@ fn a_certificate_renewed_during_a_sync_loses_nothing_and_a_broken_one_is_refused
     let renewed = tempfile::tempdir().expect("tempdir");
     std::fs::copy(pki.path().join("ca.pem"), renewed.path().join("ca.pem")).expect("ca");
     std::fs::copy(pki.path().join("ca.key"), renewed.path().join("ca.key")).expect("ca key");
-    renew(renewed.path());
+    certs::issue(
+        renewed.path(),
+        "localhost",
+        Some("DNS:localhost,IP:127.0.0.1"),
+    );
     write_atomically(
         &server.path("tls/server.key"),
         &std::fs::read(renewed.path().join("server.key")).expect("key"),
@@ -230,56 +203,6 @@ fn a_certificate_renewed_during_a_sync_loses_nothing_and_a_broken_one_is_refused
             .collect::<Vec<_>>(),
     );
     assert_eq!(cards_in(&out), CARDS);
-}
-
-/// A new key and certificate for localhost, signed by the CA already in `dir`.
-fn renew(dir: &Path) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .expect("ext");
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-    ]);
 }
 
 #[test]

@@ -74,6 +74,21 @@ pub fn google_row(given: &str, family: &str, org: &str, email: &str, phone: &str
     format!("{given},{family},{org},* Work,{email},Work,{phone},,")
 }
 
+/// `n` generated staff rows: Person0 Staff … with an address and a work phone each.
+pub fn staff_rows(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            google_row(
+                &format!("Person{i}"),
+                "Staff",
+                "Corp",
+                &format!("p{i}@corp.example"),
+                "+1 212 555 0100",
+            )
+        })
+        .collect()
+}
+
 /// A Google-format CSV file of `rows`.
 pub fn google_csv(rows: &[String]) -> String {
     format!("{GOOGLE_HEADER}\n{}\n", rows.join("\n"))
