@@ -96,6 +96,8 @@ if [ "$need" = "test" ]; then
   [ -x /bin/kill ] || missing_pkgs+=(procps)
   # tests/ops_endpoints.rs: Prometheus's own parser checks /metrics.
   command -v promtool >/dev/null 2>&1 || missing_pkgs+=(prometheus)
+  # tests/tls.rs: curl is the HTTPS client (openssl s_client reads the served certificate).
+  command -v curl >/dev/null 2>&1 || missing_pkgs+=(curl)
 fi
 
 apt_install "${missing_pkgs[@]}"

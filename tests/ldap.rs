@@ -289,23 +289,13 @@ fn a_refused_service_account_is_not_retried_in_a_burst() {
 /// A config whose source reaches `url` (127.0.0.1 spelled localhost, the certificate's name)
 /// anonymously, which the other tests (a service account) do not cover.
 fn tls_config(url: &str, starttls: bool, ca_line: &str) -> String {
-    format!(
-        r#"
-[server]
-listen = ["127.0.0.1:{{PORT}}"]
-[[source]]
-id = "directory"
-kind = "ldap"
-base = "{PEOPLE}"
-[source.server]
-url = "{}"
-starttls = {starttls}
-{ca_line}
-[[addressbook]]
-id = "staff"
-sources = ["directory"]
-"#,
-        url.replace("127.0.0.1", "localhost"),
+    support::directory_config(
+        &format!("base = \"{PEOPLE}\""),
+        &format!(
+            "[source.server]\nurl = \"{}\"\nstarttls = {starttls}\n{ca_line}",
+            url.replace("127.0.0.1", "localhost")
+        ),
+        "",
     )
 }
 

@@ -52,6 +52,12 @@ pub struct Config {
     pub login_limits: LoginLimits,
     pub sources: Vec<SourceConfig>,
     pub books: Vec<BookConfig>,
+    /// `[server] metrics_allow`, parsed once: who may read `/metrics`.
+    pub metrics_allow: Vec<ipnet::IpNet>,
+    /// `[server] trusted_proxies`, parsed once: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `[server] ready_max_failing`, parsed once.
+    pub ready_max_failing: Duration,
 }
 
 /// A configuration error, always naming the file.
@@ -105,7 +111,14 @@ impl Config {
             tls.cert_file = base.join(&tls.cert_file);
             tls.key_file = base.join(&tls.key_file);
         }
+        let metrics_allow = networks("metrics_allow", &server.metrics_allow)?;
+        let trusted_proxies = networks("trusted_proxies", &server.trusted_proxies)?;
+        let ready_max_failing = parse_duration(&server.ready_max_failing)
+            .map_err(|e| format!("[server] ready_max_failing: {e}"))?;
         let config = Config {
+            metrics_allow,
+            trusted_proxies,
+            ready_max_failing,
             path: path.to_path_buf(),
             server,
             store,
@@ -160,9 +173,6 @@ impl Config {
         if self.body_timeout()?.is_zero() || server.body_min_rate == 0 {
             return Err("[server] body_timeout and body_min_rate must be positive".into());
         }
-        self.metrics_allow()?;
-        self.trusted_proxies()?;
-        self.ready_max_failing()?;
         if server.max_connections == Some(0) || server.max_connections_per_client == Some(0) {
             return Err("[server] connection limits must be positive".into());
         }
@@ -244,21 +254,6 @@ impl Config {
     pub fn header_timeout(&self) -> Result<Duration, String> {
         parse_duration(&self.server.header_timeout)
             .map_err(|e| format!("[server] header_timeout: {e}"))
-    }
-
-    /// The addresses `[server] metrics_allow` admits to `/metrics`.
-    pub fn metrics_allow(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        networks("metrics_allow", &self.server.metrics_allow)
-    }
-
-    /// The proxies `[server] trusted_proxies` names.
-    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
-        networks("trusted_proxies", &self.server.trusted_proxies)
-    }
-
-    pub fn ready_max_failing(&self) -> Result<Duration, String> {
-        parse_duration(&self.server.ready_max_failing)
-            .map_err(|e| format!("[server] ready_max_failing: {e}"))
     }
 
     pub fn body_timeout(&self) -> Result<Duration, String> {

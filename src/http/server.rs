@@ -139,11 +139,13 @@ impl CardDavApp {
             return discard_body(session, self, dav::options()).await;
         }
         let client = client_ip(session, &state);
-        if self.drain.is_draining() && head.path == "/readyz" {
-            let reply = Reply::new(503).body("text/plain; charset=utf-8", "not ready: stopping\n");
-            return discard_body(session, self, reply).await;
-        }
-        if let Some(reply) = ops::answer(&state, &head.path, client, self.limits.open()) {
+        if let Some(reply) = ops::answer(
+            &state,
+            &head.path,
+            client,
+            self.limits.open(),
+            self.drain.is_draining(),
+        ) {
             return discard_body(session, self, reply).await;
         }
         let authorization = session
@@ -444,12 +446,12 @@ fn client_ip(session: &ServerSession, state: &crate::app::AppState) -> IpAddr {
         .client_addr()
         .and_then(|addr| addr.as_inet())
         .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip());
-    let trusted = state.config.trusted_proxies().unwrap_or_default();
+    let trusted = &state.config.trusted_proxies;
     let forwarded = (!trusted.is_empty())
         .then(|| session.req_header().headers.get("x-forwarded-for"))
         .flatten()
         .and_then(|v| v.to_str().ok());
-    client_addr::client(peer, forwarded, &trusted)
+    client_addr::client(peer, forwarded, trusted)
 }
 
 /// With `[server.tls] redirect_plain`, a request on a plain connection is sent to the same

@@ -58,8 +58,7 @@ fn read_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> 
     if chain.is_empty() {
         return Err(format!("{cert}: no certificate (PEM) found"));
     }
-    let chain = chain.into_iter().map(|c| c.into_owned()).collect();
-    CertifiedKey::from_der(chain, private_key.clone_key(), provider)
+    CertifiedKey::from_der(chain, private_key, provider)
         .map_err(|e| format!("{cert} with {key}: {e}"))
 }
 

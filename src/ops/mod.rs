@@ -15,16 +15,19 @@ use crate::metrics::exposition::CONTENT_TYPE;
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The answer for an operator path, or `None` when `path` is not one (the DAV layer answers).
-/// `open_connections` comes from the HTTP layer's connection caps.
+/// `open_connections` comes from the HTTP layer's connection caps; `stopping` is set while a
+/// SIGTERM drains the requests in flight.
 pub fn answer(
     app: &AppState,
     path: &str,
     client: IpAddr,
     open_connections: usize,
+    stopping: bool,
 ) -> Option<Reply> {
     let path = path.split('?').next().unwrap_or(path);
     match path {
         "/healthz" => Some(Reply::new(200).body(TEXT, "ok\n")),
+        "/readyz" if stopping => Some(Reply::new(503).body(TEXT, "not ready: stopping\n")),
         "/readyz" => Some(readiness(app)),
         "/metrics" => Some(if metrics_allowed(app, client) {
             Reply::new(200).body(CONTENT_TYPE, metrics::render(app, open_connections))
@@ -36,9 +39,7 @@ pub fn answer(
 }
 
 fn readiness(app: &AppState) -> Reply {
-    // The limit was checked when the configuration was loaded.
-    let limit = app.config.ready_max_failing().unwrap_or_default();
-    let reasons = health::not_ready_reasons(app, limit, SystemTime::now());
+    let reasons = health::not_ready_reasons(app, app.config.ready_max_failing, SystemTime::now());
     if reasons.is_empty() {
         Reply::new(200).body(TEXT, "ready\n")
     } else {
@@ -54,6 +55,7 @@ fn readiness(app: &AppState) -> Reply {
 /// Whether `client` is in `[server] metrics_allow`.
 fn metrics_allowed(app: &AppState, client: IpAddr) -> bool {
     app.config
-        .metrics_allow()
-        .is_ok_and(|nets| nets.iter().any(|net| net.contains(&client)))
+        .metrics_allow
+        .iter()
+        .any(|net| net.contains(&client))
 }
