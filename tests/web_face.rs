@@ -232,6 +232,8 @@ fn pages_carry_safe_headers_and_show_markup_as_text() {
             "{path}"
         );
     }
+    let r = server.request("GET", "/web", &[], "");
+    assert_eq!((r.status, r.header("Location")), (308, Some("/web/")));
     let css = server.request("GET", "/web/style.css", &[], "");
     assert_eq!(css.header("Content-Type"), Some("text/css; charset=utf-8"));
     // Without a login, a browser is asked for one.
@@ -243,14 +245,18 @@ fn pages_carry_safe_headers_and_show_markup_as_text() {
 }
 
 /// What a DAV client acts on: status, headers but the date, body.
-fn dav_view(r: &Response) -> (u16, Vec<(String, String)>, &[u8]) {
+fn dav_view(r: &Response) -> (u16, Vec<(String, String)>, String) {
     let headers = r
         .headers
         .iter()
         .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
         .cloned()
         .collect();
-    (r.status, headers, &r.body)
+    (
+        r.status,
+        headers,
+        String::from_utf8_lossy(&r.body).into_owned(),
+    )
 }
 
 #[test]

@@ -174,3 +174,27 @@ fn durations() {
     assert!(parse_duration("0s").is_err());
     assert!(parse_duration("5y").is_err());
 }
+
+#[test]
+fn public_url_and_web_settings() {
+    let config = parse(&format!(
+        "{MINIMAL}\n[server]\npublic_url = \"https://contacts.example.com\"\n[web]\nprofile_password = true\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        config.public_url.map(|o| o.url()),
+        Some("https://contacts.example.com".to_string())
+    );
+    assert!(config.web.profile_password);
+    assert!(!parse(MINIMAL).expect("valid").web.profile_password);
+    let err = parse(&format!(
+        "{MINIMAL}\n[server]\npublic_url = \"https://contacts.example.com/dav/\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("[server] public_url") && err.contains("no path"),
+        "{err}"
+    );
+    let err = parse(&format!("{MINIMAL}\n[web]\nprofile_pasword = true\n")).unwrap_err();
+    assert!(err.contains("profile_pasword"), "{err}");
+}

@@ -53,6 +53,9 @@ pub fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
         return (readable && accepts_html(head.accept.as_deref()))
             .then(|| user::page(app, request));
     }
+    if readable && path == PREFIX.trim_end_matches('/') {
+        return Some(Reply::new(308).header("Location", PREFIX));
+    }
     let rest = path.strip_prefix(PREFIX)?;
     if !readable {
         return None;
