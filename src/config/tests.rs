@@ -195,6 +195,22 @@ fn public_url_and_web_settings() {
         err.contains("[server] public_url") && err.contains("no path"),
         "{err}"
     );
+    let err = parse(&format!(
+        "{MINIMAL}\n[web]\nprofile_cert_file = \"p.pem\"\n"
+    ))
+    .unwrap_err();
+    assert!(err.contains("profile_key_file"), "{err}");
+    let config = parse(&format!(
+        "{MINIMAL}\n[web]\nprofile_cert_file = \"p.pem\"\nprofile_key_file = \"p.key\"\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        config.web.profile_signing(),
+        Some((
+            Path::new("/etc/cardbridge/p.pem"),
+            Path::new("/etc/cardbridge/p.key")
+        ))
+    );
     let err = parse(&format!("{MINIMAL}\n[web]\nprofile_pasword = true\n")).unwrap_err();
     assert!(err.contains("profile_pasword"), "{err}");
 }

@@ -13,12 +13,14 @@
 //! | `user.rs` | the user's books with card counts and last change |
 //! | `setup.rs` | the setup page: Apple profile, QR code, DAVx5, Thunderbird, Evolution |
 //! | `profile.rs` | the Apple configuration profile (`.mobileconfig`) |
+//! | `signing.rs` | signing it (CMS) when the operator gives a certificate |
 //! | `qr.rs` | the QR code of the setup page, as SVG |
 
 mod page;
 mod profile;
 mod qr;
 mod setup;
+mod signing;
 mod site;
 mod style;
 mod user;
@@ -26,6 +28,7 @@ mod user;
 use crate::app::AppState;
 use crate::auth::Identity;
 use crate::dav::{Reply, RequestHead};
+pub use signing::ProfileSigner;
 
 /// Where the web face's own paths live; nothing of the DAV layout starts with it.
 pub const PREFIX: &str = "/web/";
