@@ -54,6 +54,12 @@ pub fn page(app: &AppState, request: &WebRequest<'_>) -> Reply {
              <dt>Password</dt><dd>the one you signed in to this page with</dd>"
         )
     };
+    let plain_note = if site.origin.secure {
+        ""
+    } else {
+        " This server speaks plain HTTP: if the device cannot connect, turn <strong>Use SSL</strong> \
+         off under <strong>Advanced Settings</strong>."
+    };
     let main = format!(
         r#"<p>Your contacts are read-only address books. Add this server to your device once;
 it keeps them up to date by itself.</p>
@@ -78,7 +84,7 @@ Mac: open the downloaded file, then <strong>System Settings</strong>, search for
 <p class="note">{password_note} Installing it again replaces the account rather than adding a second one.
 {signed_note}</p>
 <p>Without the profile: Settings → Contacts → Accounts → Add Account → Other → <strong>Add CardDAV Account</strong>;
-Server <span class="url">{host}</span> User name <strong>{user}</strong> and your password.</p>
+Server <span class="url">{host}</span> User name <strong>{user}</strong> and your password.{plain_note}</p>
 
 <h2 id="davx5">Android with DAVx5</h2>
 <ol>
