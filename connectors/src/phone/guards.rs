@@ -3,11 +3,12 @@
 //! digit too many valid.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use phonenumber::metadata::{Descriptor, Metadata, DATABASE};
 use phonenumber::Type;
 use regex::{Regex, RegexBuilder};
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
 /// Whether the digits of `written` are those of `e164` with at most the country code `code`
 /// left out and a trunk prefix of that country added (`0` in DE, `8` in RU, `1` in the US).
@@ -92,19 +93,23 @@ pub(super) fn matches_whole(pattern: &Descriptor, national: &str) -> bool {
 
 /// `^(?:pattern)$`, compiled once per metadata pattern (a few thousand at most), with
 /// whitespace ignored as the crate does. `None` if it does not compile: the number is invalid.
-fn anchored(pattern: &str) -> Option<Regex> {
-    static COMPILED: LazyLock<Mutex<HashMap<String, Option<Regex>>>> =
-        LazyLock::new(Mutex::default);
+/// Shared, not cloned: a cloned `Regex` starts with no search cache and builds one at its
+/// first match, which cost more than the match itself. Looked up by the pattern text without
+/// copying it, hashed with xxh3 rather than SipHash: metadata patterns run to hundreds of bytes.
+fn anchored(pattern: &str) -> Option<Arc<Regex>> {
+    type Compiled = HashMap<String, Option<Arc<Regex>>, Xxh3DefaultBuilder>;
+    static COMPILED: LazyLock<Mutex<Compiled>> = LazyLock::new(Mutex::default);
     let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
-    compiled
-        .entry(pattern.to_string())
-        .or_insert_with(|| {
-            RegexBuilder::new(&format!("^(?:{pattern})$"))
-                .ignore_whitespace(true)
-                .build()
-                .ok()
-        })
-        .clone()
+    if let Some(known) = compiled.get(pattern) {
+        return known.clone();
+    }
+    let built = RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .ignore_whitespace(true)
+        .build()
+        .ok()
+        .map(Arc::new);
+    compiled.insert(pattern.to_string(), built.clone());
+    built
 }
 
 #[cfg(test)]
