@@ -351,7 +351,7 @@ fn export(path: PathBuf, book_id: &str, version: VersionArg) -> Result<i32, Stri
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for member in &members {
-        out.write_all(vcard::render(&member.contact, version).as_bytes())
+        out.write_all(vcard::render(&member.contact(), version).as_bytes())
             .map_err(|e| format!("writing to standard output: {e}"))?;
     }
     out.flush()

@@ -156,13 +156,14 @@ impl Shared {
             tracing::debug!(source = %config.id, "polled: nothing changed");
             return Ok(());
         }
-        if !outcome.unchanged {
-            self.take_listing(config, outcome, started);
-        }
         let shared = Arc::clone(self);
-        let source_id = config.id.clone();
+        let listed = config.clone();
+        // Packing the listing renders every card for its hash: blocking work, like publishing.
         tokio::task::spawn_blocking(move || {
-            shared.publish(|b| b.sources.contains(&source_id), &[])
+            if !outcome.unchanged {
+                shared.take_listing(&listed, outcome, started);
+            }
+            shared.publish(|b| b.sources.contains(&listed.id), &[])
         })
         .await
         .map_err(|e| PollFailure::Unsaved(format!("publishing failed: {e}")))?;

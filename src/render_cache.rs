@@ -46,7 +46,7 @@ impl RenderCache {
             self.renders.fetch_add(1, Ordering::Relaxed);
             // Copied to an exact-size buffer: the renderer's String is sized from a hint and
             // is often twice the card, and `Bytes::from(String)` would keep all of it cached.
-            let card = vcard::render_revised(&member.contact, version, member.revision);
+            let card = vcard::render_revised(&member.contact(), version, member.revision);
             Bytes::copy_from_slice(card.as_bytes())
         })
     }

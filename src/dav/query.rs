@@ -20,7 +20,7 @@ pub fn answer(on: &BookRequest, request: Query) -> Reply {
             truncated = true;
             break;
         }
-        if request.filter.matches(&member.contact) {
+        if request.filter.matches(&member.contact()) {
             if request.limit.is_some_and(|limit| matches.len() >= limit) {
                 truncated = true;
                 break;

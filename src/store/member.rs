@@ -1,13 +1,13 @@
-//! One card of a book: its contact, served ETag (the content hash of `etag.rs` folded with a
-//! heal revision), change time and URL-safe name.
+//! One card of a book: its contact (packed, `packed.rs`), served ETag (the content hash of
+//! `etag.rs` folded with a heal revision), change time and URL-safe name.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use cardbridge_connectors::Contact;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::etag::Etag;
+use super::packed::PackedContact;
 
 /// A card as served: the contact plus everything derived from it once, at poll time.
 #[derive(Debug)]
@@ -25,18 +25,29 @@ pub struct Member {
     /// Healed, and nobody has downloaded the healed version since: a further refused write
     /// brings nothing new back, so it does not heal again (memory only; see `Book::heal`).
     heal_pending: AtomicBool,
-    pub contact: Arc<Contact>,
+    packed: PackedContact,
 }
 
 impl Member {
     pub fn new(contact: Contact) -> Member {
-        Member::shared(Arc::new(contact))
+        let content = Etag::of(&contact);
+        let name = card_name(&contact.uid);
+        Member::restored(name, content, 0, 0, PackedContact::pack(&contact))
     }
 
-    /// A member sharing the contact with the source listing it came from (one copy in memory).
-    pub fn shared(contact: Arc<Contact>) -> Member {
-        let content = Etag::of(&contact);
-        Member::restored(card_name(&contact.uid), content, 0, 0, contact)
+    /// The card's contact, decoded from its packed form (a copy the caller owns). Bytes that
+    /// do not decode, which only damage to the state file the checksums missed could leave,
+    /// give an empty contact and an error in the log naming the card.
+    pub fn contact(&self) -> Contact {
+        self.packed.unpack().unwrap_or_else(|e| {
+            tracing::error!(card = %self.name, "stored card does not decode: {e}");
+            Contact::default()
+        })
+    }
+
+    /// The packed contact, shared with the listing it came from.
+    pub fn packed(&self) -> &PackedContact {
+        &self.packed
     }
 
     /// A member as the state file recorded it.
@@ -45,7 +56,7 @@ impl Member {
         content: Etag,
         revision: u32,
         changed: u64,
-        contact: Arc<Contact>,
+        packed: PackedContact,
     ) -> Member {
         Member {
             name,
@@ -54,7 +65,7 @@ impl Member {
             etag: content.folded(revision),
             changed,
             heal_pending: AtomicBool::new(false),
-            contact,
+            packed,
         }
     }
 
@@ -83,7 +94,7 @@ impl Member {
             self.content,
             revision,
             self.changed,
-            Arc::clone(&self.contact),
+            self.packed.clone(),
         );
         member.heal_pending = AtomicBool::new(true);
         Some(member)

@@ -5,13 +5,36 @@ use std::sync::Arc;
 
 use cardbridge_connectors::{Contact, SkippedRecord};
 
+use super::etag::Etag;
+use super::member::card_name;
+use super::packed::PackedContact;
 use super::Member;
 
-/// The contacts of one successful poll, shared with the book members built from them.
-pub type Listing = Arc<Vec<Arc<Contact>>>;
+/// One contact of a listing: packed, with its content hash computed once, so a publish (of
+/// this source or of another source of the same book) neither renders nor copies it again.
+#[derive(Debug)]
+pub struct Listed {
+    pub uid: Box<str>,
+    pub content: Etag,
+    pub packed: PackedContact,
+}
 
+/// The contacts of one successful poll, shared with the book members built from them.
+pub type Listing = Arc<Vec<Listed>>;
+
+/// Packs the contacts of a poll (blocking: each is rendered for its content hash). Each
+/// contact is let go of once packed, so the poll's contacts and the listing are not both
+/// held whole.
 pub fn listing(contacts: Vec<Arc<Contact>>) -> Listing {
-    Arc::new(contacts)
+    let listed = contacts
+        .into_iter()
+        .map(|contact| Listed {
+            uid: contact.uid.as_str().into(),
+            content: Etag::of(&contact),
+            packed: PackedContact::pack(&contact),
+        })
+        .collect();
+    Arc::new(listed)
 }
 
 /// The members of book `book` from the latest listing of each of its `sources`, in order
@@ -26,16 +49,23 @@ pub fn book_members(
     let mut skipped = Vec::new();
     let mut names = HashSet::new();
     for source in sources {
-        let Some(contacts) = listings.get(source) else {
+        let Some(listed) = listings.get(source) else {
             continue;
         };
-        for contact in contacts.iter() {
-            let member = Member::shared(Arc::clone(contact));
-            if names.insert(member.name.clone()) {
-                members.push(member);
+        members.reserve(listed.len());
+        for card in listed.iter() {
+            let name = card_name(&card.uid);
+            if names.insert(name.clone()) {
+                members.push(Member::restored(
+                    name,
+                    card.content,
+                    0,
+                    0,
+                    card.packed.clone(),
+                ));
             } else {
                 skipped.push(SkippedRecord {
-                    location: format!("source {source:?}, uid {:?}", contact.uid),
+                    location: format!("source {source:?}, uid {:?}", card.uid),
                     reason: format!("book {book:?} already has a card with this uid"),
                 });
             }

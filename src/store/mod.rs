@@ -11,6 +11,7 @@
 //! | `published.rs` | [`PublishedBook`]: what a book currently publishes (snapshot + log) |
 //! | `snapshot.rs` | [`Snapshot`]: a book's members by name, with their state digest |
 //! | `member.rs` | [`Member`]: one card as served (ETag, heal revision, name) |
+//! | `packed.rs` | [`PackedContact`]: a member's contact as its encoded bytes |
 //! | `etag.rs` | [`Etag`]: the content hash of a card, folded with its heal revision |
 //! | `digest.rs` | the state digest: per-member terms and their order-independent sum |
 //! | `token_uri.rs` | sync and resume tokens as URIs: formatting and parsing |
@@ -25,6 +26,7 @@ mod digest;
 mod etag;
 mod member;
 mod merge;
+mod packed;
 mod published;
 mod removal_guard;
 mod snapshot;
@@ -35,7 +37,8 @@ pub use book::{ApplyReport, Book};
 pub use changelog::{ChangeLog, Delta, Retention};
 pub use etag::Etag;
 pub use member::{card_name, Member};
-pub use merge::{book_members, listing, Listing};
+pub use merge::{book_members, listing, Listed, Listing};
+pub use packed::PackedContact;
 pub use published::PublishedBook;
 pub use removal_guard::{Hold, RemovalGuard};
 pub use snapshot::Snapshot;

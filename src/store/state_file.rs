@@ -8,13 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use cardbridge_connectors::Contact;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use super::changelog::{ChangeLog, Entry, Retention};
 use super::etag::Etag;
 use super::member::Member;
+use super::packed::PackedContact;
 use super::snapshot::Snapshot;
 
 /// Bumped when the layout changes (the contact model included: postcard has no optional
@@ -71,13 +71,30 @@ struct BookMeta {
     published: u64,
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredMember {
-    /// The content hash; the served ETag is derived from it and `revision`.
-    content: u128,
-    revision: u32,
-    changed: u64,
-    contact: Contact,
+/// A stored member is the postcard encoding of its head — (content hash, heal revision,
+/// content change time) — followed by its contact's encoding, which is the member's packed
+/// contact: a restart keeps those bytes as they are, decoding nothing.
+type StoredHead = (u128, u32, u64);
+
+fn stored_member(member: &Member) -> Result<Vec<u8>, postcard::Error> {
+    let head: StoredHead = (member.content.0, member.revision, member.changed);
+    let mut bytes = postcard::to_stdvec(&head)?;
+    bytes.extend_from_slice(member.packed().bytes());
+    Ok(bytes)
+}
+
+fn restored_member(name: &str, bytes: &[u8]) -> Result<Member, postcard::Error> {
+    let ((content, revision, changed), contact) = postcard::take_from_bytes::<StoredHead>(bytes)?;
+    if contact.is_empty() {
+        return Err(postcard::Error::DeserializeUnexpectedEnd);
+    }
+    Ok(Member::restored(
+        name.to_string(),
+        Etag(content),
+        revision,
+        changed,
+        PackedContact::from_stored(contact),
+    ))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -268,15 +285,9 @@ impl StateFile {
             if owner != book {
                 break;
             }
-            let stored: StoredMember = postcard::from_bytes(value.value())
+            let member = restored_member(name, value.value())
                 .map_err(|e| self.error(format!("card {name:?} of book {book:?}: {e}")))?;
-            members.push(Arc::new(Member::restored(
-                name.to_string(),
-                Etag(stored.content),
-                stored.revision,
-                stored.changed,
-                Arc::new(stored.contact),
-            )));
+            members.push(Arc::new(member));
         }
         let snapshot = Snapshot::from_members(members);
         if snapshot.digest() != meta.digest {
@@ -338,14 +349,7 @@ impl StateFile {
             for name in entry.changed.iter() {
                 match next.get(name) {
                     Some(member) => {
-                        let stored = StoredMember {
-                            content: member.content.0,
-                            revision: member.revision,
-                            changed: member.changed,
-                            contact: (*member.contact).clone(),
-                        };
-                        let bytes =
-                            postcard::to_stdvec(&stored).map_err(|e| self.write_error(e))?;
+                        let bytes = stored_member(member).map_err(|e| self.write_error(e))?;
                         members
                             .insert((book, name.as_str()), bytes.as_slice())
                             .map_err(|e| self.write_error(e))?;
@@ -392,6 +396,7 @@ impl StateFile {
 mod tests {
     use super::*;
     use crate::store::{ApplyReport, Book, RemovalGuard};
+    use cardbridge_connectors::Contact;
 
     const RETENTION: Retention = Retention {
         max_entries: 5,
@@ -447,6 +452,46 @@ mod tests {
             .state()
             .snapshot
             .is_empty());
+    }
+
+    /// How the previous release stored a member: a struct with the contact decoded. The
+    /// packed layout must give the same bytes, so files it wrote load without a migration.
+    #[derive(Serialize)]
+    struct WholeContactMember {
+        content: u128,
+        revision: u32,
+        changed: u64,
+        contact: Contact,
+    }
+
+    #[test]
+    fn members_are_stored_in_the_previous_layout_and_restored_from_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.redb");
+        let file = StateFile::open(&path, false).expect("open");
+        let book = Book::open("staff", RETENTION, Some(&file)).expect("book");
+        book.apply(members(&["a"]), &GUARD, false, Some(&file))
+            .expect("apply");
+        let member = Arc::clone(book.state().snapshot.get("a.vcf").expect("a"));
+        let previous = postcard::to_stdvec(&WholeContactMember {
+            content: member.content.0,
+            revision: member.revision,
+            changed: member.changed,
+            contact: member.contact(),
+        })
+        .expect("encode");
+        let stored = {
+            let slot = file.db.lock().expect("lock");
+            let txn = slot.as_ref().expect("open").begin_read().expect("txn");
+            let table = txn.open_table(MEMBERS).expect("members");
+            let row = table.get(("staff", "a.vcf")).expect("read").expect("stored");
+            row.value().to_vec()
+        };
+        assert_eq!(stored, previous);
+        let restored = restored_member("a.vcf", &previous).expect("restored");
+        assert_eq!(restored.contact().formatted_name, "A");
+        assert_eq!(restored.etag, member.etag);
+        assert!(restored_member("a.vcf", &previous[..3]).is_err());
     }
 
     #[test]
