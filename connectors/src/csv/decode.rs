@@ -96,6 +96,26 @@ pub fn decode(bytes: &[u8], encoding: CsvEncoding) -> Result<Decoded, DecodeErro
     }
 }
 
+/// [`decode`] taking the bytes: a file that is valid UTF-8 without a byte order mark (the
+/// usual case) becomes the text without a copy, so a large file is not held twice while it
+/// is read (190 MB for 1,000,000 contacts).
+pub fn decode_owned(bytes: Vec<u8>, encoding: CsvEncoding) -> Result<Decoded, DecodeError> {
+    let marked = [&b"\xEF\xBB\xBF"[..], b"\xFF\xFE", b"\xFE\xFF"]
+        .iter()
+        .any(|bom| bytes.starts_with(bom));
+    if marked || encoding == CsvEncoding::Windows1252 {
+        return decode(&bytes, encoding);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Decoded {
+            text,
+            encoding: "UTF-8".into(),
+            replaced: Vec::new(),
+        }),
+        Err(e) => decode(e.as_bytes(), encoding),
+    }
+}
+
 /// Reads `bytes` as UTF-8, replacing each invalid sequence with U+FFFD.
 fn utf8(bytes: &[u8]) -> Utf8Reading {
     let mut reading = Utf8Reading {
@@ -196,6 +216,31 @@ mod tests {
             decode(b"\xFF\xFE\x00\xD8", CsvEncoding::Auto).is_err(),
             "lone surrogate"
         );
+    }
+
+    #[test]
+    fn taking_the_bytes_decodes_as_borrowing_them() {
+        let samples: [&[u8]; 6] = [
+            b"Zo\xC3\xAB,x\n",
+            b"Zo\xEB",
+            b"\xEF\xBB\xBFZo\xC3\xAB",
+            b"\xFF\xFEZ\x00",
+            b"Zo\xC3\xAB,\xFF",
+            b"",
+        ];
+        for bytes in samples {
+            for encoding in [
+                CsvEncoding::Auto,
+                CsvEncoding::Utf8,
+                CsvEncoding::Windows1252,
+            ] {
+                assert_eq!(
+                    decode_owned(bytes.to_vec(), encoding),
+                    decode(bytes, encoding),
+                    "{bytes:?} {encoding:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod settings;
 
 use std::collections::HashMap;
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{Xxh3, Xxh3DefaultBuilder};
 
 use crate::{Cancel, Contact, PollOutcome, SkippedRecord, Source, SourceError};
 use damage::Damage;
@@ -77,15 +77,15 @@ impl CsvSource {
 
     /// Parses file contents (already read) into a listing.
     pub fn parse(&self, bytes: &[u8]) -> Result<PollOutcome, SourceError> {
-        self.parse_until(bytes, &Cancel::default())
+        self.parse_until(bytes.to_vec(), &Cancel::default())
     }
 
     /// [`CsvSource::parse`], ending early (an error) once `cancel` is set: checked before
     /// decoding and before each row.
-    fn parse_until(&self, bytes: &[u8], cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    fn parse_until(&self, bytes: Vec<u8>, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
         cancel.check()?;
         let path = self.settings.path.display().to_string();
-        let decoded = decode::decode(bytes, self.settings.encoding)
+        let decoded = decode::decode_owned(bytes, self.settings.encoding)
             .map_err(|e| bad_data(&path, format!("cannot decode: {e}")))?;
         let text = &decoded.text;
         let mut reader = csv::ReaderBuilder::new()
@@ -105,7 +105,8 @@ impl CsvSource {
         };
         let mut outcome = PollOutcome::default();
         let mut damage = Damage::new(text, &decoded.replaced, reader.position().byte());
-        let mut first_line: HashMap<String, u64> = HashMap::new();
+        // xxh3, not SipHash: a directory export has one uid per row.
+        let mut first_line: HashMap<String, u64, Xxh3DefaultBuilder> = HashMap::default();
         let mut record = csv::StringRecord::new();
         // Start (byte, line) and field count of the last row, and whether an earlier row was
         // short too, to tell a cut-off file.
@@ -339,7 +340,7 @@ impl Source for CsvSource {
         cancel
             .spawn_blocking(move || {
                 let bytes = read::settled(&this.settings.path, REREAD_PAUSE, crate::regular::read)?;
-                this.parse_until(&bytes, &stop)
+                this.parse_until(bytes, &stop)
             })
             .await?
     }

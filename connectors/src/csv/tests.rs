@@ -377,7 +377,7 @@ fn a_given_up_poll_stops_parsing_and_a_fifo_is_refused() {
     let cancel = Cancel::default();
     cancel.cancel();
     assert!(matches!(
-        source.parse_until(&bytes, &cancel),
+        source.parse_until(bytes, &cancel),
         Err(SourceError::Cancelled)
     ));
     let runtime = tokio::runtime::Builder::new_current_thread()
