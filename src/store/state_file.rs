@@ -484,7 +484,10 @@ mod tests {
             let slot = file.db.lock().expect("lock");
             let txn = slot.as_ref().expect("open").begin_read().expect("txn");
             let table = txn.open_table(MEMBERS).expect("members");
-            let row = table.get(("staff", "a.vcf")).expect("read").expect("stored");
+            let row = table
+                .get(("staff", "a.vcf"))
+                .expect("read")
+                .expect("stored");
             row.value().to_vec()
         };
         assert_eq!(stored, previous);
