@@ -50,6 +50,8 @@ pub struct Config {
     pub auth: AuthSettings,
     /// How many logins may cost an argon2 verification or a directory bind, and when.
     pub login_limits: LoginLimits,
+    /// `[auth] admins`: user names (or `group:<DN>`) who see the operator pages.
+    pub admins: Vec<String>,
     pub sources: Vec<SourceConfig>,
     pub books: Vec<BookConfig>,
     /// `[server] metrics_allow`, parsed once: who may read `/metrics`.
@@ -104,7 +106,11 @@ impl Config {
             .enumerate()
             .map(|(i, table)| source::parse_source(i, table, base))
             .collect::<Result<Vec<_>, _>>()?;
-        let (auth, login_limits) = auth::parse(raw.auth, &sources, base)?;
+        let auth::ParsedAuth {
+            settings: auth,
+            limits: login_limits,
+            admins,
+        } = auth::parse(raw.auth, &sources, base)?;
         let (store, retention, guard) = raw.store.resolve(base)?;
         let mut server = raw.server;
         if let Some(tls) = &mut server.tls {
@@ -126,6 +132,7 @@ impl Config {
             guard,
             auth,
             login_limits,
+            admins,
             sources,
             books: raw.addressbook,
         };
@@ -236,6 +243,11 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Whether `user`, a member of the directory `groups` (normalized DNs), is an operator.
+    pub fn is_admin(&self, user: &str, groups: &[String]) -> bool {
+        book::names_match(&self.admins, user, groups)
     }
 
     pub fn book(&self, id: &str) -> Option<&BookConfig> {

@@ -174,3 +174,25 @@ fn durations() {
     assert!(parse_duration("0s").is_err());
     assert!(parse_duration("5y").is_err());
 }
+
+#[test]
+fn admins_name_users_that_can_log_in() {
+    let users = |admins: &str| {
+        format!(
+            "[auth]\nmode = \"users\"\nadmins = {admins}\n[[auth.users]]\nname = \"alice\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$0000000000000000000000000000000000000000000\"\n{MINIMAL}"
+        )
+    };
+    let config = parse(&users("[\"alice\"]")).expect("valid");
+    assert!(config.is_admin("alice", &[]));
+    assert!(!config.is_admin("bob", &[]));
+    let err = parse(&users("[\"bob\"]")).unwrap_err();
+    assert!(err.contains("admins") && err.contains("bob"), "{err}");
+    let err = parse(&users("[\"group:cn=ops,dc=example\"]")).unwrap_err();
+    assert!(err.contains("admins") && err.contains("ldap"), "{err}");
+    let err = parse(&format!(
+        "[auth]\nmode = \"anonymous\"\nadmins = [\"alice\"]\n{MINIMAL}"
+    ))
+    .unwrap_err();
+    assert!(err.contains("admins") && err.contains("anonymous"), "{err}");
+    assert!(parse(MINIMAL).expect("valid").admins.is_empty());
+}
