@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use crate::auth::Authenticator;
 use crate::config::{BookConfig, Config};
 use crate::metrics::Metrics;
+use crate::poller::OperatorRequests;
 use crate::render_cache::RenderCache;
 use crate::status_file::Status;
 use crate::store::{Book, StateFile};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub status: Arc<Mutex<Status>>,
     /// Counters the request path updates, for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Polls and accepts operators asked for on the web page, waiting for the poller.
+    pub requests: Arc<OperatorRequests>,
     /// When the server started (`process_start_time_seconds`, readiness grace).
     pub started: SystemTime,
 }
@@ -57,6 +60,7 @@ impl AppState {
             state_file,
             status: Arc::default(),
             metrics,
+            requests: Arc::default(),
             started: SystemTime::now(),
         })
     }
@@ -76,6 +80,7 @@ impl AppState {
             state_file: self.state_file.clone(),
             status: Arc::clone(&self.status),
             metrics: Arc::clone(&self.metrics),
+            requests: Arc::clone(&self.requests),
             started: self.started,
             config,
         })
