@@ -29,6 +29,8 @@
 //! - `ops`: the operator endpoints `/healthz`, `/readyz` (probes) and `/metrics` (the scrape).
 //! - `status_file`: the operator files in the state directory (`status.json` for
 //!   `cardbridge status`, accept requests from `cardbridge accept`).
+//! - `web`: the web face for people: their books, device setup (Apple profile, QR code,
+//!   DAVx5, Thunderbird, Evolution); browsers asking for HTML only, DAV clients never.
 //! - `fuzzing`: entry points for the fuzz targets and the corpus replay test.
 
 // Sources and clients send anything: a panic there would drop a poll or a connection. Tests
@@ -51,3 +53,4 @@ pub mod source_setup;
 pub mod status_file;
 pub mod store;
 pub mod vcard;
+pub mod web;

@@ -258,7 +258,8 @@ fn random_salt() -> u128 {
     (u128::from(hi.finish()) << 64) | u128::from(lo.finish())
 }
 
-fn parse_basic(header: &[u8]) -> Result<(String, String), AuthFailure> {
+/// The user name and password of a `Basic` Authorization header.
+pub fn parse_basic(header: &[u8]) -> Result<(String, String), AuthFailure> {
     let text = std::str::from_utf8(header).map_err(|_| AuthFailure::Invalid)?;
     let (scheme, encoded) = text.trim().split_once(' ').ok_or(AuthFailure::Invalid)?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -12,6 +12,8 @@
 //! | `auth.rs` | `[auth]`: who may connect, login limits |
 //! | `source.rs` | `[[source]]`: schedule and settings per source, relative paths resolved |
 //! | `book.rs` | `[[addressbook]]`: a book's sources and readers |
+//! | `web.rs` | `[web]`: what the web face's setup downloads contain |
+//! | `origin.rs` | the origin clients reach (`[server] public_url`, or a `Host` header) |
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -24,17 +26,21 @@ use crate::store::{RemovalGuard, Retention};
 
 mod auth;
 mod book;
+mod origin;
 mod server;
 mod source;
 mod store;
 #[cfg(test)]
 mod tests;
+mod web;
 
 pub use auth::{AuthSettings, LdapAuth, LoginLimits, UserConfig};
 pub use book::{BookConfig, GROUP_PREFIX};
+pub use origin::Origin;
 pub use server::ServerSettings;
 pub use source::{SourceConfig, SourceSettings};
 pub use store::StoreSettings;
+pub use web::WebSettings;
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -60,6 +66,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `[server] ready_max_failing`, parsed once.
     pub ready_max_failing: Duration,
+    /// `[server] public_url`, parsed once: the origin setup instructions name.
+    pub public_url: Option<Origin>,
+    pub web: WebSettings,
 }
 
 /// A configuration error, always naming the file.
@@ -83,6 +92,8 @@ struct RawConfig {
     source: Vec<toml::Table>,
     #[serde(default)]
     addressbook: Vec<BookConfig>,
+    #[serde(default)]
+    web: WebSettings,
 }
 
 impl Config {
@@ -121,7 +132,15 @@ impl Config {
         let trusted_proxies = networks("trusted_proxies", &server.trusted_proxies)?;
         let ready_max_failing = parse_duration(&server.ready_max_failing)
             .map_err(|e| format!("[server] ready_max_failing: {e}"))?;
+        let public_url = server
+            .public_url
+            .as_deref()
+            .map(Origin::parse_url)
+            .transpose()
+            .map_err(|e| format!("[server] public_url: {e}"))?;
         let config = Config {
+            public_url,
+            web: raw.web,
             metrics_allow,
             trusted_proxies,
             ready_max_failing,

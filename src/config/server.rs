@@ -90,6 +90,11 @@ pub struct ServerSettings {
     /// Open connections per client address at most; unset = a quarter of `max_connections`.
     #[serde(default)]
     pub max_connections_per_client: Option<usize>,
+    /// The address clients use (`https://contacts.example.com`) when it is not the one they
+    /// connect to, behind a reverse proxy: the web face's setup pages and profiles name it.
+    /// Unset = the request's `Host` and whether its connection is TLS.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_listen() -> Vec<String> {
@@ -172,6 +177,7 @@ impl Default for ServerSettings {
             ready_max_failing: default_ready_max_failing(),
             max_connections: None,
             max_connections_per_client: None,
+            public_url: None,
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, DavError, Reply, RequestHead};
 use crate::ops;
 use crate::poller::Poller;
+use crate::web;
 
 pub struct CardDavApp {
     /// The current state, swapped whole by a configuration reload.
@@ -210,6 +211,22 @@ impl CardDavApp {
                 .closing()
             }
         };
+        // Pages for people: decided after login and before DAV, which answers everything else.
+        let request = web::WebRequest {
+            head,
+            identity: &identity,
+            host: session
+                .req_header()
+                .headers
+                .get("host")
+                .and_then(|h| h.to_str().ok()),
+            secure: session.digest().is_some_and(|d| d.ssl_digest.is_some()),
+            authorization: authorization.as_deref(),
+            body: &body,
+        };
+        if let Some(reply) = web::answer(&state, &request) {
+            return reply;
+        }
         // A card or a short answer costs microseconds: answered here, where a thread hop would
         // cost more than the work (GET is the request phones send most).
         if matches!(head.method.as_str(), "GET" | "HEAD" | "OPTIONS")
