@@ -223,8 +223,10 @@ impl CardDavApp {
             secure: session.digest().is_some_and(|d| d.ssl_digest.is_some()),
             authorization: authorization.as_deref(),
             body: &body,
+            origin: header_text(session, "origin"),
+            referer: header_text(session, "referer"),
         };
-        if let Some(reply) = web::answer(&state, &request) {
+        if let Some(reply) = web::answer(&state, &request).await {
             return reply;
         }
         // A card or a short answer costs microseconds: answered here, where a thread hop would
@@ -454,6 +456,15 @@ impl pingora::services::background::BackgroundService for CertificateWatch {
             }
         }
     }
+}
+
+/// The value of request header `name`, when it is text.
+fn header_text<'a>(session: &'a ServerSession, name: &str) -> Option<&'a str> {
+    session
+        .req_header()
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// The client's IP address (unspecified for a Unix socket), as `[server] trusted_proxies`

@@ -131,12 +131,7 @@ impl Book {
                 members_now: before,
                 members_held: next.len(),
                 since,
-                sample: current
-                    .snapshot
-                    .removed(&next)
-                    .take(SAMPLE)
-                    .map(|m| m.contact.formatted_name.clone())
-                    .collect(),
+                sample: removed_names(&current.snapshot, &next),
             };
             self.set_hold(Some(hold.clone()));
             return Ok(ApplyReport::Held(hold));
@@ -215,6 +210,17 @@ impl Book {
             *slot = hold;
         }
     }
+}
+
+/// The names (`FN`) of the first [`SAMPLE`] cards of `before` that `after` removes, sorted.
+fn removed_names(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    let mut names: Vec<String> = before
+        .removed(after)
+        .take(SAMPLE)
+        .map(|m| crate::vcard::formatted_name(&m.contact))
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@
 //! | `setup.rs` | the setup page: Apple profile, QR code, DAVx5, Thunderbird, Evolution |
 //! | `profile.rs` | the Apple configuration profile (`.mobileconfig`) |
 //! | `qr.rs` | the QR code of the setup page, as SVG |
+//! | `admin/` | the operator pages: books, sources, held polls, JSON (`[auth] admins` only) |
 
+mod admin;
 mod page;
 mod profile;
 mod qr;
@@ -42,10 +44,16 @@ pub struct WebRequest<'a> {
     pub authorization: Option<&'a [u8]>,
     /// The request body, read within the PROPFIND limit.
     pub body: &'a [u8],
+    /// The `Origin` and `Referer` headers: where a form was posted from.
+    pub origin: Option<&'a str>,
+    pub referer: Option<&'a str>,
 }
 
 /// The web face's answer, or `None` when the request is for the DAV layer.
-pub fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
+pub async fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
+    if let Some(reply) = admin::answer(app, request).await {
+        return Some(reply);
+    }
     let head = request.head;
     let path = head.path.split(['?', '#']).next().unwrap_or("");
     let readable = matches!(head.method.as_str(), "GET" | "HEAD");
