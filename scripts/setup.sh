@@ -98,6 +98,9 @@ if [ "$need" = "test" ]; then
   command -v promtool >/dev/null 2>&1 || missing_pkgs+=(prometheus)
   # tests/tls.rs: curl is the HTTPS client (openssl s_client reads the served certificate).
   command -v curl >/dev/null 2>&1 || missing_pkgs+=(curl)
+  # tests/web_face.rs: Chromium loads the pages headless; zbarimg decodes the QR code.
+  [ -x /usr/bin/chromium ] || missing_pkgs+=(chromium)
+  command -v zbarimg >/dev/null 2>&1 || missing_pkgs+=(zbar-tools)
 fi
 
 apt_install "${missing_pkgs[@]}"

@@ -5,6 +5,7 @@
 
 pub mod cards;
 pub mod certs;
+pub mod chromium;
 pub mod clients;
 pub mod fake_google;
 pub mod hostile;
