@@ -223,6 +223,7 @@ impl CardDavApp {
             secure: session.digest().is_some_and(|d| d.ssl_digest.is_some()),
             authorization: authorization.as_deref(),
             body: &body,
+            query: session.req_header().uri.query(),
             origin: header_text(session, "origin"),
             referer: header_text(session, "referer"),
         };

@@ -44,6 +44,8 @@ pub struct WebRequest<'a> {
     pub authorization: Option<&'a [u8]>,
     /// The request body, read within the PROPFIND limit.
     pub body: &'a [u8],
+    /// The query string of the request's URL (without `?`).
+    pub query: Option<&'a str>,
     /// The `Origin` and `Referer` headers: where a form was posted from.
     pub origin: Option<&'a str>,
     pub referer: Option<&'a str>,

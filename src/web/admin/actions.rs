@@ -82,7 +82,12 @@ fn checked_form(
     if from_here && csrf::verify(user, field(&form, "csrf")) {
         return Ok(form);
     }
-    tracing::warn!(user, "operator form refused: not sent from the operator page");
+    tracing::warn!(
+        user,
+        origin = ?request.origin,
+        referer = ?request.referer,
+        "operator form refused: not sent from the operator page with the user's token"
+    );
     Err(html(
         request,
         403,

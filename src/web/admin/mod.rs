@@ -29,9 +29,8 @@ pub const PATH: &str = "admin";
 /// other than GET, HEAD and POST (the DAV layer answers those as for any other path).
 pub async fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
     let rest = request.head.path.strip_prefix(PREFIX)?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let path = path.split('#').next().unwrap_or(path);
-    let sub = match path.strip_prefix(PATH)? {
+    let query = request.query.unwrap_or("");
+    let sub = match rest.strip_prefix(PATH)? {
         "" | "/" => "",
         sub => sub.strip_prefix('/')?,
     };

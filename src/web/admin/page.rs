@@ -41,7 +41,9 @@ pub fn overview(app: &AppState, request: &WebRequest<'_>, user: &str, query: &st
     for book in &view.books {
         main.push_str(&book_block(book, view.generated));
     }
-    main.push_str("</section>\n<section aria-labelledby=\"sources\">\n<h2 id=\"sources\">Sources</h2>\n");
+    main.push_str(
+        "</section>\n<section aria-labelledby=\"sources\">\n<h2 id=\"sources\">Sources</h2>\n",
+    );
     for source in &view.sources {
         main.push_str(&source_block(source, view.generated, &token));
     }
@@ -79,10 +81,9 @@ fn notice(view: &Overview, query: &str) -> String {
                 "Polled <strong>{id}</strong>: {} contacts.",
                 source.status.contacts
             ),
-            (false, Some(error)) => format!(
-                "Polled <strong>{id}</strong>: it failed: {}",
-                escape(error)
-            ),
+            (false, Some(error)) => {
+                format!("Polled <strong>{id}</strong>: it failed: {}", escape(error))
+            }
         }
     } else {
         return String::new();
@@ -133,7 +134,10 @@ fn book_block(book: &BookView, now: u64) -> String {
     let (cards, changed) = if book.ready {
         (status.members.to_string(), when(status.published, now))
     } else {
-        ("none yet".to_string(), "not loaded from its sources yet".to_string())
+        (
+            "none yet".to_string(),
+            "not loaded from its sources yet".to_string(),
+        )
     };
     let guard = if status.hold.is_some() {
         format!("<a class=\"bad\" href=\"#held-{id}\">a poll is held</a>")
@@ -166,7 +170,10 @@ fn source_block(source: &SourceView, now: u64, token: &str) -> String {
     let result = match (&s.error, source.result) {
         (Some(error), _) => format!(
             "<span class=\"bad\">failing</span> ({cause}{n} in a row): {error}",
-            cause = s.cause.as_deref().map_or_else(String::new, |c| format!("{}, ", escape(c))),
+            cause = s
+                .cause
+                .as_deref()
+                .map_or_else(String::new, |c| format!("{}, ", escape(c))),
             n = s.consecutive_failures,
             error = escape(error),
         ),
@@ -178,7 +185,9 @@ fn source_block(source: &SourceView, now: u64, token: &str) -> String {
         (Some(at), None) => when(at, now),
         (None, _) => "never".to_string(),
     };
-    let last_success = s.last_success.map_or_else(|| "never".to_string(), |t| when(t, now));
+    let last_success = s
+        .last_success
+        .map_or_else(|| "never".to_string(), |t| when(t, now));
     let next_poll = s.next_poll.map_or_else(
         || "when it has been polled once".to_string(),
         |t| when(t, now),
