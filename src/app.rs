@@ -143,6 +143,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     if a.listen != b.listen {
         changed.push("[server] listen");
     }
+    if a.admin_listen != b.admin_listen {
+        changed.push("[server] admin_listen");
+    }
     if a.tls != b.tls {
         changed.push("[server.tls]");
     }

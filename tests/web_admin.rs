@@ -13,7 +13,7 @@ use serde_json::Value;
 use support::cards::eventually_within;
 use support::chromium::{png_colours, png_size, shot_path, Page};
 use support::http::{basic, Conn, Response};
-use support::server::{standard_config, write_atomically};
+use support::server::{free_port, standard_config, write_atomically};
 use support::{google_csv, google_row, propfind_body, Server, ServerSpec};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -382,4 +382,74 @@ fn poll_now_brings_a_changed_file_without_waiting_for_the_schedule() {
     assert!(text.contains("Polled staff: 5 contacts."), "{text}");
     assert_ne!(server.token(), token);
     assert_eq!(server.listing().len(), 5);
+}
+
+#[test]
+fn on_the_admin_listener_everyone_is_an_operator_even_without_logins() {
+    let admin_port = free_port();
+    let config = format!(
+        r#"
+[server]
+listen = ["127.0.0.1:{{PORT}}"]
+admin_listen = ["127.0.0.1:{admin_port}"]
+
+[[source]]
+id = "staff"
+kind = "csv"
+path = "staff.csv"
+check_interval = "1h"
+poll_interval = "1h"
+
+[[addressbook]]
+id = "staff"
+sources = ["staff"]
+"#
+    );
+    let server = Server::start(ServerSpec {
+        config,
+        files: vec![("staff.csv".into(), google_csv(&people(3)).into_bytes())],
+    });
+    let on_admin = |method: &str, path: &str, headers: &[(&str, &str)], body: &str| {
+        Conn::open(admin_port).send(method, path, headers, body.as_bytes())
+    };
+    // Anonymous mode: the public address has no operators.
+    let r = server.request("GET", "/web/admin", &[], "");
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("admin_listen"), "{}", r.text());
+    let r = on_admin("GET", "/web/admin/status.json", &[], "");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let json: Value = serde_json::from_slice(&r.body).expect("JSON");
+    assert_eq!(json["books"][0]["members"], 4);
+    // Its buttons work there, with the token its page gives.
+    let page = on_admin("GET", "/web/admin", &[], "").text();
+    let at = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
+    let token = page[at..].split('"').next().expect("token");
+    let mut more = people(3);
+    more.push(google_row(
+        "Newcomer",
+        "Staff",
+        "Corp",
+        "new@corp.example",
+        "",
+    ));
+    write_atomically(&server.path("staff.csv"), google_csv(&more).as_bytes());
+    let r = on_admin(
+        "POST",
+        "/web/admin/poll",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &format!("source=staff&csrf={token}"),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(server.listing().len(), 5);
+    // And it still serves DAV.
+    assert_eq!(
+        on_admin(
+            "PROPFIND",
+            "/addressbooks/anonymous/staff/",
+            &[("Depth", "0")],
+            ""
+        )
+        .status,
+        207
+    );
 }

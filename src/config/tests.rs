@@ -196,3 +196,32 @@ fn admins_name_users_that_can_log_in() {
     assert!(err.contains("admins") && err.contains("anonymous"), "{err}");
     assert!(parse(MINIMAL).expect("valid").admins.is_empty());
 }
+
+#[test]
+fn admin_listen_is_an_address_of_its_own() {
+    let with = |addrs: &str| {
+        parse(&format!(
+            "[server]\nlisten = [\"127.0.0.1:8008\"]\nadmin_listen = {addrs}\n{MINIMAL}"
+        ))
+    };
+    let config = with("[\"127.0.0.1:8009\", \"[::]:8010\"]").expect("valid");
+    let addr = |a: &str| a.parse::<std::net::SocketAddr>().expect("address");
+    assert!(config.is_admin_listener(addr("127.0.0.1:8009")));
+    assert!(!config.is_admin_listener(addr("127.0.0.1:8008")));
+    assert!(!config.is_admin_listener(addr("127.0.0.2:8009")));
+    assert!(
+        config.is_admin_listener(addr("[::1]:8010")),
+        "any address on its port"
+    );
+    let err = with("[\"127.0.0.1:8008\"]").unwrap_err();
+    assert!(
+        err.contains("admin_listen") && err.contains("listen too"),
+        "{err}"
+    );
+    let err = with("[\"localhost\"]").unwrap_err();
+    assert!(
+        err.contains("admin_listen") && err.contains("localhost"),
+        "{err}"
+    );
+    assert!(parse(MINIMAL).expect("valid").admin_listen.is_empty());
+}

@@ -224,6 +224,10 @@ impl CardDavApp {
             authorization: authorization.as_deref(),
             body: &body,
             query: session.req_header().uri.query(),
+            operator_listener: session
+                .server_addr()
+                .and_then(|a| a.as_inet())
+                .is_some_and(|a| state.config.is_admin_listener(*a)),
             origin: header_text(session, "origin"),
             referer: header_text(session, "referer"),
         };
@@ -398,7 +402,13 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     let drain = Arc::clone(&app.drain);
     let mut service = Service::new("carddav".to_string(), app);
     let buffers = L4BufferSettings::new(READ_BUFFER, WRITE_BUFFER);
-    for addr in &state.config.server.listen {
+    for addr in state
+        .config
+        .server
+        .listen
+        .iter()
+        .chain(&state.config.server.admin_listen)
+    {
         service.add_listener(ListenerConfig::tcp(addr.as_str()).l4_buffer(buffers));
     }
     if let (Some(tls), Some(certificates)) = (&state.config.server.tls, &certificates) {

@@ -44,6 +44,8 @@ pub struct WebRequest<'a> {
     pub authorization: Option<&'a [u8]>,
     /// The request body, read within the PROPFIND limit.
     pub body: &'a [u8],
+    /// Whether the connection came in on `[server] admin_listen`: whoever is there operates.
+    pub operator_listener: bool,
     /// The query string of the request's URL (without `?`).
     pub query: Option<&'a str>,
     /// The `Origin` and `Referer` headers: where a form was posted from.

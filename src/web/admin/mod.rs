@@ -1,4 +1,5 @@
-//! The operator pages under `/web/admin`, for the users named in `[auth] admins`: every book
+//! The operator pages under `/web/admin`, for the users named in `[auth] admins` and whoever
+//! connects on `[server] admin_listen`: every book
 //! and source at a glance, polls held by the removal guard with an Accept button, a "Poll now"
 //! button per source, and the same data as JSON for scripts. Everyone else gets 403.
 //!
@@ -38,7 +39,7 @@ pub async fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
     if !matches!(method, "GET" | "HEAD" | "POST") {
         return None;
     }
-    let Some(user) = operator(app, request.identity) else {
+    let Some(user) = operator(app, request) else {
         return Some(forbidden(request, sub));
     };
     Some(match (method, sub) {
@@ -52,9 +53,12 @@ pub async fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
     })
 }
 
-/// The user name, when `identity` is an operator.
-fn operator<'a>(app: &AppState, identity: &'a Identity) -> Option<&'a str> {
+/// The name the operator's buttons are signed for, when the request comes from an operator:
+/// a user in `[auth] admins`, or anyone on `[server] admin_listen`.
+fn operator<'a>(app: &AppState, request: &WebRequest<'a>) -> Option<&'a str> {
+    let identity: &'a Identity = request.identity;
     match identity {
+        _ if request.operator_listener => Some(identity.principal_name()),
         Identity::User(name) if app.config.is_admin(name, &app.auth.groups(name)) => {
             Some(name.as_str())
         }
@@ -74,7 +78,8 @@ fn not_allowed(request: &WebRequest<'_>, allow: &'static str) -> Reply {
 
 /// 403 for a user who is not an operator: a page, or JSON for the JSON path.
 fn forbidden(request: &WebRequest<'_>, sub: &str) -> Reply {
-    const WHY: &str = "operators only: this user is not in [auth] admins";
+    const WHY: &str = "operators only: this user is not in [auth] admins (or connect on \
+                       [server] admin_listen)";
     if sub == model::JSON_PATH {
         return personal(Reply::new(403)).body(
             "application/json",
@@ -85,7 +90,8 @@ fn forbidden(request: &WebRequest<'_>, sub: &str) -> Reply {
         request,
         403,
         "Operators only",
-        "<p>These pages are for the operators named in <code>[auth] admins</code> of the \
-         server's configuration. You are signed in as someone else.</p>",
+        "<p>These pages are for operators: the users named in <code>[auth] admins</code> of \
+         the server's configuration, and whoever connects on its operators' address \
+         (<code>[server] admin_listen</code>).</p>",
     )
 }
