@@ -17,6 +17,7 @@ use crate::poller::OperatorRequests;
 use crate::render_cache::RenderCache;
 use crate::status_file::Status;
 use crate::store::{Book, StateFile};
+use crate::web::ProfileSigner;
 
 /// The current [`AppState`], swapped whole by a reload: a request or a poll loads it once and
 /// works with that version to its end.
@@ -39,6 +40,9 @@ pub struct AppState {
     pub requests: Arc<OperatorRequests>,
     /// When the server started (`process_start_time_seconds`, readiness grace).
     pub started: SystemTime,
+    /// Signs the web face's Apple profiles when `[web]` names a certificate; read at start
+    /// and at each reload (a renewed certificate is picked up by SIGHUP).
+    pub profile_signer: Option<Arc<ProfileSigner>>,
 }
 
 impl AppState {
@@ -53,6 +57,7 @@ impl AppState {
         };
         let metrics = Arc::new(Metrics::default());
         Ok(AppState {
+            profile_signer: profile_signer(&config)?,
             cards: Arc::new(RenderCache::new(config.server.card_cache_bytes)),
             auth: Authenticator::new(&config, Arc::clone(&metrics.logins))?,
             books: open_books(&config, &BTreeMap::new(), state_file.as_deref())?,
@@ -74,6 +79,7 @@ impl AppState {
             tracing::warn!("reload: {setting} changed; it takes effect at the next restart");
         }
         Ok(AppState {
+            profile_signer: profile_signer(&config)?,
             cards: Arc::clone(&self.cards),
             auth: Authenticator::new(&config, Arc::clone(&self.metrics.logins))?,
             books: open_books(&config, &self.books, self.state_file.as_deref())?,
@@ -115,6 +121,16 @@ impl AppState {
         books.sort_by(|a, b| a.id.cmp(&b.id));
         books.into_iter()
     }
+}
+
+/// The Apple profile signer `[web]` asks for, if any.
+fn profile_signer(config: &Config) -> Result<Option<Arc<ProfileSigner>>, String> {
+    config
+        .web
+        .profile_signing()
+        .map(|(cert, key)| ProfileSigner::load(cert, key).map(Arc::new))
+        .transpose()
+        .map_err(|e| format!("[web] profile signing: {e}"))
 }
 
 /// The books of `config`: those in `kept` carry over, the others are opened from the state file.

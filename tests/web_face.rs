@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use support::chromium::{png_size, shot_path, Page};
 use support::http::{basic, Conn, Response};
 use support::server::standard_config;
-use support::{google_csv, google_row, propfind_body, tools, Server, ServerSpec};
+use support::{certs, google_csv, google_row, propfind_body, tools, Server, ServerSpec};
 
 const HOSTILE: &str = "<script>alert(1)</script>";
 
@@ -218,6 +218,8 @@ fn pages_carry_safe_headers_and_show_markup_as_text() {
             "{path}"
         );
     }
+    let r = server.request("GET", "/web", &[], "");
+    assert_eq!((r.status, r.header("Location")), (308, Some("/web/")));
     let css = server.request("GET", "/web/style.css", &[], "");
     assert_eq!(css.header("Content-Type"), Some("text/css; charset=utf-8"));
     // Without a login, a browser is asked for one.
@@ -229,14 +231,18 @@ fn pages_carry_safe_headers_and_show_markup_as_text() {
 }
 
 /// What a DAV client acts on: status, headers but the date, body.
-fn dav_view(r: &Response) -> (u16, Vec<(String, String)>, &[u8]) {
+fn dav_view(r: &Response) -> (u16, Vec<(String, String)>, String) {
     let headers = r
         .headers
         .iter()
         .filter(|(n, _)| !n.eq_ignore_ascii_case("date"))
         .cloned()
         .collect();
-    (r.status, headers, &r.body)
+    (
+        r.status,
+        headers,
+        String::from_utf8_lossy(&r.body).into_owned(),
+    )
 }
 
 #[test]
@@ -308,7 +314,8 @@ payload["ProfileUUID"] = profile["PayloadUUID"]
 json.dump(payload, sys.stdout)
 "#;
 
-fn parsed_profile(server: &Server, user: &str, password: &str) -> serde_json::Value {
+/// The profile `user` downloads, as sent.
+fn download_profile(server: &Server, user: &str, password: &str) -> Vec<u8> {
     let r = server.request(
         "GET",
         "/web/cardbridge.mobileconfig",
@@ -323,6 +330,11 @@ fn parsed_profile(server: &Server, user: &str, password: &str) -> serde_json::Va
     assert!(r
         .header("Content-Disposition")
         .is_some_and(|v| v.starts_with("attachment;") && v.contains(".mobileconfig")));
+    r.body
+}
+
+/// The CardDAV payload of an unsigned profile, checked by [`PLIST_CHECK`].
+fn checked_payload(profile: &[u8]) -> serde_json::Value {
     let mut child = Command::new("python3")
         .args(["-c", PLIST_CHECK])
         .stdin(Stdio::piped())
@@ -334,16 +346,20 @@ fn parsed_profile(server: &Server, user: &str, password: &str) -> serde_json::Va
         .stdin
         .take()
         .expect("stdin")
-        .write_all(&r.body)
+        .write_all(profile)
         .expect("write profile");
     let out = child.wait_with_output().expect("python3");
     assert!(
         out.status.success(),
         "plistlib refused the profile: {}\n{}",
         String::from_utf8_lossy(&out.stderr),
-        r.text()
+        String::from_utf8_lossy(profile)
     );
     serde_json::from_slice(&out.stdout).expect("payload JSON")
+}
+
+fn parsed_profile(server: &Server, user: &str, password: &str) -> serde_json::Value {
+    checked_payload(&download_profile(server, user, password))
 }
 
 #[test]
@@ -394,4 +410,55 @@ fn behind_a_proxy_the_public_url_is_named_and_the_password_included_when_enabled
         "{page}"
     );
     assert!(page.contains("carries the password"), "{page}");
+}
+
+#[test]
+fn a_signed_profile_verifies_with_openssl_against_the_issuing_ca() {
+    let pki = tempfile::tempdir().expect("tempdir");
+    certs::make(pki.path(), "Contacts profile signer", None);
+    let read = |name: &str| std::fs::read(pki.path().join(name)).expect("cert file");
+    let rows = [google_row("Ann", "Smith", "Corp", "ann@corp.example", "")];
+    let server = Server::start(ServerSpec {
+        config: standard_config(
+            "[web]\nprofile_cert_file = \"pki/signer.pem\"\nprofile_key_file = \"pki/signer.key\"\n",
+        ),
+        files: vec![
+            ("staff.csv".into(), google_csv(&rows).into_bytes()),
+            ("pki/signer.pem".into(), read("server.pem")),
+            ("pki/signer.key".into(), read("server.key")),
+        ],
+    });
+    let signed = pki.path().join("signed.mobileconfig");
+    std::fs::write(&signed, download_profile(&server, "alice", "secret")).expect("write");
+    let content = pki.path().join("content.plist");
+    let out = Command::new("openssl")
+        .args(["cms", "-verify", "-inform", "DER", "-in"])
+        .arg(&signed)
+        .arg("-CAfile")
+        .arg(pki.path().join("ca.pem"))
+        .arg("-out")
+        .arg(&content)
+        .output()
+        .expect("openssl (run scripts/setup.sh test)");
+    assert!(
+        out.status.success(),
+        "openssl cms -verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let payload = checked_payload(&std::fs::read(&content).expect("content"));
+    assert_eq!(payload["CardDAVUsername"], "alice");
+    // Another CA does not vouch for it.
+    let other = tempfile::tempdir().expect("tempdir");
+    certs::make_ca(other.path());
+    let out = Command::new("openssl")
+        .args(["cms", "-verify", "-inform", "DER", "-in"])
+        .arg(&signed)
+        .arg("-CAfile")
+        .arg(other.path().join("ca.pem"))
+        .args(["-out", "/dev/null"])
+        .output()
+        .expect("openssl");
+    assert!(!out.status.success(), "verified against an unrelated CA");
+    let page = html_get(&server, "/web/setup").text();
+    assert!(page.contains("The profile is signed"), "{page}");
 }

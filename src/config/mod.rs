@@ -163,7 +163,7 @@ impl Config {
             .map_err(|e| format!("[server] public_url: {e}"))?;
         let config = Config {
             public_url,
-            web: raw.web,
+            web: raw.web.resolve(base)?,
             metrics_allow,
             trusted_proxies,
             ready_max_failing,

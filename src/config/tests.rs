@@ -225,3 +225,43 @@ fn admin_listen_is_an_address_of_its_own() {
     );
     assert!(parse(MINIMAL).expect("valid").admin_listen.is_empty());
 }
+
+#[test]
+fn public_url_and_web_settings() {
+    let config = parse(&format!(
+        "{MINIMAL}\n[server]\npublic_url = \"https://contacts.example.com\"\n[web]\nprofile_password = true\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        config.public_url.map(|o| o.url()),
+        Some("https://contacts.example.com".to_string())
+    );
+    assert!(config.web.profile_password);
+    assert!(!parse(MINIMAL).expect("valid").web.profile_password);
+    let err = parse(&format!(
+        "{MINIMAL}\n[server]\npublic_url = \"https://contacts.example.com/dav/\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("[server] public_url") && err.contains("no path"),
+        "{err}"
+    );
+    let err = parse(&format!(
+        "{MINIMAL}\n[web]\nprofile_cert_file = \"p.pem\"\n"
+    ))
+    .unwrap_err();
+    assert!(err.contains("profile_key_file"), "{err}");
+    let config = parse(&format!(
+        "{MINIMAL}\n[web]\nprofile_cert_file = \"p.pem\"\nprofile_key_file = \"p.key\"\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        config.web.profile_signing(),
+        Some((
+            Path::new("/etc/cardbridge/p.pem"),
+            Path::new("/etc/cardbridge/p.key")
+        ))
+    );
+    let err = parse(&format!("{MINIMAL}\n[web]\nprofile_pasword = true\n")).unwrap_err();
+    assert!(err.contains("profile_pasword"), "{err}");
+}

@@ -13,3 +13,4 @@ mod server;
 mod tls;
 
 pub use server::{run, CardDavApp};
+pub(crate) use tls::read_pair;

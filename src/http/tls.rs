@@ -43,7 +43,8 @@ fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
 }
 
 /// Reads and checks a pair: a chain with at least one certificate, a key that matches it.
-fn read_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> {
+/// (Also the web face's profile signing pair.)
+pub(crate) fn read_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> {
     pingora::tls::install_default_crypto_provider();
     let provider = CryptoProvider::get_default()
         .ok_or_else(|| "no TLS crypto provider is installed".to_string())?;

@@ -13,6 +13,7 @@
 //! | `user.rs` | the user's books with card counts and last change |
 //! | `setup.rs` | the setup page: Apple profile, QR code, DAVx5, Thunderbird, Evolution |
 //! | `profile.rs` | the Apple configuration profile (`.mobileconfig`) |
+//! | `signing.rs` | signing it (CMS) when the operator gives a certificate |
 //! | `qr.rs` | the QR code of the setup page, as SVG |
 //! | `admin/` | the operator pages: books, sources, held polls, JSON (`[auth] admins` only) |
 
@@ -21,6 +22,7 @@ mod page;
 mod profile;
 mod qr;
 mod setup;
+mod signing;
 mod site;
 mod style;
 mod user;
@@ -28,6 +30,7 @@ mod user;
 use crate::app::AppState;
 use crate::auth::Identity;
 use crate::dav::{Reply, RequestHead};
+pub use signing::ProfileSigner;
 
 /// Where the web face's own paths live; nothing of the DAV layout starts with it.
 pub const PREFIX: &str = "/web/";
@@ -64,6 +67,9 @@ pub async fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
     if path == "/" {
         return (readable && accepts_html(head.accept.as_deref()))
             .then(|| user::page(app, request));
+    }
+    if readable && path == PREFIX.trim_end_matches('/') {
+        return Some(Reply::new(308).header("Location", PREFIX));
     }
     let rest = path.strip_prefix(PREFIX)?;
     if !readable {

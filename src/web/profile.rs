@@ -5,8 +5,8 @@
 //! Identifiers and UUIDs are derived from the origin and the user, so installing the profile
 //! again replaces the account instead of adding a second one, and two users of one Mac get two.
 //! The password is left out unless `[web] profile_password` is on, and then it is only the one
-//! this very request logged in with. The profile is not signed (devices show it as
-//! "Not Verified"); signing would need a CMS implementation this server does not carry.
+//! this very request logged in with. With `[web] profile_cert_file` the profile is signed
+//! (`signing.rs`); unsigned, devices install it as "Not Verified".
 
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -15,7 +15,7 @@ use super::site::Site;
 use super::WebRequest;
 use crate::app::AppState;
 use crate::auth::{parse_basic, Identity};
-use crate::dav::Reply;
+use crate::dav::{DavError, Reply};
 
 /// Its path under [`super::PREFIX`].
 pub const PATH: &str = "cardbridge.mobileconfig";
@@ -30,12 +30,23 @@ pub fn reply(app: &AppState, request: &WebRequest<'_>) -> Reply {
         None
     };
     let file_name = format!("cardbridge-{}.mobileconfig", file_safe(&site.origin.host));
+    let text = plist(&site, password.as_deref());
+    let body = match &app.profile_signer {
+        None => text.into_bytes(),
+        Some(signer) => match signer.sign(text.as_bytes()) {
+            Ok(signed) => signed,
+            Err(e) => {
+                tracing::error!("{e}");
+                return Reply::from(DavError::Internal("the profile could not be signed"));
+            }
+        },
+    };
     personal(Reply::new(200))
         .header(
             "Content-Disposition",
             format!("attachment; filename=\"{file_name}\""),
         )
-        .body(CONTENT_TYPE, plist(&site, password.as_deref()))
+        .body(CONTENT_TYPE, body)
 }
 
 /// The password of the request's own Basic login, for the user it authenticated.

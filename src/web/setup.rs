@@ -39,6 +39,11 @@ pub fn page(app: &AppState, request: &WebRequest<'_>) -> Reply {
     } else {
         "Your device asks for your password while installing; the profile does not contain it."
     };
+    let signed_note = if app.profile_signer.is_some() {
+        "The profile is signed: the device shows who vouches for it."
+    } else {
+        "The profile is not signed, so the device calls it \"Not Verified\"."
+    };
     let main = format!(
         r#"<p>Your contacts are read-only address books. Add this server to your device once;
 it keeps them up to date by itself.</p>
@@ -62,7 +67,7 @@ Mac: open the downloaded file, then <strong>System Settings</strong>, search for
 <li>Enter your password when asked. The address books appear in Contacts.</li>
 </ol>
 <p class="note">{password_note} Installing it again replaces the account rather than adding a second one.
-The profile is not signed, so the device calls it "Not Verified".</p>
+{signed_note}</p>
 <p>Without the profile: Settings → Contacts → Accounts → Add Account → Other → <strong>Add CardDAV Account</strong>;
 Server <span class="url">{host}</span> User name <strong>{user}</strong> and your password.</p>
 

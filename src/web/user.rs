@@ -30,7 +30,7 @@ pub fn page(app: &AppState, request: &WebRequest<'_>) -> Reply {
             .map(|d| format!(r#"<br><span class="note">{}</span>"#, escape(d)))
             .unwrap_or_default();
         rows.push_str(&format!(
-            r#"<tr><th scope="row">{name}{description}<br><code>{url}</code></th><td class="count">{count}</td><td>{changed}</td></tr>
+            r#"<tr><th scope="row"><strong>{name}</strong>{description}<br><code>{url}</code></th><td class="count">{count}</td><td>{changed}</td></tr>
 "#,
             name = escape(book.display_name()),
             url = escape(&site.book_url(&book.id)),
