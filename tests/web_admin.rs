@@ -73,12 +73,16 @@ fn status(server: &Server) -> Value {
 }
 
 /// A server whose `staff` book of 9 (P00-P07 and the markup name) has a poll held: the
-/// export lost everyone but P00 and P01, so 7 of 9 cards would go.
+/// export lost everyone but P00 and P01 and gained Dana (line 4, her birthday markup), so 7 of
+/// 9 cards would go.
 fn held_back() -> Server {
     let server = start(&people(8), EVERY_SECOND, "");
     assert_eq!(server.listing().len(), 9);
     let mut kept = people(2);
     kept.pop();
+    kept.push(format!(
+        "Dana,Late,Corp,* Work,dana@corp.example,Work,,,{HOSTILE}"
+    ));
     write_atomically(&server.path("staff.csv"), google_csv(&kept).as_bytes());
     eventually_within(&server, "the removal held", Duration::from_secs(20), || {
         !status(&server)["books"][0]["hold"].is_null()
@@ -251,7 +255,7 @@ fn an_operator_sees_a_held_poll_and_accepts_it_in_the_browser() {
         for expected in [
             "Operator overview",
             "Held polls",
-            "A poll would remove 7 of its 9 cards, leaving 2.",
+            "A poll would remove 7 of its 9 cards, leaving 3.",
             "Cards it would remove:",
             HOSTILE,
             "P02 Staff",
@@ -279,6 +283,20 @@ fn an_operator_sees_a_held_poll_and_accepts_it_in_the_browser() {
             png_colours(&png) > 50,
             "{name}: the screenshot shows a page"
         );
+        // The source's block: its skipped record, quoting the markup as text.
+        let skipped = page.eval("document.querySelector('#source-staff ul.skipped').innerText");
+        assert!(
+            skipped.as_str().is_some_and(|t| t.contains("/staff.csv:4")
+                && t.contains(&format!("Birthday: \"{HOSTILE}\" is not a date"))),
+            "{name}: {skipped}"
+        );
+        page.eval("document.getElementById('source-staff').scrollIntoView()");
+        let png = page.screenshot(&shot_path(
+            server.dir.path(),
+            &format!("admin-source-{name}.png"),
+        ));
+        assert!(png_colours(&png) > 50, "{name}: the source's block shows");
+        page.eval("window.scrollTo(0, 0)");
         desktop = Some(page);
     }
     let mut page = desktop.expect("the desktop page");
@@ -289,12 +307,12 @@ fn an_operator_sees_a_held_poll_and_accepts_it_in_the_browser() {
     );
     let text = page.text();
     assert!(
-        text.contains("Accepted the held poll of Staff directory: it now publishes 2 cards."),
+        text.contains("Accepted the held poll of Staff directory: it now publishes 3 cards."),
         "{text}"
     );
     assert!(!text.contains("Held polls"), "{text}");
     // Clients get the smaller book.
-    assert_eq!(server.listing().len(), 2);
+    assert_eq!(server.listing().len(), 3);
     assert!(status(&server)["books"][0]["hold"].is_null());
     let png = page.screenshot(&shot_path(server.dir.path(), "admin-accepted-desktop.png"));
     assert!(png_colours(&png) > 50);
@@ -343,7 +361,7 @@ fn forged_button_presses_are_refused_and_a_post_with_the_token_accepts() {
     );
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(r.header("Location"), Some("/web/admin?accepted=staff"));
-    assert_eq!(server.listing().len(), 2, "published before the answer");
+    assert_eq!(server.listing().len(), 3, "published before the answer");
     // Nothing is held any more: a second press says so.
     let r = post(
         &server,
