@@ -239,6 +239,14 @@ poll_interval = "1h"
     );
     assert!(gone["cause"].is_string(), "{gone}");
     assert!(gone["last_success"].is_null(), "{gone}");
+    // The page leads with it.
+    let page = server.request("GET", "/web/admin", &[], "").text();
+    assert!(
+        page.contains(
+            r##"1 address book, 2 sources: <span class="bad">failing: <a href="#source-gone">gone</a></span>."##
+        ),
+        "{page}"
+    );
 }
 
 #[test]
@@ -254,6 +262,7 @@ fn an_operator_sees_a_held_poll_and_accepts_it_in_the_browser() {
         let text = page.text();
         for expected in [
             "Operator overview",
+            "1 address book, 1 source: 1 poll held.",
             "Held polls",
             "A poll would remove 7 of its 9 cards, leaving 3.",
             "Cards it would remove:",

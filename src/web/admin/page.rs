@@ -21,6 +21,7 @@ pub fn overview(app: &AppState, request: &WebRequest<'_>, user: &str, query: &st
     let view = Overview::of(app);
     let token = csrf::token(user);
     let mut main = notice(&view, query);
+    main.push_str(&summary(&view));
     let held: Vec<(&BookView, &HoldStatus)> = view
         .books
         .iter()
@@ -53,6 +54,46 @@ pub fn overview(app: &AppState, request: &WebRequest<'_>, user: &str, query: &st
          <a href=\"{PREFIX}{PATH}/{JSON_PATH}\"><code>{PREFIX}{PATH}/{JSON_PATH}</code></a>.</p>"
     );
     html(request, 200, "Operator overview", &main)
+}
+
+/// One line on what needs attention: failing sources and held polls, or that there is none.
+fn summary(view: &Overview) -> String {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let failing: Vec<String> = view
+        .sources
+        .iter()
+        .filter(|s| s.result == "failing")
+        .map(|s| format!("<a href=\"#source-{0}\">{0}</a>", escape(&s.id)))
+        .collect();
+    let held = view
+        .books
+        .iter()
+        .filter(|b| b.status.hold.is_some())
+        .count();
+    let mut attention = Vec::new();
+    if !failing.is_empty() {
+        attention.push(format!(
+            "<span class=\"bad\">failing: {}</span>",
+            failing.join(", ")
+        ));
+    }
+    if held > 0 {
+        attention.push(format!(
+            "<a class=\"bad\" href=\"#held\">{} held</a>",
+            count(held, "poll", "polls")
+        ));
+    }
+    let state = if attention.is_empty() {
+        "<span class=\"ok\">all polls ok, nothing held</span>".to_string()
+    } else {
+        attention.join("; ")
+    };
+    format!(
+        "<p>{}, {}: {state}.</p>\n",
+        count(view.books.len(), "address book", "address books"),
+        count(view.sources.len(), "source", "sources"),
+    )
 }
 
 /// What the button pressed before this page did.
