@@ -462,3 +462,37 @@ fn a_signed_profile_verifies_with_openssl_against_the_issuing_ca() {
     let page = html_get(&server, "/web/setup").text();
     assert!(page.contains("The profile is signed"), "{page}");
 }
+
+#[test]
+fn in_anonymous_mode_the_pages_need_no_login() {
+    let rows = [google_row("Ann", "Smith", "Corp", "ann@corp.example", "")];
+    let server = Server::start(ServerSpec {
+        config: r#"
+[server]
+listen = ["127.0.0.1:{PORT}"]
+
+[[source]]
+id = "staff"
+kind = "csv"
+path = "staff.csv"
+check_interval = "1s"
+
+[[addressbook]]
+id = "staff"
+name = "Staff directory"
+sources = ["staff"]
+"#
+        .into(),
+        files: vec![("staff.csv".into(), google_csv(&rows).into_bytes())],
+    });
+    let page = html_get(&server, "/").text();
+    assert!(page.contains("Open to everyone"), "{page}");
+    assert!(page.contains("/addressbooks/anonymous/staff/"), "{page}");
+    let setup = html_get(&server, "/web/setup").text();
+    assert!(setup.contains("none needed"), "{setup}");
+    let profile = server.request("GET", "/web/cardbridge.mobileconfig", &[], "");
+    assert_eq!(
+        checked_payload(&profile.body)["CardDAVUsername"],
+        "anonymous"
+    );
+}

@@ -5,6 +5,9 @@
 //! under [`PREFIX`]. Every other request, a PROPFIND or a client that does not ask for HTML,
 //! goes on to the DAV layer and gets exactly the answer it got before there was a web face.
 //!
+//! Operator pages live beside these in their own module, dispatched from [`answer`] before
+//! the `GET`/`HEAD` rule (their forms `POST`, with [`WebRequest::body`]).
+//!
 //! | file | job |
 //! |---|---|
 //! | `page.rs` | the shared layout, escaping, and the safe headers every reply carries |

@@ -2,6 +2,7 @@
 //! the configuration or the request goes through, and the safe headers.
 
 use super::{style, WebRequest, PREFIX};
+use crate::auth::Identity;
 use crate::dav::Reply;
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -46,7 +47,10 @@ pub fn personal(reply: Reply) -> Reply {
 /// A page for the logged-in user: `title` (plain text) and `main` (HTML, escaped by the
 /// caller) in the shared layout.
 pub fn html(request: &WebRequest<'_>, status: u16, title: &str, main: &str) -> Reply {
-    let user = escape(request.identity.principal_name());
+    let who = match request.identity {
+        Identity::User(name) => format!("Signed in as <strong>{}</strong>", escape(name)),
+        Identity::Anonymous => "Open to everyone: no sign-in".to_string(),
+    };
     let title = escape(title);
     let body = format!(
         r##"<!doctype html>
@@ -68,7 +72,7 @@ pub fn html(request: &WebRequest<'_>, status: u16, title: &str, main: &str) -> R
 <li><a href="{PREFIX}{setup}">Set up a device</a></li>
 </ul>
 </nav>
-<p class="who">Signed in as <strong>{user}</strong></p>
+<p class="who">{who}</p>
 </header>
 <main id="main">
 <h1>{title}</h1>

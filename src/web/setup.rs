@@ -44,13 +44,28 @@ pub fn page(app: &AppState, request: &WebRequest<'_>) -> Reply {
     } else {
         "The profile is not signed, so the device calls it \"Not Verified\"."
     };
+    let credentials = if app.auth.is_anonymous() {
+        "<dt>User name and password</dt><dd>none needed: leave them empty, or type anything \
+         if your device insists</dd>"
+            .to_string()
+    } else {
+        format!(
+            "<dt>User name</dt><dd><span class=\"url\">{user}</span></dd>\n\
+             <dt>Password</dt><dd>the one you signed in to this page with</dd>"
+        )
+    };
+    let plain_note = if site.origin.secure {
+        ""
+    } else {
+        " This server speaks plain HTTP: if the device cannot connect, turn <strong>Use SSL</strong> \
+         off under <strong>Advanced Settings</strong>."
+    };
     let main = format!(
         r#"<p>Your contacts are read-only address books. Add this server to your device once;
 it keeps them up to date by itself.</p>
 <dl>
 <dt>Server address</dt><dd><span class="url">{base}</span></dd>
-<dt>User name</dt><dd><span class="url">{user}</span></dd>
-<dt>Password</dt><dd>the one you signed in to this page with</dd>
+{credentials}
 <dt>Principal URL</dt><dd><span class="url">{principal}</span></dd>
 </dl>
 <p>Address books (for programs that want one book's address):</p>
@@ -69,7 +84,7 @@ Mac: open the downloaded file, then <strong>System Settings</strong>, search for
 <p class="note">{password_note} Installing it again replaces the account rather than adding a second one.
 {signed_note}</p>
 <p>Without the profile: Settings → Contacts → Accounts → Add Account → Other → <strong>Add CardDAV Account</strong>;
-Server <span class="url">{host}</span> User name <strong>{user}</strong> and your password.</p>
+Server <span class="url">{host}</span> User name <strong>{user}</strong> and your password.{plain_note}</p>
 
 <h2 id="davx5">Android with DAVx5</h2>
 <ol>
