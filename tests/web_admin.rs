@@ -119,6 +119,15 @@ fn only_operators_get_in_and_pages_are_safe() {
         let anonymous = Conn::open(server.port).send("GET", path, &[], b"");
         assert_eq!(anonymous.status, 401, "{path}");
     }
+    // The layout links operators to their pages, and only them.
+    let home = |auth: &str| {
+        server
+            .request("GET", "/web/", &[("Authorization", auth)], "")
+            .text()
+    };
+    let link = r#"<a href="/web/admin">Operator overview</a>"#;
+    assert!(home(&basic("alice", "secret")).contains(link));
+    assert!(!home(&as_bob).contains("/web/admin"));
     let token = csrf_token(&server);
     let r = post(
         &server,

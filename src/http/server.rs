@@ -224,10 +224,14 @@ impl CardDavApp {
             authorization: authorization.as_deref(),
             body: &body,
             query: session.req_header().uri.query(),
-            operator_listener: session
-                .server_addr()
-                .and_then(|a| a.as_inet())
-                .is_some_and(|a| state.config.is_admin_listener(*a)),
+            operator: web::is_operator(
+                &state,
+                &identity,
+                session
+                    .server_addr()
+                    .and_then(|a| a.as_inet())
+                    .is_some_and(|a| state.config.is_admin_listener(*a)),
+            ),
             origin: header_text(session, "origin"),
             referer: header_text(session, "referer"),
         };

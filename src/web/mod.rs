@@ -33,6 +33,7 @@ mod user;
 use crate::app::AppState;
 use crate::auth::Identity;
 use crate::dav::{Reply, RequestHead};
+pub use admin::is_operator;
 pub use signing::ProfileSigner;
 
 /// Where the web face's own paths live; nothing of the DAV layout starts with it.
@@ -50,8 +51,9 @@ pub struct WebRequest<'a> {
     pub authorization: Option<&'a [u8]>,
     /// The request body, read within the PROPFIND limit.
     pub body: &'a [u8],
-    /// Whether the connection came in on `[server] admin_listen`: whoever is there operates.
-    pub operator_listener: bool,
+    /// Whether the user is an operator ([`is_operator`]): the operator pages answer them and
+    /// the layout links there.
+    pub operator: bool,
     /// The query string of the request's URL (without `?`).
     pub query: Option<&'a str>,
     /// The `Origin` and `Referer` headers: where a form was posted from.

@@ -69,7 +69,7 @@ pub fn html(request: &WebRequest<'_>, status: u16, title: &str, main: &str) -> R
 <nav aria-label="Main">
 <ul>
 <li><a href="{PREFIX}">Address books</a></li>
-<li><a href="{PREFIX}{setup}">Set up a device</a></li>
+<li><a href="{PREFIX}{setup}">Set up a device</a></li>{operator}
 </ul>
 </nav>
 <p class="who">{who}</p>
@@ -84,6 +84,14 @@ pub fn html(request: &WebRequest<'_>, status: u16, title: &str, main: &str) -> R
 "##,
         css = style::PATH,
         setup = super::setup::PATH,
+        operator = if request.operator {
+            format!(
+                "\n<li><a href=\"{PREFIX}{}\">Operator overview</a></li>",
+                super::admin::PATH
+            )
+        } else {
+            String::new()
+        },
     );
     personal(Reply::new(status))
         .header("Vary", "Accept, Authorization")

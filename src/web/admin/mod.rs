@@ -39,7 +39,7 @@ pub async fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
     if !matches!(method, "GET" | "HEAD" | "POST") {
         return None;
     }
-    let Some(user) = operator(app, request) else {
+    let Some(user) = operator(request) else {
         return Some(forbidden(request, sub));
     };
     Some(match (method, sub) {
@@ -53,17 +53,22 @@ pub async fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
     })
 }
 
-/// The name the operator's buttons are signed for, when the request comes from an operator:
-/// a user in `[auth] admins`, or anyone on `[server] admin_listen`.
-fn operator<'a>(app: &AppState, request: &WebRequest<'a>) -> Option<&'a str> {
-    let identity: &'a Identity = request.identity;
+/// Whether `identity` is an operator: a user in `[auth] admins`, or anyone connected on
+/// `[server] admin_listen` (`on_admin_listener`).
+pub fn is_operator(app: &AppState, identity: &Identity, on_admin_listener: bool) -> bool {
     match identity {
-        _ if request.operator_listener => Some(identity.principal_name()),
-        Identity::User(name) if app.config.is_admin(name, &app.auth.groups(name)) => {
-            Some(name.as_str())
+        _ if on_admin_listener => true,
+        Identity::User(name) if !app.config.admins.is_empty() => {
+            app.config.is_admin(name, &app.auth.groups(name))
         }
-        _ => None,
+        _ => false,
     }
+}
+
+/// The name the operator's buttons are signed for, when the request comes from an operator.
+fn operator<'a>(request: &WebRequest<'a>) -> Option<&'a str> {
+    let identity: &'a Identity = request.identity;
+    request.operator.then(|| identity.principal_name())
 }
 
 fn not_allowed(request: &WebRequest<'_>, allow: &'static str) -> Reply {
