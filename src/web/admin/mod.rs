@@ -1,7 +1,7 @@
 //! The operator pages under `/web/admin`, for the users named in `[auth] admins` and whoever
-//! connects on `[server] admin_listen`: every book
-//! and source at a glance, polls held by the removal guard with an Accept button, a "Poll now"
-//! button per source, and the same data as JSON for scripts. Everyone else gets 403.
+//! connects on `[server] admin_listen`: every book and source at a glance, polls held by the
+//! removal guard with an Accept button, a "Poll now" button per source, and the same data as
+//! JSON for scripts (fields in `docs/operator-pages.md`). Everyone else gets 403.
 //!
 //! | path | answer |
 //! |---|---|
