@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use crate::auth::Authenticator;
 use crate::config::{BookConfig, Config};
 use crate::metrics::Metrics;
+use crate::poller::OperatorRequests;
 use crate::render_cache::RenderCache;
 use crate::status_file::Status;
 use crate::store::{Book, StateFile};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub status: Arc<Mutex<Status>>,
     /// Counters the request path updates, for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Polls and accepts operators asked for on the web page, waiting for the poller.
+    pub requests: Arc<OperatorRequests>,
     /// When the server started (`process_start_time_seconds`, readiness grace).
     pub started: SystemTime,
     /// Signs the web face's Apple profiles when `[web]` names a certificate; read at start
@@ -62,6 +65,7 @@ impl AppState {
             state_file,
             status: Arc::default(),
             metrics,
+            requests: Arc::default(),
             started: SystemTime::now(),
         })
     }
@@ -82,6 +86,7 @@ impl AppState {
             state_file: self.state_file.clone(),
             status: Arc::clone(&self.status),
             metrics: Arc::clone(&self.metrics),
+            requests: Arc::clone(&self.requests),
             started: self.started,
             config,
         })
@@ -153,6 +158,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     let mut changed = Vec::new();
     if a.listen != b.listen {
         changed.push("[server] listen");
+    }
+    if a.admin_listen != b.admin_listen {
+        changed.push("[server] admin_listen");
     }
     if a.tls != b.tls {
         changed.push("[server.tls]");

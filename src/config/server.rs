@@ -95,6 +95,11 @@ pub struct ServerSettings {
     /// Unset = the request's `Host` and whether its connection is TLS.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Plain-HTTP addresses on which whoever connects is an operator (sees `/web/admin`),
+    /// also in anonymous mode: bind them to loopback or a management network only. Requests
+    /// there are otherwise answered as on `listen`.
+    #[serde(default)]
+    pub admin_listen: Vec<String>,
 }
 
 fn default_listen() -> Vec<String> {
@@ -178,6 +183,7 @@ impl Default for ServerSettings {
             max_connections: None,
             max_connections_per_client: None,
             public_url: None,
+            admin_listen: Vec::new(),
         }
     }
 }

@@ -223,8 +223,19 @@ impl CardDavApp {
             secure: session.digest().is_some_and(|d| d.ssl_digest.is_some()),
             authorization: authorization.as_deref(),
             body: &body,
+            query: session.req_header().uri.query(),
+            operator: web::is_operator(
+                &state,
+                &identity,
+                session
+                    .server_addr()
+                    .and_then(|a| a.as_inet())
+                    .is_some_and(|a| state.config.is_admin_listener(*a)),
+            ),
+            origin: header_text(session, "origin"),
+            referer: header_text(session, "referer"),
         };
-        if let Some(reply) = web::answer(&state, &request) {
+        if let Some(reply) = web::answer(&state, &request).await {
             return reply;
         }
         // A card or a short answer costs microseconds: answered here, where a thread hop would
@@ -395,7 +406,13 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     let drain = Arc::clone(&app.drain);
     let mut service = Service::new("carddav".to_string(), app);
     let buffers = L4BufferSettings::new(READ_BUFFER, WRITE_BUFFER);
-    for addr in &state.config.server.listen {
+    for addr in state
+        .config
+        .server
+        .listen
+        .iter()
+        .chain(&state.config.server.admin_listen)
+    {
         service.add_listener(ListenerConfig::tcp(addr.as_str()).l4_buffer(buffers));
     }
     if let (Some(tls), Some(certificates)) = (&state.config.server.tls, &certificates) {
@@ -454,6 +471,15 @@ impl pingora::services::background::BackgroundService for CertificateWatch {
             }
         }
     }
+}
+
+/// The value of request header `name`, when it is text.
+fn header_text<'a>(session: &'a ServerSession, name: &str) -> Option<&'a str> {
+    session
+        .req_header()
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// The client's IP address (unspecified for a Unix socket), as `[server] trusted_proxies`

@@ -11,7 +11,7 @@ use super::changelog::{ChangeLog, Retention};
 use super::etag::Etag;
 use super::member::Member;
 use super::published::PublishedBook;
-use super::removal_guard::{Hold, RemovalGuard};
+use super::removal_guard::{Hold, RemovalGuard, SAMPLE};
 use super::snapshot::Snapshot;
 use super::state_file::{StateError, StateFile};
 
@@ -131,6 +131,7 @@ impl Book {
                 members_now: before,
                 members_held: next.len(),
                 since,
+                sample: removed_names(&current.snapshot, &next),
             };
             self.set_hold(Some(hold.clone()));
             return Ok(ApplyReport::Held(hold));
@@ -209,6 +210,17 @@ impl Book {
             *slot = hold;
         }
     }
+}
+
+/// The names (`FN`) of the first [`SAMPLE`] cards of `before` that `after` removes, sorted.
+fn removed_names(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    let mut names: Vec<String> = before
+        .removed(after)
+        .take(SAMPLE)
+        .map(|m| crate::vcard::formatted_name(&m.contact))
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 #[cfg(test)]
@@ -363,15 +375,14 @@ mod tests {
         assert_ne!(token8, token);
         // Down to 1 of 8: held, nothing changes for clients.
         let held = apply(&book, &all[..1], false);
-        assert!(matches!(
-            held,
-            ApplyReport::Held(Hold {
-                removals: 7,
-                members_now: 8,
-                members_held: 1,
-                ..
-            })
-        ));
+        let ApplyReport::Held(hold) = held else {
+            panic!("not held: {held:?}")
+        };
+        assert_eq!(
+            (hold.removals, hold.members_now, hold.members_held),
+            (7, 8, 1)
+        );
+        assert_eq!(hold.sample, ["N1", "N2", "N3", "N4", "N5", "N6", "N7"]);
         assert_eq!(book.state().token(), token8);
         assert!(book.hold().is_some());
         // Accepted: exactly the removals go through.

@@ -80,10 +80,15 @@ impl Snapshot {
 
     /// Number of members of `self` that are absent from `next`.
     pub fn removed_count(&self, next: &Snapshot) -> usize {
+        self.removed(next).count()
+    }
+
+    /// Members of `self` that are absent from `next`, in name order.
+    pub fn removed<'a>(&'a self, next: &'a Snapshot) -> impl Iterator<Item = &'a Arc<Member>> {
         self.members
-            .keys()
-            .filter(|name| !next.members.contains_key(*name))
-            .count()
+            .iter()
+            .filter(|(name, _)| !next.members.contains_key(*name))
+            .map(|(_, member)| member)
     }
 }
 
