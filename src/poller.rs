@@ -10,16 +10,18 @@
 //! check and its result is dropped. Until that work has ended the source is reported busy and
 //! not polled again, so a stuck source never stacks threads or parses.
 //!
-//! This file is the schedule (one task per source, plus the accept watcher); `failure.rs` says
-//! why a poll failed and when to retry, `gate.rs` keeps one poll per source at a time,
-//! `publish.rs` applies listings to the books, `report.rs` keeps the status file current.
+//! This file is the schedule (one task per source, plus the accept watcher); `live.rs` watches
+//! the sources that report changes as they happen (a change polls at once, debounced),
+//! `failure.rs` says why a poll failed and when to retry, `gate.rs` keeps one poll per source
+//! at a time, `publish.rs` applies listings to the books, `report.rs` keeps the status file
+//! current.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use cardbridge_connectors::{Cancel, Source};
+use cardbridge_connectors::{Cancel, Changes, Source};
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::time::Instant;
@@ -32,6 +34,7 @@ use crate::store;
 
 mod failure;
 mod gate;
+mod live;
 mod publish;
 mod reload;
 mod report;
@@ -227,10 +230,17 @@ impl Shared {
         let mut next_due = Instant::now();
         let mut last_fingerprint: Option<String> = None;
         let mut gate = PollGate::default();
+        let changes = Changes::default();
+        let _watch = live::AbortOnDrop(tokio::spawn(Arc::clone(&self).watch_source(
+            config.id.clone(),
+            Arc::clone(&source),
+            changes.clone(),
+        )));
+        let mut notified = false;
         loop {
             let fingerprint = source.fingerprint().await;
             let changed = fingerprint.is_some() && fingerprint != last_fingerprint;
-            if changed || Instant::now() >= next_due {
+            if notified || changed || Instant::now() >= next_due {
                 let began = Instant::now();
                 let result = match gate.begin() {
                     Err(busy) => Err(busy),
@@ -274,8 +284,13 @@ impl Shared {
                 }
                 self.write_status();
             }
+            // A watch that sees what the fingerprint would replaces the stat loop.
             let until_due = next_due.saturating_duration_since(Instant::now());
-            tokio::time::sleep(until_due.min(config.check_interval)).await;
+            let wait = match changes.mode() {
+                Some(mode) if mode.covers_fingerprint() => until_due,
+                _ => until_due.min(config.check_interval),
+            };
+            notified = live::wait_for_change(&changes, wait).await;
         }
     }
 

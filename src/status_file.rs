@@ -32,6 +32,10 @@ pub struct SourceStatus {
     /// The last poll that had to wait out the server's rate limit (kept until the next one).
     #[serde(default)]
     pub throttled: Option<ThrottledStatus>,
+    /// How changes reach the source's books: "live (syncrepl)", "live (inotify)", … or
+    /// "polling (why it is not watched)".
+    #[serde(default)]
+    pub live: Option<String>,
 }
 
 /// "throttled by Google: 4 retries, 37 s waited", and when.
@@ -166,6 +170,9 @@ impl Status {
                     source.consecutive_failures,
                     source.last_success.map_or_else(|| "never".to_string(), ago)
                 )),
+            }
+            if let Some(live) = &source.live {
+                out.push_str(&format!("  changes: {live}\n"));
             }
             if let Some(throttled) = &source.throttled {
                 out.push_str(&format!(

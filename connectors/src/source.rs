@@ -135,6 +135,15 @@ pub trait Source: Send + Sync {
     async fn fingerprint(&self) -> Option<String> {
         None
     }
+
+    /// Watches the source for changes as they happen, calling [`Changes::changed`] for each
+    /// (the poller then polls at once, debounced) and [`Changes::live`] once established. Runs
+    /// until the watch ends; the poller drops the future to stop it. By default a source
+    /// cannot be watched and is polled on its interval.
+    async fn watch(&self, changes: &crate::Changes) -> crate::WatchEnd {
+        let _ = changes;
+        crate::WatchEnd::Unsupported("this kind of source has no change notifications".into())
+    }
 }
 
 /// Lets the poller stop a poll it gave up on. Dropping a poll's future does not stop work

@@ -517,6 +517,10 @@ impl Source for GoogleSource {
         crate::regular::fingerprint(&files)
     }
 
+    async fn watch(&self, _changes: &crate::Changes) -> crate::WatchEnd {
+        crate::WatchEnd::Unsupported("the People API has no push".into())
+    }
+
     /// Google's blocking work is one photo at a time, each awaited by the poll: dropping the
     /// poll stops it between photos, so `_cancel` is not needed.
     async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
