@@ -212,6 +212,69 @@ fn adds_modifies_renames_and_deletes_reach_clients_as_deltas() {
     assert_eq!(server.listing().len(), 8);
 }
 
+/// A config polling the directory only once an hour (and listing it in full as rarely), with
+/// a state directory for `cardbridge status`: a change that arrives sooner came live.
+fn hourly_config(slapd: &Slapd) -> String {
+    config(
+        slapd,
+        &format!("base = \"{PEOPLE}\""),
+        "[store]\nstate_dir = \"state\"\n",
+    )
+    .replace("poll_interval = \"1s\"", "poll_interval = \"1h\"")
+}
+
+/// `cardbridge status`'s line saying how the directory's changes arrive.
+fn changes_line(server: &Server) -> String {
+    let (_, out, _) = run_cli(&["status", "-c", &server.config_path()]);
+    out.lines()
+        .find(|l| l.trim_start().starts_with("changes:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn with_syncprov_changes_and_deletions_arrive_as_they_happen() {
+    let slapd = Slapd::start(
+        &fixture("directory.ldif"),
+        Options {
+            syncprov: true,
+            ..Options::default()
+        },
+    );
+    let server = start(hourly_config(&slapd));
+    eventually(&server, "the syncrepl stream", || {
+        changes_line(&server) == "changes: live (syncrepl)"
+    });
+    let token = server.token();
+    slapd.modify(&format!(
+        "dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Principal SRE\n"
+    ));
+    eventually(&server, "the modification", || server.token() != token);
+    let (changed, removed, current) = delta(&server, &token);
+    assert_eq!((changed.len(), removed.len()), (1, 0));
+    assert!(get(&server, &changed[0]).contains("TITLE:Principal SRE"));
+
+    let before = server.listing();
+    slapd.modify(&format!("dn: uid=hnakamura,{PEOPLE}\nchangetype: delete\n"));
+    eventually(&server, "the deletion", || server.token() != current);
+    let (changed, removed, _) = delta(&server, &current);
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(removed.len(), 1);
+    assert!(before.contains_key(&removed[0]));
+    assert_eq!(server.request("GET", &removed[0], &[], "").status, 404);
+}
+
+#[test]
+fn without_syncprov_the_directory_is_polled_and_the_status_says_why() {
+    let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    let server = start(hourly_config(&slapd));
+    eventually(&server, "the fallback in the status", || {
+        changes_line(&server).starts_with("changes: polling (the server does not offer content synchronization")
+    });
+    assert_eq!(server.listing().len(), 8, "the first poll published");
+}
+
 #[test]
 fn an_outage_keeps_cards_and_recovery_needs_no_restart() {
     let mut slapd = Slapd::start(&fixture("directory.ldif"), Options::default());

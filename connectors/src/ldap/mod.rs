@@ -9,6 +9,7 @@
 mod connect;
 mod dn;
 mod groups;
+mod live;
 pub mod login;
 mod mapping;
 mod people;
@@ -17,6 +18,7 @@ mod proptests;
 mod reuse;
 pub(crate) mod search;
 mod settings;
+mod sync_messages;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -44,6 +46,8 @@ pub struct LdapSource {
     groups: Option<GroupQuery>,
     change_attribute: Option<String>,
     state: tokio::sync::Mutex<State>,
+    /// What the change streams tell the polls (see `live.rs`).
+    live: Arc<live::Shared>,
 }
 
 struct GroupQuery {
@@ -233,6 +237,7 @@ impl LdapSource {
             groups,
             change_attribute,
             state: tokio::sync::Mutex::default(),
+            live: Arc::default(),
         })
     }
 
@@ -481,6 +486,7 @@ impl LdapSource {
         state: &mut State,
         attr: &str,
         mark: &str,
+        deleted: &[String],
         cancel: &Cancel,
     ) -> Result<PollOutcome, SourceError> {
         let term = format!("({attr}>={})", ldap3::ldap_escape(mark));
@@ -505,6 +511,13 @@ impl LdapSource {
             }
         }
         let mut changed = false;
+        // Deletions first: an entry deleted and created again since is among `records`.
+        for dn in deleted {
+            if let Some(uid) = state.by_dn.remove(dn) {
+                state.records.remove(&uid);
+                changed = true;
+            }
+        }
         for record in records {
             let uid = record.contact.uid.clone();
             if let Some(old) = state.records.get(&uid) {
@@ -665,18 +678,28 @@ impl Source for LdapSource {
         let mut state = self.state.lock().await;
         let mut ldap = connect_service(&self.settings.server).await?;
         ldap.with_timeout(self.settings.server.timeout);
-        let due_full = state
-            .last_full
-            .is_none_or(|t| t.elapsed() >= self.settings.full_listing_interval);
+        let notes = self.live.take_notes();
+        let due_full = notes.relist
+            || state
+                .last_full
+                .is_none_or(|t| t.elapsed() >= self.settings.full_listing_interval);
         let result = match (&self.change_attribute, state.mark.clone(), due_full) {
             (Some(attr), Some(mark), false) => {
-                self.incremental(&mut ldap, &mut state, attr, &mark, cancel)
+                self.incremental(&mut ldap, &mut state, attr, &mark, &notes.deleted, cancel)
                     .await
             }
             _ => self.full_listing(&mut ldap, &mut state, cancel).await,
         };
+        if result.is_err() {
+            self.live.restore_notes(notes);
+        }
         let _ = ldap.unbind().await;
         result
+    }
+
+    /// Syncrepl against OpenLDAP, change notifications against Active Directory.
+    async fn watch(&self, changes: &crate::Changes) -> crate::WatchEnd {
+        self.watch_directory(changes).await
     }
 }
 

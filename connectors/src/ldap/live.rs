@@ -1,0 +1,325 @@
+//! The directory's changes as they happen: OpenLDAP's content synchronization (RFC 4533,
+//! syncrepl refreshAndPersist against the `syncprov` overlay) and Active Directory's change
+//! notification control. Both are triggers: each change makes the poller poll at once
+//! (debounced), and the poll reads the changed entries incrementally. What an incremental read
+//! cannot see is noted for it here: the DNs of deleted entries (syncrepl says which), or that
+//! only a full listing will do (a deletion AD reports, entries missed while the stream was
+//! down). The stream asks for no attributes ("1.1"): it costs the server a DN per change.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use ldap3::controls::{MakeCritical, RawControl, RefreshMode, SyncRequest};
+use ldap3::{Ldap, Scope};
+
+use super::search::Entry;
+use super::sync_messages::{sync_info, sync_state, EntryState, SyncInfo};
+use super::{connect_service, normalize_dn, LdapSource, Preset};
+use crate::{Changes, Live, WatchEnd};
+
+/// Active Directory's change notification control (LDAP_SERVER_NOTIFICATION_OID).
+const AD_NOTIFICATION_OID: &str = "1.2.840.113556.1.4.528";
+/// Active Directory's show-deleted control: without it a deletion is never notified.
+const AD_SHOW_DELETED_OID: &str = "1.2.840.113556.1.4.417";
+
+/// Deleted DNs kept for the next poll at most; past that it lists in full.
+const MAX_NOTED: usize = 10_000;
+
+/// What the change streams saw that the next poll must apply.
+#[derive(Debug, Default)]
+pub(super) struct Notes {
+    /// Normalized DNs of entries deleted (or moved out of the filter) since the last poll.
+    pub(super) deleted: Vec<String>,
+    /// A change the stream cannot name entry by entry: the next poll lists in full.
+    pub(super) relist: bool,
+}
+
+impl Notes {
+    fn delete(&mut self, dn: Option<String>) {
+        match dn {
+            Some(dn) if self.deleted.len() < MAX_NOTED => self.deleted.push(dn),
+            _ => self.relist = true,
+        }
+    }
+}
+
+/// What the streams of one source share: the notes for its polls, each base's last cookie
+/// (a reconnect resumes from it instead of refreshing the whole base).
+#[derive(Default)]
+pub(super) struct Shared {
+    notes: Mutex<Notes>,
+    cookies: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl Shared {
+    /// The notes gathered since the last poll, emptied.
+    pub(super) fn take_notes(&self) -> Notes {
+        std::mem::take(&mut *self.notes.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Gives the notes of a poll that failed back, for the next one.
+    pub(super) fn restore_notes(&self, notes: Notes) {
+        let mut current = self.notes.lock().unwrap_or_else(PoisonError::into_inner);
+        current.relist |= notes.relist;
+        for dn in notes.deleted {
+            current.delete(Some(dn));
+        }
+    }
+
+    fn note(&self, f: impl FnOnce(&mut Notes)) {
+        f(&mut self.notes.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    fn cookie(&self, base: &str) -> Option<Vec<u8>> {
+        self.cookies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(base)
+            .cloned()
+    }
+
+    fn keep_cookie(&self, base: &str, cookie: Option<Vec<u8>>) {
+        let mut cookies = self.cookies.lock().unwrap_or_else(PoisonError::into_inner);
+        match cookie {
+            Some(c) => {
+                cookies.insert(base.to_string(), c);
+            }
+            None => {
+                cookies.remove(base);
+            }
+        }
+    }
+}
+
+/// One base's change stream, with what it reports to.
+struct Stream {
+    ldap: Ldap,
+    base: String,
+    filter: String,
+    shared: Arc<Shared>,
+    changes: Changes,
+    /// Streams whose refresh is done, of `total`: the source is live when all are.
+    ready: Arc<AtomicUsize>,
+    total: usize,
+}
+
+impl Stream {
+    fn ready(&self, how: Live) {
+        if self.ready.fetch_add(1, Ordering::SeqCst) + 1 == self.total {
+            self.changes.live(how);
+        }
+    }
+
+    /// Follows the base with syncrepl (refreshAndPersist) until the stream ends.
+    async fn syncrepl(mut self) -> WatchEnd {
+        let cookie = self.shared.cookie(&self.base);
+        let resumed = cookie.is_some();
+        let request = SyncRequest {
+            mode: RefreshMode::RefreshAndPersist,
+            cookie,
+            reload_hint: false,
+        };
+        let mut stream = match self
+            .ldap
+            .with_controls(request.critical())
+            .streaming_search(&self.base, Scope::Subtree, &self.filter, vec!["1.1"])
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return lost(&self.base, e),
+        };
+        let mut refreshing = true;
+        // Entries changed while no stream ran: reported by the resumed refresh.
+        let mut missed = false;
+        loop {
+            let message = match stream.next().await {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => return lost(&self.base, e),
+            };
+            if message.is_intermediate() {
+                let (cookie, ends_refresh, deletes) = match sync_info(message.0) {
+                    Some(SyncInfo::NewCookie(c)) => (Some(c), false, false),
+                    Some(SyncInfo::Refresh { cookie, done }) => (cookie, done, false),
+                    Some(SyncInfo::IdSet {
+                        cookie, deletes, ..
+                    }) => (cookie, false, deletes),
+                    None => (None, false, false),
+                };
+                if cookie.is_some() {
+                    self.shared.keep_cookie(&self.base, cookie);
+                }
+                if deletes {
+                    // Deleted entries named by UUID only: a full listing finds them.
+                    if refreshing {
+                        missed |= resumed;
+                    } else {
+                        self.shared.note(|n| n.relist = true);
+                        self.changes.changed();
+                    }
+                }
+                if ends_refresh && refreshing {
+                    refreshing = false;
+                    self.ready(Live::Syncrepl);
+                    if missed {
+                        self.shared.note(|n| n.relist = true);
+                        self.changes.changed();
+                    }
+                }
+                continue;
+            }
+            let Some(state) = sync_state(&message.1) else {
+                continue;
+            };
+            if state.cookie.is_some() {
+                self.shared.keep_cookie(&self.base, state.cookie);
+            }
+            if refreshing {
+                // Without a cookie the refresh lists what the first poll reads anyway.
+                missed |= resumed;
+                continue;
+            }
+            if state.state == EntryState::Delete {
+                let dn = Entry::from_ber(message.0).map(|e| normalize_dn(&e.dn));
+                self.shared.note(|n| n.delete(dn));
+            }
+            self.changes.changed();
+        }
+        let done = stream.finish().await;
+        match done.rc {
+            // e-syncRefreshRequired: the cookie is too old for the server's history.
+            4096 => {
+                self.shared.keep_cookie(&self.base, None);
+                self.shared.note(|n| n.relist = true);
+                self.changes.changed();
+                WatchEnd::Lost(format!(
+                    "the server asks for a full reload under {:?} (e-syncRefreshRequired)",
+                    self.base
+                ))
+            }
+            // unavailableCriticalExtension, unwillingToPerform: no syncprov on this database.
+            12 | 53 => WatchEnd::Unsupported(format!(
+                "the server does not offer content synchronization under {:?} (no syncprov \
+                 overlay): {}",
+                self.base, done.text
+            )),
+            rc => WatchEnd::Lost(format!(
+                "the change stream under {:?} ended with result code {rc}: {}",
+                self.base, done.text
+            )),
+        }
+    }
+
+    /// Follows the base with AD change notifications until the search ends.
+    async fn notifications(mut self) -> WatchEnd {
+        let controls = vec![
+            RawControl {
+                ctype: AD_NOTIFICATION_OID.into(),
+                crit: true,
+                val: None,
+            },
+            RawControl {
+                ctype: AD_SHOW_DELETED_OID.into(),
+                crit: false,
+                val: None,
+            },
+        ];
+        let mut stream = match self
+            .ldap
+            .with_controls(controls)
+            .streaming_search(&self.base, Scope::Subtree, "(objectClass=*)", vec!["isDeleted"])
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => return lost(&self.base, e),
+        };
+        // The server answers only when something changes: a refusal comes at once, so a
+        // stream that has not ended is taken as established.
+        let mut ready = false;
+        loop {
+            let next = if ready {
+                stream.next().await
+            } else {
+                match tokio::time::timeout(NOTIFICATION_REFUSAL, stream.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        ready = true;
+                        self.ready(Live::AdNotifications);
+                        continue;
+                    }
+                }
+            };
+            let message = match next {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => return lost(&self.base, e),
+            };
+            let deleted = Entry::from_ber(message.0)
+                .is_some_and(|e| e.first_text("isDeleted") == Some("TRUE"));
+            if deleted {
+                self.shared.note(|n| n.relist = true);
+            }
+            self.changes.changed();
+        }
+        let done = stream.finish().await;
+        match done.rc {
+            12 | 53 => WatchEnd::Unsupported(format!(
+                "the server refuses change notifications under {:?}: {}",
+                self.base, done.text
+            )),
+            rc => WatchEnd::Lost(format!(
+                "the change notifications under {:?} ended with result code {rc}: {}",
+                self.base, done.text
+            )),
+        }
+    }
+}
+
+/// How long a notification search has to be refused before it is taken as established.
+const NOTIFICATION_REFUSAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn lost(base: &str, e: ldap3::LdapError) -> WatchEnd {
+    WatchEnd::Lost(format!("the change stream under {base:?} broke: {e}"))
+}
+
+impl LdapSource {
+    /// Follows every base the source reads until one stream ends; the first end is the
+    /// watch's (the others stop with it).
+    pub(super) async fn watch_directory(&self, changes: &Changes) -> WatchEnd {
+        let ldap = match connect_service(&self.settings.server).await {
+            Ok(l) => l,
+            Err(e) => return WatchEnd::Lost(e.to_string()),
+        };
+        let mut bases: Vec<String> = self.bases.clone();
+        let mut filter = self.filter.clone();
+        if let Some(g) = &self.groups {
+            bases.extend(g.bases.iter().cloned());
+            filter = format!("(|{}{})", self.filter, g.filter);
+        }
+        bases.sort();
+        bases.dedup();
+        let ready = Arc::new(AtomicUsize::new(0));
+        let mut streams = tokio::task::JoinSet::new();
+        for base in &bases {
+            let stream = Stream {
+                ldap: ldap.clone(),
+                base: base.clone(),
+                filter: filter.clone(),
+                shared: Arc::clone(&self.live),
+                changes: changes.clone(),
+                ready: Arc::clone(&ready),
+                total: bases.len(),
+            };
+            match self.settings.preset {
+                Preset::Openldap => streams.spawn(stream.syncrepl()),
+                Preset::ActiveDirectory => streams.spawn(stream.notifications()),
+            };
+        }
+        match streams.join_next().await {
+            Some(Ok(end)) => end,
+            Some(Err(e)) => WatchEnd::Lost(format!("the change stream stopped: {e}")),
+            None => WatchEnd::Unsupported("no base to watch".into()),
+        }
+    }
+}
