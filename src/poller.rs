@@ -231,11 +231,7 @@ impl Shared {
         let mut last_fingerprint: Option<String> = None;
         let mut gate = PollGate::default();
         let changes = Changes::default();
-        let _watch = live::AbortOnDrop(tokio::spawn(Arc::clone(&self).watch_source(
-            config.id.clone(),
-            Arc::clone(&source),
-            changes.clone(),
-        )));
+        let mut watch: Option<live::AbortOnDrop> = None;
         let mut notified = false;
         loop {
             let fingerprint = source.fingerprint().await;
@@ -255,6 +251,16 @@ impl Shared {
                 match result {
                     Ok(()) => {
                         failures = 0;
+                        if watch.is_none() {
+                            watch = Some(live::AbortOnDrop(tokio::spawn(
+                                Arc::clone(&self).watch_source(
+                                    config.id.clone(),
+                                    Arc::clone(&source),
+                                    changes.clone(),
+                                    config.poll_interval,
+                                ),
+                            )));
+                        }
                         next_due = Instant::now() + jittered(config.poll_interval);
                         self.update_source(&config.id, |s| {
                             s.last_poll = Some(now);

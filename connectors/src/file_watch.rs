@@ -43,6 +43,8 @@ pub async fn watch(path: &Path, changes: &Changes) -> WatchEnd {
         return WatchEnd::Lost(format!("cannot watch {}: {e}", dir.display()));
     }
     changes.live(crate::Live::Inotify);
+    // A change made before the watch started (the poller starts it after the first read).
+    changes.changed();
     let reason = lost_rx
         .recv()
         .await
@@ -95,9 +97,8 @@ mod tests {
         let watching = changes.clone();
         let path = file.clone();
         let task = tokio::spawn(async move { watch(&path, &watching).await });
-        while changes.mode().is_none() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        assert!(next(&changes).await, "the catch-up once the watch runs");
+        assert!(changes.mode().is_some());
         std::fs::write(&file, "b\n").expect("write");
         assert!(next(&changes).await, "a write is a change");
         // Let the write's events settle, then consume what is left of them.

@@ -95,6 +95,9 @@ pub enum WatchEnd {
     Unsupported(String),
     /// The watch broke (a lost connection): polled meanwhile, watched again after a backoff.
     Lost(String),
+    /// The server refused the watch's credentials: watched again only after a long wait, as
+    /// polls are (quick retries could lock the service account).
+    Refused(String),
 }
 
 #[cfg(test)]

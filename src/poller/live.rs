@@ -53,13 +53,16 @@ pub(super) async fn wait_for_change(changes: &Changes, wait: Duration) -> bool {
 
 impl Shared {
     /// Watches `source` for as long as it can be watched: a lost watch is started again after
-    /// a backoff (a poll runs at once, for what the gap may have missed); a source that cannot
-    /// be watched is left to its polls.
+    /// a backoff (a poll runs at once, for what the break may have missed), a refused one
+    /// after the source's `interval` (at least [`failure::MAX_BACKOFF`]); a source that cannot
+    /// be watched is left to its polls. Started after the source's first successful poll, so
+    /// a source that fails is not asked twice (wrong credentials would count double).
     pub(super) async fn watch_source(
         self: Arc<Self>,
         id: String,
         source: Arc<dyn Source>,
         changes: Changes,
+        interval: Duration,
     ) {
         let mut failures: u32 = 0;
         loop {
@@ -68,6 +71,7 @@ impl Shared {
                 end = source.watch(&changes) => end,
                 never = self.report_live(&id, &changes) => match never {},
             };
+            let was_live = changes.mode().is_some();
             changes.not_live();
             let (reason, retry) = match end {
                 WatchEnd::Unsupported(reason) => (reason, None),
@@ -78,6 +82,7 @@ impl Shared {
                     failures = failures.saturating_add(1);
                     (reason, Some(failure::backoff(failures)))
                 }
+                WatchEnd::Refused(reason) => (reason, Some(interval.max(failure::MAX_BACKOFF))),
             };
             match retry {
                 None => tracing::info!(source = %id, "polled on its interval: {reason}"),
@@ -91,7 +96,10 @@ impl Shared {
             self.update_source(&id, |s| s.live = Some(status));
             self.write_status();
             let Some(wait) = retry else { return };
-            changes.changed();
+            if was_live {
+                // A change made as the watch broke may not have been reported.
+                changes.changed();
+            }
             tokio::time::sleep(wait).await;
         }
     }

@@ -15,7 +15,7 @@ use ldap3::{Ldap, Scope};
 
 use super::search::Entry;
 use super::sync_messages::{sync_info, sync_state, EntryState, SyncInfo};
-use super::{connect_service, normalize_dn, LdapSource, Preset};
+use super::{connect_service, normalize_dn, ConnectError, LdapSource, Preset};
 use crate::{Changes, Live, WatchEnd};
 
 /// Active Directory's change notification control (LDAP_SERVER_NOTIFICATION_OID).
@@ -164,8 +164,10 @@ impl Stream {
                     self.ready(Live::Syncrepl);
                     if missed {
                         self.shared.note(|n| n.relist = true);
-                        self.changes.changed();
                     }
+                    // What changed before the stream started (an incremental poll, or the
+                    // full listing for what a resumed refresh reported).
+                    self.changes.changed();
                 }
                 continue;
             }
@@ -246,6 +248,8 @@ impl Stream {
                     Err(_) => {
                         ready = true;
                         self.ready(Live::AdNotifications);
+                        // What changed before the notifications started.
+                        self.changes.changed();
                         continue;
                     }
                 }
@@ -289,6 +293,7 @@ impl LdapSource {
     pub(super) async fn watch_directory(&self, changes: &Changes) -> WatchEnd {
         let ldap = match connect_service(&self.settings.server).await {
             Ok(l) => l,
+            Err(e @ ConnectError::Rejected { .. }) => return WatchEnd::Refused(e.to_string()),
             Err(e) => return WatchEnd::Lost(e.to_string()),
         };
         let mut bases: Vec<String> = self.bases.clone();
