@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ldap3::controls::{MakeCritical, RawControl, RefreshMode, SyncRequest};
 use ldap3::{Ldap, Scope};
 
-use super::search::Entry;
+use super::search::{read_entry, Entry};
 use super::sync_messages::{sync_info, sync_state, EntryState, SyncInfo};
 use super::{connect_service, normalize_dn, ConnectError, LdapSource, Preset};
 use crate::{Changes, Live, WatchEnd};
@@ -96,6 +96,7 @@ impl Shared {
 struct Stream {
     ldap: Ldap,
     base: String,
+    scope: Scope,
     filter: String,
     shared: Arc<Shared>,
     changes: Changes,
@@ -123,7 +124,7 @@ impl Stream {
         let mut stream = match self
             .ldap
             .with_controls(request.critical())
-            .streaming_search(&self.base, Scope::Subtree, &self.filter, vec!["1.1"])
+            .streaming_search(&self.base, self.scope, &self.filter, vec!["1.1"])
             .await
         {
             Ok(s) => s,
@@ -213,7 +214,9 @@ impl Stream {
         }
     }
 
-    /// Follows the base with AD change notifications until the search ends.
+    /// Follows the base with AD change notifications until the search ends. On the deleted
+    /// objects container this sees deletions: a tombstone's DN keeps the entry's RDN and
+    /// `lastKnownParent` its parent, which give the DN the next poll removes.
     async fn notifications(mut self) -> WatchEnd {
         let controls = vec![
             RawControl {
@@ -230,7 +233,12 @@ impl Stream {
         let mut stream = match self
             .ldap
             .with_controls(controls)
-            .streaming_search(&self.base, Scope::Subtree, "(objectClass=*)", vec!["isDeleted"])
+            .streaming_search(
+                &self.base,
+                self.scope,
+                "(objectClass=*)",
+                vec!["isDeleted", "lastKnownParent"],
+            )
             .await
         {
             Ok(s) => s,
@@ -259,10 +267,14 @@ impl Stream {
                 Ok(None) => break,
                 Err(e) => return lost(&self.base, e),
             };
-            let deleted = Entry::from_ber(message.0)
-                .is_some_and(|e| e.first_text("isDeleted") == Some("TRUE"));
-            if deleted {
-                self.shared.note(|n| n.relist = true);
+            match Entry::from_ber(message.0) {
+                Some(e) if e.first_text("isDeleted") == Some("TRUE") => {
+                    let dn = deleted_dn(&e);
+                    self.shared.note(|n| n.delete(dn));
+                }
+                Some(_) => {}
+                // Not an entry: what changed is unknown.
+                None => self.shared.note(|n| n.relist = true),
             }
             self.changes.changed();
         }
@@ -283,6 +295,14 @@ impl Stream {
 /// How long a notification search has to be refused before it is taken as established.
 const NOTIFICATION_REFUSAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The DN an AD tombstone had before its deletion: its RDN before the "\0ADEL:<guid>" AD
+/// appends, under its `lastKnownParent`. Normalized; `None` when the tombstone lacks either.
+fn deleted_dn(tombstone: &Entry) -> Option<String> {
+    let (rdn, _) = tombstone.dn.split_once("\\0ADEL:")?;
+    let parent = tombstone.first_text("lastKnownParent")?;
+    Some(normalize_dn(&format!("{rdn},{parent}")))
+}
+
 fn lost(base: &str, e: ldap3::LdapError) -> WatchEnd {
     WatchEnd::Lost(format!("the change stream under {base:?} broke: {e}"))
 }
@@ -291,7 +311,7 @@ impl LdapSource {
     /// Follows every base the source reads until one stream ends; the first end is the
     /// watch's (the others stop with it).
     pub(super) async fn watch_directory(&self, changes: &Changes) -> WatchEnd {
-        let ldap = match connect_service(&self.settings.server).await {
+        let mut ldap = match connect_service(&self.settings.server).await {
             Ok(l) => l,
             Err(e @ ConnectError::Rejected { .. }) => return WatchEnd::Refused(e.to_string()),
             Err(e) => return WatchEnd::Lost(e.to_string()),
@@ -304,17 +324,28 @@ impl LdapSource {
         }
         bases.sort();
         bases.dedup();
+        let mut watched: Vec<(String, Scope)> =
+            bases.into_iter().map(|b| (b, Scope::Subtree)).collect();
+        if self.settings.preset == Preset::ActiveDirectory {
+            // Deletions are notified only in the deleted objects container.
+            match deleted_objects(&mut ldap).await {
+                Ok(Some(container)) => watched.push((container, Scope::OneLevel)),
+                Ok(None) => {}
+                Err(e) => return WatchEnd::Lost(e.to_string()),
+            }
+        }
         let ready = Arc::new(AtomicUsize::new(0));
         let mut streams = tokio::task::JoinSet::new();
-        for base in &bases {
+        for (base, scope) in &watched {
             let stream = Stream {
                 ldap: ldap.clone(),
                 base: base.clone(),
+                scope: *scope,
                 filter: filter.clone(),
                 shared: Arc::clone(&self.live),
                 changes: changes.clone(),
                 ready: Arc::clone(&ready),
-                total: bases.len(),
+                total: watched.len(),
             };
             match self.settings.preset {
                 Preset::Openldap => streams.spawn(stream.syncrepl()),
@@ -326,5 +357,41 @@ impl LdapSource {
             Some(Err(e)) => WatchEnd::Lost(format!("the change stream stopped: {e}")),
             None => WatchEnd::Unsupported("no base to watch".into()),
         }
+    }
+}
+
+/// The domain's deleted objects container, from the root DSE; `None` when the server does not
+/// name a default naming context (deletions are then seen at the full listings only).
+async fn deleted_objects(ldap: &mut Ldap) -> Result<Option<String>, crate::SourceError> {
+    let attrs = ["defaultNamingContext".to_string()];
+    let root = read_entry(ldap, "", &attrs).await?;
+    Ok(root
+        .as_ref()
+        .and_then(|e| e.first_text("defaultNamingContext"))
+        .map(|nc| format!("CN=Deleted Objects,{nc}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tombstone_names_the_entry_it_was() {
+        let tombstone = Entry {
+            dn: "CN=Doe\\, Jane\\0ADEL:cc88a027-8468-4402-b85b-faf78986f95b,CN=Deleted Objects,DC=corp,DC=example,DC=com".into(),
+            attrs: vec![
+                ("isDeleted".into(), vec![b"TRUE".to_vec()]),
+                ("lastKnownParent".into(), vec![b"OU=Staff,DC=corp,DC=example,DC=com".to_vec()]),
+            ],
+        };
+        assert_eq!(
+            deleted_dn(&tombstone),
+            Some(normalize_dn("CN=Doe\\, Jane,OU=Staff,DC=corp,DC=example,DC=com"))
+        );
+        let without_parent = Entry {
+            attrs: Vec::new(),
+            ..tombstone
+        };
+        assert_eq!(deleted_dn(&without_parent), None);
     }
 }
