@@ -12,9 +12,9 @@
 //!
 //! This file is the schedule (one task per source, plus the accept watcher); `live.rs` watches
 //! the sources that report changes as they happen (a change polls at once, debounced),
-//! `failure.rs` says why a poll failed and when to retry, `gate.rs` keeps one poll per source
-//! at a time, `publish.rs` applies listings to the books, `report.rs` keeps the status file
-//! current.
+//! `checkpoint.rs` lets a source go on after a restart where it was, `failure.rs` says why a
+//! poll failed and when to retry, `gate.rs` keeps one poll per source at a time, `publish.rs`
+//! applies listings to the books, `report.rs` keeps the status file current.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,6 +32,7 @@ use crate::source_setup;
 use crate::status_file;
 use crate::store;
 
+mod checkpoint;
 mod failure;
 mod gate;
 mod live;
@@ -232,6 +233,9 @@ impl Shared {
         let mut gate = PollGate::default();
         let changes = Changes::default();
         let mut watch: Option<live::AbortOnDrop> = None;
+        let mut checkpointed = None;
+        let mut watched = false;
+        self.resume_source(&config, source.as_ref()).await;
         let mut notified = false;
         loop {
             let fingerprint = source.fingerprint().await;
@@ -251,6 +255,8 @@ impl Shared {
                 match result {
                     Ok(()) => {
                         failures = 0;
+                        self.checkpoint_source(&config, source.as_ref(), &mut checkpointed)
+                            .await;
                         if watch.is_none() {
                             watch = Some(live::AbortOnDrop(tokio::spawn(
                                 Arc::clone(&self).watch_source(
@@ -297,6 +303,11 @@ impl Shared {
                 _ => until_due.min(config.check_interval),
             };
             notified = live::wait_for_change(&changes, wait).await;
+            if changes.mode().is_some() != watched {
+                // A watch (re)started: the next poll's checkpoint holds its position.
+                watched = !watched;
+                checkpointed = None;
+            }
         }
     }
 

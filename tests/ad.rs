@@ -437,14 +437,8 @@ fn changes_arrive_by_change_notification() {
     }
     dc.modify(&ldif);
     let server = start(
-        config(
-            dc,
-            &dc.url(),
-            &live,
-            "",
-            "[store]\nstate_dir = \"state\"\n",
-        )
-        .replace("poll_interval = \"1s\"", "poll_interval = \"1h\""),
+        config(dc, &dc.url(), &live, "", "[store]\nstate_dir = \"state\"\n")
+            .replace("poll_interval = \"1s\"", "poll_interval = \"1h\""),
     );
     eventually(&server, "the notifications", || {
         support::server::run_cli(&["status", "-c", &server.config_path()])

@@ -265,12 +265,54 @@ fn with_syncprov_changes_and_deletions_arrive_as_they_happen() {
     assert_eq!(server.request("GET", &removed[0], &[], "").status, 404);
 }
 
+/// A restart goes on from the checkpoint: the syncrepl cookie brings the deletion made while
+/// the server was down, the change mark the modification, and the directory is not listed
+/// again.
+#[test]
+fn a_restart_resumes_from_the_cookie_instead_of_listing_again() {
+    let slapd = Slapd::start(
+        &fixture("directory.ldif"),
+        Options {
+            syncprov: true,
+            ..Options::default()
+        },
+    );
+    let mut server = start(hourly_config(&slapd));
+    eventually(&server, "a checkpoint taken while live", || {
+        server.log().matches("checkpoint saved").count() >= 2
+    });
+    let before = server.listing();
+    let token = server.token();
+    server.kill();
+    slapd.modify(&format!(
+        "dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Principal SRE\n\n\
+         dn: uid=hnakamura,{PEOPLE}\nchangetype: delete\n"
+    ));
+    let earlier = server.log().len();
+    server.restart(&[]);
+    eventually(&server, "both changes", || {
+        let (changed, removed, _) = delta(&server, &token);
+        changed.len() == 1 && removed.len() == 1
+    });
+    let (changed, removed, _) = delta(&server, &token);
+    assert!(get(&server, &changed[0]).contains("TITLE:Principal SRE"));
+    assert!(before.contains_key(&removed[0]));
+    let log = server.log();
+    let since = log.get(earlier..).unwrap_or_default();
+    assert!(
+        since.contains("resumed: the next poll reads what changed"),
+        "{since}"
+    );
+    assert!(!since.contains("listed in full"), "{since}");
+}
+
 #[test]
 fn without_syncprov_the_directory_is_polled_and_the_status_says_why() {
     let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
     let server = start(hourly_config(&slapd));
     eventually(&server, "the fallback in the status", || {
-        changes_line(&server).starts_with("changes: polling (the server does not offer content synchronization")
+        changes_line(&server)
+            .starts_with("changes: polling (the server does not offer content synchronization")
     });
     assert_eq!(server.listing().len(), 8, "the first poll published");
 }

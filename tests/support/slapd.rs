@@ -86,7 +86,9 @@ impl Slapd {
             dir.path().display()
         ));
         if options.syncprov {
-            conf.push_str("index entryCSN,entryUUID eq\noverlay syncprov\nsyncprov-sessionlog 1000\n");
+            conf.push_str(
+                "index entryCSN,entryUUID eq\noverlay syncprov\nsyncprov-sessionlog 1000\n",
+            );
         }
         std::fs::write(dir.path().join("slapd.conf"), conf).expect("slapd.conf");
         std::fs::write(dir.path().join("data.ldif"), ldif).expect("ldif");

@@ -44,51 +44,92 @@ impl Notes {
     }
 }
 
-/// What the streams of one source share: the notes for its polls, each base's last cookie
-/// (a reconnect resumes from it instead of refreshing the whole base).
-#[derive(Default)]
-pub(super) struct Shared {
-    notes: Mutex<Notes>,
-    cookies: Mutex<HashMap<String, Vec<u8>>>,
+/// Where the change streams are: each base's last cookie, and the entryUUID → DN of every
+/// entry they reported (syncrepl names some deletions by UUID only). Taken with the notes, so
+/// a checkpoint's cookie never covers a change its listing lacks.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(super) struct Position {
+    pub(super) cookies: HashMap<String, Vec<u8>>,
+    pub(super) uuids: HashMap<Vec<u8>, String>,
 }
 
+#[derive(Default)]
+struct Tracked {
+    notes: Notes,
+    position: Position,
+}
+
+/// What the streams of one source share with its polls; a reconnect resumes each base from
+/// its cookie instead of refreshing it whole.
+#[derive(Default)]
+pub(super) struct Shared(Mutex<Tracked>);
+
 impl Shared {
-    /// The notes gathered since the last poll, emptied.
-    pub(super) fn take_notes(&self) -> Notes {
-        std::mem::take(&mut *self.notes.lock().unwrap_or_else(PoisonError::into_inner))
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tracked> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The notes gathered since the last poll (emptied), and the position they reach.
+    pub(super) fn take_notes(&self) -> (Notes, Position) {
+        let mut tracked = self.lock();
+        (std::mem::take(&mut tracked.notes), tracked.position.clone())
     }
 
     /// Gives the notes of a poll that failed back, for the next one.
     pub(super) fn restore_notes(&self, notes: Notes) {
-        let mut current = self.notes.lock().unwrap_or_else(PoisonError::into_inner);
-        current.relist |= notes.relist;
+        let mut tracked = self.lock();
+        tracked.notes.relist |= notes.relist;
         for dn in notes.deleted {
-            current.delete(Some(dn));
+            tracked.notes.delete(Some(dn));
         }
+    }
+
+    /// Resumes from a checkpoint's position.
+    pub(super) fn resume(&self, position: Position) {
+        self.lock().position = position;
     }
 
     fn note(&self, f: impl FnOnce(&mut Notes)) {
-        f(&mut self.notes.lock().unwrap_or_else(PoisonError::into_inner));
+        f(&mut self.lock().notes);
     }
 
     fn cookie(&self, base: &str) -> Option<Vec<u8>> {
-        self.cookies
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(base)
-            .cloned()
+        self.lock().position.cookies.get(base).cloned()
     }
 
-    fn keep_cookie(&self, base: &str, cookie: Option<Vec<u8>>) {
-        let mut cookies = self.cookies.lock().unwrap_or_else(PoisonError::into_inner);
-        match cookie {
-            Some(c) => {
-                cookies.insert(base.to_string(), c);
-            }
-            None => {
-                cookies.remove(base);
+    /// Records one stream message: its note (before the cookie that covers it), the DN its
+    /// entry has now (or `None`: deleted), and the new cookie.
+    fn record(
+        &self,
+        base: &str,
+        uuid: Option<(&[u8], Option<String>)>,
+        note: impl FnOnce(&mut Notes),
+        cookie: Option<Vec<u8>>,
+    ) {
+        let mut tracked = self.lock();
+        note(&mut tracked.notes);
+        if let Some((uuid, dn)) = uuid {
+            match dn {
+                Some(dn) => {
+                    tracked.position.uuids.insert(uuid.to_vec(), dn);
+                }
+                None => {
+                    tracked.position.uuids.remove(uuid);
+                }
             }
         }
+        if let Some(cookie) = cookie {
+            tracked.position.cookies.insert(base.to_string(), cookie);
+        }
+    }
+
+    /// The DN of a deleted entry known by its UUID only.
+    fn dn_of(&self, uuid: &[u8]) -> Option<String> {
+        self.lock().position.uuids.get(uuid).cloned()
+    }
+
+    fn forget_cookie(&self, base: &str) {
+        self.lock().position.cookies.remove(base);
     }
 }
 
@@ -131,8 +172,9 @@ impl Stream {
             Err(e) => return lost(&self.base, e),
         };
         let mut refreshing = true;
-        // Entries changed while no stream ran: reported by the resumed refresh.
-        let mut missed = false;
+        // A resumed refresh that lists what is present (the cookie is older than the
+        // server's session log): deletions are implied, only a full listing finds them.
+        let mut implied = false;
         loop {
             let message = match stream.next().await {
                 Ok(Some(m)) => m,
@@ -140,34 +182,49 @@ impl Stream {
                 Err(e) => return lost(&self.base, e),
             };
             if message.is_intermediate() {
-                let (cookie, ends_refresh, deletes) = match sync_info(message.0) {
-                    Some(SyncInfo::NewCookie(c)) => (Some(c), false, false),
-                    Some(SyncInfo::Refresh { cookie, done }) => (cookie, done, false),
+                let (cookie, ends_refresh) = match sync_info(message.0) {
+                    Some(SyncInfo::NewCookie(c)) => (Some(c), false),
+                    Some(SyncInfo::Refresh { cookie, done }) => (cookie, done),
                     Some(SyncInfo::IdSet {
-                        cookie, deletes, ..
-                    }) => (cookie, false, deletes),
-                    None => (None, false, false),
-                };
-                if cookie.is_some() {
-                    self.shared.keep_cookie(&self.base, cookie);
-                }
-                if deletes {
-                    // Deleted entries named by UUID only: a full listing finds them.
-                    if refreshing {
-                        missed |= resumed;
-                    } else {
-                        self.shared.note(|n| n.relist = true);
-                        self.changes.changed();
+                        cookie,
+                        deletes: true,
+                        uuids,
+                    }) => {
+                        for uuid in &uuids {
+                            // An entry never reported was never listed.
+                            if let Some(dn) = self.shared.dn_of(uuid) {
+                                self.shared.record(
+                                    &self.base,
+                                    Some((uuid, None)),
+                                    |n| n.delete(Some(dn)),
+                                    None,
+                                );
+                            }
+                        }
+                        if !refreshing {
+                            self.changes.changed();
+                        }
+                        (cookie, false)
                     }
-                }
+                    Some(SyncInfo::IdSet {
+                        cookie,
+                        deletes: false,
+                        ..
+                    }) => {
+                        implied |= resumed;
+                        (cookie, false)
+                    }
+                    None => (None, false),
+                };
+                self.shared.record(&self.base, None, |_| {}, cookie);
                 if ends_refresh && refreshing {
                     refreshing = false;
                     self.ready(Live::Syncrepl);
-                    if missed {
+                    if implied {
                         self.shared.note(|n| n.relist = true);
                     }
-                    // What changed before the stream started (an incremental poll, or the
-                    // full listing for what a resumed refresh reported).
+                    // What changed before the stream started, or while no stream ran: an
+                    // incremental poll reads it.
                     self.changes.changed();
                 }
                 continue;
@@ -175,25 +232,33 @@ impl Stream {
             let Some(state) = sync_state(&message.1) else {
                 continue;
             };
-            if state.cookie.is_some() {
-                self.shared.keep_cookie(&self.base, state.cookie);
+            let dn = Entry::from_ber(message.0).map(|e| normalize_dn(&e.dn));
+            let uuid = state.entry_uuid.as_slice();
+            match state.state {
+                EntryState::Delete => {
+                    let dn = dn.or_else(|| self.shared.dn_of(uuid));
+                    self.shared.record(
+                        &self.base,
+                        Some((uuid, None)),
+                        |n| n.delete(dn),
+                        state.cookie,
+                    );
+                }
+                EntryState::Present | EntryState::Add | EntryState::Modify => {
+                    implied |= resumed && refreshing && state.state == EntryState::Present;
+                    self.shared
+                        .record(&self.base, Some((uuid, dn)), |_| {}, state.cookie);
+                }
             }
-            if refreshing {
-                // Without a cookie the refresh lists what the first poll reads anyway.
-                missed |= resumed;
-                continue;
+            if !refreshing {
+                self.changes.changed();
             }
-            if state.state == EntryState::Delete {
-                let dn = Entry::from_ber(message.0).map(|e| normalize_dn(&e.dn));
-                self.shared.note(|n| n.delete(dn));
-            }
-            self.changes.changed();
         }
         let done = stream.finish().await;
         match done.rc {
             // e-syncRefreshRequired: the cookie is too old for the server's history.
             4096 => {
-                self.shared.keep_cookie(&self.base, None);
+                self.shared.forget_cookie(&self.base);
                 self.shared.note(|n| n.relist = true);
                 self.changes.changed();
                 WatchEnd::Lost(format!(
@@ -386,7 +451,9 @@ mod tests {
         };
         assert_eq!(
             deleted_dn(&tombstone),
-            Some(normalize_dn("CN=Doe\\, Jane,OU=Staff,DC=corp,DC=example,DC=com"))
+            Some(normalize_dn(
+                "CN=Doe\\, Jane,OU=Staff,DC=corp,DC=example,DC=com"
+            ))
         );
         let without_parent = Entry {
             attrs: Vec::new(),
