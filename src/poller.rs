@@ -302,7 +302,7 @@ impl Shared {
                 Some(mode) if mode.covers_fingerprint() => until_due,
                 _ => until_due.min(config.check_interval),
             };
-            notified = live::wait_for_change(&changes, wait).await;
+            notified = live::wait_for_change(&changes, wait, config.debounce).await;
             if changes.mode().is_some() != watched {
                 // A watch (re)started: the next poll's checkpoint holds its position.
                 watched = !watched;

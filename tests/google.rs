@@ -581,8 +581,15 @@ fn a_restart_asks_for_the_changes_since_the_saved_sync_token() {
     let restarted = fake.requests().len();
     server.restart(&[]);
     eventually(&server, "a poll after the restart", || {
-        server.log().matches("resumed: the next poll asks Google").count() == 1
-            && fake.requests_to(CONNECTIONS).iter().any(|r| r.param("syncToken").is_some())
+        server
+            .log()
+            .matches("resumed: the next poll asks Google")
+            .count()
+            == 1
+            && fake
+                .requests_to(CONNECTIONS)
+                .iter()
+                .any(|r| r.param("syncToken").is_some())
             && fake.requests().len() > restarted
     });
     let after: Vec<Request> = fake.requests().split_off(restarted);

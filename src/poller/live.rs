@@ -11,11 +11,7 @@ use tokio::time::Instant;
 
 use super::{failure, Shared};
 
-/// How long changes must pause before the poll: a burst of modifications, or a file written
-/// in several steps, is read once, after its last step.
-const DEBOUNCE: Duration = Duration::from_millis(200);
-
-/// The longest a steady stream of changes delays a poll.
+/// The longest a steady stream of changes delays a poll (or the debounce, if longer).
 const DEBOUNCE_MAX: Duration = Duration::from_secs(1);
 
 /// A watch that lasted this long was working: its next loss starts the backoff afresh.
@@ -31,21 +27,22 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Waits up to `wait` for a change; after one, until changes pause for [`DEBOUNCE`] (at most
-/// [`DEBOUNCE_MAX`]). True when a change came.
-pub(super) async fn wait_for_change(changes: &Changes, wait: Duration) -> bool {
+/// Waits up to `wait` for a change; after one, until changes pause for `debounce` (a burst of
+/// modifications, or a file written in several steps, is read once, after its last step), at
+/// most [`DEBOUNCE_MAX`]. True when a change came.
+pub(super) async fn wait_for_change(changes: &Changes, wait: Duration, debounce: Duration) -> bool {
     tokio::select! {
         () = tokio::time::sleep(wait) => return false,
         () = changes.next() => {}
     }
-    let deadline = Instant::now() + DEBOUNCE_MAX;
+    let deadline = Instant::now() + DEBOUNCE_MAX.max(debounce);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return true;
         }
         tokio::select! {
-            () = tokio::time::sleep(DEBOUNCE.min(left)) => return true,
+            () = tokio::time::sleep(debounce.min(left)) => return true,
             () = changes.next() => {}
         }
     }
@@ -135,9 +132,10 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         });
-        assert!(wait_for_change(&changes, Duration::from_secs(60)).await);
+        let debounce = Duration::from_millis(200);
+        assert!(wait_for_change(&changes, Duration::from_secs(60), debounce).await);
         assert!(
-            !wait_for_change(&changes, Duration::from_millis(300)).await,
+            !wait_for_change(&changes, Duration::from_millis(300), debounce).await,
             "the whole burst was taken by the first wake"
         );
     }
