@@ -25,9 +25,13 @@ pub async fn watch(path: &Path, changes: &Changes) -> WatchEnd {
     };
     let (lost, mut lost_rx) = tokio::sync::mpsc::channel::<String>(1);
     let signal = changes.clone();
+    let watched = dir.clone();
     let handler = move |event: notify::Result<Event>| match event {
         Ok(event) => {
-            if is_change(&event.kind) && concerns(&event, only.as_deref()) {
+            if matches!(event.kind, EventKind::Remove(_)) && event.paths.contains(&watched) {
+                // Nothing more will be seen: watched again (once it exists) after a backoff.
+                let _ = lost.try_send("the directory was removed".into());
+            } else if is_change(&event.kind) && concerns(&event, only.as_deref()) {
                 signal.changed();
             }
         }
@@ -119,5 +123,26 @@ mod tests {
         std::fs::rename(&tmp, &file).expect("rename");
         assert!(next(&changes).await, "a rename into place is a change");
         task.abort();
+    }
+
+    #[tokio::test]
+    async fn a_removed_folder_ends_the_watch() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        let folder = parent.path().join("exports");
+        std::fs::create_dir(&folder).expect("folder");
+        let changes = Changes::default();
+        let watching = changes.clone();
+        let path = folder.clone();
+        let task = tokio::spawn(async move { watch(&path, &watching).await });
+        assert!(next(&changes).await, "the catch-up once the watch runs");
+        std::fs::remove_dir(&folder).expect("remove");
+        let end = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the watch ended")
+            .expect("joined");
+        assert!(
+            matches!(end, WatchEnd::Lost(ref m) if m.contains("removed")),
+            "{end:?}"
+        );
     }
 }
