@@ -263,6 +263,27 @@ fn with_syncprov_changes_and_deletions_arrive_as_they_happen() {
     assert_eq!(removed.len(), 1);
     assert!(before.contains_key(&removed[0]));
     assert_eq!(server.request("GET", &removed[0], &[], "").status, 404);
+
+    // A burst of 100 modifications is read once or a few times, not 100 times.
+    let current = server.token();
+    let published = server.log().matches("published").count();
+    let burst: String = (0..100)
+        .map(|i| {
+            format!(
+                "dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Title {i}\n\n"
+            )
+        })
+        .collect();
+    slapd.modify(&burst);
+    eventually(&server, "the last of the burst", || {
+        let (changed, _, _) = delta(&server, &current);
+        changed.len() == 1 && get(&server, &changed[0]).contains("TITLE:Title 99")
+    });
+    let publications = server.log().matches("published").count() - published;
+    assert!(
+        (1..=3).contains(&publications),
+        "{publications} publications"
+    );
 }
 
 /// A restart goes on from the checkpoint: the syncrepl cookie brings the deletion made while
