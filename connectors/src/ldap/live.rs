@@ -2,9 +2,11 @@
 //! syncrepl refreshAndPersist against the `syncprov` overlay) and Active Directory's change
 //! notification control. Both are triggers: each change makes the poller poll at once
 //! (debounced), and the poll reads the changed entries incrementally. What an incremental read
-//! cannot see is noted for it here: the DNs of deleted entries (syncrepl says which), or that
-//! only a full listing will do (a deletion AD reports, entries missed while the stream was
-//! down). The stream asks for no attributes ("1.1"): it costs the server a DN per change.
+//! cannot see is noted for it here: the DNs of deleted entries (syncrepl's delete state or
+//! entryUUID, an AD tombstone's RDN and lastKnownParent), or that only a full listing will do
+//! (a resumed refresh that only lists what is present, e-syncRefreshRequired, too many
+//! deletions at once). The syncrepl stream asks for no attributes ("1.1"): it costs the
+//! server a DN per change.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
