@@ -11,17 +11,19 @@
 //! check and its result is dropped. Until that work has ended the source is reported busy and
 //! not polled again, so a stuck source never stacks threads or parses.
 //!
-//! This file is the schedule (one task per source, plus the accept watcher); `failure.rs` says
-//! why a poll failed and when to retry, `gate.rs` keeps one poll per source at a time,
-//! `publish.rs` applies listings to the books, `report.rs` keeps the status file current,
-//! `requests.rs` carries what operators ask from the web page.
+//! This file is the schedule (one task per source, plus the accept watcher); `live.rs` watches
+//! the sources that report changes as they happen (a change polls at once, debounced),
+//! `checkpoint.rs` lets a source go on after a restart where it was, `failure.rs` says why a
+//! poll failed and when to retry, `gate.rs` keeps one poll per source at a time, `publish.rs`
+//! applies listings to the books, `report.rs` keeps the status file current, `requests.rs`
+//! carries what operators ask from the web page.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use cardbridge_connectors::{Cancel, Source};
+use cardbridge_connectors::{Cancel, Changes, Source};
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::time::Instant;
@@ -32,8 +34,10 @@ use crate::source_setup;
 use crate::status_file;
 use crate::store;
 
+mod checkpoint;
 mod failure;
 mod gate;
+mod live;
 mod publish;
 mod reload;
 mod report;
@@ -241,6 +245,11 @@ impl Shared {
         let mut last_fingerprint: Option<String> = None;
         let mut gate = PollGate::default();
         let asked = self.app().requests.poll_wake(&config.id);
+        let changes = Changes::default();
+        let mut watch: Option<live::AbortOnDrop> = None;
+        let mut checkpointed = None;
+        let mut watched = false;
+        self.resume_source(&config, source.as_ref()).await;
         let mut woken = false;
         loop {
             let fingerprint = source.fingerprint().await;
@@ -261,6 +270,18 @@ impl Shared {
                 let wait = match result {
                     Ok(()) => {
                         failures = 0;
+                        self.checkpoint_source(&config, source.as_ref(), &mut checkpointed)
+                            .await;
+                        if watch.is_none() {
+                            watch = Some(live::AbortOnDrop(tokio::spawn(
+                                Arc::clone(&self).watch_source(
+                                    config.id.clone(),
+                                    Arc::clone(&source),
+                                    changes.clone(),
+                                    config.poll_interval,
+                                ),
+                            )));
+                        }
                         self.update_source(&config.id, |s| {
                             s.last_poll = Some(now);
                             s.last_success = Some(now);
@@ -297,11 +318,21 @@ impl Shared {
                     let _ = done.send(());
                 }
             }
+            // A watch that sees what the fingerprint would replaces the stat loop.
             let until_due = next_due.saturating_duration_since(Instant::now());
-            woken = tokio::select! {
-                _ = tokio::time::sleep(until_due.min(config.check_interval)) => false,
-                _ = asked.wake.notified() => true,
+            let wait = match changes.mode() {
+                Some(mode) if mode.covers_fingerprint() => until_due,
+                _ => until_due.min(config.check_interval),
             };
+            woken = tokio::select! {
+                changed = live::wait_for_change(&changes, wait, config.debounce) => changed,
+                () = asked.wake.notified() => true,
+            };
+            if changes.mode().is_some() != watched {
+                // A watch (re)started: the next poll's checkpoint holds its position.
+                watched = !watched;
+                checkpointed = None;
+            }
         }
     }
 

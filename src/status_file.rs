@@ -38,6 +38,10 @@ pub struct SourceStatus {
     /// The last poll that had to wait out the server's rate limit (kept until the next one).
     #[serde(default)]
     pub throttled: Option<ThrottledStatus>,
+    /// How changes reach the source's books: "live (syncrepl)", "live (inotify)", … or
+    /// "polling (why it is not watched)".
+    #[serde(default)]
+    pub live: Option<String>,
 }
 
 /// A record a source could not turn into a contact: `file:line`, a DN or a resource name,
@@ -187,6 +191,9 @@ impl Status {
                     source.consecutive_failures,
                     source.last_success.map_or_else(|| "never".to_string(), ago)
                 )),
+            }
+            if let Some(live) = &source.live {
+                out.push_str(&format!("  changes: {live}\n"));
             }
             if let Some(throttled) = &source.throttled {
                 out.push_str(&format!(

@@ -30,7 +30,10 @@ fn durable(extra: &str, rows: &[String]) -> Server {
 }
 
 fn fast(config: String) -> String {
-    config.replace("check_interval = \"1s\"", "check_interval = \"20ms\"")
+    config.replace(
+        "check_interval = \"1s\"",
+        "check_interval = \"20ms\"\ndebounce = \"20ms\"",
+    )
 }
 
 fn delta(server: &Server, token: &str) -> Multistatus {
