@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use crate::auth::Authenticator;
 use crate::config::{BookConfig, Config};
 use crate::metrics::Metrics;
+use crate::push::Push;
 use crate::render_cache::RenderCache;
 use crate::status_file::Status;
 use crate::store::{Book, StateFile};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// When the server started (`process_start_time_seconds`, readiness grace).
     pub started: SystemTime,
+    /// WebDAV-Push, when `[push]` is enabled (opened at start; a reload keeps it).
+    pub push: Option<Arc<Push>>,
 }
 
 impl AppState {
@@ -49,7 +52,12 @@ impl AppState {
             None => None,
         };
         let metrics = Arc::new(Metrics::default());
+        let push = match (&config.push, &config.store.state_dir) {
+            (Some(settings), Some(dir)) => Some(Arc::new(Push::open(settings.clone(), dir)?)),
+            _ => None,
+        };
         Ok(AppState {
+            push,
             cards: Arc::new(RenderCache::new(config.server.card_cache_bytes)),
             auth: Authenticator::new(&config, Arc::clone(&metrics.logins))?,
             books: open_books(&config, &BTreeMap::new(), state_file.as_deref())?,
@@ -77,6 +85,7 @@ impl AppState {
             status: Arc::clone(&self.status),
             metrics: Arc::clone(&self.metrics),
             started: self.started,
+            push: self.push.clone(),
             config,
         })
     }
@@ -159,6 +168,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     }
     if running.state_file_path() != next.state_file_path() {
         changed.push("[store] state_dir");
+    }
+    if running.push != next.push {
+        changed.push("[push]");
     }
     if running.retention != next.retention {
         changed.push("[store] change-log retention (for books that already exist)");

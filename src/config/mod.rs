@@ -12,6 +12,7 @@
 //! | `auth.rs` | `[auth]`: who may connect, login limits |
 //! | `source.rs` | `[[source]]`: schedule and settings per source, relative paths resolved |
 //! | `book.rs` | `[[addressbook]]`: a book's sources and readers |
+//! | `push.rs` | `[push]`: WebDAV-Push over Web Push |
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use crate::store::{RemovalGuard, Retention};
 
 mod auth;
 mod book;
+mod push;
 mod server;
 mod source;
 mod store;
@@ -32,6 +34,7 @@ mod tests;
 
 pub use auth::{AuthSettings, LdapAuth, LoginLimits, UserConfig};
 pub use book::{BookConfig, GROUP_PREFIX};
+pub use push::PushSettings;
 pub use server::ServerSettings;
 pub use source::{SourceConfig, SourceSettings};
 pub use store::StoreSettings;
@@ -58,6 +61,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `[server] ready_max_failing`, parsed once.
     pub ready_max_failing: Duration,
+    /// `[push]`, when enabled.
+    pub push: Option<PushSettings>,
 }
 
 /// A configuration error, always naming the file.
@@ -81,6 +86,8 @@ struct RawConfig {
     source: Vec<toml::Table>,
     #[serde(default)]
     addressbook: Vec<BookConfig>,
+    #[serde(default)]
+    push: Option<push::RawPush>,
 }
 
 impl Config {
@@ -106,6 +113,10 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
         let (auth, login_limits) = auth::parse(raw.auth, &sources, base)?;
         let (store, retention, guard) = raw.store.resolve(base)?;
+        let push = match raw.push {
+            Some(push) => push.resolve(store.state_dir.is_some())?,
+            None => None,
+        };
         let mut server = raw.server;
         if let Some(tls) = &mut server.tls {
             tls.cert_file = base.join(&tls.cert_file);
@@ -128,6 +139,7 @@ impl Config {
             login_limits,
             sources,
             books: raw.addressbook,
+            push,
         };
         config.validate()?;
         Ok(config)

@@ -346,8 +346,8 @@ const WRITE_BUFFER: usize = 16 * 1024;
 /// connection (a phone between two requests) hold ~96 KiB instead of ~34 KiB.
 const READ_BUFFER: usize = 0;
 
-/// Runs the server until it is told to stop: the DAV service on every listen address and the
-/// poller as a background service.
+/// Runs the server until it is told to stop: the DAV service on every listen address, the
+/// poller and (with `[push]`) the push dispatcher as background services.
 pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     let state = live.load_full();
     let conf = ServerConf {
@@ -355,6 +355,16 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(2),
         ..ServerConf::default()
+    };
+    let push = match state.push.clone() {
+        Some(push) => match crate::push::Dispatcher::new(Arc::clone(&live), push) {
+            Ok(dispatcher) => Some(crate::push::Service(Arc::new(dispatcher))),
+            Err(e) => {
+                tracing::error!("[push] {e}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
     };
     let app = match CardDavApp::new(live) {
         Ok(app) => app,
@@ -399,6 +409,9 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     }
     server.add_service(service);
     server.add_service(background_service("poller", poller));
+    if let Some(push) = push {
+        server.add_service(background_service("push", push));
+    }
     if let Some(certificates) = certificates {
         server.add_service(background_service(
             "tls-certificates",
