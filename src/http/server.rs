@@ -84,7 +84,8 @@ impl CardDavApp {
             });
         }
         let started = Instant::now();
-        let head = head::request_head(session.req_header());
+        let mut head = head::request_head(session.req_header());
+        head.secure = session.digest().is_some_and(|d| d.ssl_digest.is_some());
         let reply = if framing::is_ambiguous(&session.to_h1_raw()) {
             Reply::from(DavError::BadRequest(
                 "Content-Length and Transfer-Encoding together are ambiguous".into(),
@@ -136,7 +137,9 @@ impl CardDavApp {
             return discard_body(session, self, dav::well_known_redirect()).await;
         }
         if head.method == "OPTIONS" {
-            return discard_body(session, self, dav::options()).await;
+            let push = state.push.is_some()
+                && matches!(resource, Some(paths::Resource::Book { .. }));
+            return discard_body(session, self, dav::options(push)).await;
         }
         let client = client_ip(session, &state);
         if let Some(reply) = ops::answer(
