@@ -316,7 +316,7 @@ mod tests {
         assert_ne!(reopened.topic("other"), topic);
         assert_eq!(reopened.active("staff", 1020).len(), 1);
         assert!(reopened.active("staff", 1110).is_empty());
-        assert_eq!(reopened.sweep(1110), Ok(1));
+        assert_eq!(reopened.sweep(1110), Ok(2));
         assert_eq!(reopened.unregister("alice", &first.id, 1020), Ok(false));
     }
 }

@@ -7,6 +7,7 @@ pub mod cards;
 pub mod certs;
 pub mod clients;
 pub mod fake_google;
+pub mod fake_push;
 pub mod hostile;
 pub mod http;
 pub mod marionette;
