@@ -180,6 +180,40 @@ fn a_subscription_the_push_service_calls_gone_is_removed() {
 }
 
 #[test]
+fn a_push_service_that_is_down_gets_the_message_again() {
+    let push = FakePush::start();
+    let server = start("");
+    let (_, topic, _) = push_properties(&server);
+    let phone = push.subscribe();
+    registered(&server, &phone);
+    push.fail_next(&phone, 2);
+    let after = change(&server, 1);
+    let received = wait_for(&server, &push, &phone, 3);
+    let answers: Vec<u16> = received.iter().map(|m| m.answered).collect();
+    assert_eq!(answers, vec![503, 503, 201]);
+    assert_eq!(token_in(&received[2], &topic), after);
+}
+
+#[test]
+fn changes_within_the_rate_limit_merge_into_one_message_with_the_latest_token() {
+    let push = FakePush::start();
+    // Long enough for the two changes below to be published within it.
+    let config = PUSH_CONFIG.replace("min_interval = \"1ms\"", "min_interval = \"10s\"");
+    let server = Server::with_staff(&config, &staff_rows(3));
+    let (_, topic, _) = push_properties(&server);
+    let phone = push.subscribe();
+    registered(&server, &phone);
+    let first = change(&server, 1);
+    assert_eq!(token_in(&wait_for(&server, &push, &phone, 1)[0], &topic), first);
+    let second = change(&server, 2);
+    let third = change(&server, 3);
+    assert_ne!(second, third);
+    let received = wait_for(&server, &push, &phone, 2);
+    assert_eq!(received.len(), 2, "the second change was not merged into the third");
+    assert_eq!(token_in(&received[1], &topic), third);
+}
+
+#[test]
 fn an_expired_subscription_gets_nothing() {
     let push = FakePush::start();
     let server = start("");

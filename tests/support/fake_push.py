@@ -12,7 +12,8 @@ with a message, with implementations independent of cardbridge's own:
   subscription is told to go away.
 
 Protocol for the test (JSON): POST /subscriptions, POST /subscriptions/ID/gone,
-GET /subscriptions/ID/messages. The first line on stdout is "PORT n".
+POST /subscriptions/ID/fail/N (the next N pushes are answered 503), GET /subscriptions/ID/messages.
+The first line on stdout is "PORT n".
 """
 
 import base64
@@ -42,7 +43,8 @@ def b64url(data: bytes) -> str:
 
 
 LOCK = threading.Lock()
-SUBSCRIPTIONS = {}  # id -> {"key": private key, "auth": bytes, "gone": bool, "messages": []}
+# id -> {"key": private key, "auth": bytes, "gone": bool, "failing": int, "messages": []}
+SUBSCRIPTIONS = {}
 
 
 def check_vapid(authorization, origin):
@@ -106,6 +108,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 SUBSCRIPTIONS[parts[1]]["gone"] = True
             return self.reply(204)
+        if len(parts) == 4 and parts[0] == "subscriptions" and parts[2] == "fail":
+            with LOCK:
+                SUBSCRIPTIONS[parts[1]]["failing"] = int(parts[3])
+            return self.reply(204)
         if len(parts) == 2 and parts[0] == "push":
             return self.push(parts[1], body)
         self.reply(404)
@@ -118,7 +124,9 @@ class Handler(BaseHTTPRequestHandler):
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
         with LOCK:
-            SUBSCRIPTIONS[sub_id] = {"key": key, "auth": auth, "gone": False, "messages": []}
+            SUBSCRIPTIONS[sub_id] = {
+                "key": key, "auth": auth, "gone": False, "failing": 0, "messages": []
+            }
         port = self.server.server_address[1]
         self.reply(
             201,
@@ -137,10 +145,14 @@ class Handler(BaseHTTPRequestHandler):
             sub = SUBSCRIPTIONS.get(sub_id)
         if sub is None:
             return self.reply(404)
-        if sub["gone"]:
-            with LOCK:
-                sub["messages"].append({"answered": 410})
-            return self.reply(410)
+        with LOCK:
+            refusal = 410 if sub["gone"] else 503 if sub["failing"] > 0 else None
+            if refusal == 503:
+                sub["failing"] -= 1
+            if refusal:
+                sub["messages"].append({"answered": refusal})
+        if refusal:
+            return self.reply(refusal)
         origin = f"http://127.0.0.1:{self.server.server_address[1]}"
         record = {
             "answered": 201,

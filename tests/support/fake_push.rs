@@ -24,7 +24,8 @@ pub struct Subscription {
 /// One request the push service received.
 #[derive(Debug, Clone)]
 pub struct Received {
-    /// The status it answered (201, 410 for a gone subscription, 400 when a check failed).
+    /// The status it answered (201; 410 for a gone subscription, 503 when told to fail, 400
+    /// when a check failed).
     pub answered: u16,
     /// What failed to verify or decrypt, if anything.
     pub error: Option<String>,
@@ -85,6 +86,12 @@ impl FakePush {
     /// From now on, pushes to `subscription` are answered 410 Gone.
     pub fn make_gone(&self, subscription: &Subscription) {
         let r = self.request("POST", &format!("/subscriptions/{}/gone", subscription.id));
+        assert_eq!(r.status, 204);
+    }
+
+    /// The next `n` pushes to `subscription` are answered 503 Service Unavailable.
+    pub fn fail_next(&self, subscription: &Subscription, n: usize) {
+        let r = self.request("POST", &format!("/subscriptions/{}/fail/{n}", subscription.id));
         assert_eq!(r.status, 204);
     }
 
