@@ -232,8 +232,12 @@ fn rotate_push_key(path: PathBuf) -> Result<i32, String> {
         return Err(format!("[push] is not enabled in {}", path.display()));
     }
     let dir = state_dir(&config)?;
-    crate::push::rotation::request(&dir)
-        .map_err(|e| format!("cannot write the rotation request in {}: {e}", dir.display()))?;
+    crate::push::rotation::request(&dir).map_err(|e| {
+        format!(
+            "cannot write the rotation request in {}: {e}",
+            dir.display()
+        )
+    })?;
     println!("VAPID key rotation requested; the running server applies it within seconds");
     Ok(0)
 }

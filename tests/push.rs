@@ -71,7 +71,11 @@ fn register(server: &Server, path: &str, body: &str) -> support::http::Response 
 
 /// Registers `subscription` for the standard book; returns the registration URL's path.
 fn registered(server: &Server, subscription: &Subscription) -> String {
-    let r = register(server, &server.book_path(), &register_body(subscription, None));
+    let r = register(
+        server,
+        &server.book_path(),
+        &register_body(subscription, None),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let location = r.header("Location").expect("Location").to_string();
     assert!(location.starts_with("http://127.0.0.1"), "{location}");
@@ -84,12 +88,22 @@ fn registered(server: &Server, subscription: &Subscription) -> String {
 }
 
 /// Waits until `push` has received `count` requests for `subscription`.
-fn wait_for(server: &Server, push: &FakePush, subscription: &Subscription, count: usize) -> Vec<Received> {
+fn wait_for(
+    server: &Server,
+    push: &FakePush,
+    subscription: &Subscription,
+    count: usize,
+) -> Vec<Received> {
     let mut received = Vec::new();
-    eventually_within(server, "push message received", Duration::from_secs(30), || {
-        received = push.received(subscription);
-        received.len() >= count
-    });
+    eventually_within(
+        server,
+        "push message received",
+        Duration::from_secs(30),
+        || {
+            received = push.received(subscription);
+            received.len() >= count
+        },
+    );
     received
 }
 
@@ -97,8 +111,14 @@ fn wait_for(server: &Server, push: &FakePush, subscription: &Subscription, count
 fn token_in(message: &Received, topic: &str) -> String {
     assert_eq!(message.error, None, "the push service could not verify it");
     let payload = &message.payload;
-    assert!(payload.contains("<push-message xmlns=\"https://bitfire.at/webdav-push\""), "{payload}");
-    assert!(payload.contains(&format!("<topic>{topic}</topic>")), "{payload}");
+    assert!(
+        payload.contains("<push-message xmlns=\"https://bitfire.at/webdav-push\""),
+        "{payload}"
+    );
+    assert!(
+        payload.contains(&format!("<topic>{topic}</topic>")),
+        "{payload}"
+    );
     payload
         .split("<D:sync-token>")
         .nth(1)
@@ -110,7 +130,13 @@ fn token_in(message: &Received, topic: &str) -> String {
 /// Rewrites the CSV with one more row and waits until the book publishes it.
 fn change(server: &Server, n: usize) -> String {
     let mut rows = staff_rows(3);
-    rows.push(google_row(&format!("New{n}"), "Person", "Example", &format!("new{n}@example.com"), ""));
+    rows.push(google_row(
+        &format!("New{n}"),
+        "Person",
+        "Example",
+        &format!("new{n}@example.com"),
+        "",
+    ));
     server.rewrite_and_wait("staff.csv", &google_csv(&rows), &server.token())
 }
 
@@ -119,12 +145,24 @@ fn a_change_reaches_the_phone_encrypted_signed_and_naming_the_new_sync_token() {
     let push = FakePush::start();
     let server = start("");
     let options = server.request("OPTIONS", &server.book_path(), &[], "");
-    assert!(options.header("DAV").unwrap_or_default().contains("webdav-push"));
+    assert!(options
+        .header("DAV")
+        .unwrap_or_default()
+        .contains("webdav-push"));
 
     let (key, topic, triggers) = push_properties(&server);
-    assert!(triggers.iter().any(|t| t == "content-update"), "{triggers:?}");
-    assert!(!triggers.iter().any(|t| t == "property-update"), "{triggers:?}");
-    assert!(!topic.contains("staff"), "the topic must not leak the book's name");
+    assert!(
+        triggers.iter().any(|t| t == "content-update"),
+        "{triggers:?}"
+    );
+    assert!(
+        !triggers.iter().any(|t| t == "property-update"),
+        "{triggers:?}"
+    );
+    assert!(
+        !topic.contains("staff"),
+        "the topic must not leak the book's name"
+    );
 
     let phone = push.subscribe();
     let location = registered(&server, &phone);
@@ -140,7 +178,11 @@ fn a_change_reaches_the_phone_encrypted_signed_and_naming_the_new_sync_token() {
     assert_eq!(message.ttl.as_deref(), Some("3600"));
     assert_eq!(message.urgency.as_deref(), Some("high"));
     assert_eq!(message.topic.as_deref(), Some(topic.as_str()));
-    assert!(message.content_type.as_deref().unwrap_or_default().starts_with("application/xml"));
+    assert!(message
+        .content_type
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("application/xml"));
 
     // What sync-collection reports from the old token is the state the message named.
     let r = server.report(&server.book_path(), &sync_body(&before, false));
@@ -151,7 +193,10 @@ fn a_change_reaches_the_phone_encrypted_signed_and_naming_the_new_sync_token() {
     // Registering the same push resource again renews it: same URL, 204.
     let again = register(&server, &server.book_path(), &register_body(&phone, None));
     assert_eq!(again.status, 204, "{}", again.text());
-    assert!(again.header("Location").unwrap_or_default().ends_with(&location));
+    assert!(again
+        .header("Location")
+        .unwrap_or_default()
+        .ends_with(&location));
 
     // Unsubscribed: no message for the next change; the URL is gone.
     assert_eq!(server.request("DELETE", &location, &[], "").status, 204);
@@ -173,9 +218,12 @@ fn a_subscription_the_push_service_calls_gone_is_removed() {
     change(&server, 1);
     let received = wait_for(&server, &push, &phone, 1);
     assert_eq!(received[0].answered, 410);
-    eventually_within(&server, "subscription removed", Duration::from_secs(10), || {
-        server.log().contains("push subscription gone; removed")
-    });
+    eventually_within(
+        &server,
+        "subscription removed",
+        Duration::from_secs(10),
+        || server.log().contains("push subscription gone; removed"),
+    );
     assert_eq!(server.request("DELETE", &location, &[], "").status, 404);
 }
 
@@ -204,12 +252,19 @@ fn changes_within_the_rate_limit_merge_into_one_message_with_the_latest_token() 
     let phone = push.subscribe();
     registered(&server, &phone);
     let first = change(&server, 1);
-    assert_eq!(token_in(&wait_for(&server, &push, &phone, 1)[0], &topic), first);
+    assert_eq!(
+        token_in(&wait_for(&server, &push, &phone, 1)[0], &topic),
+        first
+    );
     let second = change(&server, 2);
     let third = change(&server, 3);
     assert_ne!(second, third);
     let received = wait_for(&server, &push, &phone, 2);
-    assert_eq!(received.len(), 2, "the second change was not merged into the third");
+    assert_eq!(
+        received.len(),
+        2,
+        "the second change was not merged into the third"
+    );
     assert_eq!(token_in(&received[1], &topic), third);
 }
 
@@ -219,10 +274,17 @@ fn an_expired_subscription_gets_nothing() {
     let server = start("");
     let short = push.subscribe();
     let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
-    let r = register(&server, &server.book_path(), &register_body(&short, Some(&soon)));
+    let r = register(
+        &server,
+        &server.book_path(),
+        &register_body(&short, Some(&soon)),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.header("Expires"), Some(soon.as_str()));
-    let location = r.header("Location").expect("Location").replace("http://127.0.0.1", "");
+    let location = r
+        .header("Location")
+        .expect("Location")
+        .replace("http://127.0.0.1", "");
     let long = push.subscribe();
     registered(&server, &long);
 
@@ -260,8 +322,17 @@ fn a_key_rotation_tells_phones_with_the_old_key_and_drops_their_subscriptions() 
     let received = wait_for(&server, &push, &phone, 1);
     let message = &received[0];
     assert_eq!(message.error, None);
-    assert_eq!(message.vapid_key, old_key, "signed with the key the phone subscribed with");
-    assert!(message.payload.contains("<property-update><D:prop><transports/></D:prop></property-update>"), "{}", message.payload);
+    assert_eq!(
+        message.vapid_key, old_key,
+        "signed with the key the phone subscribed with"
+    );
+    assert!(
+        message
+            .payload
+            .contains("<property-update><D:prop><transports/></D:prop></property-update>"),
+        "{}",
+        message.payload
+    );
     assert!(!message.payload.contains("<topic>"));
     assert_ne!(push_properties(&server).0, old_key);
     assert_eq!(server.request("DELETE", &location, &[], "").status, 404);
@@ -282,15 +353,24 @@ readers = ["bob"]
     let phone = push.subscribe();
     let body = register_body(&phone, None);
     // A book Alice may not read, and Bob's view of a book: not there for her.
-    assert_eq!(register(&server, "/addressbooks/alice/board/", &body).status, 404);
-    assert_eq!(register(&server, "/addressbooks/bob/staff/", &body).status, 404);
+    assert_eq!(
+        register(&server, "/addressbooks/alice/board/", &body).status,
+        404
+    );
+    assert_eq!(
+        register(&server, "/addressbooks/bob/staff/", &body).status,
+        404
+    );
 
     let error = |body: &str, status: u16, condition: &str| {
         let r = register(&server, &server.book_path(), body);
         assert_eq!(r.status, status, "{}", r.text());
         let text = r.text();
         assert!(text.contains("<D:error"), "{text}");
-        assert!(text.contains(&format!("<P:{condition} xmlns:P=\"{PUSH}\"/>")), "{text}");
+        assert!(
+            text.contains(&format!("<P:{condition} xmlns:P=\"{PUSH}\"/>")),
+            "{text}"
+        );
     };
     let bad_key = Subscription {
         public_key: "BAAA".into(),
@@ -301,18 +381,30 @@ readers = ["bob"]
         auth: "AAAA".into(),
         ..phone.clone()
     };
-    error(&register_body(&short_auth, None), 403, "invalid-subscription");
+    error(
+        &register_body(&short_auth, None),
+        403,
+        "invalid-subscription",
+    );
     let not_a_url = Subscription {
         push_resource: "up.example.net/x".into(),
         ..phone.clone()
     };
-    error(&register_body(&not_a_url, None), 403, "invalid-subscription");
+    error(
+        &register_body(&not_a_url, None),
+        403,
+        "invalid-subscription",
+    );
     let no_content_trigger = body.replace(
         "<content-update><D:depth>1</D:depth></content-update>",
         "<property-update><D:depth>0</D:depth></property-update>",
     );
     error(&no_content_trigger, 403, "no-trigger-supported");
-    let r = register(&server, &server.book_path(), &register_body(&phone, Some("next tuesday")));
+    let r = register(
+        &server,
+        &server.book_path(),
+        &register_body(&phone, Some("next tuesday")),
+    );
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("IMF-fixdate"));
 
@@ -325,7 +417,10 @@ readers = ["bob"]
     server.login_as("bob", "hunter2");
     let r = register(&server, "/addressbooks/bob/board/", &body);
     assert_eq!(r.status, 201, "{}", r.text());
-    let location = r.header("Location").expect("Location").replace("http://127.0.0.1", "");
+    let location = r
+        .header("Location")
+        .expect("Location")
+        .replace("http://127.0.0.1", "");
     server.login_as("alice", "secret");
     assert_eq!(server.request("DELETE", &location, &[], "").status, 404);
     server.login_as("bob", "hunter2");
@@ -337,8 +432,15 @@ fn without_push_nothing_is_advertised_and_registration_is_a_refused_write() {
     let push = FakePush::start();
     let server = Server::with_staff("", &staff_rows(3));
     let options = server.request("OPTIONS", &server.book_path(), &[], "");
-    assert!(!options.header("DAV").unwrap_or_default().contains("webdav-push"));
-    let r = register(&server, &server.book_path(), &register_body(&push.subscribe(), None));
+    assert!(!options
+        .header("DAV")
+        .unwrap_or_default()
+        .contains("webdav-push"));
+    let r = register(
+        &server,
+        &server.book_path(),
+        &register_body(&push.subscribe(), None),
+    );
     assert_eq!(r.status, 403);
     assert!(r.text().contains("need-privileges"), "{}", r.text());
     let r = server.propfind(
@@ -346,5 +448,9 @@ fn without_push_nothing_is_advertised_and_registration_is_a_refused_write() {
         "0",
         &format!(r#"<D:propfind xmlns:D="DAV:" xmlns:P="{PUSH}"><D:prop><P:topic/></D:prop></D:propfind>"#),
     );
-    assert!(Multistatus::parse(&r.body).responses[0].has_in("HTTP/1.1 404 Not Found", PUSH, "topic"));
+    assert!(Multistatus::parse(&r.body).responses[0].has_in(
+        "HTTP/1.1 404 Not Found",
+        PUSH,
+        "topic"
+    ));
 }

@@ -76,24 +76,30 @@ impl RawPush {
             return Ok(None);
         }
         if !has_state_dir {
-            return Err("[push] enabled needs [store] state_dir: the VAPID key and the \
+            return Err(
+                "[push] enabled needs [store] state_dir: the VAPID key and the \
                         subscriptions are kept there"
-                .into());
+                    .into(),
+            );
         }
         let subject = self.vapid_subject.unwrap_or_default();
         if !(subject.starts_with("mailto:") || subject.starts_with("https://")) {
-            return Err("[push] vapid_subject: give a mailto: or https: contact for the \
+            return Err(
+                "[push] vapid_subject: give a mailto: or https: contact for the \
                         push services (RFC 8292 §2.1)"
-                .into());
+                    .into(),
+            );
         }
-        let duration = |key: &str, text: &str| {
-            parse_duration(text).map_err(|e| format!("[push] {key}: {e}"))
-        };
+        let duration =
+            |key: &str, text: &str| parse_duration(text).map_err(|e| format!("[push] {key}: {e}"));
         let ttl = duration("ttl", &self.ttl)?;
         if ttl > Duration::from_secs(28 * 24 * 3600) {
             return Err("[push] ttl: at most 28d (push services cap it)".into());
         }
-        if !matches!(self.urgency.as_str(), "very-low" | "low" | "normal" | "high") {
+        if !matches!(
+            self.urgency.as_str(),
+            "very-low" | "low" | "normal" | "high"
+        ) {
             return Err("[push] urgency: one of very-low, low, normal, high".into());
         }
         let max_expiry = duration("max_expiry", &self.max_expiry)?;

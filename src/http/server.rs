@@ -137,8 +137,8 @@ impl CardDavApp {
             return discard_body(session, self, dav::well_known_redirect()).await;
         }
         if head.method == "OPTIONS" {
-            let push = state.push.is_some()
-                && matches!(resource, Some(paths::Resource::Book { .. }));
+            let push =
+                state.push.is_some() && matches!(resource, Some(paths::Resource::Book { .. }));
             return discard_body(session, self, dav::options(push)).await;
         }
         let client = client_ip(session, &state);

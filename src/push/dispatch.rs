@@ -205,9 +205,8 @@ impl Dispatcher {
             });
             for (id, book) in &app.books {
                 if !watching.contains_key(id) {
-                    let task = tokio::spawn(
-                        Arc::clone(&self).watch_book(id.clone(), book.changes()),
-                    );
+                    let task =
+                        tokio::spawn(Arc::clone(&self).watch_book(id.clone(), book.changes()));
                     watching.insert(id.clone(), (Arc::clone(book), task));
                 }
             }
@@ -217,7 +216,7 @@ impl Dispatcher {
                 }
             }
             ticks = ticks.wrapping_add(1);
-            if ticks % SWEEP_EVERY == 0 {
+            if ticks.is_multiple_of(SWEEP_EVERY) {
                 self.sweep().await;
             }
             tokio::time::sleep(HOUSEKEEPING).await;

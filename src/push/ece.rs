@@ -132,7 +132,12 @@ mod tests {
         let shared = agreement::agree_ephemeral(receiver, &peer, |s| s.to_vec()).unwrap();
         let prk_key = hkdf::Salt::new(hkdf::HKDF_SHA256, &keys.auth).extract(&shared);
         let mut ikm = [0u8; 32];
-        expand(&prk_key, &[b"WebPush: info\0", &keys.public, sender_public], &mut ikm).unwrap();
+        expand(
+            &prk_key,
+            &[b"WebPush: info\0", &keys.public, sender_public],
+            &mut ikm,
+        )
+        .unwrap();
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(&ikm);
         let (mut cek, mut nonce) = ([0u8; 16], [0u8; 12]);
         expand(&prk, &[b"Content-Encoding: aes128gcm\0"], &mut cek).unwrap();
@@ -171,9 +176,6 @@ mod tests {
             ..keys.clone()
         };
         assert_eq!(short_auth.check(&rng), Err(EceError::BadAuth));
-        assert_eq!(
-            keys.encrypt(&[b'x'; 4080], &rng),
-            Err(EceError::TooLarge)
-        );
+        assert_eq!(keys.encrypt(&[b'x'; 4080], &rng), Err(EceError::TooLarge));
     }
 }

@@ -20,5 +20,7 @@ pub fn content_update(topic: &str, sync_token: &str) -> String {
 /// The key rotation message (draft §"Key Rotation"): a property update of `transports`, with
 /// no topic, telling the phone to fetch the new VAPID key and register again.
 pub fn key_rotation() -> String {
-    format!("{OPEN}<property-update><D:prop><transports/></D:prop></property-update></push-message>\n")
+    format!(
+        "{OPEN}<property-update><D:prop><transports/></D:prop></property-update></push-message>\n"
+    )
 }

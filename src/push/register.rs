@@ -86,14 +86,21 @@ pub fn check_registration(
     }
     let url = reqwest::Url::parse(resource)
         .map_err(|e| subscription(format!("push-resource is not an absolute URL: {e}")))?;
-    let scheme_ok = url.scheme() == "https" || (settings.allow_plain_http && url.scheme() == "http");
+    let scheme_ok =
+        url.scheme() == "https" || (settings.allow_plain_http && url.scheme() == "http");
     if !scheme_ok || url.host_str().is_none_or(str::is_empty) {
-        return Err(subscription("push-resource must be an https: URL with a host"));
+        return Err(subscription(
+            "push-resource must be an https: URL with a host",
+        ));
     }
     if raw.content_encoding.as_deref().map(str::trim) != Some("aes128gcm") {
         return Err(subscription("content-encoding must be aes128gcm"));
     }
-    if raw.key_type.as_deref().is_some_and(|t| t.trim() != "p256dh") {
+    if raw
+        .key_type
+        .as_deref()
+        .is_some_and(|t| t.trim() != "p256dh")
+    {
         return Err(subscription("subscription-public-key type must be p256dh"));
     }
     let keys = ReceiverKeys {

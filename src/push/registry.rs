@@ -96,10 +96,7 @@ impl Registry {
     }
 
     /// Applies `change` to a copy of the saved state, saves it, then keeps it.
-    fn change<T>(
-        &self,
-        change: impl FnOnce(&mut Saved) -> T,
-    ) -> Result<T, String> {
+    fn change<T>(&self, change: impl FnOnce(&mut Saved) -> T) -> Result<T, String> {
         let mut inner = self.lock();
         let mut next = inner.saved.clone();
         let out = change(&mut next);
@@ -157,7 +154,11 @@ impl Registry {
                 });
             }
             saved.subscriptions.retain(|s| s.expires > now);
-            let owned = saved.subscriptions.iter().filter(|s| s.user == user).count();
+            let owned = saved
+                .subscriptions
+                .iter()
+                .filter(|s| s.user == user)
+                .count();
             if owned >= limit {
                 return Err(RegisterError::TooMany(limit));
             }
@@ -285,17 +286,38 @@ mod tests {
         let registry = Registry::open(dir.path()).unwrap();
         let s = settings();
         let first = registry
-            .register("alice", "staff", registration("https://p/1", Some(1050)), 1000, &s)
+            .register(
+                "alice",
+                "staff",
+                registration("https://p/1", Some(1050)),
+                1000,
+                &s,
+            )
             .unwrap();
         assert!(first.created);
         assert_eq!(first.expires, 1050);
         // The same push resource again: the same registration, a new expiry (capped).
         let again = registry
-            .register("alice", "staff", registration("https://p/1", None), 1010, &s)
+            .register(
+                "alice",
+                "staff",
+                registration("https://p/1", None),
+                1010,
+                &s,
+            )
             .unwrap();
-        assert_eq!((again.id.as_str(), again.expires, again.created), (first.id.as_str(), 1110, false));
+        assert_eq!(
+            (again.id.as_str(), again.expires, again.created),
+            (first.id.as_str(), 1110, false)
+        );
         registry
-            .register("alice", "other", registration("https://p/2", None), 1010, &s)
+            .register(
+                "alice",
+                "other",
+                registration("https://p/2", None),
+                1010,
+                &s,
+            )
             .unwrap();
         assert_eq!(
             registry.register("alice", "x", registration("https://p/3", None), 1010, &s),

@@ -60,5 +60,8 @@ pub async fn rotate(push: &Arc<Push>, client: &reqwest::Client) {
             ),
         }
     }
-    tracing::info!(told = distinct.len(), "key rotation sent to the subscriptions");
+    tracing::info!(
+        told = distinct.len(),
+        "key rotation sent to the subscriptions"
+    );
 }

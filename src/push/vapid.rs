@@ -94,7 +94,12 @@ mod tests {
         assert_eq!(again.public_key(), key.public_key());
 
         let value = key
-            .authorization("https://push.example.net", "mailto:ops@example.com", 1000, &rng)
+            .authorization(
+                "https://push.example.net",
+                "mailto:ops@example.com",
+                1000,
+                &rng,
+            )
             .unwrap();
         let rest = value.strip_prefix("vapid t=").unwrap();
         let (token, k) = rest.split_once(", k=").unwrap();
@@ -102,7 +107,10 @@ mod tests {
         let (signed, signature) = token.rsplit_once('.').unwrap();
         let public = URL_SAFE_NO_PAD.decode(k).unwrap();
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, public)
-            .verify(signed.as_bytes(), &URL_SAFE_NO_PAD.decode(signature).unwrap())
+            .verify(
+                signed.as_bytes(),
+                &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+            )
             .unwrap();
         let claims = signed.split('.').nth(1).unwrap();
         let claims: serde_json::Value =

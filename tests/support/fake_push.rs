@@ -91,13 +91,19 @@ impl FakePush {
 
     /// The next `n` pushes to `subscription` are answered 503 Service Unavailable.
     pub fn fail_next(&self, subscription: &Subscription, n: usize) {
-        let r = self.request("POST", &format!("/subscriptions/{}/fail/{n}", subscription.id));
+        let r = self.request(
+            "POST",
+            &format!("/subscriptions/{}/fail/{n}", subscription.id),
+        );
         assert_eq!(r.status, 204);
     }
 
     /// Everything pushed to `subscription` so far, oldest first.
     pub fn received(&self, subscription: &Subscription) -> Vec<Received> {
-        let r = self.request("GET", &format!("/subscriptions/{}/messages", subscription.id));
+        let r = self.request(
+            "GET",
+            &format!("/subscriptions/{}/messages", subscription.id),
+        );
         assert_eq!(r.status, 200, "{}", r.text());
         let list: Vec<serde_json::Value> = serde_json::from_slice(&r.body).expect("json");
         list.iter()

@@ -7,7 +7,9 @@ use crate::dav::xml::NS_PUSH;
 use crate::push::RawRegistration;
 
 fn text(parent: Option<&Element>, local: &str) -> Option<String> {
-    parent?.child(NS_PUSH, local).map(|e| e.text.trim().to_string())
+    parent?
+        .child(NS_PUSH, local)
+        .map(|e| e.text.trim().to_string())
 }
 
 /// The registration a body asks for; `Ok(None)` when its root is not `push-register` (a
@@ -74,7 +76,10 @@ mod tests {
         assert_eq!(raw.content_encoding.as_deref(), Some("aes128gcm"));
         assert_eq!(raw.key_type.as_deref(), Some("p256dh"));
         assert_eq!(raw.auth_secret.as_deref(), Some("BTBZMqHH6r4Tts7J_aSIgg"));
-        assert_eq!(raw.expires.as_deref(), Some("Wed, 20 Dec 2023 10:03:31 GMT"));
+        assert_eq!(
+            raw.expires.as_deref(),
+            Some("Wed, 20 Dec 2023 10:03:31 GMT")
+        );
         let other = parse(b"<D:propertyupdate xmlns:D=\"DAV:\"/>").unwrap();
         assert_eq!(other, None);
     }
