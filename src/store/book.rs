@@ -257,6 +257,21 @@ mod tests {
     }
 
     #[test]
+    fn published_changes_are_announced_and_unchanged_polls_are_not() {
+        let book = Book::open("b", RETENTION, None).expect("book");
+        let mut changes = book.changes();
+        apply(&book, &[("a", "A")], false);
+        assert!(changes.has_changed().expect("open"));
+        assert_eq!(*changes.borrow_and_update(), book.state().token());
+        apply(&book, &[("a", "A")], false);
+        assert!(!changes.has_changed().expect("open"));
+        // A burst is seen as its last state.
+        apply(&book, &[("a", "A2")], false);
+        apply(&book, &[("a", "A3")], false);
+        assert_eq!(*changes.borrow_and_update(), book.state().token());
+    }
+
+    #[test]
     fn unchanged_poll_keeps_token_and_changed_poll_logs_delta() {
         let book = Book::open("b", RETENTION, None).expect("book");
         assert!(matches!(
