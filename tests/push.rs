@@ -7,12 +7,14 @@
 
 mod support;
 
+use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};
 
 use support::cards::eventually_within;
 use support::fake_push::{register_body, FakePush, Received, Subscription};
-use support::server::run_cli;
-use support::{google_csv, google_row, staff_rows, sync_body, Multistatus, Server};
+use support::http::Conn;
+use support::server::{run_cli, standard_config};
+use support::{google_csv, google_row, staff_rows, sync_body, Multistatus, Server, ServerSpec};
 
 const PUSH: &str = "https://bitfire.at/webdav-push";
 
@@ -425,6 +427,46 @@ readers = ["bob"]
     assert_eq!(server.request("DELETE", &location, &[], "").status, 404);
     server.login_as("bob", "hunter2");
     assert_eq!(server.request("DELETE", &location, &[], "").status, 204);
+}
+
+/// Behind a TLS-terminating proxy the registration URL a phone keeps is its `https:` one; the
+/// header counts only from a trusted proxy.
+#[test]
+fn behind_a_trusted_tls_proxy_the_registration_url_is_https() {
+    let push = FakePush::start();
+    let config = standard_config(PUSH_CONFIG).replacen(
+        "[server]\n",
+        "[server]\ntrusted_proxies = [\"127.0.0.2\"]\n",
+        1,
+    );
+    let server = Server::start(ServerSpec {
+        config,
+        files: vec![("staff.csv".into(), google_csv(&staff_rows(3)).into_bytes())],
+    });
+    let body = register_body(&push.subscribe(), None);
+    let auth = server.auth.clone().expect("users");
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/xml"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    let r = Conn::open_from(Ipv4Addr::new(127, 0, 0, 2), server.port).send(
+        "POST",
+        &server.book_path(),
+        &headers,
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(r
+        .header("Location")
+        .unwrap_or_default()
+        .starts_with("https://127.0.0.1/push-subscriptions/"));
+    let r = Conn::open(server.port).send("POST", &server.book_path(), &headers, body.as_bytes());
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert!(r
+        .header("Location")
+        .unwrap_or_default()
+        .starts_with("http://127.0.0.1/push-subscriptions/"));
 }
 
 #[test]

@@ -85,7 +85,7 @@ impl CardDavApp {
         }
         let started = Instant::now();
         let mut head = head::request_head(session.req_header());
-        head.secure = session.digest().is_some_and(|d| d.ssl_digest.is_some());
+        head.secure = arrived_over_https(&session, &self.live.load());
         let reply = if framing::is_ambiguous(&session.to_h1_raw()) {
             Reply::from(DavError::BadRequest(
                 "Content-Length and Transfer-Encoding together are ambiguous".into(),
@@ -468,6 +468,26 @@ fn client_ip(session: &ServerSession, state: &crate::app::AppState) -> IpAddr {
         .flatten()
         .and_then(|v| v.to_str().ok());
     client_addr::client(peer, forwarded, trusted)
+}
+
+/// Whether the client used HTTPS: to this server, or to a trusted proxy that says so with
+/// `X-Forwarded-Proto` (for the absolute URLs handed out, e.g. a push registration's).
+fn arrived_over_https(session: &ServerSession, state: &crate::app::AppState) -> bool {
+    if session.digest().is_some_and(|d| d.ssl_digest.is_some()) {
+        return true;
+    }
+    let from_proxy = session
+        .client_addr()
+        .and_then(|addr| addr.as_inet())
+        .map(|addr| client_addr::canonical(addr.ip()))
+        .is_some_and(|ip| state.config.trusted_proxies.iter().any(|n| n.contains(&ip)));
+    from_proxy
+        && session
+            .req_header()
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// With `[server.tls] redirect_plain`, a request on a plain connection is sent to the same
