@@ -6,8 +6,9 @@ with a message, with implementations independent of cardbridge's own:
   `cryptography`), as a phone's push service and the phone would;
 - it receives each Web Push request, verifies its VAPID token (RFC 8292) with `py_vapid`
   against the key the request names, checks the claims (aud = this service's origin, exp in
-  the future and at most 24 h away, sub set), and decrypts the body (RFC 8291 aes128gcm) with
-  `http_ece` and the subscription's private key;
+  the future and at most 24 h away, sub set), decrypts the body (RFC 8291 aes128gcm) with
+  `http_ece` and the subscription's private key, and validates the message against the
+  draft's RelaxNG schema (tests/fixtures/webdav-push, with `lxml`);
 - it records what it received for the test to read, and answers 201, or 410 once a
   subscription is told to go away.
 
@@ -28,11 +29,12 @@ try:
     import http_ece
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
+    from lxml import etree
     from py_vapid import jwt as vapid_jwt
 except ImportError as missing:
     print(
         f"MISSING python module {missing.name}: run scripts/setup.sh "
-        "(pip install http-ece cryptography py-vapid)",
+        "(pip install http-ece cryptography py-vapid lxml)",
         flush=True,
     )
     sys.exit(3)
@@ -41,6 +43,15 @@ except ImportError as missing:
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
+
+SCHEMA = etree.RelaxNG(
+    etree.parse(
+        os.path.join(
+            os.path.dirname(os.path.abspath(__file__)),
+            "..", "fixtures", "webdav-push", "push-message.rng",
+        )
+    )
+)
 
 LOCK = threading.Lock()
 # id -> {"key": private key, "auth": bytes, "gone": bool, "failing": int, "messages": []}
@@ -176,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
                 body, private_key=sub["key"], auth_secret=sub["auth"], version="aes128gcm"
             )
             record["payload"] = plain.decode("utf-8")
+            if not SCHEMA.validate(etree.fromstring(plain)):
+                raise ValueError(f"not a push-message of the draft: {SCHEMA.error_log}")
         except Exception as error:  # recorded for the test, which fails on it
             record["error"] = f"{type(error).__name__}: {error}"
             record["answered"] = 400
