@@ -14,6 +14,7 @@ use crate::auth::Authenticator;
 use crate::config::{BookConfig, Config};
 use crate::metrics::Metrics;
 use crate::poller::OperatorRequests;
+use crate::push::Push;
 use crate::render_cache::RenderCache;
 use crate::status_file::Status;
 use crate::store::{Book, StateFile};
@@ -43,6 +44,8 @@ pub struct AppState {
     /// Signs the web face's Apple profiles when `[web]` names a certificate; read at start
     /// and at each reload (a renewed certificate is picked up by SIGHUP).
     pub profile_signer: Option<Arc<ProfileSigner>>,
+    /// WebDAV-Push, when `[push]` is enabled (opened at start; a reload keeps it).
+    pub push: Option<Arc<Push>>,
 }
 
 impl AppState {
@@ -56,8 +59,13 @@ impl AppState {
             None => None,
         };
         let metrics = Arc::new(Metrics::default());
+        let push = match (&config.push, &config.store.state_dir) {
+            (Some(settings), Some(dir)) => Some(Arc::new(Push::open(settings.clone(), dir)?)),
+            _ => None,
+        };
         Ok(AppState {
             profile_signer: profile_signer(&config)?,
+            push,
             cards: Arc::new(RenderCache::new(config.server.card_cache_bytes)),
             auth: Authenticator::new(&config, Arc::clone(&metrics.logins))?,
             books: open_books(&config, &BTreeMap::new(), state_file.as_deref())?,
@@ -88,6 +96,7 @@ impl AppState {
             metrics: Arc::clone(&self.metrics),
             requests: Arc::clone(&self.requests),
             started: self.started,
+            push: self.push.clone(),
             config,
         })
     }
@@ -183,6 +192,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     }
     if running.state_file_path() != next.state_file_path() {
         changed.push("[store] state_dir");
+    }
+    if running.push != next.push {
+        changed.push("[push]");
     }
     if running.retention != next.retention {
         changed.push("[store] change-log retention (for books that already exist)");

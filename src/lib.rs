@@ -25,6 +25,8 @@
 //! - `http`: connections, request heads and bodies within limits, replies, HTTPS with
 //!   certificate renewal, trusted proxies, the SIGTERM drain (on pingora).
 //! - `dav`: the read-only WebDAV/CardDAV layer, from a parsed request to a reply.
+//! - `push`: WebDAV-Push: registrations, and a Web Push message to each subscribed phone
+//!   when a book changes (encrypted, VAPID-signed, rate-limited, retried).
 //! - `metrics`: Prometheus counters of requests and logins, the text format, process figures.
 //! - `ops`: the operator endpoints `/healthz`, `/readyz` (probes) and `/metrics` (the scrape).
 //! - `status_file`: the operator files in the state directory (`status.json` for
@@ -48,6 +50,7 @@ pub mod http;
 pub mod metrics;
 pub mod ops;
 pub mod poller;
+pub mod push;
 pub mod render_cache;
 pub mod source_setup;
 pub mod status_file;

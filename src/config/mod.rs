@@ -14,6 +14,7 @@
 //! | `book.rs` | `[[addressbook]]`: a book's sources and readers |
 //! | `web.rs` | `[web]`: what the web face's setup downloads contain |
 //! | `origin.rs` | the origin clients reach (`[server] public_url`, or a `Host` header) |
+//! | `push.rs` | `[push]`: WebDAV-Push over Web Push |
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ use crate::store::{RemovalGuard, Retention};
 mod auth;
 mod book;
 mod origin;
+mod push;
 mod server;
 mod source;
 mod store;
@@ -38,6 +40,7 @@ mod web;
 pub use auth::{AuthSettings, LdapAuth, LoginLimits, UserConfig};
 pub use book::{BookConfig, GROUP_PREFIX};
 pub use origin::Origin;
+pub use push::PushSettings;
 pub use server::ServerSettings;
 pub use source::{SourceConfig, SourceSettings};
 pub use store::StoreSettings;
@@ -72,6 +75,8 @@ pub struct Config {
     /// `[server] public_url`, parsed once: the origin setup instructions name.
     pub public_url: Option<Origin>,
     pub web: WebSettings,
+    /// `[push]`, when enabled.
+    pub push: Option<PushSettings>,
 }
 
 /// A configuration error, always naming the file.
@@ -97,6 +102,7 @@ struct RawConfig {
     addressbook: Vec<BookConfig>,
     #[serde(default)]
     web: WebSettings,
+    push: Option<push::RawPush>,
 }
 
 impl Config {
@@ -126,6 +132,10 @@ impl Config {
             admins,
         } = auth::parse(raw.auth, &sources, base)?;
         let (store, retention, guard) = raw.store.resolve(base)?;
+        let push = match raw.push {
+            Some(push) => push.resolve(store.state_dir.is_some())?,
+            None => None,
+        };
         let mut server = raw.server;
         if let Some(tls) = &mut server.tls {
             tls.cert_file = base.join(&tls.cert_file);
@@ -178,6 +188,7 @@ impl Config {
             admin_listen,
             sources,
             books: raw.addressbook,
+            push,
         };
         config.validate()?;
         Ok(config)

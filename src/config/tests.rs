@@ -265,3 +265,32 @@ fn public_url_and_web_settings() {
     let err = parse(&format!("{MINIMAL}\n[web]\nprofile_pasword = true\n")).unwrap_err();
     assert!(err.contains("profile_pasword"), "{err}");
 }
+
+#[test]
+fn push_is_off_by_default_and_checked_when_on() {
+    assert_eq!(parse(MINIMAL).expect("valid").push, None);
+    let on = "\n[push]\nenabled = true\nvapid_subject = \"mailto:ops@example.com\"\n";
+    let state = "\n[store]\nstate_dir = \"/var/lib/cardbridge\"\n";
+    let err = parse(&format!("{MINIMAL}{on}")).unwrap_err();
+    assert!(err.contains("[push]") && err.contains("state_dir"), "{err}");
+    let push = parse(&format!("{MINIMAL}{state}{on}"))
+        .expect("valid")
+        .push
+        .expect("enabled");
+    assert_eq!(push.ttl, Duration::from_secs(86_400));
+    assert_eq!(push.min_interval, Duration::from_secs(10));
+    assert!(!push.allow_plain_http);
+    for (bad, key) in [
+        ("vapid_subject = \"ops\"", "vapid_subject"),
+        ("urgency = \"asap\"", "urgency"),
+        ("max_expiry = \"1d\"", "max_expiry"),
+        ("ttl = \"60d\"", "ttl"),
+    ] {
+        let text = format!("{MINIMAL}{state}{on}{bad}\n").replace(
+            "vapid_subject = \"mailto:ops@example.com\"\nvapid_subject",
+            "vapid_subject",
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains(key), "{bad}: {err}");
+    }
+}

@@ -67,6 +67,7 @@ pub fn handle(
         Resource::Home { .. } => paths::home_href(user),
         Resource::Book { book, .. } => paths::book_href(user, book),
         Resource::Card { book, name, .. } => paths::card_href(user, book, name),
+        Resource::PushSubscription { id } => paths::push_subscription_href(id),
     };
     match &located {
         Located::Root => {

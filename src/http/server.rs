@@ -85,7 +85,8 @@ impl CardDavApp {
             });
         }
         let started = Instant::now();
-        let head = head::request_head(session.req_header());
+        let mut head = head::request_head(session.req_header());
+        head.secure = arrived_over_https(&session, &self.live.load());
         let reply = if framing::is_ambiguous(&session.to_h1_raw()) {
             Reply::from(DavError::BadRequest(
                 "Content-Length and Transfer-Encoding together are ambiguous".into(),
@@ -137,7 +138,9 @@ impl CardDavApp {
             return discard_body(session, self, dav::well_known_redirect()).await;
         }
         if head.method == "OPTIONS" {
-            return discard_body(session, self, dav::options()).await;
+            let push =
+                state.push.is_some() && matches!(resource, Some(paths::Resource::Book { .. }));
+            return discard_body(session, self, dav::options(push)).await;
         }
         let client = client_ip(session, &state);
         if let Some(reply) = ops::answer(
@@ -374,8 +377,8 @@ const WRITE_BUFFER: usize = 16 * 1024;
 /// connection (a phone between two requests) hold ~96 KiB instead of ~34 KiB.
 const READ_BUFFER: usize = 0;
 
-/// Runs the server until it is told to stop: the DAV service on every listen address and the
-/// poller as a background service.
+/// Runs the server until it is told to stop: the DAV service on every listen address, the
+/// poller and (with `[push]`) the push dispatcher as background services.
 pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     let state = live.load_full();
     let conf = ServerConf {
@@ -383,6 +386,16 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(2),
         ..ServerConf::default()
+    };
+    let push = match state.push.clone() {
+        Some(push) => match crate::push::Dispatcher::new(Arc::clone(&live), push) {
+            Ok(dispatcher) => Some(crate::push::Service(Arc::new(dispatcher))),
+            Err(e) => {
+                tracing::error!("[push] {e}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
     };
     let app = match CardDavApp::new(live) {
         Ok(app) => app,
@@ -433,6 +446,9 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     }
     server.add_service(service);
     server.add_service(background_service("poller", poller));
+    if let Some(push) = push {
+        server.add_service(background_service("push", push));
+    }
     if let Some(certificates) = certificates {
         server.add_service(background_service(
             "tls-certificates",
@@ -495,6 +511,26 @@ fn client_ip(session: &ServerSession, state: &crate::app::AppState) -> IpAddr {
         .flatten()
         .and_then(|v| v.to_str().ok());
     client_addr::client(peer, forwarded, trusted)
+}
+
+/// Whether the client used HTTPS: to this server, or to a trusted proxy that says so with
+/// `X-Forwarded-Proto` (for the absolute URLs handed out, e.g. a push registration's).
+fn arrived_over_https(session: &ServerSession, state: &crate::app::AppState) -> bool {
+    if session.digest().is_some_and(|d| d.ssl_digest.is_some()) {
+        return true;
+    }
+    let from_proxy = session
+        .client_addr()
+        .and_then(|addr| addr.as_inet())
+        .map(|addr| client_addr::canonical(addr.ip()))
+        .is_some_and(|ip| state.config.trusted_proxies.iter().any(|n| n.contains(&ip)));
+    from_proxy
+        && session
+            .req_header()
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// With `[server.tls] redirect_plain`, a request on a plain connection is sent to the same

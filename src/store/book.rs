@@ -1,6 +1,7 @@
 //! One address book: applies polls and heals to what it publishes ([`PublishedBook`]),
 //! persisting each change in the state file before swapping it in atomically, and holding
-//! polls the removal guard stops.
+//! polls the removal guard stops. Each published change is announced on the book's change
+//! channel ([`Book::changes`]), which WebDAV-Push listens to.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,6 +15,7 @@ use super::published::PublishedBook;
 use super::removal_guard::{Hold, RemovalGuard, SAMPLE};
 use super::snapshot::Snapshot;
 use super::state_file::{StateError, StateFile};
+use super::token_uri::SyncToken;
 
 /// What applying a poll did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,9 @@ pub struct Book {
     /// Held by whoever builds the next state (a poll, a heal), so neither builds on a state
     /// the other is replacing and the state file records every change in order.
     writer: Mutex<()>,
+    /// The token of every published state, latest only: listeners (push) never slow a
+    /// publication down and see a burst of changes as its last state.
+    changes: tokio::sync::watch::Sender<SyncToken>,
 }
 
 fn unix_now() -> u64 {
@@ -72,6 +77,7 @@ impl Book {
         };
         Ok(Book {
             id: id.to_string(),
+            changes: tokio::sync::watch::Sender::new(state.token()),
             state: ArcSwap::from_pointee(state),
             hold: Mutex::new(None),
             writer: Mutex::new(()),
@@ -81,6 +87,11 @@ impl Book {
     /// What the book currently publishes: one atomic load, no lock.
     pub fn state(&self) -> Arc<PublishedBook> {
         self.state.load_full()
+    }
+
+    /// Announces every published change from now on (its new sync token).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<SyncToken> {
+        self.changes.subscribe()
     }
 
     /// The poll currently held back by the removal guard, if any.
@@ -196,12 +207,14 @@ impl Book {
         if let Some(file) = state_file {
             file.save(&self.id, &next, &entry, log.first_seq())?;
         }
+        let token = SyncToken(next.digest());
         self.state.store(Arc::new(PublishedBook {
             snapshot: Arc::new(next),
             log,
             published: UNIX_EPOCH + Duration::from_secs(now),
             ready: true,
         }));
+        self.changes.send_replace(token);
         Ok(entry.changed.len())
     }
 
@@ -253,6 +266,21 @@ mod tests {
     fn apply(book: &Book, list: &[(&str, &str)], accept: bool) -> ApplyReport {
         book.apply(members(list), &GUARD, accept, None)
             .expect("in memory")
+    }
+
+    #[test]
+    fn published_changes_are_announced_and_unchanged_polls_are_not() {
+        let book = Book::open("b", RETENTION, None).expect("book");
+        let mut changes = book.changes();
+        apply(&book, &[("a", "A")], false);
+        assert!(changes.has_changed().expect("open"));
+        assert_eq!(*changes.borrow_and_update(), book.state().token());
+        apply(&book, &[("a", "A")], false);
+        assert!(!changes.has_changed().expect("open"));
+        // A burst is seen as its last state.
+        apply(&book, &[("a", "A2")], false);
+        apply(&book, &[("a", "A3")], false);
+        assert_eq!(*changes.borrow_and_update(), book.state().token());
     }
 
     #[test]

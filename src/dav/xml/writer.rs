@@ -8,7 +8,7 @@
 use std::fmt::{self, Write as _};
 
 use super::chars::is_char;
-use super::{Name, NS_CARDDAV, NS_CS, NS_DAV};
+use super::{Name, NS_CARDDAV, NS_CS, NS_DAV, NS_PUSH};
 use crate::dav::multistatus::{
     Condition, Prop, Propstat, ResourceKind, Response, ResponseBody, Value,
 };
@@ -137,7 +137,12 @@ fn write_prop(out: &mut String, prop: &Prop) {
         Value::SupportedReports(list) => list.is_empty(),
         Value::AddressDataTypes(list) => list.is_empty(),
         Value::Card(bytes) => bytes.is_empty(),
-        Value::Number(_) | Value::Date(_) | Value::Etag(_) | Value::Href(_) => false,
+        Value::Number(_)
+        | Value::Date(_)
+        | Value::Etag(_)
+        | Value::Href(_)
+        | Value::PushTransports(_)
+        | Value::PushTriggers => false,
     };
     if is_empty {
         empty(out, name);
@@ -180,6 +185,15 @@ fn write_prop(out: &mut String, prop: &Prop) {
             }
         }
         Value::Card(bytes) => escape_into(out, &String::from_utf8_lossy(bytes)),
+        // The property itself declared `P:` (see `write_name`).
+        Value::PushTransports(key) => {
+            out.push_str("<P:web-push><P:vapid-public-key type=\"p256ecdsa\">");
+            escape_into(out, key);
+            out.push_str("</P:vapid-public-key></P:web-push>");
+        }
+        Value::PushTriggers => {
+            out.push_str("<P:content-update><D:depth>1</D:depth></P:content-update>");
+        }
     }
     close(out, name);
 }
@@ -200,6 +214,7 @@ fn write_condition(out: &mut String, condition: &Condition) {
         Condition::SupportedCollation => Name::carddav("supported-collation"),
         Condition::PropfindFiniteDepth => Name::dav("propfind-finite-depth"),
         Condition::NumberOfMatchesWithinLimits => Name::dav("number-of-matches-within-limits"),
+        Condition::Push(local) => Name::push(local),
     };
     empty(out, &name);
 }
@@ -273,6 +288,17 @@ fn write_name(out: &mut String, name: &Name, declare: bool) {
             out.push_str(name.local);
         }
         None if name.ns.is_empty() => out.push_str(name.local),
+        // WebDAV-Push elements use `P:` (as the draft's samples do), declared where used so
+        // bodies without them are unchanged; their children can then write `P:` directly.
+        None if name.ns == NS_PUSH => {
+            out.push_str("P:");
+            out.push_str(name.local);
+            if declare {
+                out.push_str(" xmlns:P=\"");
+                out.push_str(NS_PUSH);
+                out.push('"');
+            }
+        }
         None => {
             out.push_str("X:");
             out.push_str(name.local);
