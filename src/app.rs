@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use crate::auth::Authenticator;
 use crate::config::{BookConfig, Config};
+use crate::memory_budget::Budget;
 use crate::metrics::Metrics;
 use crate::render_cache::RenderCache;
 use crate::status_file::Status;
@@ -27,6 +28,8 @@ pub struct AppState {
     /// Books by id.
     pub books: BTreeMap<String, Arc<Book>>,
     pub cards: Arc<RenderCache>,
+    /// What whole answers cached with book states may hold together.
+    pub responses: Arc<Budget>,
     pub auth: Authenticator,
     pub state_file: Option<Arc<StateFile>>,
     /// Each source's last poll and each book's published state, kept by the poller; written
@@ -51,6 +54,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         Ok(AppState {
             cards: Arc::new(RenderCache::new(config.server.card_cache_bytes)),
+            responses: Budget::new(config.server.response_cache_bytes),
             auth: Authenticator::new(&config, Arc::clone(&metrics.logins))?,
             books: open_books(&config, &BTreeMap::new(), state_file.as_deref())?,
             config,
@@ -71,6 +75,7 @@ impl AppState {
         }
         Ok(AppState {
             cards: Arc::clone(&self.cards),
+            responses: Arc::clone(&self.responses),
             auth: Authenticator::new(&config, Arc::clone(&self.metrics.logins))?,
             books: open_books(&config, &self.books, self.state_file.as_deref())?,
             state_file: self.state_file.clone(),
@@ -146,6 +151,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     }
     if a.card_cache_bytes != b.card_cache_bytes {
         changed.push("[server] card_cache_bytes");
+    }
+    if a.response_cache_bytes != b.response_cache_bytes {
+        changed.push("[server] response_cache_bytes");
     }
     if (&a.header_timeout, &a.body_timeout, a.body_min_rate)
         != (&b.header_timeout, &b.body_timeout, b.body_min_rate)

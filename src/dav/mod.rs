@@ -24,6 +24,7 @@ mod readonly;
 pub mod reply;
 mod report;
 pub mod request;
+mod response_cache;
 mod sync_collection;
 mod xml;
 
@@ -44,6 +45,8 @@ pub struct RequestHead {
     pub path: String,
     pub depth: Option<String>,
     pub accept: Option<String>,
+    /// Content codings the client takes (the transport compresses large answers).
+    pub accept_encoding: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub if_match: Option<String>,
