@@ -20,6 +20,7 @@ pub mod paths;
 mod propfind;
 mod props;
 mod query;
+mod query_index;
 mod readonly;
 pub mod reply;
 mod report;
