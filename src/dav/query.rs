@@ -21,8 +21,11 @@ pub fn answer(on: &BookRequest, request: Query) -> Reply {
     let budget = on.app.config.server.query_max_evaluations;
     let cards_affordable =
         usize::try_from(budget / request.filter.cost_per_card()).unwrap_or(usize::MAX);
-    let index = (!request.filter.prop_filters.is_empty())
-        .then(|| state.derived.get_or_init(|| QueryIndex::build(&state.snapshot)));
+    let index = (!request.filter.prop_filters.is_empty()).then(|| {
+        state
+            .derived
+            .get_or_init(|| QueryIndex::build(&state.snapshot))
+    });
     let found = index.as_ref().and_then(|i| i.matching(&request.filter));
     let (matches, truncated) = match found {
         Some(positions) => cut(

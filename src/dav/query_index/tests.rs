@@ -29,8 +29,8 @@ fn contact() -> impl Strategy<Value = Contact> {
         prop::collection::vec(text(5), 0..3),
         prop::collection::vec(text(6), 0..3),
     )
-        .prop_map(|(fn_, (family, given), nicknames, org, dept, emails, phones)| {
-            Contact {
+        .prop_map(
+            |(fn_, (family, given), nicknames, org, dept, emails, phones)| Contact {
                 formatted_name: fn_,
                 name: Name {
                     family: vec![family],
@@ -58,8 +58,8 @@ fn contact() -> impl Strategy<Value = Contact> {
                     })
                     .collect(),
                 ..Contact::default()
-            }
-        })
+            },
+        )
 }
 
 fn text_match() -> impl Strategy<Value = TextMatch> {
@@ -102,12 +102,8 @@ fn prop_filter() -> impl Strategy<Value = PropFilter> {
 }
 
 fn filter() -> impl Strategy<Value = Filter> {
-    (test_kind(), prop::collection::vec(prop_filter(), 0..3)).prop_map(|(test, prop_filters)| {
-        Filter {
-            test,
-            prop_filters,
-        }
-    })
+    (test_kind(), prop::collection::vec(prop_filter(), 0..3))
+        .prop_map(|(test, prop_filters)| Filter { test, prop_filters })
 }
 
 fn snapshot(contacts: Vec<Contact>) -> Snapshot {
