@@ -45,7 +45,8 @@ pub struct ServerSettings {
     #[serde(default = "default_cache_bytes")]
     pub card_cache_bytes: u64,
     /// Bytes of whole answers kept for the book state they came from (PROPFIND Depth 1 on a
-    /// book): every client asking the same of the same state gets the same bytes.
+    /// book): every client asking the same of the same state gets the same bytes. Their
+    /// compressed forms (a tenth of the size) are kept beside them, uncounted.
     #[serde(default = "default_response_cache_bytes")]
     pub response_cache_bytes: u64,
     /// Basic auth realm shown by clients.
