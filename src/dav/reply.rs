@@ -34,8 +34,11 @@ pub struct Reply {
 /// the same answer is compressed once.
 #[derive(Default)]
 pub struct Encodings {
-    by_coding: Mutex<Vec<(&'static str, Arc<[Bytes]>)>>,
+    by_coding: Mutex<Vec<Coded>>,
 }
+
+/// A coding's token and the body in it.
+type Coded = (&'static str, Arc<[Bytes]>);
 
 impl Encodings {
     /// The body in `coding` (`gzip`, `zstd`), when it was kept.

@@ -347,9 +347,11 @@ async fn write_reply(
     !close
 }
 
+/// A body's second chunk and the producer of the rest.
+type Rest = (Bytes, Box<dyn dav::BodyProducer>);
+
 /// A body's first chunk, and when there is more, its second with the rest.
-#[allow(clippy::type_complexity)]
-fn split(body: Body) -> (Option<Bytes>, Option<(Bytes, Box<dyn dav::BodyProducer>)>) {
+fn split(body: Body) -> (Option<Bytes>, Option<Rest>) {
     match body {
         Body::Empty => (None, None),
         Body::Full(bytes) => (Some(bytes), None),
