@@ -531,18 +531,7 @@ impl Conn {
 
 /// The body as sent before its content coding.
 fn decoded(reply: &Reply) -> Vec<u8> {
-    match reply.coding.as_deref() {
-        None => reply.body.clone(),
-        Some("gzip") => {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&reply.body[..])
-                .read_to_end(&mut out)
-                .expect("gzip body");
-            out
-        }
-        Some("zstd") => zstd::decode_all(&reply.body[..]).expect("zstd body"),
-        Some(other) => panic!("unexpected content coding {other}"),
-    }
+    support::http::decode(reply.coding.as_deref(), &reply.body)
 }
 
 /// Text of every `<{tag}>…</{tag}>` in a body.
