@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use crate::auth::Authenticator;
 use crate::config::{BookConfig, Config};
+use crate::memory_budget::Budget;
 use crate::metrics::Metrics;
 use crate::poller::OperatorRequests;
 use crate::push::Push;
@@ -30,6 +31,8 @@ pub struct AppState {
     /// Books by id.
     pub books: BTreeMap<String, Arc<Book>>,
     pub cards: Arc<RenderCache>,
+    /// What whole answers cached with book states may hold together.
+    pub responses: Arc<Budget>,
     pub auth: Authenticator,
     pub state_file: Option<Arc<StateFile>>,
     /// Each source's last poll and each book's published state, kept by the poller; written
@@ -67,6 +70,7 @@ impl AppState {
             profile_signer: profile_signer(&config)?,
             push,
             cards: Arc::new(RenderCache::new(config.server.card_cache_bytes)),
+            responses: Budget::new(config.server.response_cache_bytes),
             auth: Authenticator::new(&config, Arc::clone(&metrics.logins))?,
             books: open_books(&config, &BTreeMap::new(), state_file.as_deref())?,
             config,
@@ -89,6 +93,7 @@ impl AppState {
         Ok(AppState {
             profile_signer: profile_signer(&config)?,
             cards: Arc::clone(&self.cards),
+            responses: Arc::clone(&self.responses),
             auth: Authenticator::new(&config, Arc::clone(&self.metrics.logins))?,
             books: open_books(&config, &self.books, self.state_file.as_deref())?,
             state_file: self.state_file.clone(),
@@ -179,6 +184,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     }
     if a.card_cache_bytes != b.card_cache_bytes {
         changed.push("[server] card_cache_bytes");
+    }
+    if a.response_cache_bytes != b.response_cache_bytes {
+        changed.push("[server] response_cache_bytes");
     }
     if (&a.header_timeout, &a.body_timeout, a.body_min_rate)
         != (&b.header_timeout, &b.body_timeout, b.body_min_rate)

@@ -20,6 +20,7 @@
 //! - `app`: `AppState`, what the request path and the poller share in memory (configuration,
 //!   books, render cache, authentication, the state file handle).
 //! - `render_cache`: rendered vCards cached by (ETag, version).
+//! - `memory_budget`: the byte budget of answers cached with a book state.
 //! - `vcard`: rendering a contact as vCard 3.0 / 4.0, with size caps.
 //! - `auth`: HTTP Basic against static users or a directory, with login throttling.
 //! - `http`: connections, request heads and bodies within limits, replies, HTTPS with
@@ -47,6 +48,7 @@ pub mod dav;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod memory_budget;
 pub mod metrics;
 pub mod ops;
 pub mod poller;

@@ -44,6 +44,11 @@ pub struct ServerSettings {
     /// Bytes of rendered vCards kept in memory.
     #[serde(default = "default_cache_bytes")]
     pub card_cache_bytes: u64,
+    /// Bytes of whole answers kept for the book state they came from (PROPFIND Depth 1 on a
+    /// book): every client asking the same of the same state gets the same bytes. Their
+    /// compressed forms (a tenth of the size) are kept beside them, uncounted.
+    #[serde(default = "default_response_cache_bytes")]
+    pub response_cache_bytes: u64,
     /// Basic auth realm shown by clients.
     #[serde(default = "default_realm")]
     pub realm: String,
@@ -129,6 +134,9 @@ fn default_max_properties() -> usize {
 fn default_cache_bytes() -> u64 {
     64 * 1024 * 1024
 }
+fn default_response_cache_bytes() -> u64 {
+    512 * 1024 * 1024
+}
 fn default_property_bytes() -> usize {
     32 * 1024
 }
@@ -170,6 +178,7 @@ impl Default for ServerSettings {
             query_max_evaluations: default_query_evaluations(),
             max_requested_properties: default_max_properties(),
             card_cache_bytes: default_cache_bytes(),
+            response_cache_bytes: default_response_cache_bytes(),
             realm: default_realm(),
             thunderbird_invalid_token_status: default_thunderbird_status(),
             max_property_bytes: default_property_bytes(),

@@ -21,10 +21,12 @@ mod propfind;
 mod props;
 mod push;
 mod query;
+mod query_index;
 mod readonly;
 pub mod reply;
 mod report;
 pub mod request;
+mod response_cache;
 mod sync_collection;
 mod xml;
 
@@ -45,6 +47,8 @@ pub struct RequestHead {
     pub path: String,
     pub depth: Option<String>,
     pub accept: Option<String>,
+    /// Content codings the client takes (the transport compresses large answers).
+    pub accept_encoding: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub if_match: Option<String>,

@@ -22,6 +22,7 @@ pub fn request_head(req: &RequestHeader) -> RequestHead {
         path: req.uri.path().to_string(),
         depth: header(req, "depth"),
         accept: header(req, "accept"),
+        accept_encoding: header(req, "accept-encoding"),
         if_none_match: header(req, "if-none-match"),
         if_modified_since: header(req, "if-modified-since"),
         if_match: header(req, "if-match"),

@@ -23,7 +23,7 @@ use super::connection::{Reuse, KEEPALIVE};
 use super::drain::{Drain, DrainingShutdown};
 use super::limits::ConnectionLimits;
 use super::tls::{self, Certificates};
-use super::{framing, head};
+use super::{encoding, framing, head};
 use crate::app::Live;
 use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, DavError, Reply, RequestHead};
@@ -295,13 +295,36 @@ async fn write_reply(
 ) -> bool {
     let Reply {
         status,
-        headers,
+        mut headers,
         body,
         close,
+        encodings,
         ..
     } = reply;
     if close {
         session.set_keepalive(None);
+    }
+    // Small streamed bodies are sent whole with a Content-Length; larger ones chunked.
+    let (mut first, mut rest) = split(body);
+    let large = rest.is_some()
+        || first
+            .as_ref()
+            .is_some_and(|b| b.len() >= encoding::MIN_BYTES);
+    if large && encoding::compressible(status, &headers) {
+        headers.push(("Vary", "Accept-Encoding".into()));
+        if let Some(coding) = head
+            .accept_encoding
+            .as_deref()
+            .and_then(encoding::negotiate)
+        {
+            headers.push(("Content-Encoding", coding.token().into()));
+            let (produced, producer) = match rest {
+                Some((second, producer)) => (vec![second], Some(producer)),
+                None => (Vec::new(), None),
+            };
+            let produced = first.into_iter().chain(produced).collect();
+            (first, rest) = split(encoding::encode(coding, produced, producer, encodings));
+        }
     }
     let Ok(mut header) = ResponseHeader::build(status, Some(headers.len() + 3)) else {
         return false;
@@ -311,18 +334,6 @@ async fn write_reply(
             return false;
         }
     }
-    // Small streamed bodies are sent whole with a Content-Length; larger ones chunked.
-    let (first, mut rest) = match body {
-        Body::Empty => (None, None),
-        Body::Full(bytes) => (Some(bytes), None),
-        Body::Stream(mut producer) => {
-            let first = producer.next_chunk();
-            match producer.next_chunk() {
-                None => (first, None),
-                Some(second) => (first, Some((second, producer))),
-            }
-        }
-    };
     let chunked = rest.is_some();
     let ok = if chunked {
         header.insert_header("Transfer-Encoding", "chunked").is_ok()
@@ -365,6 +376,24 @@ async fn write_reply(
         }
     }
     !close
+}
+
+/// A body's second chunk and the producer of the rest.
+type Rest = (Bytes, Box<dyn dav::BodyProducer>);
+
+/// A body's first chunk, and when there is more, its second with the rest.
+fn split(body: Body) -> (Option<Bytes>, Option<Rest>) {
+    match body {
+        Body::Empty => (None, None),
+        Body::Full(bytes) => (Some(bytes), None),
+        Body::Stream(mut producer) => {
+            let first = producer.next_chunk();
+            match producer.next_chunk() {
+                None => (first, None),
+                Some(second) => (first, Some((second, producer))),
+            }
+        }
+    }
 }
 
 /// Per-connection write buffer. pingora's default (1,460 bytes) sends a response head and a

@@ -67,12 +67,14 @@ impl Book {
                 log: r.log,
                 published: UNIX_EPOCH + Duration::from_secs(r.published),
                 ready: true,
+                derived: Arc::default(),
             },
             None => PublishedBook {
                 snapshot: Arc::new(Snapshot::default()),
                 log: ChangeLog::new(retention),
                 published: SystemTime::now(),
                 ready: false,
+                derived: Arc::default(),
             },
         };
         Ok(Book {
@@ -129,6 +131,7 @@ impl Book {
                 log: current.log.clone(),
                 published: current.published,
                 ready: true,
+                derived: Arc::clone(&current.derived),
             }));
             self.set_hold(None);
             return Ok(ApplyReport::Unchanged { members });
@@ -213,6 +216,7 @@ impl Book {
             log,
             published: UNIX_EPOCH + Duration::from_secs(now),
             ready: true,
+            derived: Arc::default(),
         }));
         self.changes.send_replace(token);
         Ok(entry.changed.len())

@@ -26,17 +26,33 @@ const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 /// allow at all (control characters, U+FFFE, U+FFFF) become U+FFFD so the reply stays
 /// well-formed whatever a source or a client put in.
 pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            c if !is_char(c) => out.push(char::REPLACEMENT_CHARACTER),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            _ => out.push(c),
-        }
+    // Runs of bytes that need nothing are copied whole: a card (CRLF lines, a base64 photo)
+    // is mostly such runs. Only ASCII bytes and the lead byte 0xEF (of U+FFFE, U+FFFF) can
+    // start something to replace, so every stop is at a char boundary.
+    let mut run = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        let replacement = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\r' => "&#13;",
+            b'\t' | b'\n' => continue,
+            0..=0x1F | 0xEF => match text.get(i..).and_then(|rest| rest.chars().next()) {
+                Some(c) if !is_char(c) => "\u{FFFD}",
+                _ => continue,
+            },
+            _ => continue,
+        };
+        out.push_str(text.get(run..i).unwrap_or_default());
+        out.push_str(replacement);
+        // The replaced char's bytes (three for U+FFFE and U+FFFF).
+        run = i + text
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(1, char::len_utf8);
     }
+    out.push_str(text.get(run..).unwrap_or_default());
 }
 
 /// Formats straight into the output, escaped: numbers, dates and entity tags cost no
