@@ -136,10 +136,6 @@ pub trait Source: Send + Sync {
         None
     }
 
-    /// Watches the source for changes as they happen, calling [`Changes::changed`] for each
-    /// (the poller then polls at once, debounced) and [`Changes::live`] once established. Runs
-    /// until the watch ends; the poller drops the future to stop it. By default a source
-    /// cannot be watched and is polled on its interval.
     /// What the source needs after a restart to go on where it is instead of listing again
     /// (a syncrepl cookie with the listing it belongs to), as bytes for the state file; `None`
     /// when it keeps nothing. Taken after a poll whose publication is recorded.
@@ -153,6 +149,10 @@ pub trait Source: Send + Sync {
         let _ = checkpoint;
     }
 
+    /// Watches the source for changes as they happen, calling [`crate::Changes::changed`] for each
+    /// (the poller then polls at once, debounced) and [`crate::Changes::live`] once established. Runs
+    /// until the watch ends; the poller drops the future to stop it. By default a source
+    /// cannot be watched and is polled on its interval.
     async fn watch(&self, changes: &crate::Changes) -> crate::WatchEnd {
         let _ = changes;
         crate::WatchEnd::Unsupported("this kind of source has no change notifications".into())
