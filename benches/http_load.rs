@@ -17,7 +17,7 @@
 //!   HTTP_LOAD_ROUNDS=3                  alternating rounds of GET / nginx GET / poll (median)
 //!   HTTP_LOAD_PHOTOS=1                  a small JPEG per contact (ActiveSync export, not CSV)
 //!   HTTP_LOAD_NGINX=0                   skip nginx even when installed
-//!   HTTP_LOAD_ONLY=get,poll,sync,propfind,query   run only these workloads
+//!   HTTP_LOAD_ONLY=get,poll,sync,propfind,query,compressed   run only these workloads
 //!   HTTP_LOAD_JSON=path                 JSON output (default target/http_load.json)
 //!
 //! Load threads share the machine's cores with the server (and with nginx): the figures are
@@ -407,6 +407,8 @@ fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Ve
 
 struct Reply {
     status: u16,
+    /// `Content-Encoding`, when the body is coded.
+    coding: Option<String>,
     body: Vec<u8>,
     /// Body bytes received (kept or not).
     len: usize,
@@ -468,14 +470,16 @@ impl Conn {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .ok_or(io::ErrorKind::InvalidData)?;
-        let (mut length, mut chunked) = (None, false);
+        let (mut length, mut chunked, mut coding) = (None, false, None);
         loop {
             let line = self.read_line()?;
             if line.is_empty() {
                 break;
             }
             let (name, value) = line.split_once(':').ok_or(io::ErrorKind::InvalidData)?;
-            if name.eq_ignore_ascii_case("content-length") {
+            if name.eq_ignore_ascii_case("content-encoding") {
+                coding = Some(value.trim().to_string());
+            } else if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse::<usize>().ok();
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = value.trim().eq_ignore_ascii_case("chunked");
@@ -483,6 +487,7 @@ impl Conn {
         }
         let mut reply = Reply {
             status,
+            coding,
             body: Vec::new(),
             len: 0,
         };
@@ -523,6 +528,11 @@ impl Conn {
 
 // ---------------------------------------------------------------------------------------------
 // Reading answers
+
+/// The body as sent before its content coding.
+fn decoded(reply: &Reply) -> Vec<u8> {
+    support::http::decode(reply.coding.as_deref(), &reply.body)
+}
 
 /// Text of every `<{tag}>…</{tag}>` in a body.
 fn elements<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
@@ -703,19 +713,25 @@ struct InitialSync {
     hrefs: Vec<String>,
 }
 
-fn initial_sync(port: u16, pid: u32) -> InitialSync {
+/// With `coding`, the client asks for it (`Accept-Encoding`); `bytes` are then the coded
+/// bytes on the wire.
+fn initial_sync(port: u16, pid: u32, coding: Option<&str>) -> InitialSync {
+    let mut headers = vec![("Depth", "1")];
+    if let Some(coding) = coding {
+        headers.push(("Accept-Encoding", coding));
+    }
     let mut conn = Conn::open(port).expect("connect");
     let cpu_before = cpu_secs(&pid.to_string());
     let began = Instant::now();
     let listing = conn
         .send(
-            &request("REPORT", BOOK, &[("Depth", "1")], &sync_body("", false)),
+            &request("REPORT", BOOK, &headers, &sync_body("", false)),
             true,
         )
         .expect("sync-collection");
     assert_eq!(listing.status, 207, "initial sync-collection");
     let sync_secs = began.elapsed().as_secs_f64();
-    let text = String::from_utf8(listing.body).expect("UTF-8");
+    let text = String::from_utf8(decoded(&listing)).expect("UTF-8");
     let token = elements(&text, "D:sync-token")
         .pop()
         .expect("sync-token")
@@ -728,18 +744,14 @@ fn initial_sync(port: u16, pid: u32) -> InitialSync {
     for batch in hrefs.chunks(100) {
         let reply = conn
             .send(
-                &request(
-                    "REPORT",
-                    BOOK,
-                    &[("Depth", "1")],
-                    &multiget_body(batch, None),
-                ),
+                &request("REPORT", BOOK, &headers, &multiget_body(batch, None)),
                 true,
             )
             .expect("multiget");
         assert_eq!(reply.status, 207, "multiget");
         bytes += reply.len;
-        let body = String::from_utf8_lossy(&reply.body);
+        let body = decoded(&reply);
+        let body = String::from_utf8_lossy(&body);
         cards += body.matches("<C:address-data>").count();
     }
     InitialSync {
@@ -864,13 +876,13 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
     );
 
     // Initial sync: the first run renders every card (cold card cache), the next ones do not.
-    let cold = initial_sync(port, pid);
+    let cold = initial_sync(port, pid, None);
     assert_eq!(cold.hrefs.len(), n, "the sync listing names every card");
     assert_eq!(cold.cards, n, "the multigets return every card");
     let mut warm = Vec::new();
     if knobs.runs("sync") {
         for _ in 0..2 {
-            warm.push(initial_sync(port, pid));
+            warm.push(initial_sync(port, pid, None));
         }
     }
     let warm_best = warm.iter().min_by(|a, b| a.secs.total_cmp(&b.secs));
@@ -974,10 +986,56 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             &[("Depth", "1")],
             &propfind_body(&["D:getetag"]),
         );
+        // The first request computes the answer; the others get the copy kept with the state.
+        let began = Instant::now();
+        let first = Conn::open(port).and_then(|mut c| c.send(&req, false));
+        assert_eq!(first.map(|r| r.status).ok(), Some(207), "PROPFIND");
+        let first_s = began.elapsed().as_secs_f64();
+        let began = Instant::now();
+        let again = Conn::open(port).and_then(|mut c| c.send(&req, false));
+        assert_eq!(again.map(|r| r.status).ok(), Some(207), "PROPFIND");
+        let again_s = began.elapsed().as_secs_f64();
+        println!(
+            "PROPFIND Depth 1 getetag, one client: first {first_s:.3} s, again {again_s:.3} s"
+        );
+        out["propfind_depth1_first_s"] = json!(round(first_s, 4));
+        out["propfind_depth1_again_s"] = json!(round(again_s, 4));
         row.propfind = Some(measure(
             "PROPFIND Depth 1 getetag",
             load(port, Some(pid), conns, secs, &req, 207),
         ));
+        for coding in ["gzip", "zstd"] {
+            let coded = request(
+                "PROPFIND",
+                BOOK,
+                &[("Depth", "1"), ("Accept-Encoding", coding)],
+                &propfind_body(&["D:getetag"]),
+            );
+            let stats = measure(
+                &format!("PROPFIND Depth 1 getetag, {coding}"),
+                load(port, Some(pid), conns, secs, &coded, 207),
+            );
+            out[format!("propfind_depth1_getetag_{coding}")] = stats.json();
+        }
+    }
+    if knobs.runs("compressed") {
+        // The full sync again (cards rendered already), asking for each coding: bytes on the
+        // wire and server CPU against the identity sync.
+        for coding in ["gzip", "zstd"] {
+            let sync = initial_sync(port, pid, Some(coding));
+            assert_eq!(sync.cards, n, "the coded multigets return every card");
+            println!(
+                "initial sync, {coding}: {:.3} s (server CPU {:.3} s), {:.1} MB on the wire",
+                sync.secs,
+                sync.server_cpu_secs,
+                sync.bytes as f64 / 1e6
+            );
+            out[format!("initial_sync_{coding}")] = json!({
+                "seconds": round(sync.secs, 4),
+                "server_cpu_s": round(sync.server_cpu_secs, 4),
+                "bytes": sync.bytes,
+            });
+        }
     }
     if knobs.runs("query") {
         let req = request(
@@ -989,6 +1047,13 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
                 true,
             ),
         );
+        // The first query of a state builds its index.
+        let began = Instant::now();
+        let first = Conn::open(port).and_then(|mut c| c.send(&req, false));
+        assert_eq!(first.map(|r| r.status).ok(), Some(207), "query");
+        let first_s = began.elapsed().as_secs_f64();
+        println!("query FN contains Given12, first: {first_s:.3} s");
+        out["query_first_s"] = json!(round(first_s, 4));
         row.query = Some(measure(
             "query FN contains Given12",
             load(port, Some(pid), conns, secs, &req, 207),

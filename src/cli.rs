@@ -1,5 +1,5 @@
 //! The command line: `serve`, `check`, `export`, `status`, `reload`, `accept`,
-//! `hash-password`, `google-login`, and the hidden `man` that writes the man pages for packaging.
+//! `rotate-push-key`, `hash-password`, `google-login`, and the hidden `man` that writes the man pages for packaging.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -55,6 +55,12 @@ enum Command {
         config: PathBuf,
         #[arg(long, value_name = "ID")]
         book: String,
+    },
+    /// Replace the WebDAV-Push VAPID key: the running server (or the next start) tells every
+    /// subscribed phone, signed with the old key, to fetch the new one and register again.
+    RotatePushKey {
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
     },
     /// Validate the configuration, poll every source once and report what would be served.
     Check {
@@ -114,6 +120,7 @@ pub fn main() -> i32 {
         } => serve(config, reset_state),
         Command::Status { config } => status(config),
         Command::Accept { config, book } => accept(config, &book),
+        Command::RotatePushKey { config } => rotate_push_key(config),
         Command::Reload { config } => reload(config),
         Command::Check { config } => check(config),
         Command::Export {
@@ -216,6 +223,22 @@ fn accept(path: PathBuf, book: &str) -> Result<i32, String> {
     crate::status_file::request_accept(&dir, book)
         .map_err(|e| format!("cannot write the accept request in {}: {e}", dir.display()))?;
     println!("accept requested for book {book}; the running server applies it within seconds");
+    Ok(0)
+}
+
+fn rotate_push_key(path: PathBuf) -> Result<i32, String> {
+    let config = load(&path)?;
+    if config.push.is_none() {
+        return Err(format!("[push] is not enabled in {}", path.display()));
+    }
+    let dir = state_dir(&config)?;
+    crate::push::rotation::request(&dir).map_err(|e| {
+        format!(
+            "cannot write the rotation request in {}: {e}",
+            dir.display()
+        )
+    })?;
+    println!("VAPID key rotation requested; the running server applies it within seconds");
     Ok(0)
 }
 

@@ -20,11 +20,14 @@
 //! - `app`: `AppState`, what the request path and the poller share in memory (configuration,
 //!   books, render cache, authentication, the state file handle).
 //! - `render_cache`: rendered vCards cached by (ETag, version).
+//! - `memory_budget`: the byte budget of answers cached with a book state.
 //! - `vcard`: rendering a contact as vCard 3.0 / 4.0, with size caps.
 //! - `auth`: HTTP Basic against static users or a directory, with login throttling.
 //! - `http`: connections, request heads and bodies within limits, replies, HTTPS with
 //!   certificate renewal, trusted proxies, the SIGTERM drain (on pingora).
 //! - `dav`: the read-only WebDAV/CardDAV layer, from a parsed request to a reply.
+//! - `push`: WebDAV-Push: registrations, and a Web Push message to each subscribed phone
+//!   when a book changes (encrypted, VAPID-signed, rate-limited, retried).
 //! - `metrics`: Prometheus counters of requests and logins, the text format, process figures.
 //! - `ops`: the operator endpoints `/healthz`, `/readyz` (probes) and `/metrics` (the scrape).
 //! - `status_file`: the operator files in the state directory (`status.json` for
@@ -45,9 +48,11 @@ pub mod dav;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod memory_budget;
 pub mod metrics;
 pub mod ops;
 pub mod poller;
+pub mod push;
 pub mod render_cache;
 pub mod source_setup;
 pub mod status_file;

@@ -4,22 +4,26 @@
 //! A failed or timed-out poll changes nothing (clients keep the last good data) and is retried
 //! with exponential backoff and jitter; a source whose cheap fingerprint (e.g. file mtime)
 //! changes is re-polled at once. Polls that would remove too much are held (removal guard)
-//! until `cardbridge accept` asks for them.
+//! until `cardbridge accept` (or the operator page) asks for them. The operator page can also
+//! ask for a poll outside the schedule (`requests.rs`).
 //!
 //! A poll that times out is cancelled (see [`Cancel`]): its blocking work stops at its next
 //! check and its result is dropped. Until that work has ended the source is reported busy and
 //! not polled again, so a stuck source never stacks threads or parses.
 //!
-//! This file is the schedule (one task per source, plus the accept watcher); `failure.rs` says
-//! why a poll failed and when to retry, `gate.rs` keeps one poll per source at a time,
-//! `publish.rs` applies listings to the books, `report.rs` keeps the status file current.
+//! This file is the schedule (one task per source, plus the accept watcher); `live.rs` watches
+//! the sources that report changes as they happen (a change polls at once, debounced),
+//! `checkpoint.rs` lets a source go on after a restart where it was, `failure.rs` says why a
+//! poll failed and when to retry, `gate.rs` keeps one poll per source at a time, `publish.rs`
+//! applies listings to the books, `report.rs` keeps the status file current, `requests.rs`
+//! carries what operators ask from the web page.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use cardbridge_connectors::{Cancel, Source};
+use cardbridge_connectors::{Cancel, Changes, Source};
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use tokio::time::Instant;
@@ -30,14 +34,18 @@ use crate::source_setup;
 use crate::status_file;
 use crate::store;
 
+mod checkpoint;
 mod failure;
 mod gate;
+mod live;
 mod publish;
 mod reload;
 mod report;
+mod requests;
 
 use failure::PollFailure;
 use gate::PollGate;
+pub use requests::OperatorRequests;
 
 /// How often accept requests are looked for.
 const ACCEPT_CHECK: Duration = Duration::from_secs(1);
@@ -217,6 +225,15 @@ impl Shared {
         self.update_source(&config.id, |s| {
             s.contacts = outcome.contacts.len();
             s.skipped = outcome.skipped.len();
+            s.skipped_sample = outcome
+                .skipped
+                .iter()
+                .take(LOGGED_PER_POLL)
+                .map(|r| status_file::SkippedStatus {
+                    location: r.location.clone(),
+                    reason: r.reason.clone(),
+                })
+                .collect();
         });
         if let Ok(mut listings) = self.listings.lock() {
             listings.insert(config.id.clone(), store::listing(outcome.contacts));
@@ -228,10 +245,18 @@ impl Shared {
         let mut next_due = Instant::now();
         let mut last_fingerprint: Option<String> = None;
         let mut gate = PollGate::default();
+        let asked = self.app().requests.poll_wake(&config.id);
+        let changes = Changes::default();
+        let mut watch: Option<live::AbortOnDrop> = None;
+        let mut checkpointed = None;
+        let mut watched = false;
+        self.resume_source(&config, source.as_ref()).await;
+        let mut woken = false;
         loop {
             let fingerprint = source.fingerprint().await;
             let changed = fingerprint.is_some() && fingerprint != last_fingerprint;
-            if changed || Instant::now() >= next_due {
+            if woken || changed || Instant::now() >= next_due {
+                let waiting = asked.take_waiting();
                 let began = Instant::now();
                 let result = match gate.begin() {
                     Err(busy) => Err(busy),
@@ -243,10 +268,21 @@ impl Shared {
                 let now = unix_now();
                 let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
                 self.update_source(&config.id, |s| s.last_duration_ms = Some(took));
-                match result {
+                let wait = match result {
                     Ok(()) => {
                         failures = 0;
-                        next_due = Instant::now() + jittered(config.poll_interval);
+                        self.checkpoint_source(&config, source.as_ref(), &mut checkpointed)
+                            .await;
+                        if watch.is_none() {
+                            watch = Some(live::AbortOnDrop(tokio::spawn(
+                                Arc::clone(&self).watch_source(
+                                    config.id.clone(),
+                                    Arc::clone(&source),
+                                    changes.clone(),
+                                    config.poll_interval,
+                                ),
+                            )));
+                        }
                         self.update_source(&config.id, |s| {
                             s.last_poll = Some(now);
                             s.last_success = Some(now);
@@ -254,6 +290,7 @@ impl Shared {
                             s.cause = None;
                             s.consecutive_failures = 0;
                         });
+                        jittered(config.poll_interval)
                     }
                     Err(error) => {
                         failures = failures.saturating_add(1);
@@ -264,34 +301,62 @@ impl Shared {
                             retry_in_s = wait.as_secs(),
                             "poll failed, keeping the last good data: {error}"
                         );
-                        next_due = Instant::now() + wait;
                         self.update_source(&config.id, |s| {
                             s.last_poll = Some(now);
                             s.error = Some(error.to_string());
                             s.cause = Some(error.cause().to_string());
                             s.consecutive_failures = failures;
                         });
+                        wait
                     }
-                }
+                };
+                next_due = Instant::now() + wait;
+                self.update_source(&config.id, |s| {
+                    s.next_poll = Some(unix_now().saturating_add(wait.as_secs()));
+                });
                 self.write_status();
+                for done in waiting {
+                    let _ = done.send(());
+                }
             }
+            // A watch that sees what the fingerprint would replaces the stat loop.
             let until_due = next_due.saturating_duration_since(Instant::now());
-            tokio::time::sleep(until_due.min(config.check_interval)).await;
+            let wait = match changes.mode() {
+                Some(mode) if mode.covers_fingerprint() => until_due,
+                _ => until_due.min(config.check_interval),
+            };
+            woken = tokio::select! {
+                changed = live::wait_for_change(&changes, wait, config.debounce) => changed,
+                () = asked.wake.notified() => true,
+            };
+            if changes.mode().is_some() != watched {
+                // A watch (re)started: the next poll's checkpoint holds its position.
+                watched = !watched;
+                checkpointed = None;
+            }
         }
     }
 
-    /// Lets held polls through when an operator asked for it.
+    /// Lets held polls through when an operator asked for it: with `cardbridge accept` (a
+    /// file in the state directory, looked for every [`ACCEPT_CHECK`]) or on the web page.
     async fn watch_accepts(self: Arc<Self>) {
-        let Some(dir) = self.app().config.store.state_dir.clone() else {
-            return;
-        };
+        let requests = Arc::clone(&self.app().requests);
         loop {
-            let accepted: Vec<String> = self
-                .app()
+            let app = self.app();
+            let asked = requests.take_accepts();
+            let accepted: Vec<String> = app
                 .config
                 .books
                 .iter()
-                .filter(|b| status_file::take_accept(&dir, &b.id))
+                .filter(|b| {
+                    let by_file = app
+                        .config
+                        .store
+                        .state_dir
+                        .as_deref()
+                        .is_some_and(|dir| status_file::take_accept(dir, &b.id));
+                    by_file || asked.iter().any(|(id, _)| id == &b.id)
+                })
                 .map(|b| b.id.clone())
                 .collect();
             if !accepted.is_empty() {
@@ -303,7 +368,13 @@ impl Shared {
                 .await;
                 self.write_status();
             }
-            tokio::time::sleep(ACCEPT_CHECK).await;
+            for (_, done) in asked {
+                let _ = done.send(());
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(ACCEPT_CHECK) => {}
+                _ = requests.accept_asked() => {}
+            }
         }
     }
 }

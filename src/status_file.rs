@@ -29,9 +29,27 @@ pub struct SourceStatus {
     pub last_duration_ms: Option<u64>,
     pub contacts: usize,
     pub skipped: usize,
+    /// The first few skipped records of the last listing, with where and why.
+    #[serde(default)]
+    pub skipped_sample: Vec<SkippedStatus>,
+    /// Unix seconds of the next scheduled poll (a changed file is polled sooner).
+    #[serde(default)]
+    pub next_poll: Option<u64>,
     /// The last poll that had to wait out the server's rate limit (kept until the next one).
     #[serde(default)]
     pub throttled: Option<ThrottledStatus>,
+    /// How changes reach the source's books: "live (syncrepl)", "live (inotify)", … or
+    /// "polling (why it is not watched)".
+    #[serde(default)]
+    pub live: Option<String>,
+}
+
+/// A record a source could not turn into a contact: `file:line`, a DN or a resource name,
+/// and why.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SkippedStatus {
+    pub location: String,
+    pub reason: String,
 }
 
 /// "throttled by Google: 4 retries, 37 s waited", and when.
@@ -47,6 +65,9 @@ pub struct HoldStatus {
     pub members_now: usize,
     pub members_held: usize,
     pub since: u64,
+    /// Names of some of the cards it would remove.
+    #[serde(default)]
+    pub sample: Vec<String>,
 }
 
 impl From<&Hold> for HoldStatus {
@@ -56,6 +77,7 @@ impl From<&Hold> for HoldStatus {
             members_now: hold.members_now,
             members_held: hold.members_held,
             since: hold.since,
+            sample: hold.sample.clone(),
         }
     }
 }
@@ -147,6 +169,9 @@ impl Status {
                     hold.members_now,
                     hold.members_held
                 ));
+                if !hold.sample.is_empty() {
+                    out.push_str(&format!("  it removes e.g. {}\n", hold.sample.join(", ")));
+                }
             }
         }
         for (id, source) in &self.sources {
@@ -166,6 +191,9 @@ impl Status {
                     source.consecutive_failures,
                     source.last_success.map_or_else(|| "never".to_string(), ago)
                 )),
+            }
+            if let Some(live) = &source.live {
+                out.push_str(&format!("  changes: {live}\n"));
             }
             if let Some(throttled) = &source.throttled {
                 out.push_str(&format!(

@@ -1,6 +1,7 @@
 //! ActiveSync exports through the real server: a folder of WBXML / XML exports replayed in
-//! name order, a later export's Change and Delete arriving as a sync delta, and a damaged
-//! export that changes nothing while the others keep loading.
+//! name order, a later export's Change and Delete arriving as a sync delta (seen by inotify:
+//! the folder is never polled within a test), and a damaged export that changes nothing while
+//! the others keep loading.
 
 mod support;
 
@@ -25,7 +26,9 @@ listen = ["127.0.0.1:{PORT}"]
 id = "exchange"
 kind = "activesync"
 path = "exports"
-check_interval = "1s"
+# Neither polled nor stat-checked within a test: new exports arrive by inotify.
+poll_interval = "1h"
+check_interval = "1h"
 
 [[addressbook]]
 id = "staff"

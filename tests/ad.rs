@@ -420,6 +420,47 @@ fn changes_arrive_by_usn_and_deletions_at_the_full_listing() {
     assert_eq!(left, ["Delta One", "Delta Two"]);
 }
 
+/// Change notifications: polled once an hour, the book still gets each change within moments,
+/// and a deletion (notified with the show-deleted control) lists the OU again. The OU is made
+/// here, so the shared provisioning stays as it is.
+#[test]
+fn changes_arrive_by_change_notification() {
+    let dc = dc();
+    let live = ou("Live");
+    let mut ldif = format!("dn: {live}\nobjectClass: organizationalUnit\n\n");
+    for n in ["One", "Two"] {
+        ldif.push_str(&format!(
+            "dn: CN=Live {n},{live}\nobjectClass: user\nsAMAccountName: live{}\n\
+             displayName: Live {n}\ntitle: Analyst\nuserAccountControl: 544\n\n",
+            n.to_lowercase()
+        ));
+    }
+    dc.modify(&ldif);
+    let server = start(
+        config(dc, &dc.url(), &live, "", "[store]\nstate_dir = \"state\"\n")
+            .replace("poll_interval = \"1s\"", "poll_interval = \"1h\""),
+    );
+    eventually(&server, "the notifications", || {
+        support::server::run_cli(&["status", "-c", &server.config_path()])
+            .1
+            .contains("changes: live (AD notifications)")
+    });
+    let token = server.token();
+    dc.modify(&format!(
+        "dn: CN=Live Two,{live}\nchangetype: modify\nreplace: title\ntitle: Lead Analyst\n"
+    ));
+    eventually(&server, "the change", || server.token() != token);
+    let (changed, removed, current) = delta(&server, &token);
+    assert_eq!((changed.len(), removed.len()), (1, 0));
+    assert!(get(&server, &changed[0]).contains("TITLE:Lead Analyst"));
+
+    dc.modify(&format!("dn: CN=Live One,{live}\nchangetype: delete\n"));
+    eventually(&server, "the deletion", || server.token() != current);
+    let (changed, removed, _) = delta(&server, &current);
+    assert_eq!((changed.len(), removed.len()), (0, 1));
+    assert_eq!(names(&cards(&server)), ["Live Two"]);
+}
+
 /// Books guarded by AD groups, and login against the DC.
 fn login_server(url: &str, extra_server: &str, book_readers: &str) -> Server {
     let dc = dc();

@@ -182,3 +182,39 @@ fn a_file_of_bad_rows_logs_a_count_not_every_row() {
     let listed = out.lines().filter(|l| l.starts_with("  skipped ")).count();
     assert_eq!(listed, 1000, "{out}");
 }
+
+/// Times the server has published the book `staff`.
+fn publications(server: &Server) -> usize {
+    server.log().matches("published").count()
+}
+
+/// An exporter that writes the file in place in two steps, the second within moments of the
+/// first: inotify brings the change at once, and the debounce reads it once, complete. The
+/// status says the file is watched.
+#[test]
+fn a_file_written_in_two_steps_is_published_once_and_never_half() {
+    let server = Server::with_staff("\n[store]\nstate_dir = \"state\"\n", &ten_rows());
+    eventually(&server, "the status naming the watch", || {
+        run_cli(&["status", "-c", &server.config_path()])
+            .1
+            .contains("changes: live (inotify)")
+    });
+    let token = server.token();
+    let before = publications(&server);
+    let mut rows = ten_rows();
+    rows.extend((10..20).map(|i| google_row(&format!("Person{i}"), "Lee", "Example", "", "")));
+    let whole = google_csv(&rows);
+    let (first, rest) = whole.split_at(whole.len() / 2);
+    let mut file = std::fs::File::create(server.path("staff.csv")).expect("truncate");
+    std::io::Write::write_all(&mut file, first.as_bytes()).expect("first half");
+    std::io::Write::flush(&mut file).expect("flush");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    std::io::Write::write_all(&mut file, rest.as_bytes()).expect("the rest");
+    drop(file);
+    eventually(&server, "the twenty rows", || server.token() != token);
+    assert_eq!(server.listing().len(), 20);
+    let (changed, removed, _) = cards::delta(&server, &token);
+    assert_eq!((changed.len(), removed.len()), (10, 0));
+    assert_eq!(publications(&server), before + 1, "{}", server.log());
+    assert_eq!(failed_polls(&server), 0, "the half file was never read");
+}

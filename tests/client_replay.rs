@@ -32,7 +32,10 @@ fn replay(world: &World, exchange: &Exchange) -> (u16, Vec<(String, Vec<String>)
         &headers,
         exchange.body.as_bytes(),
     );
-    (response.status, outline(response.status, &response.body))
+    (
+        response.status,
+        outline(response.status, &response.decoded()),
+    )
 }
 
 /// Replays `recording` on a fresh world; returns each difference found.

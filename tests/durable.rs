@@ -30,7 +30,10 @@ fn durable(extra: &str, rows: &[String]) -> Server {
 }
 
 fn fast(config: String) -> String {
-    config.replace("check_interval = \"1s\"", "check_interval = \"20ms\"")
+    config.replace(
+        "check_interval = \"1s\"",
+        "check_interval = \"20ms\"\ndebounce = \"20ms\"",
+    )
 }
 
 fn delta(server: &Server, token: &str) -> Multistatus {
@@ -219,6 +222,18 @@ fn a_mass_removal_is_held_until_accepted() {
         "{out}"
     );
     assert!(out.contains("remove 90 of 100"), "{out}");
+    // Names of the cards it would remove (ten of them), so a wrong filter shows.
+    let sample = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("it removes e.g. "))
+        .unwrap_or_else(|| panic!("names in\n{out}"));
+    assert_eq!(sample.split(", ").count(), 10, "{out}");
+    assert!(
+        sample
+            .split(", ")
+            .all(|n| n.ends_with(" Test") && n >= "P0010"),
+        "only removed cards: {out}"
+    );
 
     let (code, _, err) = run_cli(&["accept", "-c", &server.config_path(), "--book", "staff"]);
     assert_eq!(code, 0, "{err}");

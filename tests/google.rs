@@ -553,6 +553,61 @@ fn contacts_reach_clients_then_deltas_expiry_429_and_401() {
 }
 
 /// The sync token that ends the full listing the fake serves.
+/// The People API has no push: the source is polled, and the status says so. Its sync tokens
+/// are saved with the listing they belong to, so a restart asks Google for the changes since
+/// instead of listing the whole account and downloading every photo again.
+#[test]
+fn a_restart_asks_for_the_changes_since_the_saved_sync_token() {
+    let (fake, _script) = contacts_fake();
+    let mut server = Server::start(ServerSpec {
+        config: config(
+            &fake,
+            "page_size = 3",
+            &format!("{OAUTH}\n[store]\nstate_dir = \"state\"\n"),
+        ),
+        files: oauth_files(),
+    });
+    eventually(&server, "a checkpoint", || {
+        server.log().contains("checkpoint saved")
+    });
+    let (_, status, _) = support::server::run_cli(&["status", "-c", &server.config_path()]);
+    assert!(
+        status.contains("changes: polling (the People API has no push)"),
+        "{status}"
+    );
+    let listing = server.listing();
+    let token = server.token();
+    // Counted before: the restarted server polls at once.
+    let restarted = fake.requests().len();
+    server.restart(&[]);
+    eventually(&server, "a poll after the restart", || {
+        server
+            .log()
+            .matches("resumed: the next poll asks Google")
+            .count()
+            == 1
+            && fake
+                .requests_to(CONNECTIONS)
+                .iter()
+                .any(|r| r.param("syncToken").is_some())
+            && fake.requests().len() > restarted
+    });
+    let after: Vec<Request> = fake.requests().split_off(restarted);
+    assert!(
+        after
+            .iter()
+            .filter(|r| r.path == CONNECTIONS)
+            .all(|r| r.param("syncToken").is_some()),
+        "a listing without sync token after the restart: {after:#?}"
+    );
+    assert!(
+        !after.iter().any(|r| r.path.starts_with("/photos/")),
+        "photos downloaded again: {after:#?}"
+    );
+    assert_eq!(server.token(), token);
+    assert_eq!(server.listing(), listing);
+}
+
 fn full_listing_sync_token(script: &Arc<Mutex<Script>>) -> String {
     let s = script.lock().expect("script");
     s.full

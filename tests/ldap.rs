@@ -212,6 +212,132 @@ fn adds_modifies_renames_and_deletes_reach_clients_as_deltas() {
     assert_eq!(server.listing().len(), 8);
 }
 
+/// A config polling the directory only once an hour (and listing it in full as rarely), with
+/// a state directory for `cardbridge status`: a change that arrives sooner came live.
+fn hourly_config(slapd: &Slapd) -> String {
+    config(
+        slapd,
+        &format!("base = \"{PEOPLE}\""),
+        "[store]\nstate_dir = \"state\"\n",
+    )
+    .replace("poll_interval = \"1s\"", "poll_interval = \"1h\"")
+}
+
+/// `cardbridge status`'s line saying how the directory's changes arrive.
+fn changes_line(server: &Server) -> String {
+    let (_, out, _) = run_cli(&["status", "-c", &server.config_path()]);
+    out.lines()
+        .find(|l| l.trim_start().starts_with("changes:"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn with_syncprov_changes_and_deletions_arrive_as_they_happen() {
+    let slapd = Slapd::start(
+        &fixture("directory.ldif"),
+        Options {
+            syncprov: true,
+            ..Options::default()
+        },
+    );
+    let server = start(hourly_config(&slapd));
+    eventually(&server, "the syncrepl stream", || {
+        changes_line(&server) == "changes: live (syncrepl)"
+    });
+    let token = server.token();
+    slapd.modify(&format!(
+        "dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Principal SRE\n"
+    ));
+    eventually(&server, "the modification", || server.token() != token);
+    let (changed, removed, current) = delta(&server, &token);
+    assert_eq!((changed.len(), removed.len()), (1, 0));
+    assert!(get(&server, &changed[0]).contains("TITLE:Principal SRE"));
+
+    let before = server.listing();
+    slapd.modify(&format!("dn: uid=hnakamura,{PEOPLE}\nchangetype: delete\n"));
+    eventually(&server, "the deletion", || server.token() != current);
+    let (changed, removed, _) = delta(&server, &current);
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(removed.len(), 1);
+    assert!(before.contains_key(&removed[0]));
+    assert_eq!(server.request("GET", &removed[0], &[], "").status, 404);
+
+    // A burst of 100 modifications is read once or a few times, not 100 times.
+    let current = server.token();
+    let published = server.log().matches("published").count();
+    let burst: String = (0..100)
+        .map(|i| {
+            format!(
+                "dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Title {i}\n\n"
+            )
+        })
+        .collect();
+    slapd.modify(&burst);
+    eventually(&server, "the last of the burst", || {
+        let (changed, _, _) = delta(&server, &current);
+        changed.len() == 1 && get(&server, &changed[0]).contains("TITLE:Title 99")
+    });
+    let publications = server.log().matches("published").count() - published;
+    assert!(
+        (1..=3).contains(&publications),
+        "{publications} publications"
+    );
+}
+
+/// A restart goes on from the checkpoint: the syncrepl cookie brings the deletion made while
+/// the server was down, the change mark the modification, and the directory is not listed
+/// again.
+#[test]
+fn a_restart_resumes_from_the_cookie_instead_of_listing_again() {
+    let slapd = Slapd::start(
+        &fixture("directory.ldif"),
+        Options {
+            syncprov: true,
+            ..Options::default()
+        },
+    );
+    let mut server = start(hourly_config(&slapd));
+    eventually(&server, "a checkpoint taken while live", || {
+        server.log().matches("checkpoint saved").count() >= 2
+    });
+    let before = server.listing();
+    let token = server.token();
+    server.kill();
+    slapd.modify(&format!(
+        "dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Principal SRE\n\n\
+         dn: uid=hnakamura,{PEOPLE}\nchangetype: delete\n"
+    ));
+    let earlier = server.log().len();
+    server.restart(&[]);
+    eventually(&server, "both changes", || {
+        let (changed, removed, _) = delta(&server, &token);
+        changed.len() == 1 && removed.len() == 1
+    });
+    let (changed, removed, _) = delta(&server, &token);
+    assert!(get(&server, &changed[0]).contains("TITLE:Principal SRE"));
+    assert!(before.contains_key(&removed[0]));
+    let log = server.log();
+    let since = log.get(earlier..).unwrap_or_default();
+    assert!(
+        since.contains("resumed: the next poll reads what changed"),
+        "{since}"
+    );
+    assert!(!since.contains("listed in full"), "{since}");
+}
+
+#[test]
+fn without_syncprov_the_directory_is_polled_and_the_status_says_why() {
+    let slapd = Slapd::start(&fixture("directory.ldif"), Options::default());
+    let server = start(hourly_config(&slapd));
+    eventually(&server, "the fallback in the status", || {
+        changes_line(&server)
+            .starts_with("changes: polling (the server does not offer content synchronization")
+    });
+    assert_eq!(server.listing().len(), 8, "the first poll published");
+}
+
 #[test]
 fn an_outage_keeps_cards_and_recovery_needs_no_restart() {
     let mut slapd = Slapd::start(&fixture("directory.ldif"), Options::default());

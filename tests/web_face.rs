@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::chromium::Page;
+use support::chromium::{png_size, shot_path, Page};
 use support::http::{basic, Conn, Response};
 use support::server::standard_config;
 use support::{certs, google_csv, google_row, propfind_body, tools, Server, ServerSpec};
@@ -70,20 +70,6 @@ fn zbarimg(path: &Path) -> String {
         path.display()
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// The (width, height) a PNG's header declares.
-fn png_size(png: &[u8]) -> (u32, u32) {
-    assert_eq!(png.get(..8), Some(&b"\x89PNG\r\n\x1a\n"[..]), "a PNG");
-    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().expect("4 bytes"));
-    (word(16), word(20))
-}
-
-/// Where the screenshots go: `CARDBRIDGE_SHOTS` when set (to look at them), else `dir`.
-fn shot_path(dir: &Path, name: &str) -> std::path::PathBuf {
-    let dir = std::env::var_os("CARDBRIDGE_SHOTS").map_or(dir.to_path_buf(), Into::into);
-    std::fs::create_dir_all(&dir).expect("shots dir");
-    dir.join(name)
 }
 
 #[test]
@@ -194,7 +180,7 @@ fn pages_carry_safe_headers_and_show_markup_as_text() {
             Some("nosniff"),
             "{path}"
         );
-        assert_eq!(r.header("Referrer-Policy"), Some("no-referrer"), "{path}");
+        assert_eq!(r.header("Referrer-Policy"), Some("same-origin"), "{path}");
         let body = r.text();
         assert!(!body.contains("<script"), "{path}: {body}");
         assert!(

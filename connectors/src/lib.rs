@@ -11,14 +11,17 @@ pub mod activesync;
 pub mod contact;
 pub mod csv;
 pub mod duration;
+pub mod file_watch;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod google;
 pub mod ldap;
+pub mod live;
 pub mod phone;
 pub mod photo;
 pub mod regular;
 pub mod source;
 
 pub use contact::*;
+pub use live::{Changes, Live, WatchEnd};
 pub use source::{Cancel, PollOutcome, SkippedRecord, Source, SourceError, Throttled};

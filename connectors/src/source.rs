@@ -135,6 +135,28 @@ pub trait Source: Send + Sync {
     async fn fingerprint(&self) -> Option<String> {
         None
     }
+
+    /// What the source needs after a restart to go on where it is instead of listing again
+    /// (a syncrepl cookie with the listing it belongs to), as bytes for the state file; `None`
+    /// when it keeps nothing. Taken after a poll whose publication is recorded.
+    async fn checkpoint(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Goes on from a checkpoint an earlier run took, before the first poll. One it cannot
+    /// read (another version) is ignored: the source lists in full, as without one.
+    async fn resume(&self, checkpoint: &[u8]) {
+        let _ = checkpoint;
+    }
+
+    /// Watches the source for changes as they happen, calling [`crate::Changes::changed`] for each
+    /// (the poller then polls at once, debounced) and [`crate::Changes::live`] once established. Runs
+    /// until the watch ends; the poller drops the future to stop it. By default a source
+    /// cannot be watched and is polled on its interval.
+    async fn watch(&self, changes: &crate::Changes) -> crate::WatchEnd {
+        let _ = changes;
+        crate::WatchEnd::Unsupported("this kind of source has no change notifications".into())
+    }
 }
 
 /// Lets the poller stop a poll it gave up on. Dropping a poll's future does not stop work

@@ -106,10 +106,16 @@ impl Authenticator {
             },
             AuthSettings::Ldap(ldap) => {
                 ttl = ldap.login.cache_ttl;
+                // The groups that decide something: a book's readers, the operators.
+                let admin_groups = config
+                    .admins
+                    .iter()
+                    .filter_map(|a| a.strip_prefix(crate::config::GROUP_PREFIX));
                 let mut groups: Vec<String> = config
                     .books
                     .iter()
                     .flat_map(|b| b.reader_groups())
+                    .chain(admin_groups)
                     .map(str::to_string)
                     .collect();
                 groups.sort();

@@ -154,28 +154,78 @@ pub(super) struct RawAuth {
     #[serde(default)]
     users: Vec<UserConfig>,
     ldap: Option<toml::Table>,
+    /// Who sees the operator pages: user names, or `"group:<DN>"` with LDAP logins.
+    #[serde(default)]
+    admins: Vec<String>,
     #[serde(flatten)]
     limits: RawLoginLimits,
 }
 
-/// Who may connect and the login limits, from the `[auth]` table (anonymous without one).
-/// `sources` are the parsed `[[source]]`s an `[auth.ldap]` table may name; `base` is the config
-/// file's directory.
+/// The `[auth]` table, parsed.
+pub(super) struct ParsedAuth {
+    pub settings: AuthSettings,
+    pub limits: LoginLimits,
+    pub admins: Vec<String>,
+}
+
+/// Who may connect, the login limits and the operators, from the `[auth]` table (anonymous
+/// without one). `sources` are the parsed `[[source]]`s an `[auth.ldap]` table may name; `base`
+/// is the config file's directory.
 pub(super) fn parse(
     raw: Option<RawAuth>,
     sources: &[SourceConfig],
     base: &Path,
-) -> Result<(AuthSettings, LoginLimits), String> {
+) -> Result<ParsedAuth, String> {
     match raw {
         Some(mut raw_auth) => {
             let limits = std::mem::take(&mut raw_auth.limits).parse()?;
-            Ok((parse_mode(Some(raw_auth), sources, base)?, limits))
+            let admins = std::mem::take(&mut raw_auth.admins);
+            let settings = parse_mode(Some(raw_auth), sources, base)?;
+            check_admins(&admins, &settings)?;
+            Ok(ParsedAuth {
+                settings,
+                limits,
+                admins,
+            })
         }
-        None => Ok((
-            parse_mode(None, sources, base)?,
-            RawLoginLimits::default().parse()?,
-        )),
+        None => Ok(ParsedAuth {
+            settings: parse_mode(None, sources, base)?,
+            limits: RawLoginLimits::default().parse()?,
+            admins: Vec::new(),
+        }),
     }
+}
+
+/// `admins` must name users that can log in: anonymous mode has no names to tell operators
+/// by, a static user must exist, and groups need directory logins.
+fn check_admins(admins: &[String], settings: &AuthSettings) -> Result<(), String> {
+    for admin in admins {
+        let group = admin.starts_with(super::GROUP_PREFIX);
+        match settings {
+            AuthSettings::Anonymous => {
+                return Err(
+                    "[auth] admins needs mode = \"users\" or \"ldap\": anonymous visitors \
+                     cannot be told apart"
+                        .into(),
+                )
+            }
+            AuthSettings::Users(_) if group => {
+                return Err(format!(
+                    "[auth] admins: {admin:?}: \"group:\" entries need mode = \"ldap\""
+                ))
+            }
+            AuthSettings::Users(users) if !users.iter().any(|u| &u.name == admin) => {
+                return Err(format!(
+                    "[auth] admins names unknown user {admin:?} (not in [[auth.users]])"
+                ))
+            }
+            _ if admin.is_empty() || admin == "*" => {
+                return Err(format!("[auth] admins: {admin:?} is not a user name"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn parse_mode(

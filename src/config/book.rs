@@ -30,12 +30,7 @@ impl BookConfig {
 
     /// Whether `user`, a member of the directory `groups` (normalized DNs), may read the book.
     pub fn readable_by(&self, user: &str, groups: &[String]) -> bool {
-        self.readers.iter().any(|r| {
-            r == "*"
-                || r == user
-                || r.strip_prefix(GROUP_PREFIX)
-                    .is_some_and(|dn| groups.contains(&normalize_dn(dn)))
-        })
+        self.readers.iter().any(|r| r == "*") || names_match(&self.readers, user, groups)
     }
 
     /// The directory groups named in `readers`.
@@ -44,6 +39,16 @@ impl BookConfig {
             .iter()
             .filter_map(|r| r.strip_prefix(GROUP_PREFIX))
     }
+}
+
+/// Whether `entries` (user names and `group:<DN>`s, as in `readers` and `[auth] admins`) name
+/// `user` or one of their directory `groups` (normalized DNs).
+pub(super) fn names_match(entries: &[String], user: &str, groups: &[String]) -> bool {
+    entries.iter().any(|e| {
+        e == user
+            || e.strip_prefix(GROUP_PREFIX)
+                .is_some_and(|dn| groups.contains(&normalize_dn(dn)))
+    })
 }
 
 /// `readers` entries naming a directory group.

@@ -14,8 +14,10 @@
 //! | `book.rs` | `[[addressbook]]`: a book's sources and readers |
 //! | `web.rs` | `[web]`: what the web face's setup downloads contain |
 //! | `origin.rs` | the origin clients reach (`[server] public_url`, or a `Host` header) |
+//! | `push.rs` | `[push]`: WebDAV-Push over Web Push |
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,6 +29,7 @@ use crate::store::{RemovalGuard, Retention};
 mod auth;
 mod book;
 mod origin;
+mod push;
 mod server;
 mod source;
 mod store;
@@ -37,6 +40,7 @@ mod web;
 pub use auth::{AuthSettings, LdapAuth, LoginLimits, UserConfig};
 pub use book::{BookConfig, GROUP_PREFIX};
 pub use origin::Origin;
+pub use push::PushSettings;
 pub use server::ServerSettings;
 pub use source::{SourceConfig, SourceSettings};
 pub use store::StoreSettings;
@@ -56,6 +60,10 @@ pub struct Config {
     pub auth: AuthSettings,
     /// How many logins may cost an argon2 verification or a directory bind, and when.
     pub login_limits: LoginLimits,
+    /// `[auth] admins`: user names (or `group:<DN>`) who see the operator pages.
+    pub admins: Vec<String>,
+    /// `[server] admin_listen`, parsed once: where everyone is an operator.
+    pub admin_listen: Vec<SocketAddr>,
     pub sources: Vec<SourceConfig>,
     pub books: Vec<BookConfig>,
     /// `[server] metrics_allow`, parsed once: who may read `/metrics`.
@@ -67,6 +75,8 @@ pub struct Config {
     /// `[server] public_url`, parsed once: the origin setup instructions name.
     pub public_url: Option<Origin>,
     pub web: WebSettings,
+    /// `[push]`, when enabled.
+    pub push: Option<PushSettings>,
 }
 
 /// A configuration error, always naming the file.
@@ -92,6 +102,7 @@ struct RawConfig {
     addressbook: Vec<BookConfig>,
     #[serde(default)]
     web: WebSettings,
+    push: Option<push::RawPush>,
 }
 
 impl Config {
@@ -115,8 +126,16 @@ impl Config {
             .enumerate()
             .map(|(i, table)| source::parse_source(i, table, base))
             .collect::<Result<Vec<_>, _>>()?;
-        let (auth, login_limits) = auth::parse(raw.auth, &sources, base)?;
+        let auth::ParsedAuth {
+            settings: auth,
+            limits: login_limits,
+            admins,
+        } = auth::parse(raw.auth, &sources, base)?;
         let (store, retention, guard) = raw.store.resolve(base)?;
+        let push = match raw.push {
+            Some(push) => push.resolve(store.state_dir.is_some())?,
+            None => None,
+        };
         let mut server = raw.server;
         if let Some(tls) = &mut server.tls {
             tls.cert_file = base.join(&tls.cert_file);
@@ -124,6 +143,26 @@ impl Config {
         }
         let metrics_allow = networks("metrics_allow", &server.metrics_allow)?;
         let trusted_proxies = networks("trusted_proxies", &server.trusted_proxies)?;
+        let admin_listen = server
+            .admin_listen
+            .iter()
+            .map(|addr| {
+                addr.parse::<SocketAddr>().map_err(|e| {
+                    format!("[server] admin_listen: {addr:?} is not a socket address: {e}")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(shared) = admin_listen.iter().find(|a| {
+            server
+                .listen
+                .iter()
+                .any(|l| l.parse::<SocketAddr>().ok() == Some(**a))
+        }) {
+            return Err(format!(
+                "[server] admin_listen: {shared} is in listen too; give the operators an \
+                 address of their own"
+            ));
+        }
         let ready_max_failing = parse_duration(&server.ready_max_failing)
             .map_err(|e| format!("[server] ready_max_failing: {e}"))?;
         let public_url = server
@@ -145,8 +184,11 @@ impl Config {
             guard,
             auth,
             login_limits,
+            admins,
+            admin_listen,
             sources,
             books: raw.addressbook,
+            push,
         };
         config.validate()?;
         Ok(config)
@@ -255,6 +297,19 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Whether `local`, the address a connection was accepted on, is one of `admin_listen`
+    /// (an unspecified address there covers every local address on its port).
+    pub fn is_admin_listener(&self, local: SocketAddr) -> bool {
+        self.admin_listen
+            .iter()
+            .any(|a| a.port() == local.port() && (a.ip() == local.ip() || a.ip().is_unspecified()))
+    }
+
+    /// Whether `user`, a member of the directory `groups` (normalized DNs), is an operator.
+    pub fn is_admin(&self, user: &str, groups: &[String]) -> bool {
+        book::names_match(&self.admins, user, groups)
     }
 
     pub fn book(&self, id: &str) -> Option<&BookConfig> {

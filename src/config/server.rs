@@ -44,6 +44,11 @@ pub struct ServerSettings {
     /// Bytes of rendered vCards kept in memory.
     #[serde(default = "default_cache_bytes")]
     pub card_cache_bytes: u64,
+    /// Bytes of whole answers kept for the book state they came from (PROPFIND Depth 1 on a
+    /// book): every client asking the same of the same state gets the same bytes. Their
+    /// compressed forms (a tenth of the size) are kept beside them, uncounted.
+    #[serde(default = "default_response_cache_bytes")]
+    pub response_cache_bytes: u64,
     /// Basic auth realm shown by clients.
     #[serde(default = "default_realm")]
     pub realm: String,
@@ -95,6 +100,11 @@ pub struct ServerSettings {
     /// Unset = the request's `Host` and whether its connection is TLS.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Plain-HTTP addresses on which whoever connects is an operator (sees `/web/admin`),
+    /// also in anonymous mode: bind them to loopback or a management network only. Requests
+    /// there are otherwise answered as on `listen`.
+    #[serde(default)]
+    pub admin_listen: Vec<String>,
 }
 
 fn default_listen() -> Vec<String> {
@@ -123,6 +133,9 @@ fn default_max_properties() -> usize {
 }
 fn default_cache_bytes() -> u64 {
     64 * 1024 * 1024
+}
+fn default_response_cache_bytes() -> u64 {
+    512 * 1024 * 1024
 }
 fn default_property_bytes() -> usize {
     32 * 1024
@@ -165,6 +178,7 @@ impl Default for ServerSettings {
             query_max_evaluations: default_query_evaluations(),
             max_requested_properties: default_max_properties(),
             card_cache_bytes: default_cache_bytes(),
+            response_cache_bytes: default_response_cache_bytes(),
             realm: default_realm(),
             thunderbird_invalid_token_status: default_thunderbird_status(),
             max_property_bytes: default_property_bytes(),
@@ -178,6 +192,7 @@ impl Default for ServerSettings {
             max_connections: None,
             max_connections_per_client: None,
             public_url: None,
+            admin_listen: Vec::new(),
         }
     }
 }

@@ -17,8 +17,12 @@ pub struct SourceConfig {
     pub id: String,
     /// Longest time between two polls.
     pub poll_interval: Duration,
-    /// How often the source's cheap change check (e.g. file mtime) runs between polls.
+    /// How often the source's cheap change check (e.g. file mtime) runs between polls, while
+    /// the source is not watched.
     pub check_interval: Duration,
+    /// How long a watched source's changes must pause before it is read: a burst (or a file
+    /// written in several steps) is read once.
+    pub debounce: Duration,
     /// A poll taking longer than this fails (and is retried with backoff).
     pub timeout: Duration,
     pub settings: SourceSettings,
@@ -77,13 +81,17 @@ pub(super) fn parse_source(
         Some(text) => parse_duration(&text).map_err(|e| format!("{at}: check_interval: {e}"))?,
         None => Duration::from_secs(2),
     };
+    let debounce = match take_string(&mut table, "debounce", &at)? {
+        Some(text) => parse_duration(&text).map_err(|e| format!("{at}: debounce: {e}"))?,
+        None => Duration::from_millis(200),
+    };
     let timeout = match take_string(&mut table, "timeout", &at)? {
         Some(text) => parse_duration(&text).map_err(|e| format!("{at}: timeout: {e}"))?,
         None => Duration::from_secs(300),
     };
     let key = format!(
         "kind={kind} base={base:?} poll_interval={poll_interval:?} \
-         check_interval={check_interval:?} timeout={timeout:?} {table}"
+         check_interval={check_interval:?} debounce={debounce:?} timeout={timeout:?} {table}"
     );
     let settings = match kind.as_str() {
         "csv" => {
@@ -118,6 +126,7 @@ pub(super) fn parse_source(
         id,
         poll_interval,
         check_interval,
+        debounce,
         timeout,
         settings,
         key,

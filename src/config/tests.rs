@@ -176,6 +176,57 @@ fn durations() {
 }
 
 #[test]
+fn admins_name_users_that_can_log_in() {
+    let users = |admins: &str| {
+        format!(
+            "[auth]\nmode = \"users\"\nadmins = {admins}\n[[auth.users]]\nname = \"alice\"\npassword_hash = \"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$0000000000000000000000000000000000000000000\"\n{MINIMAL}"
+        )
+    };
+    let config = parse(&users("[\"alice\"]")).expect("valid");
+    assert!(config.is_admin("alice", &[]));
+    assert!(!config.is_admin("bob", &[]));
+    let err = parse(&users("[\"bob\"]")).unwrap_err();
+    assert!(err.contains("admins") && err.contains("bob"), "{err}");
+    let err = parse(&users("[\"group:cn=ops,dc=example\"]")).unwrap_err();
+    assert!(err.contains("admins") && err.contains("ldap"), "{err}");
+    let err = parse(&format!(
+        "[auth]\nmode = \"anonymous\"\nadmins = [\"alice\"]\n{MINIMAL}"
+    ))
+    .unwrap_err();
+    assert!(err.contains("admins") && err.contains("anonymous"), "{err}");
+    assert!(parse(MINIMAL).expect("valid").admins.is_empty());
+}
+
+#[test]
+fn admin_listen_is_an_address_of_its_own() {
+    let with = |addrs: &str| {
+        parse(&format!(
+            "[server]\nlisten = [\"127.0.0.1:8008\"]\nadmin_listen = {addrs}\n{MINIMAL}"
+        ))
+    };
+    let config = with("[\"127.0.0.1:8009\", \"[::]:8010\"]").expect("valid");
+    let addr = |a: &str| a.parse::<std::net::SocketAddr>().expect("address");
+    assert!(config.is_admin_listener(addr("127.0.0.1:8009")));
+    assert!(!config.is_admin_listener(addr("127.0.0.1:8008")));
+    assert!(!config.is_admin_listener(addr("127.0.0.2:8009")));
+    assert!(
+        config.is_admin_listener(addr("[::1]:8010")),
+        "any address on its port"
+    );
+    let err = with("[\"127.0.0.1:8008\"]").unwrap_err();
+    assert!(
+        err.contains("admin_listen") && err.contains("listen too"),
+        "{err}"
+    );
+    let err = with("[\"localhost\"]").unwrap_err();
+    assert!(
+        err.contains("admin_listen") && err.contains("localhost"),
+        "{err}"
+    );
+    assert!(parse(MINIMAL).expect("valid").admin_listen.is_empty());
+}
+
+#[test]
 fn public_url_and_web_settings() {
     let config = parse(&format!(
         "{MINIMAL}\n[server]\npublic_url = \"https://contacts.example.com\"\n[web]\nprofile_password = true\n"
@@ -213,4 +264,33 @@ fn public_url_and_web_settings() {
     );
     let err = parse(&format!("{MINIMAL}\n[web]\nprofile_pasword = true\n")).unwrap_err();
     assert!(err.contains("profile_pasword"), "{err}");
+}
+
+#[test]
+fn push_is_off_by_default_and_checked_when_on() {
+    assert_eq!(parse(MINIMAL).expect("valid").push, None);
+    let on = "\n[push]\nenabled = true\nvapid_subject = \"mailto:ops@example.com\"\n";
+    let state = "\n[store]\nstate_dir = \"/var/lib/cardbridge\"\n";
+    let err = parse(&format!("{MINIMAL}{on}")).unwrap_err();
+    assert!(err.contains("[push]") && err.contains("state_dir"), "{err}");
+    let push = parse(&format!("{MINIMAL}{state}{on}"))
+        .expect("valid")
+        .push
+        .expect("enabled");
+    assert_eq!(push.ttl, Duration::from_secs(86_400));
+    assert_eq!(push.min_interval, Duration::from_secs(10));
+    assert!(!push.allow_plain_http);
+    for (bad, key) in [
+        ("vapid_subject = \"ops\"", "vapid_subject"),
+        ("urgency = \"asap\"", "urgency"),
+        ("max_expiry = \"1d\"", "max_expiry"),
+        ("ttl = \"60d\"", "ttl"),
+    ] {
+        let text = format!("{MINIMAL}{state}{on}{bad}\n").replace(
+            "vapid_subject = \"mailto:ops@example.com\"\nvapid_subject",
+            "vapid_subject",
+        );
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains(key), "{bad}: {err}");
+    }
 }

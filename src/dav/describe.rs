@@ -31,7 +31,7 @@ pub fn describe<'a>(
     let mut missing: Vec<Prop<'a>> = Vec::new();
     match selection {
         Selection::Names => {
-            let props = props::all_names(target)
+            let props = props::all_names(ctx, target)
                 .into_iter()
                 .map(Prop::name_only)
                 .collect();

@@ -27,6 +27,12 @@ pub enum DavError {
     /// A text-match collation this server does not implement (the collation named).
     SupportedCollation(String),
     PropfindFiniteDepth,
+    /// A WebDAV-Push registration refused with one of the draft's preconditions
+    /// (`invalid-subscription`, `push-not-available`, `no-trigger-supported`).
+    Push {
+        condition: &'static str,
+        description: String,
+    },
     BadRequest(Cow<'static, str>),
     /// Missing or wrong credentials; the reply asks for Basic credentials in `realm`.
     Unauthorized {
@@ -57,7 +63,8 @@ impl DavError {
             DavError::NeedPrivileges { .. }
             | DavError::SupportedReport(_)
             | DavError::SupportedCollation(_)
-            | DavError::PropfindFiniteDepth => 403,
+            | DavError::PropfindFiniteDepth
+            | DavError::Push { .. } => 403,
             DavError::SupportedFilter(_) | DavError::BadRequest(_) => 400,
             DavError::Unauthorized { .. } => 401,
             DavError::TooManyLogins { .. } => 429,
@@ -82,6 +89,7 @@ impl DavError {
             DavError::SupportedFilter(_) => Some(Condition::SupportedFilter),
             DavError::SupportedCollation(_) => Some(Condition::SupportedCollation),
             DavError::PropfindFiniteDepth => Some(Condition::PropfindFiniteDepth),
+            DavError::Push { condition, .. } => Some(Condition::Push(condition)),
             _ => None,
         }
     }
@@ -103,6 +111,7 @@ impl DavError {
                 "Depth: infinity is not supported; use Depth 0 or 1".into()
             }
             DavError::BadRequest(text) => Cow::Borrowed(&**text),
+            DavError::Push { description, .. } => description.as_str().into(),
             DavError::Unauthorized { description, .. }
             | DavError::Unavailable { description, .. }
             | DavError::Internal(description) => (*description).into(),

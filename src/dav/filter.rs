@@ -210,6 +210,12 @@ fn values(contact: &Contact, property: &str) -> Vec<Value> {
     }
 }
 
+/// The texts of a contact's values for `property`, as filters compare them (the query
+/// index keeps them folded, so it answers exactly what [`Filter::matches`] would).
+pub(super) fn texts(contact: &Contact, property: &str) -> impl Iterator<Item = String> {
+    values(contact, property).into_iter().map(|v| v.text)
+}
+
 impl PropFilter {
     fn matches(&self, contact: &Contact) -> bool {
         let values = values(contact, &self.name);
@@ -266,6 +272,16 @@ impl TextMatch {
         }
     }
 
+    /// The text compared, folded for the collation.
+    pub(super) fn needle(&self) -> &str {
+        &self.needle
+    }
+
+    /// The digits of the text (phone numbers also match on digits alone).
+    pub(super) fn digits(&self) -> &str {
+        &self.digits
+    }
+
     /// Whether one value matches; `negate-condition` inverts the result per value.
     fn matches_value(&self, value: &str, phone: bool) -> bool {
         let hit = self.compare(value) || (phone && self.compare_digits(value));
@@ -282,7 +298,7 @@ impl TextMatch {
     }
 }
 
-fn fold(collation: Collation, text: &str) -> String {
+pub(super) fn fold(collation: Collation, text: &str) -> String {
     match collation {
         Collation::Octet => text.to_string(),
         Collation::AsciiCasemap => text.to_ascii_lowercase(),
@@ -290,7 +306,7 @@ fn fold(collation: Collation, text: &str) -> String {
     }
 }
 
-fn digits(text: &str) -> String {
+pub(super) fn digits(text: &str) -> String {
     text.chars().filter(char::is_ascii_digit).collect()
 }
 

@@ -80,5 +80,7 @@ pub fn locate<'a>(
             let member = state.snapshot.get(name).cloned().ok_or_else(not_found)?;
             Ok(Located::Card { member })
         }
+        // Registrations are only deleted (`dav::push`); there is nothing to read there.
+        Resource::PushSubscription { .. } => Err(not_found()),
     }
 }

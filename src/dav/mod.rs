@@ -19,11 +19,14 @@ mod options;
 pub mod paths;
 mod propfind;
 mod props;
+mod push;
 mod query;
+mod query_index;
 mod readonly;
 pub mod reply;
 mod report;
 pub mod request;
+mod response_cache;
 mod sync_collection;
 mod xml;
 
@@ -44,12 +47,27 @@ pub struct RequestHead {
     pub path: String,
     pub depth: Option<String>,
     pub accept: Option<String>,
+    /// Content codings the client takes (the transport compresses large answers).
+    pub accept_encoding: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub if_match: Option<String>,
     pub user_agent: String,
     /// `Brief: t` or `Prefer: return=minimal`: 404 propstats may be left out.
     pub minimal: bool,
+    /// The `Host` the client addressed (for absolute URLs, e.g. a push registration's
+    /// `Location`); `None` when absent or not a plain host name or address.
+    pub host: Option<String>,
+    /// Whether the request came over HTTPS.
+    pub secure: bool,
+}
+
+impl RequestHead {
+    /// `scheme://host` as the client addressed this server.
+    pub fn origin(&self) -> String {
+        let scheme = if self.secure { "https" } else { "http" };
+        format!("{scheme}://{}", self.host.as_deref().unwrap_or("localhost"))
+    }
 }
 
 /// Methods this server implements; everything else that writes is refused with 403.
@@ -93,6 +111,12 @@ pub fn handle(
         "REPORT" => report::handle(app, head, user, resource, &body),
         "GET" | "HEAD" => get::handle(app, head, user, resource),
         "PROPPATCH" => readonly::proppatch(app, user, resource, &head.path, &body),
+        "POST" if app.push.is_some() && matches!(resource, Resource::Book { .. }) => {
+            push::post(app, head, user, resource, &body)
+        }
+        "DELETE" if matches!(resource, Resource::PushSubscription { .. }) => {
+            push::unregister(app, user, resource)
+        }
         method if is_write_method(method) => readonly::refuse_write(app, head, user, resource),
         _ => Reply::new(405).header("Allow", ALLOW),
     }

@@ -8,6 +8,7 @@
 //! /addressbooks/{user}/         address-book home
 //! /addressbooks/{user}/{book}/  address book
 //! /addressbooks/{user}/{book}/{card}.vcf
+//! /push-subscriptions/{id}      a WebDAV-Push registration (DELETE unsubscribes)
 //! ```
 //! Card names are `[A-Za-z0-9._-]` only, so hrefs never need re-encoding by clients.
 
@@ -33,6 +34,10 @@ pub enum Resource {
         book: String,
         name: String,
     },
+    /// A push registration: only its owner may DELETE it; nothing else is served there.
+    PushSubscription {
+        id: String,
+    },
 }
 
 pub fn principal_href(user: &str) -> String {
@@ -45,6 +50,10 @@ pub fn home_href(user: &str) -> String {
 
 pub fn book_href(user: &str, book: &str) -> String {
     format!("/addressbooks/{user}/{book}/")
+}
+
+pub fn push_subscription_href(id: &str) -> String {
+    format!("/push-subscriptions/{id}")
 }
 
 pub fn card_href(user: &str, book: &str, name: &str) -> String {
@@ -84,6 +93,7 @@ pub fn parse(raw: &str) -> Option<Resource> {
             book: owned(book),
             name: owned(name),
         },
+        ["push-subscriptions", id] => Resource::PushSubscription { id: owned(id) },
         _ => return None,
     })
 }

@@ -12,6 +12,7 @@ use super::paths::{self, Resource};
 use super::props::{PropContext, Target};
 use super::reply::Reply;
 use super::request::{self, Propfind};
+use super::response_cache::ResponseCache;
 use super::RequestHead;
 use crate::app::AppState;
 use crate::store::PublishedBook;
@@ -67,6 +68,7 @@ pub fn handle(
         Resource::Home { .. } => paths::home_href(user),
         Resource::Book { book, .. } => paths::book_href(user, book),
         Resource::Card { book, name, .. } => paths::card_href(user, book, name),
+        Resource::PushSubscription { id } => paths::push_subscription_href(id),
     };
     match &located {
         Located::Root => {
@@ -98,11 +100,24 @@ pub fn handle(
                 }
             }
         }
-        Located::Book { id, config, state } => {
-            write(&Target::Book { config, state }, &self_href);
-            if depth_one {
-                return stream_members(app, head, user, id, state, multistatus, selection);
+        Located::Book { id, config, state } if depth_one => {
+            // The same question of the same state has the same answer: kept with the state.
+            let cache = ResponseCache::of(state);
+            let key = format!(
+                "{user}\n{}\n{:?}\n{:?}\n{selection:?}",
+                head.minimal,
+                config.display_name(),
+                config.description
+            );
+            if let Some(reply) = cache.reply(&key) {
+                return reply;
             }
+            write(&Target::Book { config, state }, &self_href);
+            let reply = stream_members(app, head, user, id, state, multistatus, selection);
+            return cache.record(key, reply, &app.responses);
+        }
+        Located::Book { config, state, .. } => {
+            write(&Target::Book { config, state }, &self_href);
         }
         Located::Card { member } => {
             write(&Target::Card { member }, &self_href);

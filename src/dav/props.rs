@@ -8,7 +8,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::conditional;
 use super::multistatus::{Privilege, ResourceKind, Value};
 use super::paths;
-use super::xml::{Name, NS_CARDDAV, NS_CS, NS_DAV};
+use super::xml::{Name, NS_CARDDAV, NS_CS, NS_DAV, NS_PUSH};
 use crate::app::AppState;
 use crate::config::BookConfig;
 use crate::store::{Member, PublishedBook};
@@ -140,6 +140,17 @@ pub fn resolve<'a>(
             }
             _ => None,
         },
+        // WebDAV-Push service detection, on books only and only when push is on.
+        NS_PUSH => match (name.local, target, ctx.app.push.as_deref()) {
+            ("transports", Target::Book { .. }, Some(push)) => {
+                Some(Value::PushTransports(push.registry.vapid().public_key()))
+            }
+            ("topic", Target::Book { config, .. }, Some(push)) => {
+                Some(Value::Text(Cow::Owned(push.registry.topic(&config.id))))
+            }
+            ("supported-triggers", Target::Book { .. }, Some(_)) => Some(Value::PushTriggers),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -173,7 +184,7 @@ pub fn allprop_names(target: &Target) -> &'static [Name<'static>] {
 }
 
 /// Every property the resource has, for `propname`.
-pub fn all_names(target: &Target) -> Vec<Name<'static>> {
+pub fn all_names(ctx: &PropContext, target: &Target) -> Vec<Name<'static>> {
     let mut list = vec![
         Name::dav("resourcetype"),
         Name::dav("current-user-principal"),
@@ -208,6 +219,13 @@ pub fn all_names(target: &Target) -> Vec<Name<'static>> {
             ]);
             if config.description.is_some() {
                 list.push(Name::carddav("addressbook-description"));
+            }
+            if ctx.app.push.is_some() {
+                list.extend([
+                    Name::push("transports"),
+                    Name::push("topic"),
+                    Name::push("supported-triggers"),
+                ]);
             }
         }
         Target::Card { .. } => list.extend([

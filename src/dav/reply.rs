@@ -2,6 +2,8 @@
 //! either complete or produced chunk by chunk. DAV XML bodies come from
 //! `multistatus` (207s) and [`super::error::DavError`] (errors), never from here.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use bytes::Bytes;
 
 /// Produces a response body in chunks; `None` ends it.
@@ -23,6 +25,74 @@ pub struct Reply {
     pub close: bool,
     /// The report answered, by its element name, for the request metrics.
     pub report: Option<&'static str>,
+    /// Set when the body is kept for other clients: where its compressed forms are kept too.
+    pub encodings: Option<Arc<Encodings>>,
+}
+
+/// Compressed copies of a body that is kept for other clients (`response_cache`), one per
+/// content coding, filled by the transport the first time a client accepts that coding, so
+/// the same answer is compressed once.
+#[derive(Default)]
+pub struct Encodings {
+    by_coding: Mutex<Vec<Coded>>,
+}
+
+/// A coding's token and the body in it.
+type Coded = (&'static str, Arc<[Bytes]>);
+
+impl Encodings {
+    /// The body in `coding` (`gzip`, `zstd`), when it was kept.
+    pub fn get(&self, coding: &str) -> Option<Arc<[Bytes]>> {
+        let kept = self
+            .by_coding
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        kept.iter()
+            .find(|(c, _)| *c == coding)
+            .map(|(_, chunks)| Arc::clone(chunks))
+    }
+
+    pub fn keep(&self, coding: &'static str, chunks: Arc<[Bytes]>) {
+        let mut kept = self
+            .by_coding
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !kept.iter().any(|(c, _)| *c == coding) {
+            kept.push((coding, chunks));
+        }
+    }
+
+    /// Bytes kept in every coding.
+    pub fn bytes(&self) -> usize {
+        let kept = self
+            .by_coding
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        kept.iter()
+            .flat_map(|(_, chunks)| chunks.iter())
+            .map(Bytes::len)
+            .sum()
+    }
+}
+
+/// A body sent again from chunks kept in memory.
+pub struct Replay {
+    chunks: Arc<[Bytes]>,
+    next: usize,
+}
+
+impl Replay {
+    pub fn new(chunks: Arc<[Bytes]>) -> Replay {
+        Replay { chunks, next: 0 }
+    }
+}
+
+impl BodyProducer for Replay {
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        let chunk = self.chunks.get(self.next).cloned();
+        self.next += 1;
+        chunk
+    }
 }
 
 pub const XML_TYPE: &str = "application/xml; charset=utf-8";
@@ -35,6 +105,7 @@ impl Reply {
             body: Body::Empty,
             close: false,
             report: None,
+            encodings: None,
         }
     }
 

@@ -6,6 +6,7 @@ mod body;
 mod client_addr;
 mod connection;
 mod drain;
+mod encoding;
 mod framing;
 mod head;
 mod limits;

@@ -23,7 +23,7 @@ use super::connection::{Reuse, KEEPALIVE};
 use super::drain::{Drain, DrainingShutdown};
 use super::limits::ConnectionLimits;
 use super::tls::{self, Certificates};
-use super::{framing, head};
+use super::{encoding, framing, head};
 use crate::app::Live;
 use crate::auth::AuthFailure;
 use crate::dav::{self, paths, Body, DavError, Reply, RequestHead};
@@ -85,7 +85,8 @@ impl CardDavApp {
             });
         }
         let started = Instant::now();
-        let head = head::request_head(session.req_header());
+        let mut head = head::request_head(session.req_header());
+        head.secure = arrived_over_https(&session, &self.live.load());
         let reply = if framing::is_ambiguous(&session.to_h1_raw()) {
             Reply::from(DavError::BadRequest(
                 "Content-Length and Transfer-Encoding together are ambiguous".into(),
@@ -137,7 +138,9 @@ impl CardDavApp {
             return discard_body(session, self, dav::well_known_redirect()).await;
         }
         if head.method == "OPTIONS" {
-            return discard_body(session, self, dav::options()).await;
+            let push =
+                state.push.is_some() && matches!(resource, Some(paths::Resource::Book { .. }));
+            return discard_body(session, self, dav::options(push)).await;
         }
         let client = client_ip(session, &state);
         if let Some(reply) = ops::answer(
@@ -223,8 +226,19 @@ impl CardDavApp {
             secure: session.digest().is_some_and(|d| d.ssl_digest.is_some()),
             authorization: authorization.as_deref(),
             body: &body,
+            query: session.req_header().uri.query(),
+            operator: web::is_operator(
+                &state,
+                &identity,
+                session
+                    .server_addr()
+                    .and_then(|a| a.as_inet())
+                    .is_some_and(|a| state.config.is_admin_listener(*a)),
+            ),
+            origin: header_text(session, "origin"),
+            referer: header_text(session, "referer"),
         };
-        if let Some(reply) = web::answer(&state, &request) {
+        if let Some(reply) = web::answer(&state, &request).await {
             return reply;
         }
         // A card or a short answer costs microseconds: answered here, where a thread hop would
@@ -281,13 +295,36 @@ async fn write_reply(
 ) -> bool {
     let Reply {
         status,
-        headers,
+        mut headers,
         body,
         close,
+        encodings,
         ..
     } = reply;
     if close {
         session.set_keepalive(None);
+    }
+    // Small streamed bodies are sent whole with a Content-Length; larger ones chunked.
+    let (mut first, mut rest) = split(body);
+    let large = rest.is_some()
+        || first
+            .as_ref()
+            .is_some_and(|b| b.len() >= encoding::MIN_BYTES);
+    if large && encoding::compressible(status, &headers) {
+        headers.push(("Vary", "Accept-Encoding".into()));
+        if let Some(coding) = head
+            .accept_encoding
+            .as_deref()
+            .and_then(encoding::negotiate)
+        {
+            headers.push(("Content-Encoding", coding.token().into()));
+            let (produced, producer) = match rest {
+                Some((second, producer)) => (vec![second], Some(producer)),
+                None => (Vec::new(), None),
+            };
+            let produced = first.into_iter().chain(produced).collect();
+            (first, rest) = split(encoding::encode(coding, produced, producer, encodings));
+        }
     }
     let Ok(mut header) = ResponseHeader::build(status, Some(headers.len() + 3)) else {
         return false;
@@ -297,18 +334,6 @@ async fn write_reply(
             return false;
         }
     }
-    // Small streamed bodies are sent whole with a Content-Length; larger ones chunked.
-    let (first, mut rest) = match body {
-        Body::Empty => (None, None),
-        Body::Full(bytes) => (Some(bytes), None),
-        Body::Stream(mut producer) => {
-            let first = producer.next_chunk();
-            match producer.next_chunk() {
-                None => (first, None),
-                Some(second) => (first, Some((second, producer))),
-            }
-        }
-    };
     let chunked = rest.is_some();
     let ok = if chunked {
         header.insert_header("Transfer-Encoding", "chunked").is_ok()
@@ -353,6 +378,24 @@ async fn write_reply(
     !close
 }
 
+/// A body's second chunk and the producer of the rest.
+type Rest = (Bytes, Box<dyn dav::BodyProducer>);
+
+/// A body's first chunk, and when there is more, its second with the rest.
+fn split(body: Body) -> (Option<Bytes>, Option<Rest>) {
+    match body {
+        Body::Empty => (None, None),
+        Body::Full(bytes) => (Some(bytes), None),
+        Body::Stream(mut producer) => {
+            let first = producer.next_chunk();
+            match producer.next_chunk() {
+                None => (first, None),
+                Some(second) => (first, Some((second, producer))),
+            }
+        }
+    }
+}
+
 /// Per-connection write buffer. pingora's default (1,460 bytes) sends a response head and a
 /// body that does not fit beside it in two writes, so a card with a photo (~12 KB) cost two
 /// syscalls and two segments; 16 KiB carries head and card in one.
@@ -363,8 +406,8 @@ const WRITE_BUFFER: usize = 16 * 1024;
 /// connection (a phone between two requests) hold ~96 KiB instead of ~34 KiB.
 const READ_BUFFER: usize = 0;
 
-/// Runs the server until it is told to stop: the DAV service on every listen address and the
-/// poller as a background service.
+/// Runs the server until it is told to stop: the DAV service on every listen address, the
+/// poller and (with `[push]`) the push dispatcher as background services.
 pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     let state = live.load_full();
     let conf = ServerConf {
@@ -372,6 +415,16 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(2),
         ..ServerConf::default()
+    };
+    let push = match state.push.clone() {
+        Some(push) => match crate::push::Dispatcher::new(Arc::clone(&live), push) {
+            Ok(dispatcher) => Some(crate::push::Service(Arc::new(dispatcher))),
+            Err(e) => {
+                tracing::error!("[push] {e}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
     };
     let app = match CardDavApp::new(live) {
         Ok(app) => app,
@@ -395,7 +448,13 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     let drain = Arc::clone(&app.drain);
     let mut service = Service::new("carddav".to_string(), app);
     let buffers = L4BufferSettings::new(READ_BUFFER, WRITE_BUFFER);
-    for addr in &state.config.server.listen {
+    for addr in state
+        .config
+        .server
+        .listen
+        .iter()
+        .chain(&state.config.server.admin_listen)
+    {
         service.add_listener(ListenerConfig::tcp(addr.as_str()).l4_buffer(buffers));
     }
     if let (Some(tls), Some(certificates)) = (&state.config.server.tls, &certificates) {
@@ -416,6 +475,9 @@ pub fn run(live: Arc<Live>, poller: Poller) -> ! {
     }
     server.add_service(service);
     server.add_service(background_service("poller", poller));
+    if let Some(push) = push {
+        server.add_service(background_service("push", push));
+    }
     if let Some(certificates) = certificates {
         server.add_service(background_service(
             "tls-certificates",
@@ -456,6 +518,15 @@ impl pingora::services::background::BackgroundService for CertificateWatch {
     }
 }
 
+/// The value of request header `name`, when it is text.
+fn header_text<'a>(session: &'a ServerSession, name: &str) -> Option<&'a str> {
+    session
+        .req_header()
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+}
+
 /// The client's IP address (unspecified for a Unix socket), as `[server] trusted_proxies`
 /// let it be named.
 fn client_ip(session: &ServerSession, state: &crate::app::AppState) -> IpAddr {
@@ -469,6 +540,26 @@ fn client_ip(session: &ServerSession, state: &crate::app::AppState) -> IpAddr {
         .flatten()
         .and_then(|v| v.to_str().ok());
     client_addr::client(peer, forwarded, trusted)
+}
+
+/// Whether the client used HTTPS: to this server, or to a trusted proxy that says so with
+/// `X-Forwarded-Proto` (for the absolute URLs handed out, e.g. a push registration's).
+fn arrived_over_https(session: &ServerSession, state: &crate::app::AppState) -> bool {
+    if session.digest().is_some_and(|d| d.ssl_digest.is_some()) {
+        return true;
+    }
+    let from_proxy = session
+        .client_addr()
+        .and_then(|addr| addr.as_inet())
+        .map(|addr| client_addr::canonical(addr.ip()))
+        .is_some_and(|ip| state.config.trusted_proxies.iter().any(|n| n.contains(&ip)));
+    from_proxy
+        && session
+            .req_header()
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// With `[server.tls] redirect_plain`, a request on a plain connection is sent to the same

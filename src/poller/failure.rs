@@ -66,7 +66,7 @@ impl PollFailure {
 }
 
 /// 2^failures seconds, capped, with up to 50% jitter so replicas do not retry in step.
-fn backoff(failures: u32) -> Duration {
+pub(super) fn backoff(failures: u32) -> Duration {
     let base = Duration::from_secs(1u64 << failures.min(16)).min(MAX_BACKOFF);
     base.mul_f64(0.5 + fastrand::f64() * 0.5)
 }

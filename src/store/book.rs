@@ -1,6 +1,7 @@
 //! One address book: applies polls and heals to what it publishes ([`PublishedBook`]),
 //! persisting each change in the state file before swapping it in atomically, and holding
-//! polls the removal guard stops.
+//! polls the removal guard stops. Each published change is announced on the book's change
+//! channel ([`Book::changes`]), which WebDAV-Push listens to.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,9 +12,10 @@ use super::changelog::{ChangeLog, Retention};
 use super::etag::Etag;
 use super::member::Member;
 use super::published::PublishedBook;
-use super::removal_guard::{Hold, RemovalGuard};
+use super::removal_guard::{Hold, RemovalGuard, SAMPLE};
 use super::snapshot::Snapshot;
 use super::state_file::{StateError, StateFile};
+use super::token_uri::SyncToken;
 
 /// What applying a poll did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,9 @@ pub struct Book {
     /// Held by whoever builds the next state (a poll, a heal), so neither builds on a state
     /// the other is replacing and the state file records every change in order.
     writer: Mutex<()>,
+    /// The token of every published state, latest only: listeners (push) never slow a
+    /// publication down and see a burst of changes as its last state.
+    changes: tokio::sync::watch::Sender<SyncToken>,
 }
 
 fn unix_now() -> u64 {
@@ -62,16 +67,19 @@ impl Book {
                 log: r.log,
                 published: UNIX_EPOCH + Duration::from_secs(r.published),
                 ready: true,
+                derived: Arc::default(),
             },
             None => PublishedBook {
                 snapshot: Arc::new(Snapshot::default()),
                 log: ChangeLog::new(retention),
                 published: SystemTime::now(),
                 ready: false,
+                derived: Arc::default(),
             },
         };
         Ok(Book {
             id: id.to_string(),
+            changes: tokio::sync::watch::Sender::new(state.token()),
             state: ArcSwap::from_pointee(state),
             hold: Mutex::new(None),
             writer: Mutex::new(()),
@@ -81,6 +89,11 @@ impl Book {
     /// What the book currently publishes: one atomic load, no lock.
     pub fn state(&self) -> Arc<PublishedBook> {
         self.state.load_full()
+    }
+
+    /// Announces every published change from now on (its new sync token).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<SyncToken> {
+        self.changes.subscribe()
     }
 
     /// The poll currently held back by the removal guard, if any.
@@ -118,6 +131,7 @@ impl Book {
                 log: current.log.clone(),
                 published: current.published,
                 ready: true,
+                derived: Arc::clone(&current.derived),
             }));
             self.set_hold(None);
             return Ok(ApplyReport::Unchanged { members });
@@ -131,6 +145,7 @@ impl Book {
                 members_now: before,
                 members_held: next.len(),
                 since,
+                sample: removed_names(&current.snapshot, &next),
             };
             self.set_hold(Some(hold.clone()));
             return Ok(ApplyReport::Held(hold));
@@ -195,12 +210,15 @@ impl Book {
         if let Some(file) = state_file {
             file.save(&self.id, &next, &entry, log.first_seq())?;
         }
+        let token = SyncToken(next.digest());
         self.state.store(Arc::new(PublishedBook {
             snapshot: Arc::new(next),
             log,
             published: UNIX_EPOCH + Duration::from_secs(now),
             ready: true,
+            derived: Arc::default(),
         }));
+        self.changes.send_replace(token);
         Ok(entry.changed.len())
     }
 
@@ -209,6 +227,17 @@ impl Book {
             *slot = hold;
         }
     }
+}
+
+/// The names (`FN`) of the first [`SAMPLE`] cards of `before` that `after` removes, sorted.
+fn removed_names(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    let mut names: Vec<String> = before
+        .removed(after)
+        .take(SAMPLE)
+        .map(|m| crate::vcard::formatted_name(&m.contact()))
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 #[cfg(test)]
@@ -241,6 +270,21 @@ mod tests {
     fn apply(book: &Book, list: &[(&str, &str)], accept: bool) -> ApplyReport {
         book.apply(members(list), &GUARD, accept, None)
             .expect("in memory")
+    }
+
+    #[test]
+    fn published_changes_are_announced_and_unchanged_polls_are_not() {
+        let book = Book::open("b", RETENTION, None).expect("book");
+        let mut changes = book.changes();
+        apply(&book, &[("a", "A")], false);
+        assert!(changes.has_changed().expect("open"));
+        assert_eq!(*changes.borrow_and_update(), book.state().token());
+        apply(&book, &[("a", "A")], false);
+        assert!(!changes.has_changed().expect("open"));
+        // A burst is seen as its last state.
+        apply(&book, &[("a", "A2")], false);
+        apply(&book, &[("a", "A3")], false);
+        assert_eq!(*changes.borrow_and_update(), book.state().token());
     }
 
     #[test]
@@ -363,15 +407,14 @@ mod tests {
         assert_ne!(token8, token);
         // Down to 1 of 8: held, nothing changes for clients.
         let held = apply(&book, &all[..1], false);
-        assert!(matches!(
-            held,
-            ApplyReport::Held(Hold {
-                removals: 7,
-                members_now: 8,
-                members_held: 1,
-                ..
-            })
-        ));
+        let ApplyReport::Held(hold) = held else {
+            panic!("not held: {held:?}")
+        };
+        assert_eq!(
+            (hold.removals, hold.members_now, hold.members_held),
+            (7, 8, 1)
+        );
+        assert_eq!(hold.sample, ["N1", "N2", "N3", "N4", "N5", "N6", "N7"]);
         assert_eq!(book.state().token(), token8);
         assert!(book.hold().is_some());
         // Accepted: exactly the removals go through.

@@ -22,6 +22,7 @@
 
 mod book;
 mod changelog;
+mod derived;
 mod digest;
 mod etag;
 mod member;
@@ -35,6 +36,7 @@ mod token_uri;
 
 pub use book::{ApplyReport, Book};
 pub use changelog::{ChangeLog, Delta, Retention};
+pub use derived::Derived;
 pub use etag::Etag;
 pub use member::{card_name, Member};
 pub use merge::{book_members, listing, Listed, Listing};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::changelog::ChangeLog;
+use super::derived::Derived;
 use super::snapshot::Snapshot;
 use super::token_uri::SyncToken;
 
@@ -21,6 +22,9 @@ pub struct PublishedBook {
     /// from a listing of every source. Before that, an empty book would look to phones like
     /// every card was deleted, so requests into it are answered 503 instead.
     pub ready: bool,
+    /// What requests computed from this state (an index, cached answers). Shared with the
+    /// next state when a poll brings the same cards, so it is not computed again.
+    pub derived: Arc<Derived>,
 }
 
 impl PublishedBook {

@@ -24,4 +24,10 @@ pub struct Hold {
     pub members_now: usize,
     pub members_held: usize,
     pub since: u64,
+    /// The names (`FN`) of the first `SAMPLE` (10) cards it would remove, so an operator can
+    /// tell a wrong filter from real departures.
+    pub sample: Vec<String>,
 }
+
+/// How many removed names a [`Hold`] keeps.
+pub const SAMPLE: usize = 10;

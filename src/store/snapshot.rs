@@ -113,9 +113,13 @@ impl Snapshot {
 
     /// Number of members of `self` that are absent from `next`.
     pub fn removed_count(&self, next: &Snapshot) -> usize {
+        self.removed(next).count()
+    }
+
+    /// Members of `self` that are absent from `next`, in name order.
+    pub fn removed<'a>(&'a self, next: &'a Snapshot) -> impl Iterator<Item = &'a Arc<Member>> {
         self.members()
             .filter(|member| next.get(&member.name).is_none())
-            .count()
     }
 }
 

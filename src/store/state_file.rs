@@ -27,6 +27,8 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const BOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("books");
 const MEMBERS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("members");
 const LOG: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("log");
+/// Source id → its checkpoint (see [`StateFile::save_checkpoint`]).
+const SOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sources");
 
 /// redb's page cache. The state file is read once at startup and written when a book
 /// changes; requests never touch it, so redb's default (1 GiB) only kept a second copy of
@@ -95,6 +97,13 @@ fn restored_member(name: &str, bytes: &[u8]) -> Result<Member, postcard::Error> 
         changed,
         PackedContact::from_stored(contact),
     ))
+}
+
+/// A source's checkpoint and the configuration it was taken under.
+#[derive(Serialize, Deserialize)]
+struct StoredCheckpoint {
+    key: String,
+    checkpoint: Vec<u8>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -244,12 +253,14 @@ impl StateFile {
                         txn.delete_table(BOOKS).map_err(|e| self.error(e))?;
                         txn.delete_table(MEMBERS).map_err(|e| self.error(e))?;
                         txn.delete_table(LOG).map_err(|e| self.error(e))?;
+                        txn.delete_table(SOURCES).map_err(|e| self.error(e))?;
                         meta.insert("format", FORMAT.to_le_bytes().as_slice())
                             .map_err(|e| self.error(e))?;
                     }
                 }
             }
             txn.open_table(BOOKS).map_err(|e| self.error(e))?;
+            txn.open_table(SOURCES).map_err(|e| self.error(e))?;
             txn.open_table(MEMBERS).map_err(|e| self.error(e))?;
             txn.open_table(LOG).map_err(|e| self.error(e))?;
         }
@@ -322,6 +333,47 @@ impl StateFile {
             log: ChangeLog::from_entries(entries, retention),
             published: meta.published,
         }))
+    }
+
+    /// Records what source `id` needs to go on after a restart (a syncrepl cookie with the
+    /// listing it belongs to), for its configuration `key`. Saved only after the publication
+    /// it belongs to is recorded, so a checkpoint is never ahead of the books.
+    pub fn save_checkpoint(
+        &self,
+        id: &str,
+        key: &str,
+        checkpoint: &[u8],
+    ) -> Result<(), StateError> {
+        let stored = StoredCheckpoint {
+            key: key.to_string(),
+            checkpoint: checkpoint.to_vec(),
+        };
+        let bytes = postcard::to_stdvec(&stored).map_err(|e| self.write_error(e))?;
+        self.with_db(|db| {
+            let txn = begin_write(db).map_err(|e| self.write_error(e))?;
+            {
+                let mut table = txn.open_table(SOURCES).map_err(|e| self.write_error(e))?;
+                table
+                    .insert(id, bytes.as_slice())
+                    .map_err(|e| self.write_error(e))?;
+            }
+            txn.commit().map_err(|e| self.write_error(e))
+        })
+    }
+
+    /// The checkpoint of source `id` saved under the same configuration `key`: one saved for
+    /// another configuration (another base or filter) would resume the wrong listing.
+    pub fn checkpoint(&self, id: &str, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        self.with_db(|db| {
+            let txn = db.begin_read().map_err(|e| self.error(e))?;
+            let table = txn.open_table(SOURCES).map_err(|e| self.error(e))?;
+            let Some(value) = table.get(id).map_err(|e| self.error(e))? else {
+                return Ok(None);
+            };
+            let stored: StoredCheckpoint = postcard::from_bytes(value.value())
+                .map_err(|e| self.error(format!("source {id:?}: {e}")))?;
+            Ok((stored.key == key).then_some(stored.checkpoint))
+        })
     }
 
     /// Persists one published change of `book` in a single transaction.

@@ -119,6 +119,11 @@ impl LineWriter {
         self.out
     }
 
+    /// Octets written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
     /// Starts a content line: an optional Apple `itemN.` group, then the property name.
     /// `name` must be a valid property name (`[A-Za-z0-9-]`).
     pub(crate) fn start(&mut self, group: Option<u32>, name: &str) {

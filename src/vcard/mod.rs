@@ -16,7 +16,7 @@ mod tests;
 pub mod vocabulary;
 
 pub use names::formatted_name;
-pub use render::{render, render_revised};
+pub use render::{photo_lines, render, render_revised, render_without_photo, WithoutPhoto};
 
 /// Bumped whenever rendering output changes, so content-hash ETags change with it.
 pub const RENDER_REVISION: u32 = 2;

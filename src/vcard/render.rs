@@ -41,7 +41,60 @@ const REVISION_PROPERTY: &str = "X-CARDBRIDGE-REVISION";
 /// compares card content rather than ETags (vdirsyncer) then sees the healed card as changed
 /// too, and takes it over its local edit. Still a pure function of its inputs.
 pub fn render_revised(contact: &Contact, version: VcardVersion, revision: u32) -> String {
-    let card = render(contact, version);
+    revised(render(contact, version), revision)
+}
+
+/// A card as [`render_revised`] gives it, without its `PHOTO` lines, and where they go
+/// (`None` without a photo): the text of a card is a few hundred bytes and its photo several
+/// kilobytes, so the texts of a whole book can be cached while its photos, already in memory,
+/// are encoded when sent ([`photo_lines`]).
+pub struct WithoutPhoto {
+    pub text: String,
+    pub photo_at: Option<usize>,
+}
+
+pub fn render_without_photo(
+    contact: &Contact,
+    version: VcardVersion,
+    revision: u32,
+) -> WithoutPhoto {
+    let mut renderer = Renderer {
+        w: LineWriter::with_capacity(capacity_hint(contact).min(1024)),
+        v3: version == VcardVersion::V3,
+        next_item: 1,
+        photo: Photo::Marked(None),
+    };
+    renderer.card(contact, version);
+    let photo_at = match renderer.photo {
+        Photo::Marked(at) => at.filter(|_| contact.photo.is_some()),
+        Photo::Written => None,
+    };
+    WithoutPhoto {
+        // The revision line goes after the photo, so the mark stays where it is.
+        text: revised(renderer.w.finish(), revision),
+        photo_at,
+    }
+}
+
+/// The `PHOTO` lines of a card (empty when it has none it shows): placed at
+/// [`WithoutPhoto::photo_at`], they make the card [`render_revised`] gives.
+pub fn photo_lines(contact: &Contact, version: VcardVersion) -> String {
+    let mut renderer = Renderer {
+        w: LineWriter::with_capacity(
+            contact
+                .photo
+                .as_ref()
+                .map_or(0, |p| p.data.len() * 4 / 3 + 128),
+        ),
+        v3: version == VcardVersion::V3,
+        next_item: 1,
+        photo: Photo::Written,
+    };
+    renderer.photo(contact);
+    renderer.w.finish()
+}
+
+fn revised(card: String, revision: u32) -> String {
     if revision == 0 {
         return card;
     }
@@ -82,6 +135,7 @@ pub fn render(contact: &Contact, version: VcardVersion) -> String {
         w: LineWriter::with_capacity(capacity_hint(contact)),
         v3: version == VcardVersion::V3,
         next_item: 1,
+        photo: Photo::Written,
     };
     renderer.card(contact, version);
     renderer.w.finish()
@@ -92,6 +146,13 @@ struct Renderer {
     v3: bool,
     /// Next Apple `itemN.` group number; groups are numbered in output order.
     next_item: u32,
+    photo: Photo,
+}
+
+/// What becomes of the photo: written, or left out with its place marked.
+enum Photo {
+    Written,
+    Marked(Option<usize>),
 }
 
 impl Renderer {
@@ -160,7 +221,10 @@ impl Renderer {
         if is_group {
             self.members(c);
         }
-        self.photo(c);
+        match &mut self.photo {
+            Photo::Written => self.photo(c),
+            Photo::Marked(at) => *at = Some(self.w.len()),
+        }
         self.literal(prop::END, "VCARD");
     }
 

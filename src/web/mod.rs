@@ -18,7 +18,9 @@
 //! | `profile.rs` | the Apple configuration profile (`.mobileconfig`) |
 //! | `signing.rs` | signing it (CMS) when the operator gives a certificate |
 //! | `qr.rs` | the QR code of the setup page, as SVG |
+//! | `admin/` | the operator pages: books, sources, held polls, JSON (`[auth] admins` only) |
 
+mod admin;
 mod page;
 mod profile;
 mod qr;
@@ -31,6 +33,7 @@ mod user;
 use crate::app::AppState;
 use crate::auth::Identity;
 use crate::dav::{Reply, RequestHead};
+pub use admin::is_operator;
 pub use signing::ProfileSigner;
 
 /// Where the web face's own paths live; nothing of the DAV layout starts with it.
@@ -48,10 +51,21 @@ pub struct WebRequest<'a> {
     pub authorization: Option<&'a [u8]>,
     /// The request body, read within the PROPFIND limit.
     pub body: &'a [u8],
+    /// Whether the user is an operator ([`is_operator`]): the operator pages answer them and
+    /// the layout links there.
+    pub operator: bool,
+    /// The query string of the request's URL (without `?`).
+    pub query: Option<&'a str>,
+    /// The `Origin` and `Referer` headers: where a form was posted from.
+    pub origin: Option<&'a str>,
+    pub referer: Option<&'a str>,
 }
 
 /// The web face's answer, or `None` when the request is for the DAV layer.
-pub fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
+pub async fn answer(app: &AppState, request: &WebRequest<'_>) -> Option<Reply> {
+    if let Some(reply) = admin::answer(app, request).await {
+        return Some(reply);
+    }
     let head = request.head;
     let path = head.path.split(['?', '#']).next().unwrap_or("");
     let readable = matches!(head.method.as_str(), "GET" | "HEAD");

@@ -28,13 +28,15 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Headers every web reply carries: no framing (clickjacking), no content sniffing, no
-/// referrer leaking a user's URLs, and the Content-Security-Policy.
+/// referrer leaking a user's URLs to other sites, and the Content-Security-Policy. Referrers
+/// stay on for this server itself (`same-origin`): with `no-referrer` a browser sends
+/// `Origin: null` on a form post, and the operator forms' CSRF check needs the real origin.
 pub fn safe_headers(reply: Reply) -> Reply {
     reply
         .header("Content-Security-Policy", CSP)
         .header("X-Frame-Options", "DENY")
         .header("X-Content-Type-Options", "nosniff")
-        .header("Referrer-Policy", "no-referrer")
+        .header("Referrer-Policy", "same-origin")
 }
 
 /// A reply with the user's own data: never stored by the browser or a proxy.
@@ -56,7 +58,7 @@ pub fn html(request: &WebRequest<'_>, status: u16, title: &str, main: &str) -> R
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>{title} · cardbridge</title>
 <link rel="stylesheet" href="{PREFIX}{css}">
 </head>
@@ -67,7 +69,7 @@ pub fn html(request: &WebRequest<'_>, status: u16, title: &str, main: &str) -> R
 <nav aria-label="Main">
 <ul>
 <li><a href="{PREFIX}">Address books</a></li>
-<li><a href="{PREFIX}{setup}">Set up a device</a></li>
+<li><a href="{PREFIX}{setup}">Set up a device</a></li>{operator}
 </ul>
 </nav>
 <p class="who">{who}</p>
@@ -82,6 +84,14 @@ pub fn html(request: &WebRequest<'_>, status: u16, title: &str, main: &str) -> R
 "##,
         css = style::PATH,
         setup = super::setup::PATH,
+        operator = if request.operator {
+            format!(
+                "\n<li><a href=\"{PREFIX}{}\">Operator overview</a></li>",
+                super::admin::PATH
+            )
+        } else {
+            String::new()
+        },
     );
     personal(Reply::new(status))
         .header("Vary", "Accept, Authorization")

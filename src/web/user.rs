@@ -63,7 +63,7 @@ pub fn page(app: &AppState, request: &WebRequest<'_>) -> Reply {
 }
 
 /// `<time>` with the instant in UTC, to the minute.
-fn time_element(at: SystemTime) -> String {
+pub(super) fn time_element(at: SystemTime) -> String {
     let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rest = secs % 86_400;

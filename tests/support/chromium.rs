@@ -243,3 +243,27 @@ impl Drop for Page {
         let _ = self.child.wait();
     }
 }
+
+/// The (width, height) a PNG's header declares.
+pub fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(png.get(..8), Some(&b"\x89PNG\r\n\x1a\n"[..]), "a PNG");
+    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().expect("4 bytes"));
+    (word(16), word(20))
+}
+
+/// How many different colours a PNG shows: a blank or failed page has one or two, a page of
+/// text hundreds (anti-aliased glyphs).
+pub fn png_colours(png: &[u8]) -> usize {
+    let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .expect("a readable PNG")
+        .to_rgb8();
+    let colours: std::collections::HashSet<[u8; 3]> = image.pixels().map(|p| p.0).collect();
+    colours.len()
+}
+
+/// Where the screenshots go: `CARDBRIDGE_SHOTS` when set (to look at them), else `dir`.
+pub fn shot_path(dir: &Path, name: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("CARDBRIDGE_SHOTS").map_or(dir.to_path_buf(), Into::into);
+    std::fs::create_dir_all(&dir).expect("shots dir");
+    dir.join(name)
+}

@@ -626,7 +626,10 @@ fn relay(client: TcpStream, upstream: u16, events: &Mutex<Vec<Event>>) {
             headers,
             body: String::from_utf8_lossy(&request.body).into_owned(),
             status,
-            responses: outline(status, &response.body),
+            responses: outline(
+                status,
+                &super::http::decode(response.header("content-encoding"), &response.body),
+            ),
         };
         events
             .lock()

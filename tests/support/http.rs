@@ -15,7 +15,28 @@ pub struct Response {
     pub chunked: bool,
 }
 
+/// A body as sent before its `Content-Encoding` (`coding`): what a client reads.
+pub fn decode(coding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match coding.map(str::trim) {
+        None | Some("identity") => out.extend_from_slice(body),
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .expect("gzip body");
+        }
+        Some("zstd") => out = zstd::decode_all(body).expect("zstd body"),
+        Some(other) => panic!("unexpected content coding {other}"),
+    }
+    out
+}
+
 impl Response {
+    /// The body as sent before its content coding.
+    pub fn decoded(&self) -> Vec<u8> {
+        decode(self.header("content-encoding"), &self.body)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod chromium;
 pub mod clients;
 pub mod fake_google;
+pub mod fake_push;
 pub mod hostile;
 pub mod http;
 pub mod marionette;

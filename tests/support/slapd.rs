@@ -31,6 +31,8 @@ pub struct Options {
     /// That certificate names its host only in the subject CN, with no subjectAltName (the
     /// default of Samba and of old AD certificate templates).
     pub certificate_without_san: bool,
+    /// The `syncprov` overlay on the database: RFC 4533 content synchronization (syncrepl).
+    pub syncprov: bool,
 }
 
 pub struct Slapd {
@@ -65,6 +67,9 @@ impl Slapd {
             "modulepath /usr/lib/ldap\nmoduleload back_mdb\npidfile {dir}/slapd.pid\n",
             dir = dir.path().display()
         ));
+        if options.syncprov {
+            conf.push_str("moduleload syncprov\n");
+        }
         if let Some(limit) = &options.size_limit {
             conf.push_str(&format!("sizelimit {limit}\n"));
         }
@@ -80,6 +85,11 @@ impl Slapd {
             "database mdb\nmaxsize 1073741824\nsuffix \"{SUFFIX}\"\nrootdn \"{ADMIN_DN}\"\nrootpw {ADMIN_PASSWORD}\ndirectory {}/db\nindex objectClass eq\n",
             dir.path().display()
         ));
+        if options.syncprov {
+            conf.push_str(
+                "index entryCSN,entryUUID eq\noverlay syncprov\nsyncprov-sessionlog 1000\n",
+            );
+        }
         std::fs::write(dir.path().join("slapd.conf"), conf).expect("slapd.conf");
         std::fs::write(dir.path().join("data.ldif"), ldif).expect("ldif");
         let out = Command::new(binary("slapadd"))

@@ -293,6 +293,10 @@ impl Source for ActiveSyncSource {
             .ok()
             .flatten()
     }
+
+    async fn watch(&self, changes: &crate::Changes) -> crate::WatchEnd {
+        crate::file_watch::watch(&self.settings.path, changes).await
+    }
 }
 
 #[cfg(test)]

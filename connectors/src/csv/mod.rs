@@ -348,6 +348,10 @@ impl Source for CsvSource {
     async fn fingerprint(&self) -> Option<String> {
         crate::regular::fingerprint(std::slice::from_ref(&self.settings.path))
     }
+
+    async fn watch(&self, changes: &crate::Changes) -> crate::WatchEnd {
+        crate::file_watch::watch(&self.settings.path, changes).await
+    }
 }
 
 #[cfg(test)]

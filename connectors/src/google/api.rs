@@ -29,7 +29,9 @@ sipAddresses,userDefined,locations,metadata";
 const OTHER_CONTACT_FIELDS: &str = "names,emailAddresses,phoneNumbers,photos,metadata";
 
 /// One listing with its own sync token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Feed {
     /// `people/me/connections`.
     Connections,

@@ -38,7 +38,7 @@ use crate::{
 
 /// A person converted: the contact (photo still to download), where its photo is, the
 /// contact groups it belongs to, and values that had to be left out.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Mapped {
     pub contact: Contact,
     pub photo_url: Option<String>,

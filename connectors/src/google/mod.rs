@@ -16,6 +16,7 @@
 
 mod api;
 mod auth;
+mod checkpoint;
 pub(crate) mod html;
 pub mod login;
 pub(crate) mod mapping;
@@ -61,8 +62,10 @@ struct State {
     photos: PhotoCache,
     /// Google asked for no requests before this.
     quiet_until: Option<Instant>,
-    /// A listing has been handed out since the start.
+    /// A listing has been handed out since the start (or the resumption).
     listed: bool,
+    /// Changed (records or sync tokens) since the last checkpoint was taken.
+    unsaved: bool,
 }
 
 #[derive(Default)]
@@ -297,7 +300,10 @@ impl GoogleSource {
             .cloned()
             .collect();
         for (feed, change) in changes {
-            changed |= apply(state.feeds.entry(feed).or_default(), change);
+            let feed = state.feeds.entry(feed).or_default();
+            let token = feed.sync_token.clone();
+            changed |= apply(feed, change);
+            state.unsaved |= feed.sync_token != token;
         }
         for feed in state.feeds.values_mut() {
             for name in &superseded {
@@ -324,6 +330,7 @@ impl GoogleSource {
             state.photos.remove(&url);
         }
         state.listed = true;
+        state.unsaved |= changed;
         if !changed {
             return Ok(PollOutcome::unchanged());
         }
@@ -515,6 +522,36 @@ impl Source for GoogleSource {
                 (None, None) => Vec::new(),
             };
         crate::regular::fingerprint(&files)
+    }
+
+    async fn checkpoint(&self) -> Option<Vec<u8>> {
+        let mut state = self.state.lock().await;
+        if !state.unsaved {
+            return None;
+        }
+        let saved = checkpoint::save(&state);
+        state.unsaved = saved.is_none();
+        saved
+    }
+
+    async fn resume(&self, saved: &[u8]) {
+        let mut state = self.state.lock().await;
+        match checkpoint::load(saved) {
+            Ok(resumed) => {
+                tracing::info!(
+                    source = %self.id,
+                    "resumed: the next poll asks Google for the changes since the saved sync tokens"
+                );
+                *state = resumed;
+            }
+            Err(e) => {
+                tracing::warn!(source = %self.id, "checkpoint not used, listing in full: {e}")
+            }
+        }
+    }
+
+    async fn watch(&self, _changes: &crate::Changes) -> crate::WatchEnd {
+        crate::WatchEnd::Unsupported("the People API has no push".into())
     }
 
     /// Google's blocking work is one photo at a time, each awaited by the poll: dropping the

@@ -6,9 +6,11 @@
 //! complete listing, so what clients see is the diff. Any search error fails the poll as a
 //! whole: a partial listing would look like mass deletion.
 
+mod checkpoint;
 mod connect;
 mod dn;
 mod groups;
+mod live;
 pub mod login;
 mod mapping;
 mod people;
@@ -17,6 +19,7 @@ mod proptests;
 mod reuse;
 pub(crate) mod search;
 mod settings;
+mod sync_messages;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -44,6 +47,8 @@ pub struct LdapSource {
     groups: Option<GroupQuery>,
     change_attribute: Option<String>,
     state: tokio::sync::Mutex<State>,
+    /// What the change streams tell the polls (see `live.rs`).
+    live: Arc<live::Shared>,
 }
 
 struct GroupQuery {
@@ -66,6 +71,14 @@ struct State {
     /// Names of managers outside the listing (a disabled account, another base), read from
     /// their own entries, by normalized DN; read again at every full listing.
     outside_names: HashMap<String, String>,
+    /// Where the change streams were when the last good poll began: the listing covers
+    /// every change up to there (saved with it in the checkpoint).
+    position: live::Position,
+    /// A listing has been handed out since the start (or the resumption): until then even
+    /// an incremental poll that finds nothing hands out the whole listing.
+    handed_out: bool,
+    /// Changed (listing or position) since the last checkpoint was taken.
+    unsaved: bool,
 }
 
 /// A record as kept between polls: the contact resolved (manager named, members as uids) and
@@ -233,6 +246,7 @@ impl LdapSource {
             groups,
             change_attribute,
             state: tokio::sync::Mutex::default(),
+            live: Arc::default(),
         })
     }
 
@@ -468,6 +482,7 @@ impl LdapSource {
         }
         *state = fresh;
         state.resolve();
+        tracing::info!(source = %self.id, entries = state.records.len(), "listed in full");
         Ok(PollOutcome {
             contacts: state.listing(),
             skipped,
@@ -481,6 +496,7 @@ impl LdapSource {
         state: &mut State,
         attr: &str,
         mark: &str,
+        deleted: &[String],
         cancel: &Cancel,
     ) -> Result<PollOutcome, SourceError> {
         let term = format!("({attr}>={})", ldap3::ldap_escape(mark));
@@ -505,6 +521,13 @@ impl LdapSource {
             }
         }
         let mut changed = false;
+        // Deletions first: an entry deleted and created again since is among `records`.
+        for dn in deleted {
+            if let Some(uid) = state.by_dn.remove(dn) {
+                state.records.remove(&uid);
+                changed = true;
+            }
+        }
         for record in records {
             let uid = record.contact.uid.clone();
             if let Some(old) = state.records.get(&uid) {
@@ -519,7 +542,7 @@ impl LdapSource {
             state.records.insert(uid, Stored::new(record));
             changed = true;
         }
-        if !changed && skipped.is_empty() {
+        if !changed && skipped.is_empty() && state.handed_out {
             return Ok(PollOutcome::unchanged());
         }
         if let Err(e) = self.name_outside_managers(ldap, state).await {
@@ -665,18 +688,61 @@ impl Source for LdapSource {
         let mut state = self.state.lock().await;
         let mut ldap = connect_service(&self.settings.server).await?;
         ldap.with_timeout(self.settings.server.timeout);
-        let due_full = state
-            .last_full
-            .is_none_or(|t| t.elapsed() >= self.settings.full_listing_interval);
+        let (notes, position) = self.live.take_notes();
+        let due_full = notes.relist
+            || state
+                .last_full
+                .is_none_or(|t| t.elapsed() >= self.settings.full_listing_interval);
         let result = match (&self.change_attribute, state.mark.clone(), due_full) {
             (Some(attr), Some(mark), false) => {
-                self.incremental(&mut ldap, &mut state, attr, &mark, cancel)
+                self.incremental(&mut ldap, &mut state, attr, &mark, &notes.deleted, cancel)
                     .await
             }
             _ => self.full_listing(&mut ldap, &mut state, cancel).await,
         };
+        match &result {
+            Ok(outcome) => {
+                state.unsaved |= !outcome.unchanged || position != state.position;
+                state.position = position;
+                state.handed_out = true;
+            }
+            Err(_) => self.live.restore_notes(notes),
+        }
         let _ = ldap.unbind().await;
         result
+    }
+
+    async fn checkpoint(&self) -> Option<Vec<u8>> {
+        let mut state = self.state.lock().await;
+        if !state.unsaved {
+            return None;
+        }
+        let saved = checkpoint::save(&state);
+        state.unsaved = saved.is_none();
+        saved
+    }
+
+    async fn resume(&self, saved: &[u8]) {
+        let mut state = self.state.lock().await;
+        match checkpoint::load(saved) {
+            Ok((resumed, position)) => {
+                tracing::info!(
+                    source = %self.id,
+                    entries = resumed.records.len(),
+                    "resumed: the next poll reads what changed since the checkpoint"
+                );
+                *state = resumed;
+                self.live.resume(position);
+            }
+            Err(e) => {
+                tracing::warn!(source = %self.id, "checkpoint not used, listing in full: {e}")
+            }
+        }
+    }
+
+    /// Syncrepl against OpenLDAP, change notifications against Active Directory.
+    async fn watch(&self, changes: &crate::Changes) -> crate::WatchEnd {
+        self.watch_directory(changes).await
     }
 }
 

@@ -120,6 +120,10 @@ pub enum Value<'a> {
     AddressDataTypes(&'static [&'static str]),
     /// A rendered card (`address-data`), written as text.
     Card(Bytes),
+    /// WebDAV-Push `transports`: Web Push with this VAPID public key.
+    PushTransports(String),
+    /// WebDAV-Push `supported-triggers`: content updates of members (depth 1).
+    PushTriggers,
 }
 
 /// What `resourcetype` says a resource is.
@@ -171,6 +175,9 @@ pub enum Condition<'a> {
     SupportedCollation,
     PropfindFiniteDepth,
     NumberOfMatchesWithinLimits,
+    /// A WebDAV-Push precondition (`invalid-subscription`, `push-not-available`,
+    /// `no-trigger-supported`), in the push namespace.
+    Push(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

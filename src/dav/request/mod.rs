@@ -4,6 +4,7 @@
 //! carry a message fit for the 400 body a client (or its user) sees. Names and namespaces
 //! (`QName`, `NS_*`) are the XML module's, re-exported here for the handlers.
 
+pub mod push_register;
 mod xml_tree;
 
 use xml_tree::Element;

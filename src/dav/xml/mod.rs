@@ -7,6 +7,7 @@ pub mod writer;
 pub const NS_DAV: &str = "DAV:";
 pub const NS_CARDDAV: &str = "urn:ietf:params:xml:ns:carddav";
 pub const NS_CS: &str = "http://calendarserver.org/ns/";
+pub const NS_PUSH: &str = crate::push::NS_PUSH;
 
 /// A namespaced element or property name, as parsed from a request body.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -47,6 +48,10 @@ impl Name<'static> {
 
     pub const fn cs(local: &'static str) -> Name<'static> {
         Name { ns: NS_CS, local }
+    }
+
+    pub const fn push(local: &'static str) -> Name<'static> {
+        Name { ns: NS_PUSH, local }
     }
 }
 

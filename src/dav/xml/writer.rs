@@ -8,7 +8,7 @@
 use std::fmt::{self, Write as _};
 
 use super::chars::is_char;
-use super::{Name, NS_CARDDAV, NS_CS, NS_DAV};
+use super::{Name, NS_CARDDAV, NS_CS, NS_DAV, NS_PUSH};
 use crate::dav::multistatus::{
     Condition, Prop, Propstat, ResourceKind, Response, ResponseBody, Value,
 };
@@ -26,17 +26,33 @@ const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 /// allow at all (control characters, U+FFFE, U+FFFF) become U+FFFD so the reply stays
 /// well-formed whatever a source or a client put in.
 pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            c if !is_char(c) => out.push(char::REPLACEMENT_CHARACTER),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            _ => out.push(c),
-        }
+    // Runs of bytes that need nothing are copied whole: a card (CRLF lines, a base64 photo)
+    // is mostly such runs. Only ASCII bytes and the lead byte 0xEF (of U+FFFE, U+FFFF) can
+    // start something to replace, so every stop is at a char boundary.
+    let mut run = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        let replacement = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\r' => "&#13;",
+            b'\t' | b'\n' => continue,
+            0..=0x1F | 0xEF => match text.get(i..).and_then(|rest| rest.chars().next()) {
+                Some(c) if !is_char(c) => "\u{FFFD}",
+                _ => continue,
+            },
+            _ => continue,
+        };
+        out.push_str(text.get(run..i).unwrap_or_default());
+        out.push_str(replacement);
+        // The replaced char's bytes (three for U+FFFE and U+FFFF).
+        run = i + text
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(1, char::len_utf8);
     }
+    out.push_str(text.get(run..).unwrap_or_default());
 }
 
 /// Formats straight into the output, escaped: numbers, dates and entity tags cost no
@@ -137,7 +153,12 @@ fn write_prop(out: &mut String, prop: &Prop) {
         Value::SupportedReports(list) => list.is_empty(),
         Value::AddressDataTypes(list) => list.is_empty(),
         Value::Card(bytes) => bytes.is_empty(),
-        Value::Number(_) | Value::Date(_) | Value::Etag(_) | Value::Href(_) => false,
+        Value::Number(_)
+        | Value::Date(_)
+        | Value::Etag(_)
+        | Value::Href(_)
+        | Value::PushTransports(_)
+        | Value::PushTriggers => false,
     };
     if is_empty {
         empty(out, name);
@@ -180,6 +201,15 @@ fn write_prop(out: &mut String, prop: &Prop) {
             }
         }
         Value::Card(bytes) => escape_into(out, &String::from_utf8_lossy(bytes)),
+        // The property itself declared `P:` (see `write_name`).
+        Value::PushTransports(key) => {
+            out.push_str("<P:web-push><P:vapid-public-key type=\"p256ecdsa\">");
+            escape_into(out, key);
+            out.push_str("</P:vapid-public-key></P:web-push>");
+        }
+        Value::PushTriggers => {
+            out.push_str("<P:content-update><D:depth>1</D:depth></P:content-update>");
+        }
     }
     close(out, name);
 }
@@ -200,6 +230,7 @@ fn write_condition(out: &mut String, condition: &Condition) {
         Condition::SupportedCollation => Name::carddav("supported-collation"),
         Condition::PropfindFiniteDepth => Name::dav("propfind-finite-depth"),
         Condition::NumberOfMatchesWithinLimits => Name::dav("number-of-matches-within-limits"),
+        Condition::Push(local) => Name::push(local),
     };
     empty(out, &name);
 }
@@ -273,6 +304,17 @@ fn write_name(out: &mut String, name: &Name, declare: bool) {
             out.push_str(name.local);
         }
         None if name.ns.is_empty() => out.push_str(name.local),
+        // WebDAV-Push elements use `P:` (as the draft's samples do), declared where used so
+        // bodies without them are unchanged; their children can then write `P:` directly.
+        None if name.ns == NS_PUSH => {
+            out.push_str("P:");
+            out.push_str(name.local);
+            if declare {
+                out.push_str(" xmlns:P=\"");
+                out.push_str(NS_PUSH);
+                out.push('"');
+            }
+        }
         None => {
             out.push_str("X:");
             out.push_str(name.local);

@@ -280,3 +280,37 @@ fn a_whole_multistatus() {
         )
     );
 }
+
+/// Char by char, as escaping was first written: the reference for the run-copying version.
+fn escape_reference(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        match c {
+            c if !crate::dav::xml::chars::is_char(c) => out.push(char::REPLACEMENT_CHARACTER),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+proptest::proptest! {
+    #[test]
+    fn escaping_equals_the_char_by_char_reference(
+        parts in proptest::collection::vec(proptest::sample::select(vec![
+            "a", "&", "<", ">", "\"", "'", "\r", "\n", "\t", "\u{1}", "\u{1F}", "\u{7F}",
+            "\u{FFFE}", "\u{FFFF}", "\u{FFFD}", "\u{EFFF}", "é", "\u{1F600}", "\u{F000}",
+        ]), 0..40),
+        any_text in ".{0,40}",
+    ) {
+        for text in [parts.concat(), any_text] {
+            let mut out = String::new();
+            escape_into(&mut out, &text);
+            proptest::prop_assert_eq!(out, escape_reference(&text));
+        }
+    }
+}
