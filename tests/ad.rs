@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use support::cards::{all as cards, delta, eventually, get, jpeg_size, photo};
+use support::fake_push::{push_config, push_properties, registered, FakePush};
 use support::http::basic;
 use support::samba::{Certificate, SambaDc, ADMIN_DN, BASE};
 use support::{Server, ServerSpec};
@@ -420,24 +421,29 @@ fn changes_arrive_by_usn_and_deletions_at_the_full_listing() {
     assert_eq!(left, ["Delta One", "Delta Two"]);
 }
 
-/// Change notifications: polled once an hour, the book still gets each change within moments,
-/// and a deletion (notified with the show-deleted control) lists the OU again. The OU is made
-/// here, so the shared provisioning stays as it is.
-#[test]
-fn changes_arrive_by_change_notification() {
-    let dc = dc();
-    let live = ou("Live");
-    let mut ldif = format!("dn: {live}\nobjectClass: organizationalUnit\n\n");
+/// Makes the OU `name` holding the users "`name` One" and "`name` Two" (enabled, without a
+/// password), each with the LDIF lines `attributes`; returns its DN. Made at run time, so the
+/// shared provisioning stays as it is.
+fn live_ou(dc: &SambaDc, name: &str, attributes: &str) -> String {
+    let dn = ou(name);
+    let mut ldif = format!("dn: {dn}\nobjectClass: organizationalUnit\n\n");
     for n in ["One", "Two"] {
         ldif.push_str(&format!(
-            "dn: CN=Live {n},{live}\nobjectClass: user\nsAMAccountName: live{}\n\
-             displayName: Live {n}\ntitle: Analyst\nuserAccountControl: 544\n\n",
+            "dn: CN={name} {n},{dn}\nobjectClass: user\nsAMAccountName: {}{}\n\
+             displayName: {name} {n}\n{attributes}userAccountControl: 544\n\n",
+            name.to_lowercase(),
             n.to_lowercase()
         ));
     }
     dc.modify(&ldif);
+    dn
+}
+
+/// A server publishing `base`, polled once an hour, once it listens for change notifications;
+/// `rest` goes after the source (it needs a state directory).
+fn notified_server(dc: &SambaDc, base: &str, rest: &str) -> Server {
     let server = start(
-        config(dc, &dc.url(), &live, "", "[store]\nstate_dir = \"state\"\n")
+        config(dc, &dc.url(), base, "", rest)
             .replace("poll_interval = \"1s\"", "poll_interval = \"1h\""),
     );
     eventually(&server, "the notifications", || {
@@ -445,6 +451,16 @@ fn changes_arrive_by_change_notification() {
             .1
             .contains("changes: live (AD notifications)")
     });
+    server
+}
+
+/// Change notifications: polled once an hour, the book still gets each change within moments,
+/// and a deletion (notified with the show-deleted control) lists the OU again.
+#[test]
+fn changes_arrive_by_change_notification() {
+    let dc = dc();
+    let live = live_ou(dc, "Live", "title: Analyst\n");
+    let server = notified_server(dc, &live, "[store]\nstate_dir = \"state\"\n");
     let token = server.token();
     dc.modify(&format!(
         "dn: CN=Live Two,{live}\nchangetype: modify\nreplace: title\ntitle: Lead Analyst\n"
@@ -459,6 +475,48 @@ fn changes_arrive_by_change_notification() {
     let (changed, removed, _) = delta(&server, &current);
     assert_eq!((changed.len(), removed.len()), (0, 1));
     assert_eq!(names(&cards(&server)), ["Live Two"]);
+}
+
+/// Directory to phone: an `ldapmodify` of a telephoneNumber on the DC reaches the push service
+/// as a message that decrypts and verifies there (independent implementations,
+/// tests/support/fake_push.py) naming the book's topic and the new sync token; the phone's
+/// sync from the token it had gets exactly that card, new number included. A deletion
+/// likewise. Only the change notifications can deliver: the OU is polled once an hour.
+#[test]
+fn a_change_reaches_the_phone_by_push_and_its_next_sync_gets_exactly_it() {
+    let dc = dc();
+    let pushed = live_ou(dc, "Pushed", "telephoneNumber: +1 202 555 0150\n");
+    let push = FakePush::start();
+    let server = notified_server(dc, &pushed, &push_config());
+    let (_, topic, _) = push_properties(&server);
+    let phone = push.subscribe();
+    registered(&server, &phone);
+    let token = server.token();
+
+    dc.modify(&format!(
+        "dn: CN=Pushed Two,{pushed}\nchangetype: modify\nreplace: telephoneNumber\n\
+         telephoneNumber: +1 202 555 0142\n"
+    ));
+    let (changed, removed, current) = push.sync_on_push(&server, &phone, 1, &topic, &token);
+    assert_eq!(
+        (changed.len(), removed.len()),
+        (1, 0),
+        "{changed:?} {removed:?}"
+    );
+    let card = get(&server, &changed[0]);
+    assert!(card.contains("FN:Pushed Two"), "{card}");
+    assert!(card.contains(":+12025550142\r\n"), "{card}");
+    assert!(!card.contains("+12025550150"), "{card}");
+
+    dc.modify(&format!("dn: CN=Pushed One,{pushed}\nchangetype: delete\n"));
+    let (changed, removed, _) = push.sync_on_push(&server, &phone, 2, &topic, &current);
+    assert_eq!(
+        (changed.len(), removed.len()),
+        (0, 1),
+        "{changed:?} {removed:?}"
+    );
+    assert_eq!(names(&cards(&server)), ["Pushed Two"]);
+    assert_eq!(push.received(&phone).len(), 2, "one message a change");
 }
 
 /// Books guarded by AD groups, and login against the DC.

@@ -8,6 +8,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use support::cards::{all as cards, delta, eventually, get, jpeg_size, photo, unfold};
+use support::fake_push::{push_properties, registered, FakePush, PUSH_SETTINGS};
 use support::http::basic;
 use support::multistatus::CARDDAV;
 use support::server::run_cli;
@@ -284,6 +285,58 @@ fn with_syncprov_changes_and_deletions_arrive_as_they_happen() {
         (1..=3).contains(&publications),
         "{publications} publications"
     );
+}
+
+/// Directory to phone: polled once an hour, so only the syncrepl stream can deliver, an
+/// `ldapmodify` of a phone number reaches the push service as a message that decrypts and
+/// verifies there (independent implementations, tests/support/fake_push.py) naming the book's
+/// topic and the new sync token; the phone's sync from the token it had gets exactly that
+/// card, new number included. A deletion likewise.
+#[test]
+fn a_directory_change_reaches_the_phone_by_push_and_its_next_sync_gets_exactly_it() {
+    let push = FakePush::start();
+    let slapd = Slapd::start(
+        &fixture("directory.ldif"),
+        Options {
+            syncprov: true,
+            ..Options::default()
+        },
+    );
+    let server = start(format!("{}{PUSH_SETTINGS}", hourly_config(&slapd)));
+    eventually(&server, "the syncrepl stream", || {
+        changes_line(&server) == "changes: live (syncrepl)"
+    });
+    let (_, topic, _) = push_properties(&server);
+    let phone = push.subscribe();
+    registered(&server, &phone);
+    let before = server.listing();
+    let token = server.token();
+
+    slapd.modify(&format!(
+        "dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: telephoneNumber\n\
+         telephoneNumber: +1 555 0100 2042\n"
+    ));
+    let (changed, removed, current) = push.sync_on_push(&server, &phone, 1, &topic, &token);
+    assert_eq!(
+        (changed.len(), removed.len()),
+        (1, 0),
+        "{changed:?} {removed:?}"
+    );
+    let card = get(&server, &changed[0]);
+    assert!(card.contains("FN:Li Chen"), "{card}");
+    assert!(card.contains(":+1 555 0100 2042\r\n"), "{card}");
+    assert!(!card.contains("1007"), "{card}");
+
+    slapd.modify(&format!("dn: uid=hnakamura,{PEOPLE}\nchangetype: delete\n"));
+    let (changed, removed, _) = push.sync_on_push(&server, &phone, 2, &topic, &current);
+    assert_eq!(
+        (changed.len(), removed.len()),
+        (0, 1),
+        "{changed:?} {removed:?}"
+    );
+    assert!(before.contains_key(&removed[0]));
+    assert_eq!(server.request("GET", &removed[0], &[], "").status, 404);
+    assert_eq!(push.received(&phone).len(), 2, "one message a change");
 }
 
 /// A restart goes on from the checkpoint: the syncrepl cookie brings the deletion made while

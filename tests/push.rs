@@ -11,122 +11,15 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime};
 
 use support::cards::eventually_within;
-use support::fake_push::{register_body, FakePush, Received, Subscription};
+use support::fake_push::{
+    push_config, push_properties, register, register_body, registered, FakePush, Subscription, PUSH,
+};
 use support::http::Conn;
 use support::server::{run_cli, standard_config};
 use support::{google_csv, google_row, staff_rows, sync_body, Multistatus, Server, ServerSpec};
 
-const PUSH: &str = "https://bitfire.at/webdav-push";
-
-/// `[push]` for the tests: plain HTTP to the fake push service and no rate limit, so each
-/// change is one message.
-const PUSH_CONFIG: &str = r#"
-[store]
-state_dir = "state"
-
-[push]
-enabled = true
-vapid_subject = "mailto:ops@example.com"
-ttl = "1h"
-urgency = "high"
-min_interval = "1ms"
-allow_plain_http = true
-"#;
-
 fn start(extra: &str) -> Server {
-    Server::with_staff(&format!("{PUSH_CONFIG}{extra}"), &staff_rows(3))
-}
-
-/// The push properties of the book: (VAPID key, topic, element names in supported-triggers).
-fn push_properties(server: &Server) -> (String, String, Vec<String>) {
-    let body = format!(
-        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:P="{PUSH}"><D:prop><P:transports/><P:topic/><P:supported-triggers/></D:prop></D:propfind>"#
-    );
-    let r = server.propfind(&server.book_path(), "0", &body);
-    assert_eq!(r.status, 207, "{}", r.text());
-    let text = r.text();
-    let key = text
-        .split("<P:vapid-public-key type=\"p256ecdsa\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .unwrap_or_else(|| panic!("no VAPID key in {text}"))
-        .to_string();
-    let ms = Multistatus::parse(&r.body);
-    let book = &ms.responses[0];
-    let topic = book.text(PUSH, "topic").expect("topic");
-    let triggers = book
-        .prop(PUSH, "supported-triggers")
-        .expect("supported-triggers")
-        .children
-        .clone();
-    (key, topic, triggers)
-}
-
-fn register(server: &Server, path: &str, body: &str) -> support::http::Response {
-    server.request(
-        "POST",
-        path,
-        &[("Content-Type", "application/xml; charset=utf-8")],
-        body,
-    )
-}
-
-/// Registers `subscription` for the standard book; returns the registration URL's path.
-fn registered(server: &Server, subscription: &Subscription) -> String {
-    let r = register(
-        server,
-        &server.book_path(),
-        &register_body(subscription, None),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let location = r.header("Location").expect("Location").to_string();
-    assert!(location.starts_with("http://127.0.0.1"), "{location}");
-    assert!(r.header("Expires").is_some());
-    location
-        .split_once("127.0.0.1")
-        .map(|(_, rest)| rest.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
-        .expect("path")
-        .to_string()
-}
-
-/// Waits until `push` has received `count` requests for `subscription`.
-fn wait_for(
-    server: &Server,
-    push: &FakePush,
-    subscription: &Subscription,
-    count: usize,
-) -> Vec<Received> {
-    let mut received = Vec::new();
-    eventually_within(
-        server,
-        "push message received",
-        Duration::from_secs(30),
-        || {
-            received = push.received(subscription);
-            received.len() >= count
-        },
-    );
-    received
-}
-
-/// The sync token of a `push-message`, and whether it names `topic`.
-fn token_in(message: &Received, topic: &str) -> String {
-    assert_eq!(message.error, None, "the push service could not verify it");
-    let payload = &message.payload;
-    assert!(
-        payload.contains("<push-message xmlns=\"https://bitfire.at/webdav-push\""),
-        "{payload}"
-    );
-    assert!(
-        payload.contains(&format!("<topic>{topic}</topic>")),
-        "{payload}"
-    );
-    payload
-        .split("<D:sync-token>")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .unwrap_or_else(|| panic!("no sync-token in {payload}"))
-        .to_string()
+    Server::with_staff(&format!("{}{extra}", push_config()), &staff_rows(3))
 }
 
 /// Rewrites the CSV with one more row and waits until the book publishes it.
@@ -171,9 +64,9 @@ fn a_change_reaches_the_phone_encrypted_signed_and_naming_the_new_sync_token() {
     let before = server.token();
     let after = change(&server, 1);
 
-    let received = wait_for(&server, &push, &phone, 1);
+    let received = push.wait_for(&server, &phone, 1);
     let message = &received[0];
-    let pushed = token_in(message, &topic);
+    let pushed = message.sync_token(&topic);
     assert_eq!(pushed, after);
     assert_eq!(message.vapid_key, key, "signed with the advertised key");
     assert_eq!(message.claims["sub"], "mailto:ops@example.com");
@@ -206,7 +99,7 @@ fn a_change_reaches_the_phone_encrypted_signed_and_naming_the_new_sync_token() {
     let other = push.subscribe();
     registered(&server, &other);
     change(&server, 2);
-    wait_for(&server, &push, &other, 1);
+    push.wait_for(&server, &other, 1);
     assert_eq!(push.received(&phone).len(), 1);
 }
 
@@ -218,7 +111,7 @@ fn a_subscription_the_push_service_calls_gone_is_removed() {
     let location = registered(&server, &phone);
     push.make_gone(&phone);
     change(&server, 1);
-    let received = wait_for(&server, &push, &phone, 1);
+    let received = push.wait_for(&server, &phone, 1);
     assert_eq!(received[0].answered, 410);
     eventually_within(
         &server,
@@ -238,36 +131,36 @@ fn a_push_service_that_is_down_gets_the_message_again() {
     registered(&server, &phone);
     push.fail_next(&phone, 2);
     let after = change(&server, 1);
-    let received = wait_for(&server, &push, &phone, 3);
+    let received = push.wait_for(&server, &phone, 3);
     let answers: Vec<u16> = received.iter().map(|m| m.answered).collect();
     assert_eq!(answers, vec![503, 503, 201]);
-    assert_eq!(token_in(&received[2], &topic), after);
+    assert_eq!(received[2].sync_token(&topic), after);
 }
 
 #[test]
 fn changes_within_the_rate_limit_merge_into_one_message_with_the_latest_token() {
     let push = FakePush::start();
     // Long enough for the two changes below to be published within it.
-    let config = PUSH_CONFIG.replace("min_interval = \"1ms\"", "min_interval = \"10s\"");
+    let config = push_config().replace("min_interval = \"1ms\"", "min_interval = \"10s\"");
     let server = Server::with_staff(&config, &staff_rows(3));
     let (_, topic, _) = push_properties(&server);
     let phone = push.subscribe();
     registered(&server, &phone);
     let first = change(&server, 1);
     assert_eq!(
-        token_in(&wait_for(&server, &push, &phone, 1)[0], &topic),
+        push.wait_for(&server, &phone, 1)[0].sync_token(&topic),
         first
     );
     let second = change(&server, 2);
     let third = change(&server, 3);
     assert_ne!(second, third);
-    let received = wait_for(&server, &push, &phone, 2);
+    let received = push.wait_for(&server, &phone, 2);
     assert_eq!(
         received.len(),
         2,
         "the second change was not merged into the third"
     );
-    assert_eq!(token_in(&received[1], &topic), third);
+    assert_eq!(received[1].sync_token(&topic), third);
 }
 
 #[test]
@@ -292,7 +185,7 @@ fn an_expired_subscription_gets_nothing() {
 
     std::thread::sleep(Duration::from_secs(3));
     change(&server, 1);
-    wait_for(&server, &push, &long, 1);
+    push.wait_for(&server, &long, 1);
     assert!(push.received(&short).is_empty());
     assert_eq!(server.request("DELETE", &location, &[], "").status, 404);
 }
@@ -307,8 +200,8 @@ fn a_restart_keeps_the_vapid_key_and_the_subscriptions() {
     server.restart(&[]);
     assert_eq!(push_properties(&server).0, key);
     let after = change(&server, 1);
-    let received = wait_for(&server, &push, &phone, 1);
-    assert_eq!(token_in(&received[0], &topic), after);
+    let received = push.wait_for(&server, &phone, 1);
+    assert_eq!(received[0].sync_token(&topic), after);
     assert_eq!(received[0].vapid_key, key);
 }
 
@@ -321,7 +214,7 @@ fn a_key_rotation_tells_phones_with_the_old_key_and_drops_their_subscriptions() 
     let location = registered(&server, &phone);
     let (code, _, stderr) = run_cli(&["rotate-push-key", "-c", &server.config_path()]);
     assert_eq!(code, 0, "{stderr}");
-    let received = wait_for(&server, &push, &phone, 1);
+    let received = push.wait_for(&server, &phone, 1);
     let message = &received[0];
     assert_eq!(message.error, None);
     assert_eq!(
@@ -434,7 +327,7 @@ readers = ["bob"]
 #[test]
 fn behind_a_trusted_tls_proxy_the_registration_url_is_https() {
     let push = FakePush::start();
-    let config = standard_config(PUSH_CONFIG).replacen(
+    let config = standard_config(&push_config()).replacen(
         "[server]\n",
         "[server]\ntrusted_proxies = [\"127.0.0.2\"]\n",
         1,

@@ -1,11 +1,35 @@
 //! A Web Push service for the tests (`fake_push.py`): hands out subscriptions, and checks
 //! and decrypts what the server pushes to them with independent implementations (py_vapid,
-//! http_ece, cryptography). See the script for what it verifies.
+//! http_ece, cryptography). See the script for what it verifies. Also what a phone does with
+//! the server: registering, and syncing when a message arrives.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
-use super::http::Conn;
+use super::cards::{delta, eventually_within};
+use super::http::{Conn, Response};
+use super::{Multistatus, Server};
+
+/// The WebDAV-Push namespace.
+pub const PUSH: &str = "https://bitfire.at/webdav-push";
+
+/// `[push]` for the tests: plain HTTP to the fake push service and no rate limit, so each
+/// change is one message.
+pub const PUSH_SETTINGS: &str = r#"
+[push]
+enabled = true
+vapid_subject = "mailto:ops@example.com"
+ttl = "1h"
+urgency = "high"
+min_interval = "1ms"
+allow_plain_http = true
+"#;
+
+/// [`PUSH_SETTINGS`] with the state directory push keeps its registrations in.
+pub fn push_config() -> String {
+    format!("\n[store]\nstate_dir = \"state\"\n{PUSH_SETTINGS}")
+}
 
 pub struct FakePush {
     child: Child,
@@ -65,7 +89,7 @@ impl FakePush {
         FakePush { child, port }
     }
 
-    fn request(&self, method: &str, path: &str) -> super::http::Response {
+    fn request(&self, method: &str, path: &str) -> Response {
         Conn::open(self.port).send(method, path, &[], b"")
     }
 
@@ -124,6 +148,67 @@ impl FakePush {
             })
             .collect()
     }
+
+    /// Waits until `subscription` has received `count` requests; all it received.
+    pub fn wait_for(
+        &self,
+        server: &Server,
+        subscription: &Subscription,
+        count: usize,
+    ) -> Vec<Received> {
+        let mut received = Vec::new();
+        eventually_within(
+            server,
+            "push message received",
+            Duration::from_secs(30),
+            || {
+                received = self.received(subscription);
+                received.len() >= count
+            },
+        );
+        received
+    }
+
+    /// What a phone does on its `nth` push message (1-based): checks that it decrypted,
+    /// verified and names `topic`, then syncs the standard book from `since`, the token it
+    /// had. The sync must answer with the pushed token. Returns (changed hrefs, removed
+    /// hrefs, token).
+    pub fn sync_on_push(
+        &self,
+        server: &Server,
+        phone: &Subscription,
+        nth: usize,
+        topic: &str,
+        since: &str,
+    ) -> (Vec<String>, Vec<String>, String) {
+        let received = self.wait_for(server, phone, nth);
+        let pushed = received[nth - 1].sync_token(topic);
+        let (changed, removed, token) = delta(server, since);
+        assert_eq!(token, pushed, "sync-collection's token is the pushed one");
+        (changed, removed, token)
+    }
+}
+
+impl Received {
+    /// The sync token of a `push-message` that verified, decrypted and names `topic`.
+    pub fn sync_token(&self, topic: &str) -> String {
+        assert_eq!(self.error, None, "the push service could not verify it");
+        let payload = &self.payload;
+        assert!(
+            payload.contains("<push-message xmlns=\"https://bitfire.at/webdav-push\""),
+            "{payload}"
+        );
+        assert!(
+            payload.contains(&format!("<topic>{topic}</topic>")),
+            "{payload}"
+        );
+        payload
+            .split("<D:sync-token>")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or_else(|| panic!("no sync-token in {payload}"))
+            .to_string()
+    }
 }
 
 impl Drop for FakePush {
@@ -153,4 +238,58 @@ pub fn register_body(subscription: &Subscription, expires: Option<&str>) -> Stri
         subscription.auth,
         expires.map_or(String::new(), |e| format!("<expires>{e}</expires>"))
     )
+}
+
+/// The push properties of the standard book: (VAPID key, topic, element names in
+/// supported-triggers).
+pub fn push_properties(server: &Server) -> (String, String, Vec<String>) {
+    let body = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" xmlns:P="{PUSH}"><D:prop><P:transports/><P:topic/><P:supported-triggers/></D:prop></D:propfind>"#
+    );
+    let r = server.propfind(&server.book_path(), "0", &body);
+    assert_eq!(r.status, 207, "{}", r.text());
+    let text = r.text();
+    let key = text
+        .split("<P:vapid-public-key type=\"p256ecdsa\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no VAPID key in {text}"))
+        .to_string();
+    let ms = Multistatus::parse(&r.body);
+    let book = &ms.responses[0];
+    let topic = book.text(PUSH, "topic").expect("topic");
+    let triggers = book
+        .prop(PUSH, "supported-triggers")
+        .expect("supported-triggers")
+        .children
+        .clone();
+    (key, topic, triggers)
+}
+
+/// POSTs `body` as XML to `path`.
+pub fn register(server: &Server, path: &str, body: &str) -> Response {
+    server.request(
+        "POST",
+        path,
+        &[("Content-Type", "application/xml; charset=utf-8")],
+        body,
+    )
+}
+
+/// Registers `subscription` for the standard book; returns the registration URL's path.
+pub fn registered(server: &Server, subscription: &Subscription) -> String {
+    let r = register(
+        server,
+        &server.book_path(),
+        &register_body(subscription, None),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let location = r.header("Location").expect("Location").to_string();
+    assert!(location.starts_with("http://127.0.0.1"), "{location}");
+    assert!(r.header("Expires").is_some());
+    location
+        .split_once("127.0.0.1")
+        .map(|(_, rest)| rest.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
+        .expect("path")
+        .to_string()
 }

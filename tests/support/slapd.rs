@@ -33,6 +33,8 @@ pub struct Options {
     pub certificate_without_san: bool,
     /// The `syncprov` overlay on the database: RFC 4533 content synchronization (syncrepl).
     pub syncprov: bool,
+    /// Log every operation (slapd's `stats` level) for [`Slapd::operations`].
+    pub stats_log: bool,
 }
 
 pub struct Slapd {
@@ -40,6 +42,7 @@ pub struct Slapd {
     pub port: u16,
     pub tls_port: Option<u16>,
     child: Option<Child>,
+    stats_log: bool,
 }
 
 fn binary(name: &str) -> String {
@@ -110,6 +113,7 @@ impl Slapd {
             port: free_port(),
             tls_port,
             child: None,
+            stats_log: options.stats_log,
         };
         slapd.resume();
         slapd
@@ -152,11 +156,21 @@ impl Slapd {
         if let Some(tls) = self.tls_port {
             urls.push_str(&format!(" ldaps://127.0.0.1:{tls}/"));
         }
+        let (level, stderr) = if self.stats_log {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.log_path())
+                .expect("slapd log");
+            ("stats", Stdio::from(log))
+        } else {
+            ("0", Stdio::null())
+        };
         let child = Command::new(binary("slapd"))
-            .args(["-d", "0", "-h", &urls, "-f"])
+            .args(["-d", level, "-h", &urls, "-f"])
             .arg(self.dir.path().join("slapd.conf"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn slapd");
         self.child = Some(child);
@@ -165,6 +179,28 @@ impl Slapd {
             assert!(Instant::now() < deadline, "slapd did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("slapd.log")
+    }
+
+    /// How many operations (binds, searches, modifications, unbinds...) clients have asked of
+    /// slapd so far: the distinct `conn=N op=M` of its `stats` log (an operation logs several
+    /// lines; the entries a persistent search sends are not operations). Needs `stats_log`.
+    pub fn operations(&self) -> usize {
+        assert!(self.stats_log, "started without stats_log");
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| {
+                let (_, conn) = line.split_once(" conn=")?;
+                let mut words = conn.split(' ');
+                let id = words.next()?;
+                let op = words.next()?.strip_prefix("op=")?;
+                Some((id.to_string(), op.to_string()))
+            })
+            .collect::<std::collections::HashSet<_>>()
+            .len()
     }
 
     /// Applies an LDIF change set with `ldapmodify` as the admin.
