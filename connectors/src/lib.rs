@@ -8,6 +8,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod activesync;
+mod checkpoint;
 pub mod contact;
 pub mod csv;
 pub mod duration;

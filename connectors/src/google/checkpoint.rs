@@ -17,7 +17,6 @@ const VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct Checkpoint {
-    version: u32,
     feeds: Vec<SavedFeed>,
     groups: BTreeMap<String, String>,
     photos: Vec<(String, Photo)>,
@@ -39,7 +38,6 @@ pub(super) fn save(state: &State) -> Option<Vec<u8>> {
         return None;
     }
     let checkpoint = Checkpoint {
-        version: VERSION,
         feeds: state
             .feeds
             .iter()
@@ -61,19 +59,12 @@ pub(super) fn save(state: &State) -> Option<Vec<u8>> {
             .filter_map(|(url, p)| Some((url.clone(), p.as_ref().ok()?.clone())))
             .collect(),
     };
-    postcard::to_stdvec(&checkpoint).ok()
+    crate::checkpoint::encode(VERSION, &checkpoint)
 }
 
 /// The state a checkpoint describes; its first poll still hands out the whole listing.
 pub(super) fn load(bytes: &[u8]) -> Result<State, String> {
-    let checkpoint: Checkpoint =
-        postcard::from_bytes(bytes).map_err(|e| format!("unreadable checkpoint: {e}"))?;
-    if checkpoint.version != VERSION {
-        return Err(format!(
-            "checkpoint version {} (this cardbridge reads {VERSION})",
-            checkpoint.version
-        ));
-    }
+    let checkpoint: Checkpoint = crate::checkpoint::decode(VERSION, bytes)?;
     Ok(State {
         feeds: checkpoint
             .feeds

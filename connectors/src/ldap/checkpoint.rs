@@ -19,7 +19,6 @@ const VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct Checkpoint {
-    version: u32,
     records: Vec<SavedRecord>,
     mark: Option<String>,
     outside_names: HashMap<String, String>,
@@ -41,7 +40,6 @@ pub(super) fn save(state: &State) -> Option<Vec<u8>> {
         return None;
     }
     let checkpoint = Checkpoint {
-        version: VERSION,
         records: state
             .records
             .values()
@@ -56,20 +54,13 @@ pub(super) fn save(state: &State) -> Option<Vec<u8>> {
         outside_names: state.outside_names.clone(),
         position: state.position.clone(),
     };
-    postcard::to_stdvec(&checkpoint).ok()
+    crate::checkpoint::encode(VERSION, &checkpoint)
 }
 
 /// The state a checkpoint describes, counted as freshly listed (the next full listing is a
 /// whole interval away), and the position its streams resume from.
 pub(super) fn load(bytes: &[u8]) -> Result<(State, Position), String> {
-    let checkpoint: Checkpoint =
-        postcard::from_bytes(bytes).map_err(|e| format!("unreadable checkpoint: {e}"))?;
-    if checkpoint.version != VERSION {
-        return Err(format!(
-            "checkpoint version {} (this cardbridge reads {VERSION})",
-            checkpoint.version
-        ));
-    }
+    let checkpoint: Checkpoint = crate::checkpoint::decode(VERSION, bytes)?;
     let mut state = State {
         mark: checkpoint.mark,
         outside_names: checkpoint.outside_names,
