@@ -24,6 +24,25 @@ pub(crate) fn decode<T: DeserializeOwned>(version: u32, bytes: &[u8]) -> Result<
     postcard::from_bytes(body).map_err(|e| format!("unreadable checkpoint: {e}"))
 }
 
+/// A source's state that knows whether what it holds has been saved since it last changed.
+pub(crate) trait Checkpointed {
+    /// Set when the state changes, cleared once a checkpoint of it is taken.
+    fn unsaved(&mut self) -> &mut bool;
+    /// The checkpoint of the state; `None` when there is nothing to go on from.
+    fn save(&self) -> Option<Vec<u8>>;
+}
+
+/// The checkpoint of `state` if it changed since the last one taken (a state that cannot
+/// be saved stays unsaved, to be tried after the next poll).
+pub(crate) fn take_unsaved(state: &mut impl Checkpointed) -> Option<Vec<u8>> {
+    if !*state.unsaved() {
+        return None;
+    }
+    let saved = state.save();
+    *state.unsaved() = saved.is_none();
+    saved
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -187,6 +187,38 @@ impl FakePush {
         assert_eq!(token, pushed, "sync-collection's token is the pushed one");
         (changed, removed, token)
     }
+
+    /// [`Self::sync_on_push`] for a push about one changed card: its href and the new token.
+    pub fn one_changed(
+        &self,
+        server: &Server,
+        phone: &Subscription,
+        nth: usize,
+        topic: &str,
+        since: &str,
+    ) -> (String, String) {
+        let (changed, removed, token) = self.sync_on_push(server, phone, nth, topic, since);
+        match (&changed[..], &removed[..]) {
+            ([href], []) => (href.clone(), token),
+            _ => panic!("expected one changed card: {changed:?} {removed:?}"),
+        }
+    }
+
+    /// [`Self::sync_on_push`] for a push about one removed card: its href.
+    pub fn one_removed(
+        &self,
+        server: &Server,
+        phone: &Subscription,
+        nth: usize,
+        topic: &str,
+        since: &str,
+    ) -> String {
+        let (changed, removed, _) = self.sync_on_push(server, phone, nth, topic, since);
+        match (&changed[..], &removed[..]) {
+            ([], [href]) => href.clone(),
+            _ => panic!("expected one removed card: {changed:?} {removed:?}"),
+        }
+    }
 }
 
 impl Received {

@@ -525,13 +525,7 @@ impl Source for GoogleSource {
     }
 
     async fn checkpoint(&self) -> Option<Vec<u8>> {
-        let mut state = self.state.lock().await;
-        if !state.unsaved {
-            return None;
-        }
-        let saved = checkpoint::save(&state);
-        state.unsaved = saved.is_none();
-        saved
+        crate::checkpoint::take_unsaved(&mut *self.state.lock().await)
     }
 
     async fn resume(&self, saved: &[u8]) {
@@ -600,5 +594,15 @@ impl Source for GoogleSource {
 
 #[cfg(test)]
 mod proptests;
+impl crate::checkpoint::Checkpointed for State {
+    fn unsaved(&mut self) -> &mut bool {
+        &mut self.unsaved
+    }
+
+    fn save(&self) -> Option<Vec<u8>> {
+        checkpoint::save(self)
+    }
+}
+
 #[cfg(test)]
 mod tests;

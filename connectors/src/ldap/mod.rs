@@ -713,13 +713,7 @@ impl Source for LdapSource {
     }
 
     async fn checkpoint(&self) -> Option<Vec<u8>> {
-        let mut state = self.state.lock().await;
-        if !state.unsaved {
-            return None;
-        }
-        let saved = checkpoint::save(&state);
-        state.unsaved = saved.is_none();
-        saved
+        crate::checkpoint::take_unsaved(&mut *self.state.lock().await)
     }
 
     async fn resume(&self, saved: &[u8]) {
@@ -743,6 +737,16 @@ impl Source for LdapSource {
     /// Syncrepl against OpenLDAP, change notifications against Active Directory.
     async fn watch(&self, changes: &crate::Changes) -> crate::WatchEnd {
         self.watch_directory(changes).await
+    }
+}
+
+impl crate::checkpoint::Checkpointed for State {
+    fn unsaved(&mut self) -> &mut bool {
+        &mut self.unsaved
+    }
+
+    fn save(&self) -> Option<Vec<u8>> {
+        checkpoint::save(self)
     }
 }
 
