@@ -18,9 +18,10 @@
 //! applies listings to the books, `report.rs` keeps the status file current, `requests.rs`
 //! carries what operators ask from the web page.
 
+use crate::store::unix_now;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use cardbridge_connectors::{Cancel, Changes, Source};
@@ -89,12 +90,6 @@ fn log_first<T: std::fmt::Display>(items: &[T], log: impl Fn(&dyn std::fmt::Disp
             "{more} more not logged (`cardbridge check` lists them all)"
         ));
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Poller {

@@ -3,8 +3,9 @@
 //! the only requests this read-only server takes that change anything, and they change no
 //! contact data; any other `POST` is refused as every write is (`readonly`).
 
+use crate::store::unix_now;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use super::error::DavError;
 use super::locate::not_found;
@@ -15,12 +16,6 @@ use super::request::push_register;
 use super::RequestHead;
 use crate::app::AppState;
 use crate::push::{check_registration, Invalid, RawRegistration, RegisterError};
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// A POST to a book: a registration when the body is a `push-register`, else refused.
 pub fn post(

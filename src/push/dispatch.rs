@@ -4,9 +4,10 @@
 //! changes during a quiet time or a retry merge into one message with the newest token, and
 //! neither the poller nor a request ever waits for a push service.
 
+use crate::store::unix_now;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
@@ -30,12 +31,6 @@ const LONGEST_RETRY: Duration = Duration::from_secs(300);
 const HOUSEKEEPING: Duration = Duration::from_secs(1);
 /// Expired registrations are dropped from the push state this often.
 const SWEEP_EVERY: u32 = 60;
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// The latest change of one book, waiting for a subscription's worker.
 #[derive(Debug, Clone, PartialEq, Eq)]

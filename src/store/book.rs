@@ -44,7 +44,9 @@ pub struct Book {
     changes: tokio::sync::watch::Sender<SyncToken>,
 }
 
-fn unix_now() -> u64 {
+/// The wall clock in Unix seconds (0 before 1970): when books changed, when registrations
+/// expire, when polls ran.
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

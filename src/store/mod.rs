@@ -34,7 +34,7 @@ mod snapshot;
 mod state_file;
 mod token_uri;
 
-pub use book::{ApplyReport, Book};
+pub use book::{unix_now, ApplyReport, Book};
 pub use changelog::{ChangeLog, Delta, Retention};
 pub use derived::Derived;
 pub use etag::Etag;
