@@ -497,14 +497,18 @@ fn a_change_reaches_the_phone_by_push_and_its_next_sync_gets_exactly_it() {
         "dn: CN=Pushed Two,{pushed}\nchangetype: modify\nreplace: telephoneNumber\n\
          telephoneNumber: +1 202 555 0142\n"
     ));
-    let (changed, current) = push.one_changed(&server, &phone, 1, &topic, &token);
+    let (changed, current) = push
+        .sync_on_push(&server, &phone, 1, &topic, &token)
+        .one_changed();
     let card = get(&server, &changed);
     assert!(card.contains("FN:Pushed Two"), "{card}");
     assert!(card.contains(":+12025550142\r\n"), "{card}");
     assert!(!card.contains("+12025550150"), "{card}");
 
     dc.modify(&format!("dn: CN=Pushed One,{pushed}\nchangetype: delete\n"));
-    let removed = push.one_removed(&server, &phone, 2, &topic, &current);
+    let removed = push
+        .sync_on_push(&server, &phone, 2, &topic, &current)
+        .one_removed();
     assert_eq!(server.request("GET", &removed, &[], "").status, 404);
     assert_eq!(names(&cards(&server)), ["Pushed Two"]);
     assert_eq!(push.received(&phone).len(), 2, "one message a change");

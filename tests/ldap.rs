@@ -316,14 +316,18 @@ fn a_directory_change_reaches_the_phone_by_push_and_its_next_sync_gets_exactly_i
         "dn: uid=lchen,{PEOPLE}\nchangetype: modify\nreplace: telephoneNumber\n\
          telephoneNumber: +1 555 0100 2042\n"
     ));
-    let (changed, current) = push.one_changed(&server, &phone, 1, &topic, &token);
+    let (changed, current) = push
+        .sync_on_push(&server, &phone, 1, &topic, &token)
+        .one_changed();
     let card = get(&server, &changed);
     assert!(card.contains("FN:Li Chen"), "{card}");
     assert!(card.contains(":+1 555 0100 2042\r\n"), "{card}");
     assert!(!card.contains("1007"), "{card}");
 
     slapd.modify(&format!("dn: uid=hnakamura,{PEOPLE}\nchangetype: delete\n"));
-    let removed = push.one_removed(&server, &phone, 2, &topic, &current);
+    let removed = push
+        .sync_on_push(&server, &phone, 2, &topic, &current)
+        .one_removed();
     assert!(before.contains_key(&removed));
     assert_eq!(server.request("GET", &removed, &[], "").status, 404);
     assert_eq!(push.received(&phone).len(), 2, "one message a change");

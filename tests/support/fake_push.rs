@@ -171,8 +171,7 @@ impl FakePush {
 
     /// What a phone does on its `nth` push message (1-based): checks that it decrypted,
     /// verified and names `topic`, then syncs the standard book from `since`, the token it
-    /// had. The sync must answer with the pushed token. Returns (changed hrefs, removed
-    /// hrefs, token).
+    /// had. The sync must answer with the pushed token.
     pub fn sync_on_push(
         &self,
         server: &Server,
@@ -180,43 +179,41 @@ impl FakePush {
         nth: usize,
         topic: &str,
         since: &str,
-    ) -> (Vec<String>, Vec<String>, String) {
+    ) -> PushedDelta {
         let received = self.wait_for(server, phone, nth);
         let pushed = received[nth - 1].sync_token(topic);
         let (changed, removed, token) = delta(server, since);
         assert_eq!(token, pushed, "sync-collection's token is the pushed one");
-        (changed, removed, token)
+        PushedDelta {
+            changed,
+            removed,
+            token,
+        }
     }
+}
 
-    /// [`Self::sync_on_push`] for a push about one changed card: its href and the new token.
-    pub fn one_changed(
-        &self,
-        server: &Server,
-        phone: &Subscription,
-        nth: usize,
-        topic: &str,
-        since: &str,
-    ) -> (String, String) {
-        let (changed, removed, token) = self.sync_on_push(server, phone, nth, topic, since);
-        match (&changed[..], &removed[..]) {
-            ([href], []) => (href.clone(), token),
-            _ => panic!("expected one changed card: {changed:?} {removed:?}"),
+/// What a phone's sync after a push brought: changed and removed hrefs, and the new token.
+#[derive(Debug)]
+pub struct PushedDelta {
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    pub token: String,
+}
+
+impl PushedDelta {
+    /// The one changed card's href and the new token; fails unless that is all the sync got.
+    pub fn one_changed(self) -> (String, String) {
+        match (&self.changed[..], &self.removed[..]) {
+            ([href], []) => (href.clone(), self.token),
+            _ => panic!("expected one changed card: {self:?}"),
         }
     }
 
-    /// [`Self::sync_on_push`] for a push about one removed card: its href.
-    pub fn one_removed(
-        &self,
-        server: &Server,
-        phone: &Subscription,
-        nth: usize,
-        topic: &str,
-        since: &str,
-    ) -> String {
-        let (changed, removed, _) = self.sync_on_push(server, phone, nth, topic, since);
-        match (&changed[..], &removed[..]) {
+    /// The one removed card's href; fails unless that is all the sync got.
+    pub fn one_removed(self) -> String {
+        match (&self.changed[..], &self.removed[..]) {
             ([], [href]) => href.clone(),
-            _ => panic!("expected one removed card: {changed:?} {removed:?}"),
+            _ => panic!("expected one removed card: {self:?}"),
         }
     }
 }
