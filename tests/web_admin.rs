@@ -400,15 +400,7 @@ fn poll_now_brings_a_changed_file_without_waiting_for_the_schedule() {
         "",
     );
     let token = server.token();
-    let mut more = people(3);
-    more.push(google_row(
-        "Newcomer",
-        "Staff",
-        "Corp",
-        "new@corp.example",
-        "",
-    ));
-    write_atomically(&server.path("staff.csv"), google_csv(&more).as_bytes());
+    add_a_newcomer(&server);
     assert_eq!(server.token(), token, "not seen before the button");
 
     let mut page = Page::open(390, 844, true, Some(&basic("alice", "secret")));
@@ -460,15 +452,7 @@ sources = ["staff"]
     let page = on_admin("GET", "/web/admin", &[], "").text();
     let at = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
     let token = page[at..].split('"').next().expect("token");
-    let mut more = people(3);
-    more.push(google_row(
-        "Newcomer",
-        "Staff",
-        "Corp",
-        "new@corp.example",
-        "",
-    ));
-    write_atomically(&server.path("staff.csv"), google_csv(&more).as_bytes());
+    add_a_newcomer(&server);
     let r = on_admin(
         "POST",
         "/web/admin/poll",
@@ -488,4 +472,17 @@ sources = ["staff"]
         .status,
         207
     );
+}
+
+/// Rewrites the book's file as `people(3)` plus one new person, for a poll to find.
+fn add_a_newcomer(server: &Server) {
+    let mut more = people(3);
+    more.push(google_row(
+        "Newcomer",
+        "Staff",
+        "Corp",
+        "new@corp.example",
+        "",
+    ));
+    write_atomically(&server.path("staff.csv"), google_csv(&more).as_bytes());
 }
