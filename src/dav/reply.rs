@@ -14,6 +14,9 @@ pub trait BodyProducer: Send {
 pub enum Body {
     Empty,
     Full(Bytes),
+    /// A body all in memory in pieces (a kept answer): sent with a `Content-Length`, each
+    /// piece handed to the connection as it is, without copying or chunked framing.
+    Chunks(Arc<[Bytes]>),
     Stream(Box<dyn BodyProducer>),
 }
 
@@ -72,26 +75,6 @@ impl Encodings {
             .flat_map(|(_, chunks)| chunks.iter())
             .map(Bytes::len)
             .sum()
-    }
-}
-
-/// A body sent again from chunks kept in memory.
-pub struct Replay {
-    chunks: Arc<[Bytes]>,
-    next: usize,
-}
-
-impl Replay {
-    pub fn new(chunks: Arc<[Bytes]>) -> Replay {
-        Replay { chunks, next: 0 }
-    }
-}
-
-impl BodyProducer for Replay {
-    fn next_chunk(&mut self) -> Option<Bytes> {
-        let chunk = self.chunks.get(self.next).cloned();
-        self.next += 1;
-        chunk
     }
 }
 

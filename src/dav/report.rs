@@ -7,7 +7,7 @@ use super::card_responder::BookRequest;
 use super::error::DavError;
 use super::locate::{locate, Located};
 use super::paths::Resource;
-use super::request::{self, Report, RequestError};
+use super::request::{Report, RequestError};
 use super::{multiget, query, sync_collection, Reply, RequestHead};
 use crate::app::AppState;
 
@@ -16,9 +16,9 @@ pub fn handle(
     head: &RequestHead,
     user: &str,
     resource: &Resource,
-    body: &[u8],
+    report: Result<Report, RequestError>,
 ) -> Reply {
-    let report = match request::parse_report(body, &(&app.config.server).into()) {
+    let report = match report {
         Ok(report) => report,
         Err(e) => return refuse(e).for_report("other"),
     };

@@ -12,12 +12,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
-use super::reply::{Body, BodyProducer, Encodings, Replay, Reply, XML_TYPE};
+use super::reply::{Body, BodyProducer, Encodings, Reply, XML_TYPE};
 use crate::memory_budget::{Budget, Charge};
 use crate::store::PublishedBook;
 
 /// Per-entry bookkeeping counted on top of the body's bytes.
 const ENTRY_OVERHEAD: u64 = 256;
+
+/// A kept body is gathered into pieces of about this size (copied once, when recorded), so
+/// sending it again takes a few large writes instead of one per streamed chunk.
+const PIECE: usize = 1024 * 1024;
 
 /// The answers kept for one book state, by what determines their bytes.
 #[derive(Default)]
@@ -43,8 +47,8 @@ impl ResponseCache {
             let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(entries.get(key)?)
         };
-        let mut reply =
-            Reply::new(207).stream(XML_TYPE, Box::new(Replay::new(kept.chunks.clone())));
+        let mut reply = Reply::new(207).header("Content-Type", XML_TYPE);
+        reply.body = Body::Chunks(Arc::clone(&kept.chunks));
         reply.encodings = Some(Arc::clone(&kept.encodings));
         Some(reply)
     }
@@ -52,35 +56,88 @@ impl ResponseCache {
     /// `reply` as sent, and kept under `key` once its body has been produced to the end
     /// within `budget`.
     pub fn record(self: &Arc<Self>, key: String, mut reply: Reply, budget: &Arc<Budget>) -> Reply {
-        let Body::Stream(inner) = std::mem::replace(&mut reply.body, Body::Empty) else {
-            return reply;
-        };
         let encodings = Arc::new(Encodings::default());
-        reply.encodings = Some(Arc::clone(&encodings));
-        reply.body = Body::Stream(Box::new(Recording {
-            inner,
-            chunks: Some(Vec::new()),
-            bytes: 0,
-            cache: Arc::clone(self),
-            key,
-            encodings,
-            budget: Arc::clone(budget),
-        }));
+        match std::mem::replace(&mut reply.body, Body::Empty) {
+            Body::Stream(inner) => {
+                reply.body = Body::Stream(Box::new(Recording {
+                    inner,
+                    pieces: Some(Pieces::default()),
+                    cache: Arc::clone(self),
+                    key,
+                    encodings: Arc::clone(&encodings),
+                    budget: Arc::clone(budget),
+                }));
+            }
+            Body::Full(bytes) => {
+                self.keep(key, vec![bytes.clone()], &encodings, budget);
+                reply.body = Body::Full(bytes);
+            }
+            body => {
+                reply.body = body;
+                return reply;
+            }
+        }
+        reply.encodings = Some(encodings);
         reply
     }
 
-    fn keep(&self, key: String, kept: Kept) {
+    /// Keeps `chunks` under `key` when they fit `budget`.
+    fn keep(
+        &self,
+        key: String,
+        chunks: Vec<Bytes>,
+        encodings: &Arc<Encodings>,
+        budget: &Arc<Budget>,
+    ) {
+        let bytes: u64 = chunks.iter().map(|c| c.len() as u64).sum();
+        let Some(charge) = budget.charge(bytes + ENTRY_OVERHEAD) else {
+            return;
+        };
+        let kept = Kept {
+            chunks: chunks.into(),
+            encodings: Arc::clone(encodings),
+            _charge: charge,
+        };
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.entry(key).or_insert_with(|| Arc::new(kept));
+    }
+}
+
+/// A body's copy being gathered into pieces of about [`PIECE`] bytes.
+#[derive(Default)]
+struct Pieces {
+    done: Vec<Bytes>,
+    current: Vec<u8>,
+    bytes: u64,
+}
+
+impl Pieces {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes = self.bytes.saturating_add(chunk.len() as u64);
+        if self.current.capacity() == 0 {
+            self.current.reserve_exact(PIECE.max(chunk.len()));
+        }
+        self.current.extend_from_slice(chunk);
+        if self.current.len() >= PIECE {
+            self.done
+                .push(Bytes::from(std::mem::take(&mut self.current)));
+        }
+    }
+
+    fn finish(mut self) -> Vec<Bytes> {
+        if !self.current.is_empty() {
+            // Copied to an exact size: the last piece's spare capacity would stay allocated.
+            self.done.push(Bytes::copy_from_slice(&self.current));
+        }
+        self.done
     }
 }
 
 /// A body passed through while a copy of its chunks is taken.
 struct Recording {
     inner: Box<dyn BodyProducer>,
-    /// `None` once the body outgrew the budget.
-    chunks: Option<Vec<Bytes>>,
-    bytes: u64,
+    /// `None` once the body outgrew the budget, or was kept.
+    pieces: Option<Pieces>,
     cache: Arc<ResponseCache>,
     key: String,
     encodings: Arc<Encodings>,
@@ -90,25 +147,19 @@ struct Recording {
 impl BodyProducer for Recording {
     fn next_chunk(&mut self) -> Option<Bytes> {
         let chunk = self.inner.next_chunk();
-        match (&chunk, self.chunks.as_mut()) {
-            (Some(chunk), Some(chunks)) => {
-                self.bytes = self.bytes.saturating_add(chunk.len() as u64);
-                if self.budget.fits(self.bytes.saturating_add(ENTRY_OVERHEAD)) {
-                    chunks.push(chunk.clone());
+        match (&chunk, self.pieces.as_mut()) {
+            (Some(chunk), Some(pieces)) => {
+                let bytes = pieces.bytes.saturating_add(chunk.len() as u64);
+                if self.budget.fits(bytes.saturating_add(ENTRY_OVERHEAD)) {
+                    pieces.push(chunk);
                 } else {
-                    self.chunks = None;
+                    self.pieces = None;
                 }
             }
             (None, Some(_)) => {
-                let chunks = self.chunks.take().unwrap_or_default();
-                if let Some(charge) = self.budget.charge(self.bytes + ENTRY_OVERHEAD) {
-                    let kept = Kept {
-                        chunks: chunks.into(),
-                        encodings: Arc::clone(&self.encodings),
-                        _charge: charge,
-                    };
-                    self.cache.keep(std::mem::take(&mut self.key), kept);
-                }
+                let pieces = self.pieces.take().map(Pieces::finish).unwrap_or_default();
+                let key = std::mem::take(&mut self.key);
+                self.cache.keep(key, pieces, &self.encodings, &self.budget);
             }
             (_, None) => {}
         }
@@ -129,12 +180,18 @@ mod tests {
     }
 
     fn drain(reply: Reply) -> String {
-        let Body::Stream(mut body) = reply.body else {
-            return String::new();
-        };
         let mut out = String::new();
-        while let Some(chunk) = body.next_chunk() {
-            out.push_str(std::str::from_utf8(&chunk).unwrap_or_default());
+        match reply.body {
+            Body::Stream(mut body) => {
+                while let Some(chunk) = body.next_chunk() {
+                    out.push_str(std::str::from_utf8(&chunk).unwrap_or_default());
+                }
+            }
+            Body::Chunks(chunks) => chunks
+                .iter()
+                .for_each(|c| out.push_str(std::str::from_utf8(c).unwrap_or_default())),
+            Body::Full(bytes) => out.push_str(std::str::from_utf8(&bytes).unwrap_or_default()),
+            Body::Empty => {}
         }
         out
     }

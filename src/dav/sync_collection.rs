@@ -9,11 +9,30 @@ use super::error::DavError;
 use super::multistatus::{End, Multistatus, Response};
 use super::paths;
 use super::request::SyncCollection;
+use super::response_cache::ResponseCache;
 use super::{Reply, RequestHead};
 use crate::app::AppState;
 use crate::store::{ClientToken, PublishedBook, ResumeToken, SyncToken};
 
 pub fn answer(on: &BookRequest, request: SyncCollection) -> Reply {
+    if !request.token.trim().is_empty() {
+        return answer_fresh(on, request);
+    }
+    // A first sync lists the whole state: the same for every client of this state and user
+    // asking the same, so it is kept with the state (its token is the state's own).
+    let cache = ResponseCache::of(on.state);
+    let key = format!(
+        "sync-collection\n{}\n{}\n{:?}\n{:?}\n{:?}",
+        on.user, on.head.minimal, request.limit, request.props, request.address_data
+    );
+    if let Some(reply) = cache.reply(&key) {
+        return reply;
+    }
+    let reply = answer_fresh(on, request);
+    cache.record(key, reply, &on.app.responses)
+}
+
+fn answer_fresh(on: &BookRequest, request: SyncCollection) -> Reply {
     let (app, head, user, book, state) = (on.app, on.head, on.user, on.book, on.state);
     let Some((base, names)) = changed_names(state, request.token.trim()) else {
         return invalid_token(app, head);

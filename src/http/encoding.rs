@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::dav::reply::{Encodings, Replay, XML_TYPE};
+use super::zstd_stream::ZstdStream;
+use crate::dav::reply::{Encodings, XML_TYPE};
 use crate::dav::{Body, BodyProducer};
 
 /// Bodies smaller than this are sent as they are: compressing them saves less than it costs.
@@ -25,7 +26,6 @@ const OUT_CHUNK: usize = 32 * 1024;
 /// gzip level: zlib-ng's fast strategies (1–2) compress XML almost as well as its default at
 /// a third of the CPU; 2 keeps lazy matching for a few per cent smaller output.
 const GZIP_LEVEL: u32 = 2;
-const ZSTD_LEVEL: i32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
@@ -90,14 +90,14 @@ pub fn encode(
     keep: Option<Arc<Encodings>>,
 ) -> Body {
     if let Some(kept) = keep.as_ref().and_then(|k| k.get(coding.token())) {
-        return Body::Stream(Box::new(Replay::new(kept)));
+        return Body::Chunks(kept);
     }
     let encoder = match coding {
         Coding::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
             Vec::new(),
             flate2::Compression::new(GZIP_LEVEL),
         )),
-        Coding::Zstd => match zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL) {
+        Coding::Zstd => match ZstdStream::new() {
             Ok(encoder) => Encoder::Zstd(encoder),
             // Out of memory for the context: send the gzip form instead.
             Err(_) => return encode(Coding::Gzip, head, rest, keep),
@@ -113,21 +113,21 @@ pub fn encode(
 
 enum Encoder {
     Gzip(flate2::write::GzEncoder<Vec<u8>>),
-    Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
+    Zstd(ZstdStream),
 }
 
 impl Encoder {
     fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
         match self {
             Encoder::Gzip(e) => e.write_all(chunk),
-            Encoder::Zstd(e) => e.write_all(chunk),
+            Encoder::Zstd(e) => e.write(chunk),
         }
     }
 
     fn output(&mut self) -> &mut Vec<u8> {
         match self {
             Encoder::Gzip(e) => e.get_mut(),
-            Encoder::Zstd(e) => e.get_mut(),
+            Encoder::Zstd(e) => e.output(),
         }
     }
 
@@ -225,6 +225,7 @@ mod tests {
                 }
             }
             Body::Full(bytes) => out.extend_from_slice(&bytes),
+            Body::Chunks(chunks) => chunks.iter().for_each(|c| out.extend_from_slice(c)),
             Body::Empty => {}
         }
         out

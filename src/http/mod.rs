@@ -12,6 +12,7 @@ mod head;
 mod limits;
 mod server;
 mod tls;
+mod zstd_stream;
 
 pub use server::{run, CardDavApp};
 pub(crate) use tls::read_pair;

@@ -243,8 +243,9 @@ impl CardDavApp {
         }
         // A card or a short answer costs microseconds: answered here, where a thread hop would
         // cost more than the work (GET is the request phones send most).
+        let body = dav::RequestBody::new(&state, head, body);
         if matches!(head.method.as_str(), "GET" | "HEAD" | "OPTIONS")
-            || dav::answers_from_one_resource(&state, head, resource.as_ref(), &identity, &body)
+            || dav::answers_here(&state, head, resource.as_ref(), &identity, &body)
         {
             return dav::handle(&state, head, resource.as_ref(), &identity, body);
         }
@@ -305,12 +306,8 @@ async fn write_reply(
         session.set_keepalive(None);
     }
     // Small streamed bodies are sent whole with a Content-Length; larger ones chunked.
-    let (mut first, mut rest) = split(body);
-    let large = rest.is_some()
-        || first
-            .as_ref()
-            .is_some_and(|b| b.len() >= encoding::MIN_BYTES);
-    if large && encoding::compressible(status, &headers) {
+    let mut body = Outgoing::of(body);
+    if body.large() && encoding::compressible(status, &headers) {
         headers.push(("Vary", "Accept-Encoding".into()));
         if let Some(coding) = head
             .accept_encoding
@@ -318,12 +315,13 @@ async fn write_reply(
             .and_then(encoding::negotiate)
         {
             headers.push(("Content-Encoding", coding.token().into()));
-            let (produced, producer) = match rest {
-                Some((second, producer)) => (vec![second], Some(producer)),
-                None => (Vec::new(), None),
+            let (produced, producer) = match body {
+                Outgoing::Known(chunks) => (chunks, None),
+                Outgoing::Streamed(first, second, producer) => {
+                    (vec![first, second], Some(producer))
+                }
             };
-            let produced = first.into_iter().chain(produced).collect();
-            (first, rest) = split(encoding::encode(coding, produced, producer, encodings));
+            body = Outgoing::of(encoding::encode(coding, produced, producer, encodings));
         }
     }
     let Ok(mut header) = ResponseHeader::build(status, Some(headers.len() + 3)) else {
@@ -334,16 +332,15 @@ async fn write_reply(
             return false;
         }
     }
-    let chunked = rest.is_some();
-    let ok = if chunked {
-        header.insert_header("Transfer-Encoding", "chunked").is_ok()
-    } else if status == 304 {
-        true
-    } else {
-        let len = first.as_ref().map_or(0, Bytes::len);
-        header
-            .insert_header("Content-Length", len.to_string())
-            .is_ok()
+    let ok = match &body {
+        Outgoing::Streamed(..) => header.insert_header("Transfer-Encoding", "chunked").is_ok(),
+        Outgoing::Known(_) if status == 304 => true,
+        Outgoing::Known(chunks) => {
+            let len: usize = chunks.iter().map(Bytes::len).sum();
+            header
+                .insert_header("Content-Length", len.to_string())
+                .is_ok()
+        }
     };
     if !ok
         || session
@@ -356,41 +353,64 @@ async fn write_reply(
     if head.method == "HEAD" {
         return !close;
     }
-    if let Some(first) = first {
-        *sent += first.len() as u64;
-        if session.write_response_body(first, !chunked).await.is_err() {
-            return false;
+    match body {
+        Outgoing::Known(chunks) => {
+            // Each piece goes to the connection as it is (a kept answer's pieces are large).
+            let last = chunks.len().saturating_sub(1);
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                *sent += chunk.len() as u64;
+                if session.write_response_body(chunk, i == last).await.is_err() {
+                    return false;
+                }
+            }
         }
-    }
-    if let Some((second, mut producer)) = rest.take() {
-        let mut next = Some(second);
-        while let Some(chunk) = next {
-            *sent += chunk.len() as u64;
-            if session.write_response_body(chunk, false).await.is_err() {
+        Outgoing::Streamed(first, second, mut producer) => {
+            let mut next = Some(first);
+            let mut after = Some(second);
+            while let Some(chunk) = next {
+                *sent += chunk.len() as u64;
+                if session.write_response_body(chunk, false).await.is_err() {
+                    return false;
+                }
+                next = after.take().or_else(|| producer.next_chunk());
+            }
+            if session.finish_body().await.is_err() {
                 return false;
             }
-            next = producer.next_chunk();
-        }
-        if session.finish_body().await.is_err() {
-            return false;
         }
     }
     !close
 }
 
-/// A body's second chunk and the producer of the rest.
-type Rest = (Bytes, Box<dyn dav::BodyProducer>);
+/// A body as it is sent: its length known up front (in memory, in pieces) or streamed.
+enum Outgoing {
+    Known(Vec<Bytes>),
+    /// The first two chunks (so a body of one chunk is never sent chunked) and the rest.
+    Streamed(Bytes, Bytes, Box<dyn dav::BodyProducer>),
+}
 
-/// A body's first chunk, and when there is more, its second with the rest.
-fn split(body: Body) -> (Option<Bytes>, Option<Rest>) {
-    match body {
-        Body::Empty => (None, None),
-        Body::Full(bytes) => (Some(bytes), None),
-        Body::Stream(mut producer) => {
-            let first = producer.next_chunk();
-            match producer.next_chunk() {
-                None => (first, None),
-                Some(second) => (first, Some((second, producer))),
+impl Outgoing {
+    fn of(body: Body) -> Outgoing {
+        match body {
+            Body::Empty => Outgoing::Known(Vec::new()),
+            Body::Full(bytes) => Outgoing::Known(vec![bytes]),
+            Body::Chunks(chunks) => Outgoing::Known(chunks.to_vec()),
+            Body::Stream(mut producer) => {
+                let first = producer.next_chunk();
+                match (first, producer.next_chunk()) {
+                    (Some(first), Some(second)) => Outgoing::Streamed(first, second, producer),
+                    (first, _) => Outgoing::Known(first.into_iter().collect()),
+                }
+            }
+        }
+    }
+
+    /// Whether compressing it may be worth it.
+    fn large(&self) -> bool {
+        match self {
+            Outgoing::Streamed(..) => true,
+            Outgoing::Known(chunks) => {
+                chunks.iter().map(Bytes::len).sum::<usize>() >= encoding::MIN_BYTES
             }
         }
     }

@@ -10,6 +10,13 @@ use crate::dav::xml::writer;
 
 const CHUNK: usize = 64 * 1024;
 
+/// Answers of up to this many items are written whole rather than streamed.
+const WHOLE_ITEMS: usize = 256;
+
+/// What one item's response is expected to take (a card with its `getetag`), so a whole
+/// answer's buffer is sized once instead of growing by copies.
+const ITEM_BYTES: usize = 1024;
+
 /// A multistatus being written: the responses known up front (a collection's own), then
 /// either the end ([`Multistatus::reply`]) or a stream of per-item responses
 /// ([`Multistatus::stream`]).
@@ -41,17 +48,23 @@ impl Multistatus {
     }
 
     /// A streamed 207: what was pushed, then `render`'s response for each of `items`, then
-    /// `end`.
-    pub fn stream<T, F>(self, items: Vec<T>, render: F, end: End) -> Reply
+    /// `end`. A few items (a multiget's batch) are written at once into one buffer, sent
+    /// whole with one write.
+    pub fn stream<T, F>(self, items: Vec<T>, mut render: F, end: End) -> Reply
     where
         T: Send + 'static,
         F: FnMut(T, &mut ResponseSink) + Send + 'static,
     {
-        let mut tail = String::new();
-        if let Some(truncated) = &end.truncated {
-            writer::response(&mut tail, truncated);
+        let tail = end.tail();
+        if items.len() <= WHOLE_ITEMS {
+            let mut out = self.out;
+            out.reserve(items.len() * ITEM_BYTES + tail.len());
+            for item in items {
+                render(item, &mut ResponseSink { out: &mut out });
+            }
+            out.push_str(&tail);
+            return Reply::new(207).body(XML_TYPE, out);
         }
-        writer::multistatus_close(&mut tail, end.sync_token.as_deref());
         let stream = MultistatusStream {
             head: Some(self.out),
             items: items.into_iter(),
@@ -70,6 +83,18 @@ pub struct End {
     pub truncated: Option<Response<'static>>,
     /// The collection's new `sync-token` (sync-collection).
     pub sync_token: Option<String>,
+}
+
+impl End {
+    /// The closing part of the multistatus.
+    fn tail(&self) -> String {
+        let mut tail = String::new();
+        if let Some(truncated) = &self.truncated {
+            writer::response(&mut tail, truncated);
+        }
+        writer::multistatus_close(&mut tail, self.sync_token.as_deref());
+        tail
+    }
 }
 
 /// Where a streamed item's response goes; only whole responses can be written to it.

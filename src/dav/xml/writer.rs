@@ -27,33 +27,55 @@ const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 /// well-formed whatever a source or a client put in.
 pub fn escape_into(out: &mut String, text: &str) {
     // Runs of bytes that need nothing are copied whole: a card (CRLF lines, a base64 photo)
-    // is mostly such runs. Only ASCII bytes and the lead byte 0xEF (of U+FFFE, U+FFFF) can
-    // start something to replace, so every stop is at a char boundary.
-    let mut run = 0;
-    for (i, &b) in text.as_bytes().iter().enumerate() {
-        let replacement = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\r' => "&#13;",
-            b'\t' | b'\n' => continue,
-            0..=0x1F | 0xEF => match text.get(i..).and_then(|rest| rest.chars().next()) {
-                Some(c) if !is_char(c) => "\u{FFFD}",
-                _ => continue,
+    // is mostly such runs, found by a table lookup per byte. Only ASCII bytes and the lead
+    // byte 0xEF (of U+FFFE, U+FFFF) can start something to replace, so every stop is at a
+    // char boundary.
+    let bytes = text.as_bytes();
+    let (mut run, mut from) = (0, 0);
+    while let Some(at) = bytes
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&b| STOPS[usize::from(b)]))
+        .map(|offset| from + offset)
+    {
+        let (replacement, len) = match bytes.get(at) {
+            Some(b'&') => ("&amp;", 1),
+            Some(b'<') => ("&lt;", 1),
+            Some(b'>') => ("&gt;", 1),
+            Some(b'"') => ("&quot;", 1),
+            Some(b'\r') => ("&#13;", 1),
+            _ => match text.get(at..).and_then(|rest| rest.chars().next()) {
+                Some(c) if !is_char(c) => ("\u{FFFD}", c.len_utf8()),
+                Some(c) => {
+                    from = at + c.len_utf8();
+                    continue;
+                }
+                None => break,
             },
-            _ => continue,
         };
-        out.push_str(text.get(run..i).unwrap_or_default());
+        out.push_str(text.get(run..at).unwrap_or_default());
         out.push_str(replacement);
-        // The replaced char's bytes (three for U+FFFE and U+FFFF).
-        run = i + text
-            .get(i..)
-            .and_then(|rest| rest.chars().next())
-            .map_or(1, char::len_utf8);
+        run = at + len;
+        from = run;
     }
     out.push_str(text.get(run..).unwrap_or_default());
 }
+
+/// The bytes [`escape_into`] stops at: markup, CR, the other control characters but tab and
+/// LF, and 0xEF.
+const STOPS: [bool; 256] = {
+    let mut stops = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        stops[b] = b != b'\t' as usize && b != b'\n' as usize;
+        b += 1;
+    }
+    stops[b'&' as usize] = true;
+    stops[b'<' as usize] = true;
+    stops[b'>' as usize] = true;
+    stops[b'"' as usize] = true;
+    stops[0xEF] = true;
+    stops
+};
 
 /// Formats straight into the output, escaped: numbers, dates and entity tags cost no
 /// intermediate `String`.
@@ -200,7 +222,11 @@ fn write_prop(out: &mut String, prop: &Prop) {
                 out.push_str("\"/>");
             }
         }
-        Value::Card(bytes) => escape_into(out, &String::from_utf8_lossy(bytes)),
+        // Cards are rendered as UTF-8: checked (fast for ASCII), not converted.
+        Value::Card(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => escape_into(out, text),
+            Err(_) => escape_into(out, &String::from_utf8_lossy(bytes)),
+        },
         // The property itself declared `P:` (see `write_name`).
         Value::PushTransports(key) => {
             out.push_str("<P:web-push><P:vapid-public-key type=\"p256ecdsa\">");
