@@ -9,25 +9,142 @@
 //! of text) is encoded from them each time it is sent instead of evicting the texts of most
 //! of a book with photos.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
 
 use crate::store::{Etag, Member};
 use crate::vcard::{self, VcardVersion};
 
+/// Independent parts of the cache, each behind its own lock, so worker threads rarely wait
+/// for each other; a card's part is chosen by its ETag.
+const SHARDS: usize = 32;
+
+/// Bytes counted per entry on top of its text: its slot (96) and its place in the index
+/// (~56 with the map's spare room).
+const ENTRY_OVERHEAD: u64 = 160;
+
 /// Rendered vCards by (ETag, version); shared by every request through `AppState::cards`.
+///
+/// A lookup is a lock and a hash probe: the general-purpose cache used before spent a tenth
+/// of a multiget's CPU on its own bookkeeping (epochs, a frequency sketch, read queues).
+/// Eviction is CLOCK (second chance): a card read since the hand last passed stays.
 pub struct RenderCache {
-    cache: moka::sync::Cache<(Etag, VcardVersion), Rendered>,
+    shards: [Mutex<Shard>; SHARDS],
+    /// Each shard's share of `[server] card_cache_bytes`.
+    shard_bytes: u64,
     lookups: AtomicU64,
     renders: AtomicU64,
 }
+
+type Key = (Etag, VcardVersion);
 
 /// A card's text without its photo, and where the photo's lines go.
 #[derive(Clone)]
 struct Rendered {
     text: Bytes,
     photo_at: Option<usize>,
+}
+
+impl Rendered {
+    fn weight(&self) -> u64 {
+        self.text.len() as u64 + ENTRY_OVERHEAD
+    }
+}
+
+struct Entry {
+    key: Key,
+    rendered: Rendered,
+    /// Read since the clock hand last passed it.
+    referenced: bool,
+}
+
+/// One part of the cache: its entries in clock order, and where each key is among them.
+#[derive(Default)]
+struct Shard {
+    index: HashMap<Key, usize, BuildHasherDefault<EtagHasher>>,
+    entries: Vec<Entry>,
+    hand: usize,
+    bytes: u64,
+}
+
+impl Shard {
+    fn get(&mut self, key: &Key) -> Option<Rendered> {
+        let at = *self.index.get(key)?;
+        let entry = self.entries.get_mut(at)?;
+        entry.referenced = true;
+        Some(entry.rendered.clone())
+    }
+
+    /// Keeps `rendered` under `key`, evicting until it fits `limit`; one larger than the
+    /// whole shard is not kept.
+    fn insert(&mut self, key: Key, rendered: Rendered, limit: u64) {
+        let weight = rendered.weight();
+        if weight > limit || self.index.contains_key(&key) {
+            return;
+        }
+        while self.bytes + weight > limit && self.evict_one() {}
+        self.index.insert(key, self.entries.len());
+        self.entries.push(Entry {
+            key,
+            rendered,
+            referenced: false,
+        });
+        self.bytes += weight;
+    }
+
+    /// Moves the hand to the first entry not read since its last pass and drops it; false
+    /// when the shard is empty.
+    fn evict_one(&mut self) -> bool {
+        loop {
+            if self.entries.is_empty() {
+                return false;
+            }
+            if self.hand >= self.entries.len() {
+                self.hand = 0;
+            }
+            let Some(entry) = self.entries.get_mut(self.hand) else {
+                return false;
+            };
+            if entry.referenced {
+                entry.referenced = false;
+                self.hand += 1;
+                continue;
+            }
+            let gone = self.entries.swap_remove(self.hand);
+            self.index.remove(&gone.key);
+            self.bytes = self.bytes.saturating_sub(gone.rendered.weight());
+            // The last entry moved into the freed place.
+            if let Some(moved) = self.entries.get(self.hand) {
+                self.index.insert(moved.key, self.hand);
+            }
+            return true;
+        }
+    }
+}
+
+/// ETags are hashes already (xxh3-128): their bits are the key's hash, mixed with the
+/// version's, instead of being hashed again.
+#[derive(Default)]
+struct EtagHasher(u64);
+
+impl Hasher for EtagHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= n as u64 ^ (n >> 64) as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// What the cache has done since the start, for `/metrics`.
@@ -42,28 +159,47 @@ pub struct CacheStats {
 impl RenderCache {
     pub fn new(max_bytes: u64) -> RenderCache {
         RenderCache {
-            cache: moka::sync::Cache::builder()
-                .max_capacity(max_bytes)
-                .weigher(|_, v: &Rendered| u32::try_from(v.text.len() + 64).unwrap_or(u32::MAX))
-                .build(),
+            shards: std::array::from_fn(|_| Mutex::default()),
+            shard_bytes: max_bytes / SHARDS as u64,
             lookups: AtomicU64::new(0),
             renders: AtomicU64::new(0),
         }
     }
 
+    fn shard(&self, etag: Etag) -> &Mutex<Shard> {
+        // The ETag's top bits: the hash map inside the shard uses the low ones.
+        &self.shards[(etag.0 >> 120) as usize % SHARDS]
+    }
+
     /// The member rendered in `version`, from the cache when possible.
     pub fn get(&self, member: &Member, version: VcardVersion) -> Bytes {
         self.lookups.fetch_add(1, Ordering::Relaxed);
-        let rendered = self.cache.get_with((member.etag, version), || {
-            self.renders.fetch_add(1, Ordering::Relaxed);
-            let card = vcard::render_without_photo(&member.contact(), version, member.revision);
-            Rendered {
-                // Copied to an exact-size buffer: the renderer's String is sized from a hint
-                // and `Bytes::from(String)` would keep all of it cached.
-                text: Bytes::copy_from_slice(card.text.as_bytes()),
-                photo_at: card.photo_at,
+        let key = (member.etag, version);
+        let shard = self.shard(member.etag);
+        let cached = shard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key);
+        let rendered = match cached {
+            Some(rendered) => rendered,
+            None => {
+                // Rendered outside the lock: a card rendered twice at once is kept once.
+                self.renders.fetch_add(1, Ordering::Relaxed);
+                let card = vcard::render_without_photo(&member.contact(), version, member.revision);
+                let rendered = Rendered {
+                    // Copied to an exact-size buffer: the renderer's String is sized from a
+                    // hint and `Bytes::from(String)` would keep all of it cached.
+                    text: Bytes::copy_from_slice(card.text.as_bytes()),
+                    photo_at: card.photo_at,
+                };
+                shard.lock().unwrap_or_else(PoisonError::into_inner).insert(
+                    key,
+                    rendered.clone(),
+                    self.shard_bytes,
+                );
+                rendered
             }
-        });
+        };
         let Some(at) = rendered.photo_at else {
             return rendered.text;
         };
@@ -82,11 +218,17 @@ impl RenderCache {
     pub fn stats(&self) -> CacheStats {
         let lookups = self.lookups.load(Ordering::Relaxed);
         let misses = self.renders.load(Ordering::Relaxed);
+        let (mut bytes, mut entries) = (0, 0);
+        for shard in self.shards.iter() {
+            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            bytes += shard.bytes;
+            entries += shard.entries.len() as u64;
+        }
         CacheStats {
             hits: lookups.saturating_sub(misses),
             misses,
-            bytes: self.cache.weighted_size(),
-            entries: self.cache.entry_count(),
+            bytes,
+            entries,
         }
     }
 }
@@ -107,6 +249,46 @@ mod tests {
                 data: (0..(i * 37 % 5000)).map(|b| (b * 7 + i) as u8).collect(),
             }),
             ..Contact::default()
+        }
+    }
+
+    /// Over its bytes the cache evicts, keeps a card read all along, and every card read
+    /// back is the renderer's.
+    #[test]
+    fn stays_within_its_bytes_and_keeps_what_is_read() {
+        let limit = SHARDS as u64 * 4096;
+        let cache = RenderCache::new(limit);
+        let members: Vec<Member> = (0..3000)
+            .map(|i| {
+                Member::new(Contact {
+                    uid: format!("u{i}"),
+                    formatted_name: format!("Person {i}"),
+                    ..Contact::default()
+                })
+            })
+            .collect();
+        let hot = &members[0];
+        for member in &members {
+            cache.get(hot, VcardVersion::V3);
+            cache.get(member, VcardVersion::V3);
+        }
+        let stats = cache.stats();
+        assert!(stats.bytes <= limit, "{} bytes kept", stats.bytes);
+        assert!(
+            stats.entries > 100 && stats.entries < 3000,
+            "{}",
+            stats.entries
+        );
+        cache.get(hot, VcardVersion::V3);
+        assert_eq!(
+            cache.stats().misses,
+            stats.misses,
+            "the card read all along stayed"
+        );
+        for member in members.iter().step_by(97) {
+            let expected = vcard::render_revised(&member.contact(), VcardVersion::V3, 0);
+            let card = cache.get(member, VcardVersion::V3);
+            assert_eq!(std::str::from_utf8(&card).ok(), Some(expected.as_str()));
         }
     }
 

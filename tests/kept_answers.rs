@@ -60,13 +60,24 @@ fn a_first_sync_lists_the_state_it_names() {
     };
     let token = server.token();
     let before = first_sync(&server, false);
-    assert_eq!(first_sync(&server, false), before, "the kept copy says the same");
+    assert_eq!(
+        first_sync(&server, false),
+        before,
+        "the kept copy says the same"
+    );
     let (hrefs, _, listed) = delta(&server, "");
     assert_eq!((hrefs.len(), listed.as_str()), (30, token.as_str()));
-    assert_eq!(delta(&server, &token).0.len(), 0, "its token is the state's");
+    assert_eq!(
+        delta(&server, &token).0.len(),
+        0,
+        "its token is the state's"
+    );
     let with_data = first_sync(&server, true);
     assert_eq!(with_data.matches("<C:address-data>").count(), 30);
-    assert!(!before.contains("address-data"), "each question has its own answer");
+    assert!(
+        !before.contains("address-data"),
+        "each question has its own answer"
+    );
 
     let mut changed = rows.clone();
     changed[3] = changed[3].replace("Person3", "Renamed3");
@@ -79,5 +90,7 @@ fn a_first_sync_lists_the_state_it_names() {
     server.login_as("bob", "hunter2");
     let (bob, _, _) = delta(&server, "");
     assert_eq!(bob.len(), 29);
-    assert!(bob.iter().all(|h| h.starts_with("/addressbooks/bob/staff/")));
+    assert!(bob
+        .iter()
+        .all(|h| h.starts_with("/addressbooks/bob/staff/")));
 }
