@@ -526,6 +526,15 @@ impl Stats {
     }
 }
 
+/// The measurements that were made, under their names.
+fn put_stats(out: &mut Value, named: &[(&str, &Option<Stats>)]) {
+    for (name, stats) in named {
+        if let Some(stats) = stats {
+            out[*name] = stats.json();
+        }
+    }
+}
+
 /// The round with the median request rate.
 fn median(mut rounds: Vec<Stats>) -> Option<Stats> {
     rounds.sort_by(|a, b| a.rps().total_cmp(&b.rps()));
@@ -538,42 +547,27 @@ fn round(v: f64, places: i32) -> f64 {
     (v * f).round() / f
 }
 
-/// `conns` connections sending `req` back to back for `secs`; `expect` is the status every
-/// reply should have. With `fresh`, every request goes on a new connection (as a phone's poll
-/// every few minutes does), closed with a reset so the client leaves no TIME_WAIT sockets.
-/// Replies slower than `timeout` count as timeouts.
-fn load_with(
-    port: u16,
-    server_pid: Option<u32>,
-    conns: usize,
-    secs: f64,
-    req: &[u8],
-    expect: u16,
-    fresh: bool,
-    timeout: Duration,
-) -> Stats {
+/// `conns` connections to `server` sending `req` back to back for `secs`; `expect` is the
+/// status every reply should have. With `fresh`, every request goes on a new connection (as a
+/// phone's poll every few minutes does), closed with a reset so the client leaves no TIME_WAIT
+/// sockets. Replies slower than the server's timeout count as timeouts.
+fn load_with(server: &Dav, conns: usize, secs: f64, req: &[u8], expect: u16, fresh: bool) -> Stats {
+    let pid = server.pid.to_string();
     let (run, (cpu_before, client_before)) = load::run(
         conns,
         secs,
         fresh,
         || {
-            let conn = Conn::open_with(port, timeout)?;
+            let conn = Conn::open_with(server.port, server.timeout)?;
             Ok(if fresh { conn.resetting() } else { conn })
         },
         |conn| {
             conn.send(req, false)
                 .map(|r| (r.status == expect).then_some(r.len))
         },
-        || {
-            (
-                server_pid.map(|p| cpu_secs(&p.to_string())),
-                cpu_secs("self"),
-            )
-        },
+        || (cpu_secs(&pid), cpu_secs("self")),
     );
-    let server_cpu = server_pid.map_or(0.0, |p| {
-        cpu_secs(&p.to_string()) - cpu_before.unwrap_or(0.0)
-    });
+    let server_cpu = cpu_secs(&pid) - cpu_before;
     let client_cpu = cpu_secs("self") - client_before;
     let requests = run.latencies_us.len();
     Stats {
@@ -590,24 +584,8 @@ fn load_with(
     }
 }
 
-fn load(
-    port: u16,
-    server_pid: Option<u32>,
-    conns: usize,
-    secs: f64,
-    req: &[u8],
-    expect: u16,
-) -> Stats {
-    load_with(
-        port,
-        server_pid,
-        conns,
-        secs,
-        req,
-        expect,
-        false,
-        Duration::from_secs(120),
-    )
+fn load(server: &Dav, conns: usize, secs: f64, req: &[u8], expect: u16) -> Stats {
+    load_with(server, conns, secs, req, expect, false)
 }
 
 /// Prints one measurement's line and hands it on.
@@ -645,7 +623,7 @@ struct InitialSync {
     hrefs: Vec<String>,
 }
 
-/// A CardDAV server under measurement: cardbridge or a peer.
+/// A server under measurement: cardbridge, a peer, or nginx.
 struct Dav<'a> {
     port: u16,
     pid: u32,
@@ -857,16 +835,15 @@ impl PeerRow {
             "initial_sync_first_s": sync(&self.sync_first),
             "initial_sync_again_s": sync(&self.sync_again),
         });
-        for (name, stats) in [
-            ("get", &self.get),
-            ("no_change_poll", &self.poll),
-            ("propfind_depth1_getetag", &self.propfind),
-            ("query_text_match", &self.query),
-        ] {
-            if let Some(stats) = stats {
-                out[name] = stats.json();
-            }
-        }
+        put_stats(
+            &mut out,
+            &[
+                ("get", &self.get),
+                ("no_change_poll", &self.poll),
+                ("propfind_depth1_getetag", &self.propfind),
+                ("query_text_match", &self.query),
+            ],
+        );
         for (name, ratio) in self.ratios(cb) {
             out["cardbridge_ratio"][name] = json!(ratio.map(|r| round(r, 2)));
         }
@@ -951,16 +928,7 @@ fn measure_peer(
         card_path.rsplit('/').next().unwrap_or(card_path)
     );
     let run = |label: &str, req: Vec<u8>, expect: u16| {
-        let stats = load_with(
-            peer.port,
-            Some(pid),
-            knobs.conns,
-            knobs.peers_secs,
-            &req,
-            expect,
-            false,
-            knobs.peers_timeout,
-        );
+        let stats = load(&dav, knobs.conns, knobs.peers_secs, &req, expect);
         Some(measure(&format!("{name} {label}"), stats))
     };
     if knobs.runs("get") {
@@ -1163,22 +1131,22 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
     let (mut gets, mut nginx_gets, mut polls) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=knobs.rounds {
         if knobs.runs("get") {
-            let stats = load(port, Some(pid), conns, secs, &get_req, 200);
+            let stats = load(&dav, conns, secs, &get_req, 200);
             gets.push(measure(&format!("GET one card [{round}]"), stats));
         }
         if let Some(nginx) = &nginx {
-            let stats = load(
-                nginx.port,
-                Some(nginx.child.id()),
-                conns,
-                secs,
-                &nginx_req,
-                200,
-            );
+            let target = Dav {
+                port: nginx.port,
+                pid: nginx.child.id(),
+                book: "/",
+                headers: &[],
+                timeout: dav.timeout,
+            };
+            let stats = load(&target, conns, secs, &nginx_req, 200);
             nginx_gets.push(measure(&format!("nginx GET, same bytes [{round}]"), stats));
         }
         if knobs.runs("poll") {
-            let stats = load(port, Some(pid), conns, secs, &poll_req, 207);
+            let stats = load(&dav, conns, secs, &poll_req, 207);
             polls.push(measure(&format!("no-change poll [{round}]"), stats));
         }
     }
@@ -1209,7 +1177,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         out["propfind_depth1_again_s"] = json!(round(again_s, 4));
         row.propfind = Some(measure(
             "PROPFIND Depth 1 getetag",
-            load(port, Some(pid), conns, secs, &req, 207),
+            load(&dav, conns, secs, &req, 207),
         ));
         for coding in ["gzip", "zstd"] {
             let coded = request(
@@ -1220,7 +1188,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             );
             let stats = measure(
                 &format!("PROPFIND Depth 1 getetag, {coding}"),
-                load(port, Some(pid), conns, secs, &coded, 207),
+                load(&dav, conns, secs, &coded, 207),
             );
             out[format!("propfind_depth1_getetag_{coding}")] = stats.json();
         }
@@ -1262,7 +1230,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         out["query_first_s"] = json!(round(first_s, 4));
         row.query = Some(measure(
             "query FN contains Given12",
-            load(port, Some(pid), conns, secs, &req, 207),
+            load(&dav, conns, secs, &req, 207),
         ));
     }
     // Memory after the workloads above; the connection probes below would add their own.
@@ -1273,16 +1241,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         row.rss_after_mb, row.peak_mb
     );
     if knobs.runs("poll") {
-        let stats = load_with(
-            port,
-            Some(pid),
-            conns,
-            secs,
-            &poll_req,
-            207,
-            true,
-            Duration::from_secs(120),
-        );
+        let stats = load_with(&dav, conns, secs, &poll_req, 207, true);
         row.poll_connect = Some(measure("no-change poll, new connection", stats));
         row.idle_conn_kib = Some(idle_connection_kib(port, pid, 1000, &poll_req));
         println!(
@@ -1291,18 +1250,17 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         );
         out["idle_connection_kib"] = json!(row.idle_conn_kib.map(|k| round(k, 1)));
     }
-    for (name, stats) in [
-        ("get", &row.get),
-        ("nginx_get", &row.nginx_get),
-        ("no_change_poll", &row.poll),
-        ("no_change_poll_new_connection", &row.poll_connect),
-        ("propfind_depth1_getetag", &row.propfind),
-        ("query_text_match", &row.query),
-    ] {
-        if let Some(stats) = stats {
-            out[name] = stats.json();
-        }
-    }
+    put_stats(
+        &mut out,
+        &[
+            ("get", &row.get),
+            ("nginx_get", &row.nginx_get),
+            ("no_change_poll", &row.poll),
+            ("no_change_poll_new_connection", &row.poll_connect),
+            ("propfind_depth1_getetag", &row.propfind),
+            ("query_text_match", &row.query),
+        ],
+    );
 
     // The exact card bytes, for the peers to serve.
     let cards = if knobs.peers.is_empty() {
