@@ -1344,6 +1344,7 @@ fn thousands(v: f64) -> String {
 fn rate_cell(stats: &Option<Stats>) -> String {
     match stats {
         Some(s) if s.requests == 0 && s.timeouts > 0 => "timeout".into(),
+        Some(s) if s.rps() < 10.0 => format!("{:.1}/s", s.rps()),
         Some(s) => format!("{}/s", thousands(s.rps())),
         None => "-".into(),
     }
