@@ -131,25 +131,23 @@ impl Peer {
                 .stderr(log.try_clone()?)
                 .spawn()
         };
-        let mut load_s = 0.0;
-        if peer.kind == Kind::Xandikos {
-            // The first start creates the git-backed address book; the cards are then
-            // committed into it as an administrator would, and the server started again.
-            let child = spawn().map_err(|e| e.to_string())?;
-            Peer::new(peer, child, port, &book, &headers, None, 0.0).wait_ready(&root)?;
-            let began = Instant::now();
-            xandikos_import(&root.join("store/user/contacts/addressbook"), cards)?;
-            load_s = began.elapsed().as_secs_f64();
-            let started = Instant::now();
-            let child = spawn().map_err(|e| e.to_string())?;
-            let mut peer = Peer::new(peer, child, port, &book, &headers, Some(dir), load_s);
-            peer.wait_ready(&root)?;
-            peer.ready_s = started.elapsed().as_secs_f64();
-            return Ok(peer);
-        }
-        let began = Instant::now();
-        radicale_import(&root, cards)?;
-        load_s += began.elapsed().as_secs_f64();
+        let began = match peer.kind {
+            Kind::Radicale => {
+                let began = Instant::now();
+                radicale_import(&root, cards)?;
+                began
+            }
+            Kind::Xandikos => {
+                // The first start creates the git-backed address book; the cards are then
+                // committed into it as an administrator would, and the server started again.
+                let child = spawn().map_err(|e| e.to_string())?;
+                Peer::new(peer, child, port, &book, &headers, None, 0.0).wait_ready(&root)?;
+                let began = Instant::now();
+                xandikos_import(&root.join("store/user/contacts/addressbook"), cards)?;
+                began
+            }
+        };
+        let load_s = began.elapsed().as_secs_f64();
         let started = Instant::now();
         let child = spawn().map_err(|e| e.to_string())?;
         let mut peer = Peer::new(peer, child, port, &book, &headers, Some(dir), load_s);
