@@ -8,7 +8,10 @@
 //! (what a phone polling every few minutes costs) and the server memory per idle keep-alive
 //! connection; finally a restart on the persisted state (time to the first PROPFIND answering
 //! the same sync-token). When nginx is installed, the same card bytes are served as a static
-//! file and GET is measured against it in the same run.
+//! file and GET is measured against it in the same run. When Radicale and Xandikos are
+//! installed (`pip install radicale xandikos`, or `scripts/setup.sh bench`), each serves the
+//! same card bytes (see shared/peers.rs for how they are loaded and configured) and the
+//! CardDAV workloads are measured on it too; the table gives cardbridge ÷ peer.
 //!
 //! `cargo bench --bench http_load`. Knobs (environment):
 //!   HTTP_LOAD_SIZES=1000,10000,100000   contacts per run
@@ -19,19 +22,32 @@
 //!   HTTP_LOAD_NGINX=0                   skip nginx even when installed
 //!   HTTP_LOAD_ONLY=get,poll,sync,propfind,query,compressed   run only these workloads
 //!   HTTP_LOAD_JSON=path                 JSON output (default target/http_load.json)
+//!   HTTP_LOAD_PEERS=0                   skip Radicale and Xandikos even when installed
+//!   HTTP_LOAD_PEERS_MAX=100000          the largest size the peers run at
+//!   HTTP_LOAD_PEERS_SECS=2              seconds per peer measurement
+//!   HTTP_LOAD_PEERS_TIMEOUT=30          seconds a peer's reply may take ("timeout" after)
+//!   HTTP_LOAD_PEERS_SYNC_MAX=300        seconds a peer's initial sync may take
+//!
+//! cardbridge runs without its request log (`CARDBRIDGE_LOG=info,cardbridge::access=off`), as
+//! nginx and the peers do, unless `CARDBRIDGE_LOG` is set.
 //!
 //! Load threads share the machine's cores with the server (and with nginx): the figures are
 //! for both on one box, which is what the ratios in §7 compare.
 
+#[path = "shared/client.rs"]
+mod client;
+#[path = "shared/load.rs"]
+mod load;
+#[path = "shared/peers.rs"]
+mod peers;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use client::{request, Conn, Reply};
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 use support::procfs::proc_kib;
 use support::{free_port, multiget_body, propfind_body, query_body, sync_body};
@@ -39,6 +55,10 @@ use support::{free_port, multiget_body, propfind_body, query_body, sync_body};
 use serde_json::{json, Value};
 
 const BOOK: &str = "/addressbooks/anonymous/directory/";
+/// Above this many cards the full syncs are run fewer times (warm once, no compressed ones).
+const LARGE: usize = 100_000;
+/// The addressbook-query workload's filter.
+const QUERY_FILTER: &str = r#"<C:filter><C:prop-filter name="FN"><C:text-match match-type="contains">Given12</C:text-match></C:prop-filter></C:filter>"#;
 
 // ---------------------------------------------------------------------------------------------
 // Knobs
@@ -52,6 +72,16 @@ struct Knobs {
     only: Option<Vec<String>>,
     rounds: usize,
     json: PathBuf,
+    /// Radicale and Xandikos, where installed (none with HTTP_LOAD_PEERS=0).
+    peers: Vec<peers::Installed>,
+    /// The largest size the peers are run at.
+    peers_max: usize,
+    /// Seconds per peer measurement.
+    peers_secs: f64,
+    /// The longest a peer's reply may take before it counts as a timeout.
+    peers_timeout: Duration,
+    /// The longest a peer's initial sync may take.
+    peers_sync_max: Duration,
 }
 
 impl Knobs {
@@ -72,9 +102,24 @@ impl Knobs {
                 .map(PathBuf::from)
                 .find(|p| p.exists())
         };
+        let secs =
+            |name: &str, default: f64| var(name).map_or(default, |v| v.parse::<f64>().expect(name));
+        let peers = if var("HTTP_LOAD_PEERS").as_deref() == Some("0") {
+            println!("peers: HTTP_LOAD_PEERS=0; not compared");
+            Vec::new()
+        } else {
+            peers::detect()
+        };
         Knobs {
             sizes,
-            secs: var("HTTP_LOAD_SECS").map_or(3.0, |v| v.parse().expect("HTTP_LOAD_SECS")),
+            peers,
+            peers_max: var("HTTP_LOAD_PEERS_MAX").map_or(100_000, |v| {
+                v.replace('_', "").parse().expect("HTTP_LOAD_PEERS_MAX")
+            }),
+            peers_secs: secs("HTTP_LOAD_PEERS_SECS", 2.0),
+            peers_timeout: Duration::from_secs_f64(secs("HTTP_LOAD_PEERS_TIMEOUT", 30.0)),
+            peers_sync_max: Duration::from_secs_f64(secs("HTTP_LOAD_PEERS_SYNC_MAX", 300.0)),
+            secs: secs("HTTP_LOAD_SECS", 3.0),
             conns: var("HTTP_LOAD_CONNS").map_or(16, |v| v.parse().expect("HTTP_LOAD_CONNS")),
             photos: var("HTTP_LOAD_PHOTOS").is_some_and(|v| v != "0"),
             nginx,
@@ -97,26 +142,29 @@ impl Knobs {
 // ---------------------------------------------------------------------------------------------
 // Generated contacts
 
-/// A Google Contacts CSV export with an `ID` key column (stable uids, names `c000042.vcf`).
-fn google_csv(n: usize) -> String {
-    let mut out = String::from(
-        "ID,First Name,Last Name,Organization Name,Organization Title,Organization Department,\
+/// A Google Contacts CSV export with an `ID` key column (stable uids, names `c000042.vcf`),
+/// written as it is generated (270 MB at a million contacts).
+fn write_google_csv(path: &Path, n: usize) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut out = io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(
+        b"ID,First Name,Last Name,Organization Name,Organization Title,Organization Department,\
          E-mail 1 - Label,E-mail 1 - Value,Phone 1 - Label,Phone 1 - Value,Phone 2 - Label,\
          Phone 2 - Value,Address 1 - Label,Address 1 - Street,Address 1 - City,\
          Address 1 - Postal Code,Address 1 - Country\n",
-    );
+    )?;
     for i in 0..n {
         let (x, p) = (200 + i / 10_000, i % 10_000);
-        let _ = writeln!(
+        writeln!(
             out,
             "c{i:06},Given{i},Family{f},Example Corp,Engineer,Department {d},* Work,\
              user{i}@example.com,Work,+1 650 {x} {p:04},Mobile,+1 408 {x} {p:04},Work,\
              {i} Example Street,Mountain View,94043,US",
             f = i % 977,
             d = i % 40,
-        );
+        )?;
     }
-    out
+    out.flush()
 }
 
 /// The same people as an ActiveSync Sync export, each with `photo` (CSV has no photos).
@@ -391,156 +439,47 @@ impl Drop for Nginx {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A compact HTTP/1.1 keep-alive client
-
-fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
-    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    for (name, value) in headers {
-        let _ = write!(out, "{name}: {value}\r\n");
-    }
-    if !body.is_empty() {
-        out.push_str("Content-Type: application/xml; charset=utf-8\r\n");
-    }
-    let _ = write!(out, "Content-Length: {}\r\n\r\n{body}", body.len());
-    out.into_bytes()
-}
-
-struct Reply {
-    status: u16,
-    /// `Content-Encoding`, when the body is coded.
-    coding: Option<String>,
-    body: Vec<u8>,
-    /// Body bytes received (kept or not).
-    len: usize,
-}
-
-struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-    line: String,
-}
-
-impl Conn {
-    fn open(port: u16) -> io::Result<Conn> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-        Ok(Conn {
-            reader: BufReader::with_capacity(64 * 1024, stream.try_clone()?),
-            writer: stream,
-            line: String::new(),
-        })
-    }
-
-    /// Closes with a reset (SO_LINGER 0): no TIME_WAIT socket per connection.
-    fn resetting(self) -> Conn {
-        use std::os::fd::AsRawFd;
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        #[allow(unsafe_code)]
-        // SAFETY: a valid socket and a correctly sized option value.
-        unsafe {
-            libc::setsockopt(
-                self.writer.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&linger as *const libc::linger).cast(),
-                std::mem::size_of::<libc::linger>() as libc::socklen_t,
-            )
-        };
-        self
-    }
-
-    fn read_line(&mut self) -> io::Result<&str> {
-        self.line.clear();
-        if self.reader.read_line(&mut self.line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        Ok(self.line.trim_end())
-    }
-
-    /// Sends a prepared request and reads the response; the body is kept when `keep`.
-    fn send(&mut self, req: &[u8], keep: bool) -> io::Result<Reply> {
-        self.writer.write_all(req)?;
-        let status = self
-            .read_line()?
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or(io::ErrorKind::InvalidData)?;
-        let (mut length, mut chunked, mut coding) = (None, false, None);
-        loop {
-            let line = self.read_line()?;
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').ok_or(io::ErrorKind::InvalidData)?;
-            if name.eq_ignore_ascii_case("content-encoding") {
-                coding = Some(value.trim().to_string());
-            } else if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.trim().eq_ignore_ascii_case("chunked");
-            }
-        }
-        let mut reply = Reply {
-            status,
-            coding,
-            body: Vec::new(),
-            len: 0,
-        };
-        if status == 304 || status == 204 {
-            return Ok(reply);
-        }
-        if chunked {
-            loop {
-                let size = usize::from_str_radix(self.read_line()?, 16)
-                    .map_err(|_| io::ErrorKind::InvalidData)?;
-                self.body(size, keep, &mut reply)?;
-                self.read_line()?;
-                if size == 0 {
-                    break;
-                }
-            }
-        } else {
-            self.body(length.unwrap_or(0), keep, &mut reply)?;
-        }
-        Ok(reply)
-    }
-
-    fn body(&mut self, len: usize, keep: bool, reply: &mut Reply) -> io::Result<()> {
-        reply.len += len;
-        let mut part = (&mut self.reader).take(len as u64);
-        let read = if keep {
-            part.read_to_end(&mut reply.body)?
-        } else {
-            io::copy(&mut part, &mut io::sink())? as usize
-        };
-        if read == len {
-            Ok(())
-        } else {
-            Err(io::ErrorKind::UnexpectedEof.into())
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Reading answers
 
 /// The body as sent before its content coding.
-fn decoded(reply: &Reply) -> Vec<u8> {
-    support::http::decode(reply.coding.as_deref(), &reply.body)
+fn decoded(reply: Reply) -> Vec<u8> {
+    match reply.coding {
+        None => reply.body,
+        Some(coding) => support::http::decode(Some(&coding), &reply.body),
+    }
 }
 
-/// Text of every `<{tag}>…</{tag}>` in a body.
-fn elements<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    body.split(open.as_str())
-        .skip(1)
-        .filter_map(|rest| rest.split_once(close.as_str()).map(|(text, _)| text))
-        .collect()
+/// Text of every element named `local` in a body, with any namespace prefix (`<D:href>`,
+/// `<href>`, `<ns0:href>`); one pass over the body, however large.
+fn elements<'a>(body: &'a str, local: &str) -> Vec<&'a str> {
+    let close = format!("{local}>");
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = body.get(from..).and_then(|rest| rest.find(&close)) {
+        let name_end = from + at;
+        let text_start = name_end + close.len();
+        from = text_start;
+        // The tag's start: `<` directly, or `<prefix:`.
+        let before = body.get(..name_end).unwrap_or("");
+        let opening = match before.strip_suffix('<') {
+            Some(_) => true,
+            None => before.strip_suffix(':').is_some_and(|head| {
+                head.rfind('<').is_some_and(|lt| {
+                    head.get(lt + 1..)
+                        .is_some_and(|prefix| prefix.bytes().all(|b| b.is_ascii_alphanumeric()))
+                })
+            }),
+        };
+        if !opening {
+            continue;
+        }
+        let rest = body.get(text_start..).unwrap_or("");
+        if let Some(end) = rest.find("</") {
+            found.push(rest.get(..end).unwrap_or(""));
+            from = text_start + end;
+        }
+    }
+    found
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -551,6 +490,8 @@ fn elements<'a>(body: &'a str, tag: &str) -> Vec<&'a str> {
 struct Stats {
     requests: usize,
     errors: usize,
+    /// Requests unanswered within the per-request timeout.
+    timeouts: usize,
     secs: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -572,6 +513,7 @@ impl Stats {
         json!({
             "requests": self.requests,
             "errors": self.errors,
+            "timeouts": self.timeouts,
             "seconds": round(self.secs, 3),
             "req_per_s": round(self.rps(), 1),
             "p50_ms": round(self.p50_ms, 3),
@@ -581,6 +523,15 @@ impl Stats {
             "server_cores": round(self.server_cores, 2),
             "client_cores": round(self.client_cores, 2),
         })
+    }
+}
+
+/// The measurements that were made, under their names.
+fn put_stats(out: &mut Value, named: &[(&str, &Option<Stats>)]) {
+    for (name, stats) in named {
+        if let Some(stats) = stats {
+            out[*name] = stats.json();
+        }
     }
 }
 
@@ -596,109 +547,68 @@ fn round(v: f64, places: i32) -> f64 {
     (v * f).round() / f
 }
 
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i] as f64 / 1000.0
-}
-
-/// `conns` connections sending `req` back to back for `secs` (each finishes the request it is
-/// in); `expect` is the status every reply should have.
-/// With `fresh`, every request goes on a new connection (as a phone's poll every few
-/// minutes does), closed with a reset so the client leaves no TIME_WAIT sockets behind.
-fn load(
-    port: u16,
-    server_pid: Option<u32>,
-    conns: usize,
-    secs: f64,
-    req: &[u8],
-    expect: u16,
-) -> Stats {
-    load_with(port, server_pid, conns, secs, req, expect, false)
-}
-
-fn load_with(
-    port: u16,
-    server_pid: Option<u32>,
-    conns: usize,
-    secs: f64,
-    req: &[u8],
-    expect: u16,
-    fresh: bool,
-) -> Stats {
-    let req = Arc::new(req.to_vec());
-    let start = Arc::new(Barrier::new(conns + 1));
-    let threads: Vec<_> = (0..conns)
-        .map(|_| {
-            let (req, start) = (Arc::clone(&req), Arc::clone(&start));
-            std::thread::spawn(move || {
-                let mut conn = Conn::open(port).expect("connect");
-                // One request before the clock starts: connection set up, caches warm.
-                let _ = conn.send(&req, false);
-                start.wait();
-                let began = Instant::now();
-                let deadline = began + Duration::from_secs_f64(secs);
-                let (mut latencies, mut errors, mut bytes) = (Vec::new(), 0usize, 0usize);
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    if fresh {
-                        match Conn::open(port) {
-                            Ok(c) => conn = c.resetting(),
-                            Err(_) => break,
-                        }
-                    }
-                    match conn.send(&req, false) {
-                        Ok(r) if r.status == expect => {
-                            latencies.push(t.elapsed().as_micros() as u32);
-                            bytes += r.len;
-                        }
-                        Ok(_) => errors += 1,
-                        Err(_) => {
-                            errors += 1;
-                            match Conn::open(port) {
-                                Ok(c) => conn = c,
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                }
-                (latencies, errors, bytes, began.elapsed())
-            })
-        })
-        .collect();
-    start.wait();
-    let cpu_before = server_pid.map(|p| cpu_secs(&p.to_string()));
-    let client_before = cpu_secs("self");
-    let began = Instant::now();
-    let (mut all, mut errors, mut bytes) = (Vec::new(), 0, 0);
-    let mut longest = Duration::ZERO;
-    for t in threads {
-        let (latencies, e, b, elapsed) = t.join().expect("load thread");
-        all.extend(latencies);
-        errors += e;
-        bytes += b;
-        longest = longest.max(elapsed);
-    }
-    let wall = began.elapsed().as_secs_f64();
-    let server_cpu = server_pid.map_or(0.0, |p| {
-        cpu_secs(&p.to_string()) - cpu_before.unwrap_or(0.0)
-    });
+/// `conns` connections to `server` sending `req` back to back for `secs`; `expect` is the
+/// status every reply should have. With `fresh`, every request goes on a new connection (as a
+/// phone's poll every few minutes does), closed with a reset so the client leaves no TIME_WAIT
+/// sockets. Replies slower than the server's timeout count as timeouts.
+fn load_with(server: &Dav, conns: usize, secs: f64, req: &[u8], expect: u16, fresh: bool) -> Stats {
+    let pid = server.pid.to_string();
+    let (run, (cpu_before, client_before)) = load::run(
+        conns,
+        secs,
+        fresh,
+        || {
+            let conn = Conn::open_with(server.port, server.timeout)?;
+            Ok(if fresh { conn.resetting() } else { conn })
+        },
+        |conn| {
+            conn.send(req, false)
+                .map(|r| (r.status == expect).then_some(r.len))
+        },
+        || (cpu_secs(&pid), cpu_secs("self")),
+    );
+    let server_cpu = cpu_secs(&pid) - cpu_before;
     let client_cpu = cpu_secs("self") - client_before;
-    all.sort_unstable();
-    let requests = all.len();
+    let requests = run.latencies_us.len();
     Stats {
         requests,
-        errors,
-        secs: longest.as_secs_f64(),
-        p50_ms: percentile(&all, 0.50),
-        p99_ms: percentile(&all, 0.99),
-        bytes_per_reply: bytes as f64 / requests.max(1) as f64,
+        errors: run.errors,
+        timeouts: run.timeouts,
+        secs: run.secs,
+        p50_ms: run.percentile_ms(0.50),
+        p99_ms: run.percentile_ms(0.99),
+        bytes_per_reply: run.bytes as f64 / requests.max(1) as f64,
         server_cpu_ms_per_req: server_cpu * 1000.0 / requests.max(1) as f64,
-        server_cores: server_cpu / wall,
-        client_cores: client_cpu / wall,
+        server_cores: server_cpu / run.wall.max(1e-9),
+        client_cores: client_cpu / run.wall.max(1e-9),
     }
+}
+
+fn load(server: &Dav, conns: usize, secs: f64, req: &[u8], expect: u16) -> Stats {
+    load_with(server, conns, secs, req, expect, false)
+}
+
+/// Prints one measurement's line and hands it on.
+fn measure(label: &str, stats: Stats) -> Stats {
+    let mut trouble = String::new();
+    if stats.errors > 0 {
+        trouble += &format!("  ({} ERRORS)", stats.errors);
+    }
+    if stats.timeouts > 0 {
+        trouble += &format!("  ({} TIMEOUTS)", stats.timeouts);
+    }
+    println!(
+        "{label:<30} {:>9.0} req/s  p50 {:>8.3} ms  p99 {:>8.3} ms  {:>9.0} B/reply  \
+         server {:.2} cores, {:.3} ms CPU/req; load threads {:.2} cores{trouble}",
+        stats.rps(),
+        stats.p50_ms,
+        stats.p99_ms,
+        stats.bytes_per_reply,
+        stats.server_cores,
+        stats.server_cpu_ms_per_req,
+        stats.client_cores,
+    );
+    stats
 }
 
 /// What a client's first sync costs: sync-collection with an empty token, then
@@ -713,56 +623,93 @@ struct InitialSync {
     hrefs: Vec<String>,
 }
 
+/// A server under measurement: cardbridge, a peer, or nginx.
+struct Dav<'a> {
+    port: u16,
+    pid: u32,
+    book: &'a str,
+    /// Sent with every request (a peer's user name).
+    headers: &'a [(&'a str, &'a str)],
+    /// The longest a reply may take under load.
+    timeout: Duration,
+}
+
+impl Dav<'_> {
+    fn request(&self, method: &str, path: &str, extra: &[(&str, &str)], body: &str) -> Vec<u8> {
+        let headers: Vec<(&str, &str)> = self.headers.iter().chain(extra).copied().collect();
+        request(method, path, &headers, body)
+    }
+}
+
 /// With `coding`, the client asks for it (`Accept-Encoding`); `bytes` are then the coded
-/// bytes on the wire.
-fn initial_sync(port: u16, pid: u32, coding: Option<&str>) -> InitialSync {
+/// bytes on the wire. Gives up after `budget` (the wait for any one reply included).
+fn initial_sync(dav: &Dav, coding: Option<&str>, budget: Duration) -> Result<InitialSync, String> {
     let mut headers = vec![("Depth", "1")];
     if let Some(coding) = coding {
         headers.push(("Accept-Encoding", coding));
     }
-    let mut conn = Conn::open(port).expect("connect");
-    let cpu_before = cpu_secs(&pid.to_string());
+    let fail = |what: &str, e: io::Error| {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) {
+            "timeout".to_string()
+        } else {
+            format!("{what}: {e}")
+        }
+    };
+    let mut conn = Conn::open_with(dav.port, budget).map_err(|e| fail("connect", e))?;
+    let cpu_before = cpu_secs(&dav.pid.to_string());
     let began = Instant::now();
     let listing = conn
         .send(
-            &request("REPORT", BOOK, &headers, &sync_body("", false)),
+            &dav.request("REPORT", dav.book, &headers, &sync_body("", false)),
             true,
         )
-        .expect("sync-collection");
-    assert_eq!(listing.status, 207, "initial sync-collection");
+        .map_err(|e| fail("sync-collection", e))?;
+    if listing.status != 207 {
+        return Err(format!("sync-collection: status {}", listing.status));
+    }
     let sync_secs = began.elapsed().as_secs_f64();
-    let text = String::from_utf8(decoded(&listing)).expect("UTF-8");
-    let token = elements(&text, "D:sync-token")
+    let mut bytes = listing.len;
+    let text = String::from_utf8(decoded(listing)).map_err(|_| "sync-collection: not UTF-8")?;
+    let token = elements(&text, "sync-token")
         .pop()
-        .expect("sync-token")
+        .ok_or("sync-collection: no sync-token")?
         .to_string();
-    let hrefs: Vec<String> = elements(&text, "D:href")
+    let hrefs: Vec<String> = elements(&text, "href")
         .into_iter()
+        .filter(|h| !h.ends_with('/'))
         .map(str::to_string)
         .collect();
-    let (mut cards, mut bytes) = (0, listing.len);
+    drop(text);
+    let mut cards = 0;
     for batch in hrefs.chunks(100) {
+        if began.elapsed() > budget {
+            return Err("timeout".into());
+        }
         let reply = conn
             .send(
-                &request("REPORT", BOOK, &headers, &multiget_body(batch, None)),
+                &dav.request("REPORT", dav.book, &headers, &multiget_body(batch, None)),
                 true,
             )
-            .expect("multiget");
-        assert_eq!(reply.status, 207, "multiget");
+            .map_err(|e| fail("multiget", e))?;
+        if reply.status != 207 {
+            return Err(format!("multiget: status {}", reply.status));
+        }
         bytes += reply.len;
-        let body = decoded(&reply);
-        let body = String::from_utf8_lossy(&body);
-        cards += body.matches("<C:address-data>").count();
+        let body = decoded(reply);
+        cards += elements(&String::from_utf8_lossy(&body), "address-data").len();
     }
-    InitialSync {
+    Ok(InitialSync {
         secs: began.elapsed().as_secs_f64(),
         sync_secs,
         cards,
         bytes,
-        server_cpu_secs: cpu_secs(&pid.to_string()) - cpu_before,
+        server_cpu_secs: cpu_secs(&dav.pid.to_string()) - cpu_before,
         token,
         hrefs,
-    }
+    })
 }
 
 /// Server RSS per open keep-alive connection: `n` connections, each after one `req`.
@@ -783,6 +730,241 @@ fn idle_connection_kib(port: u16, pid: u32, n: usize, req: &[u8]) -> f64 {
     let kib = after.saturating_sub(before) as f64 / open.len().max(1) as f64;
     drop(open);
     kib
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+
+/// Every card's exact bytes as cardbridge serves them (file name, body), over a few
+/// connections.
+fn fetch_cards(port: u16, hrefs: &[String]) -> Vec<(String, Vec<u8>)> {
+    let began = Instant::now();
+    let per_thread = hrefs.len().div_ceil(4).max(1);
+    let cards: Vec<(String, Vec<u8>)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = hrefs
+            .chunks(per_thread)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut conn = Conn::open(port).expect("connect");
+                    part.iter()
+                        .map(|href| {
+                            let reply = conn
+                                .send(&request("GET", href, &[], ""), true)
+                                .expect("GET card");
+                            assert_eq!(reply.status, 200, "GET {href}");
+                            let name = href.rsplit('/').next().unwrap_or(href).to_string();
+                            (name, reply.body)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("fetch thread"))
+            .collect()
+    });
+    println!(
+        "fetched the {} cards for the peers in {:.2} s",
+        cards.len(),
+        began.elapsed().as_secs_f64()
+    );
+    cards
+}
+
+/// What one peer did on the cards of one size.
+#[derive(Default)]
+struct PeerRow {
+    name: &'static str,
+    version: String,
+    /// Why it did not run.
+    error: Option<String>,
+    load_s: f64,
+    ready_s: f64,
+    rss_ready_mb: f64,
+    rss_after_mb: f64,
+    peak_mb: f64,
+    /// Seconds, or why not ("timeout").
+    sync_first: Option<Result<f64, String>>,
+    sync_again: Option<Result<f64, String>>,
+    get: Option<Stats>,
+    poll: Option<Stats>,
+    propfind: Option<Stats>,
+    query: Option<Stats>,
+}
+
+impl PeerRow {
+    /// cardbridge's rate ÷ the peer's, per workload (for the initial sync: the peer's time ÷
+    /// cardbridge's); `None` where either is missing or the peer answered nothing.
+    fn ratios(&self, cb: &Row) -> [(&'static str, Option<f64>); 6] {
+        let rate = |ours: &Option<Stats>, theirs: &Option<Stats>| match (ours, theirs) {
+            (Some(a), Some(b)) if b.requests > 0 => Some(a.rps() / b.rps()),
+            _ => None,
+        };
+        let time = |ours: Option<f64>, theirs: &Option<Result<f64, String>>| match theirs {
+            Some(Ok(t)) => ours.map(|o| t / o.max(1e-9)),
+            _ => None,
+        };
+        [
+            ("get", rate(&cb.get, &self.get)),
+            ("no_change_poll", rate(&cb.poll, &self.poll)),
+            (
+                "propfind_depth1_getetag",
+                rate(&cb.propfind, &self.propfind),
+            ),
+            ("query_text_match", rate(&cb.query, &self.query)),
+            ("initial_sync_first", time(cb.sync_s, &self.sync_first)),
+            ("initial_sync_again", time(cb.sync_warm_s, &self.sync_again)),
+        ]
+    }
+
+    fn json(&self, cb: &Row) -> Value {
+        let sync = |r: &Option<Result<f64, String>>| match r {
+            Some(Ok(secs)) => json!(round(*secs, 4)),
+            Some(Err(why)) => json!(why),
+            None => Value::Null,
+        };
+        let mut out = json!({
+            "version": self.version,
+            "error": self.error,
+            "load_s": round(self.load_s, 3),
+            "time_to_ready_s": round(self.ready_s, 3),
+            "rss_ready_mb": round(self.rss_ready_mb, 1),
+            "rss_after_load_mb": round(self.rss_after_mb, 1),
+            "rss_peak_mb": round(self.peak_mb, 1),
+            "initial_sync_first_s": sync(&self.sync_first),
+            "initial_sync_again_s": sync(&self.sync_again),
+        });
+        put_stats(
+            &mut out,
+            &[
+                ("get", &self.get),
+                ("no_change_poll", &self.poll),
+                ("propfind_depth1_getetag", &self.propfind),
+                ("query_text_match", &self.query),
+            ],
+        );
+        for (name, ratio) in self.ratios(cb) {
+            out["cardbridge_ratio"][name] = json!(ratio.map(|r| round(r, 2)));
+        }
+        out
+    }
+}
+
+/// The same workloads on a peer serving `cards`: the initial sync (cold, then again), then
+/// GET of the same card, the no-change poll, PROPFIND Depth 1 getetag and the query, each
+/// bounded by the peer knobs.
+fn measure_peer(
+    knobs: &Knobs,
+    installed: &peers::Installed,
+    cards: &[(String, Vec<u8>)],
+    card_path: &str,
+    n: usize,
+) -> PeerRow {
+    let mut row = PeerRow {
+        name: installed.kind.name(),
+        version: installed.version.clone(),
+        ..PeerRow::default()
+    };
+    let name = row.name;
+    let peer = match peers::Peer::start(installed, cards) {
+        Ok(peer) => peer,
+        Err(e) => {
+            println!("{name}: {e}");
+            row.error = Some(e);
+            return row;
+        }
+    };
+    let pid = peer.pid();
+    row.load_s = peer.load_s;
+    row.ready_s = peer.ready_s;
+    std::thread::sleep(Duration::from_millis(300));
+    row.rss_ready_mb = mb(proc_kib(pid, "VmRSS:"));
+    println!(
+        "\n{name} {}: {n} cards written in {:.2} s, serving after {:.2} s, RSS {:.1} MB",
+        row.version, row.load_s, row.ready_s, row.rss_ready_mb
+    );
+    let dav = Dav {
+        port: peer.port,
+        pid,
+        book: &peer.book,
+        headers: &peer.headers,
+        timeout: knobs.peers_timeout,
+    };
+    let budget = knobs.peers_sync_max;
+    let first = initial_sync(&dav, None, budget);
+    let mut token = None;
+    match &first {
+        Ok(sync) => {
+            println!(
+                "{name} initial sync: {:.3} s (sync-collection {:.3} s, server CPU {:.3} s, \
+                 {:.1} MB, {} cards)",
+                sync.secs,
+                sync.sync_secs,
+                sync.server_cpu_secs,
+                sync.bytes as f64 / 1e6,
+                sync.cards
+            );
+            if sync.cards != n {
+                println!(
+                    "{name}: the initial sync returned {} of {n} cards",
+                    sync.cards
+                );
+            }
+            token = Some(sync.token.clone());
+            let again = initial_sync(&dav, None, budget);
+            match &again {
+                Ok(again) => println!("{name} initial sync again: {:.3} s", again.secs),
+                Err(e) => println!("{name} initial sync again: {e}"),
+            }
+            row.sync_again = Some(again.map(|s| s.secs));
+        }
+        Err(e) => println!("{name} initial sync: {e} (budget {} s)", budget.as_secs()),
+    }
+    row.sync_first = Some(first.map(|s| s.secs));
+    let card = format!(
+        "{}{}",
+        peer.book,
+        card_path.rsplit('/').next().unwrap_or(card_path)
+    );
+    let run = |label: &str, req: Vec<u8>, expect: u16| {
+        let stats = load(&dav, knobs.conns, knobs.peers_secs, &req, expect);
+        Some(measure(&format!("{name} {label}"), stats))
+    };
+    if knobs.runs("get") {
+        row.get = run("GET one card", dav.request("GET", &card, &[], ""), 200);
+    }
+    if let Some(token) = token.filter(|_| knobs.runs("poll")) {
+        let body = sync_body(&token, false);
+        row.poll = run(
+            "no-change poll",
+            dav.request("REPORT", &peer.book, &[("Depth", "1")], &body),
+            207,
+        );
+    }
+    if knobs.runs("propfind") {
+        let body = propfind_body(&["D:getetag"]);
+        row.propfind = run(
+            "PROPFIND Depth 1 getetag",
+            dav.request("PROPFIND", &peer.book, &[("Depth", "1")], &body),
+            207,
+        );
+    }
+    if knobs.runs("query") {
+        let body = query_body(QUERY_FILTER, true);
+        row.query = run(
+            "query FN contains Given12",
+            dav.request("REPORT", &peer.book, &[("Depth", "1")], &body),
+            207,
+        );
+    }
+    row.rss_after_mb = mb(proc_kib(pid, "VmRSS:"));
+    row.peak_mb = mb(proc_kib(pid, "VmHWM:"));
+    println!(
+        "{name} RSS after the load {:.1} MB (peak {:.1} MB)",
+        row.rss_after_mb, row.peak_mb
+    );
+    row
 }
 
 fn config(port: u16, photos: bool) -> String {
@@ -822,6 +1004,9 @@ struct Row {
     query: Option<Stats>,
     restart_s: f64,
     restart_rss_mb: f64,
+    peers: Vec<PeerRow>,
+    /// The whole size's run, the peers included.
+    wall_s: f64,
 }
 
 fn mb(kib: u64) -> f64 {
@@ -829,6 +1014,7 @@ fn mb(kib: u64) -> f64 {
 }
 
 fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
+    let size_began = Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     let generated = Instant::now();
@@ -837,7 +1023,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             std::fs::create_dir_all(root.join("exports")).expect("exports");
             std::fs::write(root.join("exports/001.xml"), activesync_xml(n, photo)).expect("xml");
         }
-        None => std::fs::write(root.join("contacts.csv"), google_csv(n)).expect("csv"),
+        None => write_google_csv(&root.join("contacts.csv"), n).expect("csv"),
     }
     let input_bytes: u64 = ["contacts.csv", "exports/001.xml"]
         .iter()
@@ -876,13 +1062,21 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
     );
 
     // Initial sync: the first run renders every card (cold card cache), the next ones do not.
-    let cold = initial_sync(port, pid, None);
+    let dav = Dav {
+        port,
+        pid,
+        book: BOOK,
+        headers: &[],
+        timeout: Duration::from_secs(600),
+    };
+    let cold = initial_sync(&dav, None, dav.timeout).expect("initial sync");
     assert_eq!(cold.hrefs.len(), n, "the sync listing names every card");
     assert_eq!(cold.cards, n, "the multigets return every card");
     let mut warm = Vec::new();
     if knobs.runs("sync") {
-        for _ in 0..2 {
-            warm.push(initial_sync(port, pid, None));
+        // Each full sync of a large book takes tens of seconds: one warm run there.
+        for _ in 0..if n > LARGE { 1 } else { 2 } {
+            warm.push(initial_sync(&dav, None, dav.timeout).expect("initial sync"));
         }
     }
     let warm_best = warm.iter().min_by(|a, b| a.secs.total_cmp(&b.secs));
@@ -919,25 +1113,6 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
     out["card_bytes"] = json!(card.body.len());
 
     let (secs, conns) = (knobs.secs, knobs.conns);
-    let measure = |label: &str, stats: Stats| {
-        println!(
-            "{label:<30} {:>9.0} req/s  p50 {:>8.3} ms  p99 {:>8.3} ms  {:>9.0} B/reply  \
-             server {:.2} cores, {:.3} ms CPU/req; load threads {:.2} cores{}",
-            stats.rps(),
-            stats.p50_ms,
-            stats.p99_ms,
-            stats.bytes_per_reply,
-            stats.server_cores,
-            stats.server_cpu_ms_per_req,
-            stats.client_cores,
-            if stats.errors > 0 {
-                format!("  ({} ERRORS)", stats.errors)
-            } else {
-                String::new()
-            }
-        );
-        stats
-    };
     // GET, nginx GET and the no-change poll alternate for a few rounds, so the machine's
     // noise hits all three alike; the median round of each is reported.
     let nginx = knobs
@@ -956,22 +1131,22 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
     let (mut gets, mut nginx_gets, mut polls) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=knobs.rounds {
         if knobs.runs("get") {
-            let stats = load(port, Some(pid), conns, secs, &get_req, 200);
+            let stats = load(&dav, conns, secs, &get_req, 200);
             gets.push(measure(&format!("GET one card [{round}]"), stats));
         }
         if let Some(nginx) = &nginx {
-            let stats = load(
-                nginx.port,
-                Some(nginx.child.id()),
-                conns,
-                secs,
-                &nginx_req,
-                200,
-            );
+            let target = Dav {
+                port: nginx.port,
+                pid: nginx.child.id(),
+                book: "/",
+                headers: &[],
+                timeout: dav.timeout,
+            };
+            let stats = load(&target, conns, secs, &nginx_req, 200);
             nginx_gets.push(measure(&format!("nginx GET, same bytes [{round}]"), stats));
         }
         if knobs.runs("poll") {
-            let stats = load(port, Some(pid), conns, secs, &poll_req, 207);
+            let stats = load(&dav, conns, secs, &poll_req, 207);
             polls.push(measure(&format!("no-change poll [{round}]"), stats));
         }
     }
@@ -1002,7 +1177,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         out["propfind_depth1_again_s"] = json!(round(again_s, 4));
         row.propfind = Some(measure(
             "PROPFIND Depth 1 getetag",
-            load(port, Some(pid), conns, secs, &req, 207),
+            load(&dav, conns, secs, &req, 207),
         ));
         for coding in ["gzip", "zstd"] {
             let coded = request(
@@ -1013,16 +1188,18 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             );
             let stats = measure(
                 &format!("PROPFIND Depth 1 getetag, {coding}"),
-                load(port, Some(pid), conns, secs, &coded, 207),
+                load(&dav, conns, secs, &coded, 207),
             );
             out[format!("propfind_depth1_getetag_{coding}")] = stats.json();
         }
     }
-    if knobs.runs("compressed") {
+    if knobs.runs("compressed") && n > LARGE {
+        println!("initial sync, gzip and zstd: not run above {LARGE} cards (a minute more)");
+    } else if knobs.runs("compressed") {
         // The full sync again (cards rendered already), asking for each coding: bytes on the
         // wire and server CPU against the identity sync.
         for coding in ["gzip", "zstd"] {
-            let sync = initial_sync(port, pid, Some(coding));
+            let sync = initial_sync(&dav, Some(coding), dav.timeout).expect("initial sync");
             assert_eq!(sync.cards, n, "the coded multigets return every card");
             println!(
                 "initial sync, {coding}: {:.3} s (server CPU {:.3} s), {:.1} MB on the wire",
@@ -1042,10 +1219,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
             "REPORT",
             BOOK,
             &[("Depth", "1")],
-            &query_body(
-                r#"<C:filter><C:prop-filter name="FN"><C:text-match match-type="contains">Given12</C:text-match></C:prop-filter></C:filter>"#,
-                true,
-            ),
+            &query_body(QUERY_FILTER, true),
         );
         // The first query of a state builds its index.
         let began = Instant::now();
@@ -1056,7 +1230,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         out["query_first_s"] = json!(round(first_s, 4));
         row.query = Some(measure(
             "query FN contains Given12",
-            load(port, Some(pid), conns, secs, &req, 207),
+            load(&dav, conns, secs, &req, 207),
         ));
     }
     // Memory after the workloads above; the connection probes below would add their own.
@@ -1067,7 +1241,7 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         row.rss_after_mb, row.peak_mb
     );
     if knobs.runs("poll") {
-        let stats = load_with(port, Some(pid), conns, secs, &poll_req, 207, true);
+        let stats = load_with(&dav, conns, secs, &poll_req, 207, true);
         row.poll_connect = Some(measure("no-change poll, new connection", stats));
         row.idle_conn_kib = Some(idle_connection_kib(port, pid, 1000, &poll_req));
         println!(
@@ -1076,18 +1250,30 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
         );
         out["idle_connection_kib"] = json!(row.idle_conn_kib.map(|k| round(k, 1)));
     }
-    for (name, stats) in [
-        ("get", &row.get),
-        ("nginx_get", &row.nginx_get),
-        ("no_change_poll", &row.poll),
-        ("no_change_poll_new_connection", &row.poll_connect),
-        ("propfind_depth1_getetag", &row.propfind),
-        ("query_text_match", &row.query),
-    ] {
-        if let Some(stats) = stats {
-            out[name] = stats.json();
-        }
-    }
+    put_stats(
+        &mut out,
+        &[
+            ("get", &row.get),
+            ("nginx_get", &row.nginx_get),
+            ("no_change_poll", &row.poll),
+            ("no_change_poll_new_connection", &row.poll_connect),
+            ("propfind_depth1_getetag", &row.propfind),
+            ("query_text_match", &row.query),
+        ],
+    );
+
+    // The exact card bytes, for the peers to serve.
+    let cards = if knobs.peers.is_empty() {
+        Vec::new()
+    } else if n > knobs.peers_max {
+        println!(
+            "peers: not run at {n} cards (HTTP_LOAD_PEERS_MAX={})",
+            knobs.peers_max
+        );
+        Vec::new()
+    } else {
+        fetch_cards(port, &cold.hrefs)
+    };
 
     // Restart on the persisted state: spawn → the first PROPFIND answering the same token.
     drop(server);
@@ -1113,6 +1299,16 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
     );
     drop(server);
 
+    // The peers, one at a time, on the same cards, with cardbridge stopped.
+    if !cards.is_empty() {
+        for installed in &knobs.peers {
+            let peer = measure_peer(knobs, installed, &cards, &card_path, n);
+            out["peers"][installed.kind.name()] = peer.json(&row);
+            row.peers.push(peer);
+        }
+    }
+    drop(cards);
+
     out["time_to_ready_s"] = json!(round(row.ready_s, 4));
     out["rss_ready_mb"] = json!(round(row.rss_ready_mb, 1));
     out["rss_after_load_mb"] = json!(round(row.rss_after_mb, 1));
@@ -1125,80 +1321,57 @@ fn run_size(knobs: &Knobs, n: usize, photo: Option<&[u8]>) -> SizeResult {
     if let (Some(poll), Some(nginx)) = (&row.poll, &row.nginx_get) {
         out["ratio_poll_vs_nginx_get"] = json!(round(poll.rps() / nginx.rps(), 3));
     }
+    row.wall_s = size_began.elapsed().as_secs_f64();
+    out["bench_wall_s"] = json!(round(row.wall_s, 1));
+    println!("{n} cards: {:.0} s of benchmark", row.wall_s);
     SizeResult { json: out, row }
 }
 
-fn summary(knobs: &Knobs, rows: &[Row]) {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!(
-        "\nSummary ({cores} cores shared by server, load threads and nginx; {} connections, \
-         {} s per measurement{})",
-        knobs.conns,
-        knobs.secs,
-        if knobs.photos { "; with photos" } else { "" }
-    );
-    let rps = |s: &Option<Stats>| s.as_ref().map_or("-".into(), |s| format!("{:.0}", s.rps()));
-    let lat = |s: &Option<Stats>| {
-        s.as_ref()
-            .map_or("-".into(), |s| format!("{:.1}/{:.1}", s.p50_ms, s.p99_ms))
-    };
-    let secs = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.3}"));
-    let ratio = |a: &Option<Stats>, b: &Option<Stats>| match (a, b) {
-        (Some(a), Some(b)) => format!("{:.2}", a.rps() / b.rps()),
-        _ => "-".into(),
-    };
-    let table: Vec<[String; 16]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.size.to_string(),
-                format!("{:.2}", r.ready_s),
-                format!("{:.0}", r.rss_ready_mb),
-                format!("{:.0}/{:.0}", r.rss_after_mb, r.peak_mb),
-                rps(&r.get),
-                rps(&r.nginx_get),
-                ratio(&r.get, &r.nginx_get),
-                rps(&r.poll),
-                ratio(&r.poll, &r.nginx_get),
-                rps(&r.poll_connect),
-                secs(r.sync_s),
-                secs(r.sync_warm_s),
-                rps(&r.propfind),
-                lat(&r.propfind),
-                lat(&r.query),
-                format!("{:.3}", r.restart_s),
-            ]
-        })
-        .collect();
-    let header = [
-        "cards",
-        "ready s",
-        "RSS MB",
-        "RSS after/peak",
-        "GET/s",
-        "nginx/s",
-        "GET÷nginx",
-        "poll/s",
-        "poll÷nginx",
-        "poll+connect/s",
-        "sync s",
-        "sync warm s",
-        "PROPFIND/s",
-        "PROPFIND p50/p99 ms",
-        "query p50/p99 ms",
-        "restart s",
-    ];
+/// `1234567.8` as `1,234,568`.
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A request rate, or why there is none.
+fn rate_cell(stats: &Option<Stats>) -> String {
+    match stats {
+        Some(s) if s.requests == 0 && s.timeouts > 0 => "timeout".into(),
+        Some(s) if s.rps() < 10.0 => format!("{:.1}/s", s.rps()),
+        Some(s) => format!("{}/s", thousands(s.rps())),
+        None => "-".into(),
+    }
+}
+
+fn ratio_cell(ratio: Option<f64>) -> String {
+    match ratio {
+        Some(r) if r >= 10.0 => thousands(r),
+        Some(r) => format!("{r:.2}"),
+        None => "-".into(),
+    }
+}
+
+/// A markdown table, its columns padded for the terminal; every column but the first
+/// aligned right.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
-            table
-                .iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].chars().count()])
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .chain([header.get(i).map_or(0, |h| h.chars().count()), 3])
                 .max()
-                .unwrap_or(0)
+                .unwrap_or(3)
         })
         .collect();
-    let line = |cells: Vec<&str>| {
+    let line = |cells: Vec<String>| {
         let parts: Vec<String> = cells
             .iter()
             .zip(&widths)
@@ -1206,21 +1379,226 @@ fn summary(knobs: &Knobs, rows: &[Row]) {
             .collect();
         println!("| {} |", parts.join(" | "));
     };
-    line(header.to_vec());
+    line(header.iter().map(|h| h.to_string()).collect());
+    let rule: Vec<String> = widths
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if i == 0 {
+                "-".repeat(w + 2)
+            } else {
+                format!("{}:", "-".repeat(w + 1))
+            }
+        })
+        .collect();
+    println!("|{}|", rule.join("|"));
+    for r in rows {
+        line(r.clone());
+    }
+}
+
+fn summary(knobs: &Knobs, rows: &[Row]) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "|{}|",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("|")
+        "\nSummary ({cores} cores shared by server, load threads and nginx; {} connections, \
+         {} s per measurement{})\n",
+        knobs.conns,
+        knobs.secs,
+        if knobs.photos { "; with photos" } else { "" }
     );
-    for r in &table {
-        line(r.iter().map(String::as_str).collect());
+    let secs = |v: Option<f64>| match v {
+        Some(v) if v < 0.1 => format!("{v:.3} s"),
+        Some(v) => format!("{v:.2} s"),
+        None => "-".into(),
+    };
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                thousands(r.size as f64),
+                secs(Some(r.ready_s)),
+                format!("{:.0} MB", r.rss_ready_mb),
+                format!("{:.0} MB ({:.0} MB)", r.rss_after_mb, r.peak_mb),
+                format!("{} ({:.0} MB)", secs(Some(r.restart_s)), r.restart_rss_mb),
+                format!("{} / {}", secs(r.sync_s), secs(r.sync_warm_s)),
+                format!("{:.0} s", r.wall_s),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "cards",
+            "ready",
+            "RSS ready",
+            "RSS after the load (peak)",
+            "restart → serving (RSS)",
+            "initial sync, first / again",
+            "bench time",
+        ],
+        &table,
+    );
+
+    // cardbridge ÷ each peer, side by side in one cell.
+    let names: Vec<&str> = knobs.peers.iter().map(|p| p.kind.name()).collect();
+    let against = |r: &Row, workload: &str| -> String {
+        let cells: Vec<String> = names
+            .iter()
+            .map(|name| {
+                let Some(peer) = r.peers.iter().find(|p| p.name == *name) else {
+                    return "-".into();
+                };
+                let stats = match workload {
+                    "get" => &peer.get,
+                    "no_change_poll" => &peer.poll,
+                    "propfind_depth1_getetag" => &peer.propfind,
+                    "query_text_match" => &peer.query,
+                    _ => &None,
+                };
+                let sync_failed = matches!(&peer.sync_first, Some(Err(_)));
+                let timed_out = stats.as_ref().is_some_and(|s| s.requests == 0)
+                    || (workload.starts_with("initial_sync") && sync_failed);
+                let ratio = peer
+                    .ratios(r)
+                    .into_iter()
+                    .find(|(w, _)| *w == workload)
+                    .and_then(|(_, v)| v);
+                if timed_out && ratio.is_none() {
+                    "timeout".into()
+                } else {
+                    ratio_cell(ratio)
+                }
+            })
+            .collect();
+        cells.join(" / ")
+    };
+    let per = format!("÷ {}", names.join(" / "));
+    let has_peers = !names.is_empty();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let ratio = |a: &Option<Stats>, b: &Option<Stats>| match (a, b) {
+                (Some(a), Some(b)) if b.requests > 0 => ratio_cell(Some(a.rps() / b.rps())),
+                _ => "-".into(),
+            };
+            let mut cells = vec![
+                thousands(r.size as f64),
+                rate_cell(&r.get),
+                rate_cell(&r.nginx_get),
+                ratio(&r.get, &r.nginx_get),
+            ];
+            if has_peers {
+                cells.push(against(r, "get"));
+            }
+            cells.extend([rate_cell(&r.poll), ratio(&r.poll, &r.nginx_get)]);
+            if has_peers {
+                cells.push(against(r, "no_change_poll"));
+            }
+            cells.push(rate_cell(&r.poll_connect));
+            cells.push(r.propfind.as_ref().map_or("-".into(), |p| {
+                format!("{} (p50 {:.1} ms)", rate_cell(&r.propfind), p.p50_ms)
+            }));
+            if has_peers {
+                cells.push(against(r, "propfind_depth1_getetag"));
+            }
+            cells.push(r.query.as_ref().map_or("-".into(), |q| {
+                format!("{:.1} / {:.1} ms", q.p50_ms, q.p99_ms)
+            }));
+            if has_peers {
+                cells.push(against(r, "query_text_match"));
+                cells.push(against(r, "initial_sync_first"));
+            }
+            cells
+        })
+        .collect();
+    let mut header = vec![
+        "cards".to_string(),
+        "GET one card".into(),
+        "nginx, same bytes".into(),
+        "GET ÷ nginx".into(),
+    ];
+    if has_peers {
+        header.push(format!("GET {per}"));
+    }
+    header.extend(["poll, nothing changed".into(), "poll ÷ nginx GET".into()]);
+    if has_peers {
+        header.push(format!("poll {per}"));
+    }
+    header.extend([
+        "poll, new connection each".into(),
+        "PROPFIND Depth 1 getetag".into(),
+    ]);
+    if has_peers {
+        header.push(format!("PROPFIND {per}"));
+    }
+    header.push("query p50 / p99".into());
+    if has_peers {
+        header.push(format!("query {per}"));
+        header.push(format!("initial sync (first) {per}"));
+    }
+    println!();
+    print_table(
+        &header.iter().map(String::as_str).collect::<Vec<_>>(),
+        &table,
+    );
+
+    if has_peers {
+        println!(
+            "\nThe peers on the same cards ({} s per measurement):\n",
+            knobs.peers_secs
+        );
+        let sync = |r: &Option<Result<f64, String>>| match r {
+            Some(Ok(v)) => secs(Some(*v)),
+            Some(Err(why)) => why.clone(),
+            None => "-".into(),
+        };
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .flat_map(|r| r.peers.iter().map(move |p| (r.size, p)))
+            .map(|(size, p)| {
+                vec![
+                    format!("{} {}", p.name, p.version),
+                    thousands(size as f64),
+                    p.error.as_ref().map_or_else(
+                        || format!("{} / {}", secs(Some(p.load_s)), secs(Some(p.ready_s))),
+                        |e| e.lines().next().unwrap_or("").to_string(),
+                    ),
+                    format!("{:.0} MB ({:.0} MB)", p.rss_ready_mb, p.peak_mb),
+                    format!("{} / {}", sync(&p.sync_first), sync(&p.sync_again)),
+                    rate_cell(&p.get),
+                    rate_cell(&p.poll),
+                    rate_cell(&p.propfind),
+                    p.query.as_ref().map_or("-".into(), |q| {
+                        if q.requests == 0 {
+                            rate_cell(&p.query)
+                        } else {
+                            format!("{:.0} / {:.0} ms", q.p50_ms, q.p99_ms)
+                        }
+                    }),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "server",
+                "cards",
+                "load / ready",
+                "RSS ready (peak)",
+                "initial sync, first / again",
+                "GET one card",
+                "poll, nothing changed",
+                "PROPFIND Depth 1 getetag",
+                "query p50 / p99",
+            ],
+            &table,
+        );
     }
 }
 
 fn main() {
+    // No request log, as nginx and the peers run without one (CARDBRIDGE_LOG says otherwise).
+    if std::env::var_os("CARDBRIDGE_LOG").is_none() {
+        std::env::set_var("CARDBRIDGE_LOG", "info,cardbridge::access=off");
+    }
     let knobs = Knobs::from_env();
     let photo = knobs.photos.then(small_jpeg);
     if let Some(photo) = &photo {
@@ -1245,7 +1623,16 @@ fn main() {
         "seconds_per_measurement": knobs.secs,
         "photos": knobs.photos,
         "nginx": knobs.nginx.as_ref().map(|p| p.display().to_string()),
+        "peers": knobs
+            .peers
+            .iter()
+            .map(|p| (p.kind.name().to_string(), json!(p.version)))
+            .collect::<serde_json::Map<String, Value>>(),
+        "peers_max_contacts": knobs.peers_max,
+        "peers_seconds_per_measurement": knobs.peers_secs,
+        "peers_request_timeout_s": knobs.peers_timeout.as_secs_f64(),
         "note": "load threads run on the same cores as the server (and nginx)",
+        "cardbridge_log": std::env::var("CARDBRIDGE_LOG").ok(),
         "sizes": results.into_iter().map(|r| r.json).collect::<Vec<_>>(),
     });
     if let Some(parent) = knobs.json.parent() {

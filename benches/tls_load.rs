@@ -7,13 +7,18 @@
 //! `cargo bench --bench tls_load`. Knobs: `TLS_LOAD_SECS` (5), `TLS_LOAD_CONNS` (16). The
 //! request log is off unless `CARDBRIDGE_LOG` says otherwise.
 
+#[path = "shared/client.rs"]
+mod client;
+#[path = "shared/load.rs"]
+mod load;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+
+use client::Conn;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -59,7 +64,7 @@ enum Target {
 }
 
 impl Target {
-    fn connect(&self) -> io::Result<BufReader<Stream>> {
+    fn connect(&self) -> io::Result<Conn<Stream>> {
         let port = match self {
             Target::Plain(p) | Target::Tls(p, _) => *p,
         };
@@ -74,38 +79,8 @@ impl Target {
                 Stream::Tls(Box::new(StreamOwned::new(conn, tcp)))
             }
         };
-        Ok(BufReader::with_capacity(64 * 1024, stream))
+        Ok(Conn::new(stream))
     }
-}
-
-/// Sends `req` and reads one response with a Content-Length; returns its status.
-fn exchange(conn: &mut BufReader<Stream>, req: &[u8]) -> io::Result<u16> {
-    conn.get_mut().write_all(req)?;
-    let mut line = String::new();
-    conn.read_line(&mut line)?;
-    let status = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or(io::ErrorKind::InvalidData)?;
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        if conn.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    io::copy(&mut conn.take(length as u64), &mut io::sink())?;
-    Ok(status)
 }
 
 struct Stats {
@@ -123,69 +98,33 @@ fn measure(
     secs: f64,
     fresh: bool,
 ) -> Stats {
-    let req = Arc::new(req.to_vec());
-    let start = Arc::new(Barrier::new(conns + 1));
-    let threads: Vec<_> = (0..conns)
-        .map(|_| {
-            let (req, start, target) = (Arc::clone(&req), Arc::clone(&start), target.clone());
-            std::thread::spawn(move || {
-                let mut conn = target.connect().expect("connect");
-                let _ = exchange(&mut conn, &req);
-                start.wait();
-                let deadline = Instant::now() + Duration::from_secs_f64(secs);
-                let (mut latencies, mut errors) = (Vec::new(), 0usize);
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    if fresh {
-                        match target.connect() {
-                            Ok(c) => conn = c,
-                            Err(_) => break,
-                        }
-                    }
-                    match exchange(&mut conn, &req) {
-                        Ok(status) if status == expect => {
-                            latencies.push(t.elapsed().as_micros() as u64)
-                        }
-                        _ => {
-                            errors += 1;
-                            match target.connect() {
-                                Ok(c) => conn = c,
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    start.wait();
-    let (mut all, mut errors) = (Vec::new(), 0);
-    for t in threads {
-        let (l, e) = t.join().expect("load thread");
-        all.extend(l);
-        errors += e;
-    }
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 - 1.0) * p) as usize)
-            .map_or(0.0, |us| *us as f64 / 1000.0)
-    };
+    let (run, ()) = load::run(
+        conns,
+        secs,
+        fresh,
+        || target.connect(),
+        |conn| {
+            conn.send(req, false)
+                .map(|r| (r.status == expect).then_some(r.len))
+        },
+        || (),
+    );
     Stats {
-        rate: all.len() as f64 / secs,
-        p50_ms: pct(0.5),
-        p99_ms: pct(0.99),
-        errors,
+        rate: run.rate(),
+        p50_ms: run.percentile_ms(0.5),
+        p99_ms: run.percentile_ms(0.99),
+        errors: run.errors + run.timeouts,
     }
 }
 
+/// The benchmark's requests: authenticated, `Depth: 1`.
 fn request(method: &str, path: &str, auth: &str, body: &str) -> Vec<u8> {
-    format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {auth}\r\n\
-         Content-Type: application/xml\r\nDepth: 1\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+    client::request(
+        method,
+        path,
+        &[("Authorization", auth), ("Depth", "1")],
+        body,
     )
-    .into_bytes()
 }
 
 fn knob(name: &str, default: f64) -> f64 {

@@ -10,6 +10,9 @@
 #                               the phone oracle; and the real clients the suite syncs with
 #                               (vdirsyncer, Thunderbird, tsdav, caldav, cadaver, SyncEvolution,
 #                               Evolution Data Server)
+#   scripts/setup.sh bench   -> what building needs, and what `cargo bench --bench http_load`
+#                               compares with when present: nginx, Radicale and Xandikos
+#                               (PyPI); never needed by the tests
 set -euo pipefail
 need="${1:-build}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -103,7 +106,18 @@ if [ "$need" = "test" ]; then
   command -v zbarimg >/dev/null 2>&1 || missing_pkgs+=(zbar-tools)
 fi
 
+# The load benchmark's peers: nginx serves the same card bytes as a static file.
+if [ "$need" = "bench" ]; then
+  [ -x /usr/sbin/nginx ] || missing_pkgs+=(nginx)
+fi
+
 apt_install "${missing_pkgs[@]}"
+
+# The load benchmark's CardDAV peers, at the versions its figures were measured with.
+if [ "$need" = "bench" ]; then
+  pip_install "from importlib.metadata import version as v; assert v('radicale') == '3.9.0' and v('xandikos') == '0.4.10'" \
+    "the CardDAV servers the load benchmark compares with" radicale==3.9.0 xandikos==0.4.10
+fi
 
 if [ "$need" = "test" ]; then
   if ! thunderbird --version 2>/dev/null | grep -q 'Thunderbird 153\.'; then
