@@ -4,10 +4,10 @@
 //! be served under a newer ETag, and a poll that swaps in a new snapshot leaves the renderings
 //! of unchanged cards valid. The cache is bounded by bytes (`[server] card_cache_bytes`).
 //!
-//! A card is cached without its photo, with the place of the photo's lines: the photo's bytes
-//! are in memory with the contact already, so a photo (kilobytes, against a few hundred bytes
-//! of text) is encoded from them each time it is sent instead of evicting the texts of most
-//! of a book with photos.
+//! A card is cached without its photo, with the place of the photo's lines: a photo
+//! (kilobytes, against a few hundred bytes of text) is encoded from its bytes (in memory, or
+//! read from the state file through its own cache) each time it is sent instead of evicting
+//! the texts of most of a book with photos.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,11 +23,11 @@ pub struct RenderCache {
     renders: AtomicU64,
 }
 
-/// A card's text without its photo, and where the photo's lines go.
+/// A card's text without its photo, and where a photo's lines go.
 #[derive(Clone)]
 struct Rendered {
     text: Bytes,
-    photo_at: Option<usize>,
+    photo_at: usize,
 }
 
 /// What the cache has done since the start, for `/metrics`.
@@ -56,7 +56,11 @@ impl RenderCache {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let rendered = self.cache.get_with((member.etag, version), || {
             self.renders.fetch_add(1, Ordering::Relaxed);
-            let card = vcard::render_without_photo(&member.contact(), version, member.revision);
+            let card = vcard::render_without_photo(
+                &member.contact_without_photo(),
+                version,
+                member.revision,
+            );
             Rendered {
                 // Copied to an exact-size buffer: the renderer's String is sized from a hint
                 // and `Bytes::from(String)` would keep all of it cached.
@@ -64,13 +68,16 @@ impl RenderCache {
                 photo_at: card.photo_at,
             }
         });
-        let Some(at) = rendered.photo_at else {
+        let Some(photo) = member.packed().photo() else {
             return rendered.text;
         };
-        let photo = vcard::photo_lines(&member.contact(), version);
+        let Some(data) = photo.data() else {
+            return rendered.text;
+        };
+        let photo = vcard::photo_lines(&photo.media_type, &data, version);
         let (before, after) = rendered
             .text
-            .split_at_checked(at)
+            .split_at_checked(rendered.photo_at)
             .unwrap_or((&rendered.text, &[]));
         let mut card = Vec::with_capacity(rendered.text.len() + photo.len());
         card.extend_from_slice(before);

@@ -44,13 +44,13 @@ pub fn render_revised(contact: &Contact, version: VcardVersion, revision: u32) -
     revised(render(contact, version), revision)
 }
 
-/// A card as [`render_revised`] gives it, without its `PHOTO` lines, and where they go
-/// (`None` without a photo): the text of a card is a few hundred bytes and its photo several
-/// kilobytes, so the texts of a whole book can be cached while its photos, already in memory,
-/// are encoded when sent ([`photo_lines`]).
+/// A card as [`render_revised`] gives it, without its `PHOTO` lines, and where a photo's lines
+/// go: the text of a card is a few hundred bytes and its photo several kilobytes, so the texts
+/// of a whole book can be cached while photos are encoded when sent ([`photo_lines`]). The
+/// contact may come without its photo (the store keeps photos apart).
 pub struct WithoutPhoto {
     pub text: String,
-    pub photo_at: Option<usize>,
+    pub photo_at: usize,
 }
 
 pub fn render_without_photo(
@@ -66,8 +66,9 @@ pub fn render_without_photo(
     };
     renderer.card(contact, version);
     let photo_at = match renderer.photo {
-        Photo::Marked(at) => at.filter(|_| contact.photo.is_some()),
-        Photo::Written => None,
+        Photo::Marked(Some(at)) => at,
+        // Every card gets to the photo's place.
+        Photo::Marked(None) | Photo::Written => renderer.w.len(),
     };
     WithoutPhoto {
         // The revision line goes after the photo, so the mark stays where it is.
@@ -76,21 +77,16 @@ pub fn render_without_photo(
     }
 }
 
-/// The `PHOTO` lines of a card (empty when it has none it shows): placed at
-/// [`WithoutPhoto::photo_at`], they make the card [`render_revised`] gives.
-pub fn photo_lines(contact: &Contact, version: VcardVersion) -> String {
+/// The `PHOTO` lines of a photo of `media_type` (empty when it is not one a card shows):
+/// placed at [`WithoutPhoto::photo_at`], they make the card [`render_revised`] gives.
+pub fn photo_lines(media_type: &str, data: &[u8], version: VcardVersion) -> String {
     let mut renderer = Renderer {
-        w: LineWriter::with_capacity(
-            contact
-                .photo
-                .as_ref()
-                .map_or(0, |p| p.data.len() * 4 / 3 + 128),
-        ),
+        w: LineWriter::with_capacity(data.len() * 4 / 3 + 128),
         v3: version == VcardVersion::V3,
         next_item: 1,
         photo: Photo::Written,
     };
-    renderer.photo(contact);
+    renderer.photo(media_type, data);
     renderer.w.finish()
 }
 
@@ -222,7 +218,11 @@ impl Renderer {
             self.members(c);
         }
         match &mut self.photo {
-            Photo::Written => self.photo(c),
+            Photo::Written => {
+                if let Some(photo) = &c.photo {
+                    self.photo(&photo.media_type, &photo.data);
+                }
+            }
             Photo::Marked(at) => *at = Some(self.w.len()),
         }
         self.literal(prop::END, "VCARD");
@@ -520,11 +520,11 @@ impl Renderer {
         }
     }
 
-    fn photo(&mut self, c: &Contact) {
-        let Some(photo) = c.photo.as_ref().filter(|p| !p.data.is_empty()) else {
+    fn photo(&mut self, media_type: &str, data: &[u8]) {
+        if data.is_empty() {
             return;
-        };
-        let Some((v3_type, media_type)) = photo_type(&photo.media_type) else {
+        }
+        let Some((v3_type, media_type)) = photo_type(media_type) else {
             return;
         };
         self.w.start(None, prop::PHOTO);
@@ -542,7 +542,7 @@ impl Renderer {
         // Encoded in slices (a multiple of 3 bytes, so no inner padding) to skip a
         // photo-sized temporary.
         let mut chunk = String::with_capacity(1024);
-        for part in photo.data.chunks(768) {
+        for part in data.chunks(768) {
             chunk.clear();
             STANDARD.encode_string(part, &mut chunk);
             self.w.raw(&chunk);
