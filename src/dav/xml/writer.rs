@@ -12,6 +12,7 @@ use super::{Name, NS_CARDDAV, NS_CS, NS_DAV, NS_PUSH};
 use crate::dav::multistatus::{
     Condition, Prop, Propstat, ResourceKind, Response, ResponseBody, Value,
 };
+use crate::vcard::LineEnd;
 
 /// Namespace declarations for the root element of every DAV body.
 const ROOT_NAMESPACES: &str = concat!(
@@ -152,7 +153,7 @@ fn write_prop(out: &mut String, prop: &Prop) {
         Value::Privileges(list) => list.is_empty(),
         Value::SupportedReports(list) => list.is_empty(),
         Value::AddressDataTypes(list) => list.is_empty(),
-        Value::Card(bytes) => bytes.is_empty(),
+        Value::Card(card) => card.is_empty(),
         Value::Number(_)
         | Value::Date(_)
         | Value::Etag(_)
@@ -200,7 +201,15 @@ fn write_prop(out: &mut String, prop: &Prop) {
                 out.push_str("\"/>");
             }
         }
-        Value::Card(bytes) => escape_into(out, &String::from_utf8_lossy(bytes)),
+        Value::Card(card) => {
+            // The photo's lines (base64, ASCII) need no escaping but their line ends.
+            let (before, photo, after) = card.parts();
+            escape_into(out, &String::from_utf8_lossy(before));
+            if let Some(photo) = photo {
+                photo.write(out, LineEnd::XmlEscaped);
+            }
+            escape_into(out, &String::from_utf8_lossy(after));
+        }
         // The property itself declared `P:` (see `write_name`).
         Value::PushTransports(key) => {
             out.push_str("<P:web-push><P:vapid-public-key type=\"p256ecdsa\">");
