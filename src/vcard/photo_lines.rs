@@ -55,7 +55,8 @@ impl<'a> PhotoLines<'a> {
         Some(PhotoLines { prefix, data })
     }
 
-    /// Octets written with CRLF line ends.
+    /// Octets written with CRLF line ends (never 0: a shown photo has a line).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         let line =
             self.prefix.iter().map(|p| p.len()).sum::<usize>() + self.data.len().div_ceil(3) * 4;
@@ -104,7 +105,7 @@ impl Folded<'_> {
     }
 }
 
-/// (3.0 TYPE, 4.0 media type) of the photo types served.
+/// (3.0 TYPE, 4.0 media type) for the photo formats every client shows.
 pub(super) fn photo_type(media_type: &str) -> Option<(&'static str, &'static str)> {
     let essence = media_type
         .split_once(';')

@@ -632,8 +632,6 @@ fn is_e164(number: &str) -> bool {
     })
 }
 
-/// (3.0 TYPE, 4.0 media type) for the photo formats every client shows.
-
 /// Extra property names must be plain `[A-Za-z0-9-]` (no groups, no injection) and must not
 /// collide with what the renderer owns.
 fn extra_name_allowed(name: &str) -> bool {
