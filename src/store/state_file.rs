@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use cardbridge_connectors::Contact;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use super::changelog::{ChangeLog, Entry, Retention};
 use super::etag::Etag;
@@ -74,11 +74,33 @@ fn refuse_rollback(session: &mut redb::RepairSession) {
 }
 
 /// Commits in two phases so that only damage, never a crash, leaves a last commit that does
-/// not verify (see `refuse_rollback`).
+/// not verify (see `refuse_rollback`), and with redb's allocator state, so that the next start
+/// neither repairs nor reads the whole file first, however this process ended (the server
+/// exits without closing the file).
 fn begin_write(db: &Database) -> Result<redb::WriteTransaction, redb::TransactionError> {
     let mut txn = db.begin_write()?;
     txn.set_two_phase_commit(true);
+    txn.set_quick_repair(true);
     Ok(txn)
+}
+
+/// META key of a hash over every row of the books table: damage there could otherwise read
+/// as a book never published (answered 503, then rebuilt from its sources under new tokens),
+/// which the cards' checksums and digests cannot show.
+const BOOKS_SEAL: &str = "books";
+
+fn books_seal(
+    books: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<u128, redb::StorageError> {
+    let mut hasher = Xxh3::new();
+    for row in books.iter()? {
+        let (name, meta) = row?;
+        for part in [name.value().as_bytes(), meta.value()] {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+    }
+    Ok(hasher.digest128())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -249,6 +271,7 @@ impl StateFile {
             photos,
         };
         file.with_db(|db| file.check_format(db))?;
+        file.with_db(|db| file.check_books(db))?;
         Ok(file)
     }
 
@@ -274,7 +297,10 @@ impl StateFile {
                 slot.insert(db)
             }
         };
-        let result = f(db);
+        // redb may panic on a damaged page instead of returning an error.
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(db))).unwrap_or_else(|_| {
+            Err(self.error("the file is damaged (its page layout cannot be read)"))
+        });
         if result.is_err() {
             self.photos.set_database(None);
             *slot = None;
@@ -313,6 +339,7 @@ impl StateFile {
                 .get("format")
                 .map_err(|e| self.error(e))?
                 .map(|v| v.value().to_vec());
+            let current = stored.as_deref() == Some(FORMAT.to_le_bytes().as_slice());
             match stored {
                 None => {
                     meta.insert("format", FORMAT.to_le_bytes().as_slice())
@@ -345,13 +372,34 @@ impl StateFile {
                     }
                 }
             }
-            txn.open_table(BOOKS).map_err(|e| self.error(e))?;
+            let books = txn.open_table(BOOKS).map_err(|e| self.error(e))?;
+            if !current {
+                let seal = books_seal(&books).map_err(|e| self.error(e))?;
+                meta.insert(BOOKS_SEAL, seal.to_le_bytes().as_slice())
+                    .map_err(|e| self.error(e))?;
+            }
             txn.open_table(SOURCES).map_err(|e| self.error(e))?;
             txn.open_table(MEMBERS).map_err(|e| self.error(e))?;
             txn.open_table(LOG).map_err(|e| self.error(e))?;
             PhotoTables::open(&txn).map_err(|e| self.error(e))?;
         }
         txn.commit().map_err(|e| self.error(e))
+    }
+
+    /// Checks the books table against its seal (see [`BOOKS_SEAL`]).
+    fn check_books(&self, db: &Database) -> Result<(), StateError> {
+        let txn = db.begin_read().map_err(|e| self.error(e))?;
+        let meta = txn.open_table(META).map_err(|e| self.error(e))?;
+        let sealed = meta
+            .get(BOOKS_SEAL)
+            .map_err(|e| self.error(e))?
+            .map(|v| v.value().to_vec());
+        let books = txn.open_table(BOOKS).map_err(|e| self.error(e))?;
+        let seal = books_seal(&books).map_err(|e| self.error(e))?;
+        if sealed.as_deref() != Some(seal.to_le_bytes().as_slice()) {
+            return Err(self.error("its books do not match their recorded seal"));
+        }
+        Ok(())
     }
 
     /// Rewrites the cards of a format 3 file in this format: each photo moves to its own row,
@@ -381,15 +429,7 @@ impl StateFile {
 
     /// The persisted state of `book`, or `None` when it was never published.
     pub fn load(&self, book: &str, retention: Retention) -> Result<Option<Restored>, StateError> {
-        self.with_db(|db| {
-            // redb may panic on a damaged page instead of returning an error.
-            std::panic::catch_unwind(AssertUnwindSafe(|| self.load_from(db, book, retention)))
-                .unwrap_or_else(|_| {
-                    Err(self.error(format!(
-                        "book {book:?}: the file is damaged (its page layout cannot be read)"
-                    )))
-                })
-        })
+        self.with_db(|db| self.load_from(db, book, retention))
     }
 
     fn load_from(
@@ -568,6 +608,11 @@ impl StateFile {
             let bytes = postcard::to_stdvec(&meta).map_err(|e| self.write_error(e))?;
             books
                 .insert(book, bytes.as_slice())
+                .map_err(|e| self.write_error(e))?;
+            let seal = books_seal(&books).map_err(|e| self.write_error(e))?;
+            txn.open_table(META)
+                .map_err(|e| self.write_error(e))?
+                .insert(BOOKS_SEAL, seal.to_le_bytes().as_slice())
                 .map_err(|e| self.write_error(e))?;
         }
         txn.commit().map_err(|e| self.write_error(e))
