@@ -50,7 +50,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("cardbridge.redb");
     {
-        let file = StateFile::open(&path, false).expect("state file");
+        let file = StateFile::open(&path, false, 1 << 20).expect("state file");
         let book = Book::open("staff", retention, Some(&file)).expect("book");
         let started = Instant::now();
         let members: Vec<Member> = (0..CARDS).map(|i| Member::new(contact(i))).collect();
@@ -66,7 +66,7 @@ fn main() {
     let size = std::fs::metadata(&path).expect("size").len();
     println!("state file: {:.1} MiB", size as f64 / 1024.0 / 1024.0);
     let started = Instant::now();
-    let file = StateFile::open(&path, false).expect("reopen");
+    let file = StateFile::open(&path, false, 1 << 20).expect("reopen");
     let book = Book::open("staff", retention, Some(&file)).expect("restore");
     let elapsed = started.elapsed();
     assert_eq!(book.state().snapshot.len(), CARDS);

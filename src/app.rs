@@ -57,7 +57,8 @@ impl AppState {
     pub fn new(config: Config, reset: bool) -> Result<AppState, String> {
         let state_file = match config.state_file_path() {
             Some(path) => Some(Arc::new(
-                StateFile::open(&path, reset).map_err(|e| e.to_string())?,
+                StateFile::open(&path, reset, config.server.card_cache_bytes)
+                    .map_err(|e| e.to_string())?,
             )),
             None => None,
         };

@@ -127,7 +127,7 @@ pub fn state_file(bytes: &[u8]) {
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     if std::fs::write(&path, bytes).is_ok() {
-        if let Ok(file) = StateFile::open(&path, false) {
+        if let Ok(file) = StateFile::open(&path, false, 1 << 20) {
             let retention = Retention {
                 max_entries: 100,
                 max_age: None,

@@ -4,20 +4,20 @@
 //! be served under a newer ETag, and a poll that swaps in a new snapshot leaves the renderings
 //! of unchanged cards valid. The cache is bounded by bytes (`[server] card_cache_bytes`).
 //!
-//! A card is cached without its photo, with the place of the photo's lines: the photo's bytes
-//! are in memory with the contact already, so a photo (kilobytes, against a few hundred bytes
-//! of text) is encoded from them each time it is sent instead of evicting the texts of most
-//! of a book with photos.
+//! A card is cached without its photo, with the place of the photo's lines: a photo
+//! (kilobytes, against a few hundred bytes of text) is encoded from its bytes (in memory, or
+//! read from the state file through its own cache) each time it is sent instead of evicting
+//! the texts of most of a book with photos.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
 use crate::store::{Etag, Member};
-use crate::vcard::{self, VcardVersion};
+use crate::vcard::{self, LineEnd, PhotoLines, VcardVersion};
 
 /// Independent parts of the cache, each behind its own lock, so worker threads rarely wait
 /// for each other; a card's part is chosen by its ETag.
@@ -42,11 +42,87 @@ pub struct RenderCache {
 
 type Key = (Etag, VcardVersion);
 
-/// A card's text without its photo, and where the photo's lines go.
+/// A card's text without its photo, and where a photo's lines go.
 #[derive(Clone)]
 struct Rendered {
     text: Bytes,
-    photo_at: Option<usize>,
+    photo_at: usize,
+}
+
+/// A card as sent: its cached text and, with a photo, the photo's bytes and the place of its
+/// lines, which are encoded straight into the reply ([`Card::parts`], [`Card::into_bytes`]).
+#[derive(Debug, Clone)]
+pub struct Card {
+    text: Bytes,
+    photo: Option<CardPhoto>,
+}
+
+#[derive(Clone)]
+struct CardPhoto {
+    at: usize,
+    media_type: Arc<str>,
+    data: Arc<[u8]>,
+    version: VcardVersion,
+}
+
+impl std::fmt::Debug for CardPhoto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} bytes) at {}",
+            self.media_type,
+            self.data.len(),
+            self.at
+        )
+    }
+}
+
+impl From<Bytes> for Card {
+    /// A card without a photo.
+    fn from(text: Bytes) -> Card {
+        Card { text, photo: None }
+    }
+}
+
+impl Card {
+    /// The text before the photo's lines, the lines (when the card shows its photo) and the
+    /// text after them.
+    pub fn parts(&self) -> (&[u8], Option<PhotoLines<'_>>, &[u8]) {
+        let lines = self.photo.as_ref().and_then(|p| {
+            let lines = PhotoLines::new(&p.media_type, &p.data, p.version)?;
+            Some((p.at, lines))
+        });
+        match lines {
+            Some((at, lines)) => {
+                let (before, after) = self.text.split_at_checked(at).unwrap_or((&self.text, &[]));
+                (before, Some(lines), after)
+            }
+            None => (&self.text, None, &[]),
+        }
+    }
+
+    /// Octets of the card as sent.
+    pub fn len(&self) -> usize {
+        let (before, lines, after) = self.parts();
+        before.len() + lines.map_or(0, |l| l.len()) + after.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The card in one buffer (a GET body): the cached text itself without a photo.
+    pub fn into_bytes(self) -> Bytes {
+        let (before, lines, after) = self.parts();
+        let Some(lines) = lines else {
+            return self.text;
+        };
+        let mut card = String::with_capacity(self.len());
+        card.push_str(&String::from_utf8_lossy(before));
+        lines.write(&mut card, LineEnd::Crlf);
+        card.push_str(&String::from_utf8_lossy(after));
+        Bytes::from(card)
+    }
 }
 
 impl Rendered {
@@ -171,8 +247,9 @@ impl RenderCache {
         &self.shards[(etag.0 >> 120) as usize % SHARDS]
     }
 
-    /// The member rendered in `version`, from the cache when possible.
-    pub fn get(&self, member: &Member, version: VcardVersion) -> Bytes {
+    /// The member rendered in `version`, from the cache when possible; its photo, if any, is
+    /// encoded where the card is written ([`Card`]).
+    pub fn get(&self, member: &Member, version: VcardVersion) -> Card {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let key = (member.etag, version);
         let shard = self.shard(member.etag);
@@ -185,7 +262,11 @@ impl RenderCache {
             None => {
                 // Rendered outside the lock: a card rendered twice at once is kept once.
                 self.renders.fetch_add(1, Ordering::Relaxed);
-                let card = vcard::render_without_photo(&member.contact(), version, member.revision);
+                let card = vcard::render_without_photo(
+                    &member.contact_without_photo(),
+                    version,
+                    member.revision,
+                );
                 let rendered = Rendered {
                     // Copied to an exact-size buffer: the renderer's String is sized from a
                     // hint and `Bytes::from(String)` would keep all of it cached.
@@ -200,19 +281,18 @@ impl RenderCache {
                 rendered
             }
         };
-        let Some(at) = rendered.photo_at else {
-            return rendered.text;
-        };
-        let photo = vcard::photo_lines(&member.contact(), version);
-        let (before, after) = rendered
-            .text
-            .split_at_checked(at)
-            .unwrap_or((&rendered.text, &[]));
-        let mut card = Vec::with_capacity(rendered.text.len() + photo.len());
-        card.extend_from_slice(before);
-        card.extend_from_slice(photo.as_bytes());
-        card.extend_from_slice(after);
-        Bytes::from(card)
+        let photo = member.packed().photo().and_then(|photo| {
+            Some(CardPhoto {
+                at: rendered.photo_at,
+                media_type: Arc::clone(&photo.media_type),
+                data: photo.data()?,
+                version,
+            })
+        });
+        Card {
+            text: rendered.text,
+            photo,
+        }
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -306,7 +386,9 @@ mod tests {
                 let expected = vcard::render_revised(&member.contact(), version, member.revision);
                 for _ in 0..2 {
                     let card = cache.get(&member, version);
-                    assert_eq!(std::str::from_utf8(&card).ok(), Some(expected.as_str()));
+                    assert_eq!(card.len(), expected.len());
+                    let bytes = card.into_bytes();
+                    assert_eq!(std::str::from_utf8(&bytes).ok(), Some(expected.as_str()));
                 }
             }
         }

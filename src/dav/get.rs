@@ -38,7 +38,7 @@ pub fn handle(app: &Arc<AppState>, head: &RequestHead, user: &str, resource: &Re
     } else {
         VcardVersion::V3
     };
-    let bytes = app.cards.get(&member, version);
+    let bytes = app.cards.get(&member, version).into_bytes();
     Reply::new(200)
         .header("ETag", etag)
         .header("Last-Modified", last_modified)

@@ -45,6 +45,15 @@ impl Member {
         })
     }
 
+    /// The card's contact without its photo (see [`Member::contact`]): what its text is
+    /// rendered from, the photo being read only when the card is sent.
+    pub fn contact_without_photo(&self) -> Contact {
+        self.packed.unpack_without_photo().unwrap_or_else(|e| {
+            tracing::error!(card = %self.name, "stored card does not decode: {e}");
+            Contact::default()
+        })
+    }
+
     /// The packed contact, shared with the listing it came from.
     pub fn packed(&self) -> &PackedContact {
         &self.packed

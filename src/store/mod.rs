@@ -11,7 +11,8 @@
 //! | `published.rs` | [`PublishedBook`]: what a book currently publishes (snapshot + log) |
 //! | `snapshot.rs` | [`Snapshot`]: a book's members by name, with their state digest |
 //! | `member.rs` | [`Member`]: one card as served (ETag, heal revision, name) |
-//! | `packed.rs` | [`PackedContact`]: a member's contact as its encoded bytes |
+//! | `packed.rs` | [`PackedContact`]: a member's contact as its encoded bytes, its photo apart |
+//! | `photos.rs` | photos in the state file, by content hash, read when a card is sent |
 //! | `etag.rs` | [`Etag`]: the content hash of a card, folded with its heal revision |
 //! | `digest.rs` | the state digest: per-member terms and their order-independent sum |
 //! | `token_uri.rs` | sync and resume tokens as URIs: formatting and parsing |
@@ -28,6 +29,7 @@ mod etag;
 mod member;
 mod merge;
 mod packed;
+mod photos;
 mod published;
 mod removal_guard;
 mod snapshot;
@@ -40,7 +42,7 @@ pub use derived::Derived;
 pub use etag::Etag;
 pub use member::{card_name, Member};
 pub use merge::{book_members, listing, Listed, Listing};
-pub use packed::PackedContact;
+pub use packed::{PackedContact, PhotoRef};
 pub use published::PublishedBook;
 pub use removal_guard::{Hold, RemovalGuard};
 pub use snapshot::Snapshot;

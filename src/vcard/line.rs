@@ -222,6 +222,13 @@ impl LineWriter {
         }
     }
 
+    /// Whole content lines `write` appends itself (folded, each ending in CRLF), between
+    /// lines.
+    pub(crate) fn whole_lines(&mut self, write: impl FnOnce(&mut String)) {
+        debug_assert_eq!(self.col, 0, "previous line not ended");
+        write(&mut self.out);
+    }
+
     /// Ends the content line.
     pub(crate) fn end(&mut self) {
         self.out.push_str("\r\n");

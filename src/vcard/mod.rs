@@ -1,13 +1,14 @@
 //! vCard 3.0 / 4.0 rendering of the normalized contact model.
 //!
 //! `line` writes escaped, folded content lines; `names` derives FN; `dates` formats partial
-//! dates; `caps` bounds what a card carries; `render` maps a contact onto each version's dialect;
+//! dates; `caps` bounds what a card carries; `photo_lines` writes a photo where it is sent; `render` maps a contact onto each version's dialect;
 //! `vocabulary` holds the property names and TYPE values it shares with the query filter.
 
 pub mod caps;
 mod dates;
 mod line;
 mod names;
+mod photo_lines;
 #[cfg(test)]
 mod props;
 mod render;
@@ -16,7 +17,8 @@ mod tests;
 pub mod vocabulary;
 
 pub use names::formatted_name;
-pub use render::{photo_lines, render, render_revised, render_without_photo, WithoutPhoto};
+pub use photo_lines::{LineEnd, PhotoLines};
+pub use render::{render, render_revised, render_without_photo, WithoutPhoto};
 
 /// Bumped whenever rendering output changes, so content-hash ETags change with it.
 pub const RENDER_REVISION: u32 = 2;

@@ -4,13 +4,12 @@
 //! property order), so every replica and restart serves byte-identical cards and content-hash
 //! ETags stay stable.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use cardbridge_connectors::contact::{
     Contact, ContactKind, Label, LooseDate, PartialDate, Relation,
 };
 
 use super::line::LineWriter;
+use super::photo_lines::{LineEnd, PhotoLines};
 use super::vocabulary::{self, prop, TYPE};
 use super::{dates, names, VcardVersion};
 
@@ -44,13 +43,13 @@ pub fn render_revised(contact: &Contact, version: VcardVersion, revision: u32) -
     revised(render(contact, version), revision)
 }
 
-/// A card as [`render_revised`] gives it, without its `PHOTO` lines, and where they go
-/// (`None` without a photo): the text of a card is a few hundred bytes and its photo several
-/// kilobytes, so the texts of a whole book can be cached while its photos, already in memory,
-/// are encoded when sent ([`photo_lines`]).
+/// A card as [`render_revised`] gives it, without its `PHOTO` lines, and where a photo's lines
+/// go: the text of a card is a few hundred bytes and its photo several kilobytes, so the texts
+/// of a whole book can be cached while photos are encoded when sent ([`PhotoLines`]). The
+/// contact may come without its photo (the store keeps photos apart).
 pub struct WithoutPhoto {
     pub text: String,
-    pub photo_at: Option<usize>,
+    pub photo_at: usize,
 }
 
 pub fn render_without_photo(
@@ -66,32 +65,15 @@ pub fn render_without_photo(
     };
     renderer.card(contact, version);
     let photo_at = match renderer.photo {
-        Photo::Marked(at) => at.filter(|_| contact.photo.is_some()),
-        Photo::Written => None,
+        Photo::Marked(Some(at)) => at,
+        // Every card gets to the photo's place.
+        Photo::Marked(None) | Photo::Written => renderer.w.len(),
     };
     WithoutPhoto {
         // The revision line goes after the photo, so the mark stays where it is.
         text: revised(renderer.w.finish(), revision),
         photo_at,
     }
-}
-
-/// The `PHOTO` lines of a card (empty when it has none it shows): placed at
-/// [`WithoutPhoto::photo_at`], they make the card [`render_revised`] gives.
-pub fn photo_lines(contact: &Contact, version: VcardVersion) -> String {
-    let mut renderer = Renderer {
-        w: LineWriter::with_capacity(
-            contact
-                .photo
-                .as_ref()
-                .map_or(0, |p| p.data.len() * 4 / 3 + 128),
-        ),
-        v3: version == VcardVersion::V3,
-        next_item: 1,
-        photo: Photo::Written,
-    };
-    renderer.photo(contact);
-    renderer.w.finish()
 }
 
 fn revised(card: String, revision: u32) -> String {
@@ -222,7 +204,11 @@ impl Renderer {
             self.members(c);
         }
         match &mut self.photo {
-            Photo::Written => self.photo(c),
+            Photo::Written => {
+                if let Some(photo) = &c.photo {
+                    self.photo(&photo.media_type, &photo.data);
+                }
+            }
             Photo::Marked(at) => *at = Some(self.w.len()),
         }
         self.literal(prop::END, "VCARD");
@@ -520,34 +506,15 @@ impl Renderer {
         }
     }
 
-    fn photo(&mut self, c: &Contact) {
-        let Some(photo) = c.photo.as_ref().filter(|p| !p.data.is_empty()) else {
-            return;
-        };
-        let Some((v3_type, media_type)) = photo_type(&photo.media_type) else {
-            return;
-        };
-        self.w.start(None, prop::PHOTO);
-        if self.v3 {
-            // Apple and Nextcloud need TYPE; Thunderbird sniffs the decoded bytes.
-            self.w.param("ENCODING", "b");
-            self.w.param(TYPE, v3_type);
-            self.w.colon();
+    fn photo(&mut self, media_type: &str, data: &[u8]) {
+        let version = if self.v3 {
+            VcardVersion::V3
         } else {
-            self.w.colon();
-            self.w.raw("data:");
-            self.w.raw(media_type);
-            self.w.raw(";base64,");
+            VcardVersion::V4
+        };
+        if let Some(lines) = PhotoLines::new(media_type, data, version) {
+            self.w.whole_lines(|out| lines.write(out, LineEnd::Crlf));
         }
-        // Encoded in slices (a multiple of 3 bytes, so no inner padding) to skip a
-        // photo-sized temporary.
-        let mut chunk = String::with_capacity(1024);
-        for part in photo.data.chunks(768) {
-            chunk.clear();
-            STANDARD.encode_string(part, &mut chunk);
-            self.w.raw(&chunk);
-        }
-        self.w.end();
     }
 
     /// One property that may carry a free-text label: with one it goes into a fresh Apple
@@ -665,24 +632,6 @@ fn is_e164(number: &str) -> bool {
     })
 }
 
-/// (3.0 TYPE, 4.0 media type) for the photo formats every client shows.
-fn photo_type(media_type: &str) -> Option<(&'static str, &'static str)> {
-    let essence = media_type
-        .split_once(';')
-        .map_or(media_type, |(essence, _)| essence)
-        .trim();
-    if ["image/jpeg", "image/jpg", "image/pjpeg"]
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case(essence))
-    {
-        Some(("JPEG", "image/jpeg"))
-    } else if essence.eq_ignore_ascii_case("image/png") {
-        Some(("PNG", "image/png"))
-    } else {
-        None
-    }
-}
-
 /// Extra property names must be plain `[A-Za-z0-9-]` (no groups, no injection) and must not
 /// collide with what the renderer owns.
 fn extra_name_allowed(name: &str) -> bool {
@@ -722,15 +671,6 @@ mod tests {
         assert!(!is_e164("030123"));
         assert!(!is_e164("+1234567890123456"));
         assert!(!is_e164("+49-30"));
-    }
-
-    #[test]
-    fn photo_types() {
-        assert_eq!(photo_type("image/jpeg"), Some(("JPEG", "image/jpeg")));
-        assert_eq!(photo_type("IMAGE/JPG"), Some(("JPEG", "image/jpeg")));
-        assert_eq!(photo_type("image/png; q=1"), Some(("PNG", "image/png")));
-        assert_eq!(photo_type("image/gif"), None);
-        assert_eq!(photo_type(""), None);
     }
 
     #[test]

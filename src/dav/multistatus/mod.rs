@@ -2,7 +2,7 @@
 //! Handlers build these and never write XML; [`crate::dav::xml::writer`] turns them into
 //! bytes (escaping every value) and [`stream`] sends large ones chunk by chunk.
 //!
-//! Values borrow what they show (`&str`, `Cow`, the cached card `Bytes`), so describing a
+//! Values borrow what they show (`&str`, `Cow`, the cached card text), so describing a
 //! card allocates for its response, not for each of its properties.
 
 mod stream;
@@ -10,7 +10,7 @@ mod stream;
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-use bytes::Bytes;
+use crate::render_cache::Card;
 
 use super::xml::Name;
 use crate::store::Etag;
@@ -119,7 +119,7 @@ pub enum Value<'a> {
     /// `supported-address-data`: the vCard versions offered as `text/vcard`.
     AddressDataTypes(&'static [&'static str]),
     /// A rendered card (`address-data`), written as text.
-    Card(Bytes),
+    Card(Card),
     /// WebDAV-Push `transports`: Web Push with this VAPID public key.
     PushTransports(String),
     /// WebDAV-Push `supported-triggers`: content updates of members (depth 1).

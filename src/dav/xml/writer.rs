@@ -12,6 +12,7 @@ use super::{Name, NS_CARDDAV, NS_CS, NS_DAV, NS_PUSH};
 use crate::dav::multistatus::{
     Condition, Prop, Propstat, ResourceKind, Response, ResponseBody, Value,
 };
+use crate::vcard::LineEnd;
 
 /// Namespace declarations for the root element of every DAV body.
 const ROOT_NAMESPACES: &str = concat!(
@@ -147,6 +148,14 @@ pub fn response(out: &mut String, response: &Response) {
     out.push_str("</D:response>");
 }
 
+/// Card text, rendered as UTF-8: checked (fast for ASCII), not converted.
+fn escape_card_text(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => escape_into(out, text),
+        Err(_) => escape_into(out, &String::from_utf8_lossy(bytes)),
+    }
+}
+
 fn write_propstat(out: &mut String, propstat: &Propstat) {
     out.push_str("<D:propstat><D:prop>");
     for prop in &propstat.props {
@@ -174,7 +183,7 @@ fn write_prop(out: &mut String, prop: &Prop) {
         Value::Privileges(list) => list.is_empty(),
         Value::SupportedReports(list) => list.is_empty(),
         Value::AddressDataTypes(list) => list.is_empty(),
-        Value::Card(bytes) => bytes.is_empty(),
+        Value::Card(card) => card.is_empty(),
         Value::Number(_)
         | Value::Date(_)
         | Value::Etag(_)
@@ -222,11 +231,15 @@ fn write_prop(out: &mut String, prop: &Prop) {
                 out.push_str("\"/>");
             }
         }
-        // Cards are rendered as UTF-8: checked (fast for ASCII), not converted.
-        Value::Card(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => escape_into(out, text),
-            Err(_) => escape_into(out, &String::from_utf8_lossy(bytes)),
-        },
+        Value::Card(card) => {
+            // The photo's lines (base64, ASCII) need no escaping but their line ends.
+            let (before, photo, after) = card.parts();
+            escape_card_text(out, before);
+            if let Some(photo) = photo {
+                photo.write(out, LineEnd::XmlEscaped);
+            }
+            escape_card_text(out, after);
+        }
         // The property itself declared `P:` (see `write_name`).
         Value::PushTransports(key) => {
             out.push_str("<P:web-push><P:vapid-public-key type=\"p256ecdsa\">");

@@ -55,7 +55,7 @@ fn href_values_are_escaped() {
 fn card_data_is_escaped_and_invalid_utf8_replaced() {
     let card = Bytes::from_static(b"BEGIN:VCARD\r\nFN:A&B <x>\r\nNOTE:\xff\x01\r\nEND:VCARD\r\n");
     assert_eq!(
-        prop_xml(Name::carddav("address-data"), Value::Card(card)),
+        prop_xml(Name::carddav("address-data"), Value::Card(card.into())),
         "<C:address-data>BEGIN:VCARD&#13;\nFN:A&amp;B &lt;x&gt;&#13;\nNOTE:\u{FFFD}\u{FFFD}&#13;\nEND:VCARD&#13;\n</C:address-data>"
     );
 }
