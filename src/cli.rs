@@ -314,10 +314,10 @@ fn check(path: PathBuf) -> Result<i32, String> {
     source_ids.sort();
     for id in source_ids {
         match &results[&id] {
-            Ok(outcome) => {
+            Ok((outcome, listing)) => {
                 println!(
                     "source {id}: {} contacts, {} skipped",
-                    outcome.contacts.len(),
+                    listing.len(),
                     outcome.skipped.len()
                 );
                 for notice in &outcome.notices {
@@ -329,7 +329,7 @@ fn check(path: PathBuf) -> Result<i32, String> {
                 for value in &outcome.left_out {
                     println!("  card published without a value: {value}");
                 }
-                listings.insert(id.clone(), store::listing(outcome.contacts.clone()));
+                listings.insert(id.clone(), listing.clone());
             }
             Err(error) => {
                 failed = true;
@@ -359,8 +359,8 @@ fn export(path: PathBuf, book_id: &str, version: VersionArg) -> Result<i32, Stri
     let mut listings = std::collections::HashMap::new();
     for source in &book.sources {
         match results.get(source) {
-            Some(Ok(outcome)) => {
-                listings.insert(source.clone(), store::listing(outcome.contacts.clone()));
+            Some(Ok((_, listing))) => {
+                listings.insert(source.clone(), listing.clone());
             }
             Some(Err(error)) => return Err(format!("source {source}: {error}")),
             None => {}

@@ -135,7 +135,9 @@ impl Shared {
     ) -> Result<(), PollFailure> {
         let started = Instant::now();
         tracing::debug!(source = %config.id, "poll started");
-        let outcome = match tokio::time::timeout(config.timeout, source.poll(cancel)).await {
+        let caps = self.app().config.server.caps();
+        let polled = store::poll(source.as_ref(), cancel, caps);
+        let (outcome, listing) = match tokio::time::timeout(config.timeout, polled).await {
             Ok(result) => result.map_err(PollFailure::Source)?,
             Err(_) => {
                 cancel.cancel();
@@ -161,10 +163,10 @@ impl Shared {
         }
         let shared = Arc::clone(self);
         let listed = config.clone();
-        // Packing the listing renders every card for its hash: blocking work, like publishing.
+        // Publishing renders and records changed cards: blocking work.
         tokio::task::spawn_blocking(move || {
             if !outcome.unchanged {
-                shared.take_listing(&listed, outcome, started);
+                shared.take_listing(&listed, outcome, listing, started);
             }
             shared.publish(|b| b.sources.contains(&listed.id), &[])
         })
@@ -190,14 +192,14 @@ impl Shared {
             .any(|b| unsaved.contains(&b.id) && b.sources.iter().any(|s| s == source))
     }
 
-    /// Records a changed listing as the source's last good one (capped, its problems logged).
+    /// Records a changed listing as the source's last good one, its problems logged.
     fn take_listing(
         &self,
         config: &SourceConfig,
-        mut outcome: cardbridge_connectors::PollOutcome,
+        outcome: cardbridge_connectors::PollOutcome,
+        listing: store::Listing,
         started: Instant,
     ) {
-        crate::vcard::caps::apply_to_poll(&mut outcome, &self.app().config.server.caps());
         log_first(
             &outcome.skipped,
             |s| tracing::warn!(source = %config.id, "skipped {s}"),
@@ -212,13 +214,13 @@ impl Shared {
         );
         tracing::info!(
             source = %config.id,
-            contacts = outcome.contacts.len(),
+            contacts = listing.len(),
             skipped = outcome.skipped.len(),
             ms = started.elapsed().as_millis(),
             "polled"
         );
         self.update_source(&config.id, |s| {
-            s.contacts = outcome.contacts.len();
+            s.contacts = listing.len();
             s.skipped = outcome.skipped.len();
             s.skipped_sample = outcome
                 .skipped
@@ -231,7 +233,7 @@ impl Shared {
                 .collect();
         });
         if let Ok(mut listings) = self.listings.lock() {
-            listings.insert(config.id.clone(), store::listing(outcome.contacts));
+            listings.insert(config.id.clone(), listing);
         }
     }
 

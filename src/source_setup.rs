@@ -12,6 +12,8 @@ use cardbridge_connectors::google::GoogleSource;
 use cardbridge_connectors::ldap::LdapSource;
 use cardbridge_connectors::{Cancel, PollOutcome, Source, SourceError};
 
+use crate::store::{self, Listing};
+
 use crate::config::{Config, SourceConfig, SourceSettings};
 
 /// Instantiates the source a `[[source]]` table describes.
@@ -50,13 +52,10 @@ pub fn build_all(config: &Config) -> Result<Vec<Configured>, String> {
 /// Polls every source once (for `check` and `export`), with the card size caps applied.
 pub async fn poll_all(
     config: &Config,
-) -> Result<HashMap<String, Result<PollOutcome, SourceError>>, String> {
+) -> Result<HashMap<String, Result<(PollOutcome, Listing), SourceError>>, String> {
     let mut results = HashMap::new();
     for (sc, source) in build_all(config)? {
-        let mut result = source.poll(&Cancel::default()).await;
-        if let Ok(outcome) = &mut result {
-            crate::vcard::caps::apply_to_poll(outcome, &config.server.caps());
-        }
+        let result = store::poll(source.as_ref(), &Cancel::default(), config.server.caps()).await;
         results.insert(sc.id.clone(), result);
     }
     Ok(results)

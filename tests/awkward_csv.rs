@@ -218,3 +218,86 @@ fn a_file_written_in_two_steps_is_published_once_and_never_half() {
     assert_eq!(publications(&server), before + 1, "{}", server.log());
     assert_eq!(failed_polls(&server), 0, "the half file was never read");
 }
+
+/// `row` (a `google_row`) with `nickname` in its Nickname cell: a change that keeps the
+/// card's uid (the nickname is not one of the fields the uid is made of).
+fn with_nickname(row: &str, nickname: &str) -> String {
+    let start = row
+        .strip_suffix(",,")
+        .expect("a google_row ends in two empty cells");
+    format!("{start},{nickname},")
+}
+
+/// The source hands its contacts over while it reads and they are packed at once; a file cut
+/// off in its very last row must still publish nothing: every card keeps its ETag, the book
+/// its token.
+#[test]
+fn a_large_file_cut_off_in_its_last_row_changes_no_card() {
+    let rows = support::staff_rows(4000);
+    let server = Server::with_staff("", &rows);
+    let listing = server.listing();
+    assert_eq!(listing.len(), 4000);
+    let token = server.token();
+    let edited: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| with_nickname(row, &format!("Nick{i}")))
+        .collect();
+    let (last, complete) = edited.split_last().expect("rows");
+    let cut = last.find("Corp").expect("the organization cell");
+    let partial = format!("{}{}\"Co", google_csv(complete), &last[..cut]);
+    let before = failed_polls(&server);
+    std::fs::write(server.path("staff.csv"), &partial).expect("write in place");
+    eventually(&server, "the poll of the cut-off file failing", || {
+        failed_polls(&server) > before
+    });
+    assert!(
+        server.log().contains("the file ends inside a quoted cell"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(server.token(), token);
+    assert_eq!(server.listing(), listing, "no card changed");
+    server.rewrite_and_wait("staff.csv", &google_csv(&edited), &token);
+    let published = server.listing();
+    assert_eq!(published.len(), 4000, "the complete file is published");
+    assert!(
+        published
+            .iter()
+            .all(|(href, etag)| listing.get(href) != Some(etag)),
+        "every card changed"
+    );
+}
+
+/// Cut values and skipped rows are reported in the order of the file's rows, however far
+/// apart they are.
+#[test]
+fn cut_values_and_skipped_rows_are_reported_in_file_order() {
+    let long = "x".repeat(40_000);
+    let mut rows = support::staff_rows(1200);
+    for i in [5, 600, 1190] {
+        rows[i] = with_nickname(&rows[i], &long);
+    }
+    for i in [3, 700, 1100] {
+        rows[i] = google_row("", "", "", "", "");
+    }
+    let server = Server::with_staff("", &rows);
+    let (_, out, _) = run_cli(&["check", "-c", &server.config_path()]);
+    let cut: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("NICKNAME cut from 40000"))
+        .collect();
+    assert_eq!(cut.len(), 3, "{out}");
+    for (line, person) in cut.iter().zip(["Person5", "Person600", "Person1190"]) {
+        assert!(line.contains(person), "{line}");
+    }
+    let skipped: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("  skipped "))
+        .collect();
+    assert_eq!(skipped.len(), 3, "{out}");
+    // Line 1 is the header.
+    for (line, at) in skipped.iter().zip([":5:", ":702:", ":1102:"]) {
+        assert!(line.contains(at), "{line}");
+    }
+}

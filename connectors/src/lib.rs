@@ -16,6 +16,7 @@ pub mod file_watch;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod google;
+pub mod intake;
 pub mod ldap;
 pub mod live;
 pub mod phone;
@@ -24,5 +25,6 @@ pub mod regular;
 pub mod source;
 
 pub use contact::*;
+pub use intake::{Collected, Intake, Take};
 pub use live::{Changes, Live, WatchEnd};
 pub use source::{Cancel, PollOutcome, SkippedRecord, Source, SourceError, Throttled};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::Contact;
+use crate::Intake;
 
 /// A record the source could not turn into a contact, with where it was and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +18,10 @@ impl std::fmt::Display for SkippedRecord {
     }
 }
 
-/// What one successful poll returned.
+/// What one successful poll returned besides its contacts, which the source handed to the
+/// poll's [`Intake`] as it read them.
 #[derive(Debug, Clone, Default)]
 pub struct PollOutcome {
-    /// The complete current listing of the source. Shared, so a source that keeps its listing
-    /// between polls (LDAP, Google) and the store hold one copy of each contact, not two.
-    pub contacts: Vec<Arc<Contact>>,
     /// Records left out, each with its reason; the rest of the source still loads.
     pub skipped: Vec<SkippedRecord>,
     /// Values left out of cards that were published (the cards are not skipped).
@@ -34,7 +32,8 @@ pub struct PollOutcome {
     /// replaced bytes), for the log and `cardbridge check`.
     pub notices: Vec<String>,
     /// The source saw nothing change since its previous successful poll (an incremental
-    /// poll found no modified entries): `contacts` is empty and the previous listing stands.
+    /// poll found no modified entries): no contacts were handed over and the previous listing
+    /// stands.
     pub unchanged: bool,
 }
 
@@ -125,9 +124,10 @@ pub trait Source: Send + Sync {
     /// The configured source id.
     fn id(&self) -> &str;
 
-    /// Fetches a complete listing of the source. Blocking work runs through
-    /// [`Cancel::spawn_blocking`] and stops soon after `cancel` is set.
-    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError>;
+    /// Fetches a complete listing of the source, handing each contact to `intake` in order as
+    /// it is read (the caller uses them only when the poll succeeds). Blocking work runs
+    /// through [`Cancel::spawn_blocking`] and stops soon after `cancel` is set.
+    async fn poll(&self, cancel: &Cancel, intake: &Intake) -> Result<PollOutcome, SourceError>;
 
     /// A cheap fingerprint of the source (e.g. file mtime + size); when it is unchanged since
     /// the last poll the poller may skip polling until the poll interval elapses. `None` means

@@ -19,23 +19,19 @@ pub struct Listed {
     pub packed: PackedContact,
 }
 
+impl Listed {
+    /// Packs a contact (blocking: it is rendered for its content hash).
+    pub fn of(contact: &Contact) -> Listed {
+        Listed {
+            uid: contact.uid.as_str().into(),
+            content: Etag::of(contact),
+            packed: PackedContact::pack(contact),
+        }
+    }
+}
+
 /// The contacts of one successful poll, shared with the book members built from them.
 pub type Listing = Arc<Vec<Listed>>;
-
-/// Packs the contacts of a poll (blocking: each is rendered for its content hash). Each
-/// contact is let go of once packed, so the poll's contacts and the listing are not both
-/// held whole.
-pub fn listing(contacts: Vec<Arc<Contact>>) -> Listing {
-    let listed = contacts
-        .into_iter()
-        .map(|contact| Listed {
-            uid: contact.uid.as_str().into(),
-            content: Etag::of(&contact),
-            packed: PackedContact::pack(&contact),
-        })
-        .collect();
-    Arc::new(listed)
-}
 
 /// The members of book `book` from the latest listing of each of its `sources`, in order
 /// (sources without a listing yet contribute nothing). A uid already provided by an earlier

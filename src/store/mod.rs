@@ -19,6 +19,7 @@
 //! | `changelog.rs` | [`ChangeLog`]: which names changed between two digests |
 //! | `removal_guard.rs` | [`RemovalGuard`], [`Hold`]: polls that would remove too much |
 //! | `merge.rs` | a book's members from its sources' listings |
+//! | `packing.rs` | [`Packing`]: a poll's contacts packed as the source reads them |
 //! | `state_file.rs` | [`StateFile`]: the redb database that survives restarts |
 
 mod book;
@@ -29,6 +30,7 @@ mod etag;
 mod member;
 mod merge;
 mod packed;
+mod packing;
 mod photos;
 mod published;
 mod removal_guard;
@@ -41,8 +43,9 @@ pub use changelog::{ChangeLog, Delta, Retention};
 pub use derived::Derived;
 pub use etag::Etag;
 pub use member::{card_name, Member};
-pub use merge::{book_members, listing, Listed, Listing};
+pub use merge::{book_members, Listed, Listing};
 pub use packed::{PackedContact, PhotoRef};
+pub use packing::{poll, Packed, Packing};
 pub use published::PublishedBook;
 pub use removal_guard::{Hold, RemovalGuard};
 pub use snapshot::Snapshot;

@@ -190,23 +190,24 @@ pub fn apply(contact: &mut std::sync::Arc<Contact>, caps: &Caps) -> Vec<String> 
     cuts
 }
 
-/// Shortens the contacts of a poll to the card size caps; each value cut is added to the
-/// poll's notices, naming the card.
-pub fn apply_to_poll(outcome: &mut cardbridge_connectors::PollOutcome, caps: &Caps) {
-    for contact in &mut outcome.contacts {
-        let card = format!(
-            "card {:?} ({:?})",
-            contact.uid,
-            crate::vcard::formatted_name(contact)
-                .chars()
-                .take(40)
-                .collect::<String>()
-        );
-        let cuts = apply(contact, caps);
-        outcome
-            .notices
-            .extend(cuts.into_iter().map(|cut| format!("{card}: {cut}")));
+/// Shortens a contact of a poll to the card size caps; returns a notice per value cut, naming
+/// the card.
+pub fn apply_noted(contact: &mut std::sync::Arc<Contact>, caps: &Caps) -> Vec<String> {
+    if !over(contact, caps) {
+        return Vec::new();
     }
+    let card = format!(
+        "card {:?} ({:?})",
+        contact.uid,
+        crate::vcard::formatted_name(contact)
+            .chars()
+            .take(40)
+            .collect::<String>()
+    );
+    let cuts = apply(contact, caps);
+    cuts.into_iter()
+        .map(|cut| format!("{card}: {cut}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::{Cancel, Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use crate::{Cancel, Contact, Intake, PollOutcome, SkippedRecord, Source, SourceError};
 use commands::{Command, Parsed};
 use detect::Format;
 pub use settings::ActiveSyncSettings;
@@ -110,9 +110,10 @@ impl Replay {
         Ok(())
     }
 
-    /// The surviving contacts, and notes for them; items with nothing to show (no name,
-    /// organization, email or phone) are left out with a note.
-    fn finish(self, outcome: &mut PollOutcome) {
+    /// Hands the surviving contacts to `intake`, noting in `outcome` what is wrong with them;
+    /// items with nothing to show (no name, organization, email or phone) are left out with a
+    /// note.
+    fn finish(self, outcome: &mut PollOutcome, intake: &Intake) {
         for slot in self.slots.into_iter().flatten() {
             for reason in slot.warnings {
                 outcome.skipped.push(SkippedRecord {
@@ -134,7 +135,7 @@ impl Replay {
             } else {
                 let mut contact = slot.contact;
                 contact.shrink_to_fit();
-                outcome.contacts.push(contact.into());
+                intake.take(contact.into());
             }
         }
     }
@@ -170,9 +171,10 @@ impl ActiveSyncSource {
             .map_err(|error| FileError::Decode { format, error })
     }
 
-    /// Replays the configured file or folder (blocking: call from a blocking thread). Ends
-    /// early (an error) once `cancel` is set: checked before each file and each command.
-    pub fn load(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    /// Replays the configured file or folder (blocking: call from a blocking thread), handing
+    /// the contacts to `intake`. Ends early (an error) once `cancel` is set: checked before
+    /// each file and each command.
+    pub fn load(&self, cancel: &Cancel, intake: &Intake) -> Result<PollOutcome, SourceError> {
         let root = &self.settings.path;
         let files = list_files(root)?;
         let opts = self.options();
@@ -231,7 +233,7 @@ impl ActiveSyncSource {
                 message: format!("cannot decode: {message}"),
             });
         }
-        replay.finish(&mut outcome);
+        replay.finish(&mut outcome, intake);
         Ok(outcome)
     }
 }
@@ -276,14 +278,17 @@ impl Source for ActiveSyncSource {
         &self.id
     }
 
-    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel, intake: &Intake) -> Result<PollOutcome, SourceError> {
         let this = ActiveSyncSource {
             id: self.id.clone(),
             settings: self.settings.clone(),
             last_good: Arc::clone(&self.last_good),
         };
         let stop = cancel.clone();
-        cancel.spawn_blocking(move || this.load(&stop)).await?
+        let intake = intake.clone();
+        cancel
+            .spawn_blocking(move || this.load(&stop, &intake))
+            .await?
     }
 
     async fn fingerprint(&self) -> Option<String> {

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use super::*;
 use crate::phone::normalize_phone;
 use crate::photo::PhotoSettings;
-use crate::{Address, Impp, Label, PartialDate, PhoneKind};
+use crate::{Address, Collected, Impp, Label, PartialDate, PhoneKind};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,9 +37,17 @@ fn contacts_of(bytes: &[u8]) -> Vec<Contact> {
     replay
         .apply("test", parsed.commands, &Cancel::default())
         .expect("applies");
-    let mut outcome = PollOutcome::default();
-    replay.finish(&mut outcome);
-    outcome.contacts.iter().map(|c| Contact::clone(c)).collect()
+    let collected = Collected::of(|intake| {
+        let mut outcome = PollOutcome::default();
+        replay.finish(&mut outcome, intake);
+        Ok(outcome)
+    })
+    .expect("finishes");
+    collected
+        .contacts
+        .iter()
+        .map(|c| Contact::clone(c))
+        .collect()
 }
 
 fn parse_error(bytes: &[u8]) -> String {
@@ -108,10 +116,9 @@ impl Drop for Scratch {
     }
 }
 
-fn load(path: &Path) -> Result<PollOutcome, SourceError> {
-    ActiveSyncSource::new("eas".into(), settings(path))
-        .expect("settings")
-        .load(&Cancel::default())
+fn load(path: &Path) -> Result<Collected, SourceError> {
+    let source = ActiveSyncSource::new("eas".into(), settings(path)).expect("settings");
+    Collected::of(|intake| source.load(&Cancel::default(), intake))
 }
 
 #[test]
@@ -659,7 +666,7 @@ fn poll_and_fingerprint() {
     dir.write("01.xml", &fixture("sync-response.xml"));
     let source = ActiveSyncSource::new("eas".into(), settings(&dir.0)).expect("settings");
     let outcome = runtime
-        .block_on(source.poll(&Cancel::default()))
+        .block_on(Collected::poll(&source, &Cancel::default()))
         .expect("polls");
     assert_eq!(outcome.contacts.len(), 5);
     let first = runtime.block_on(source.fingerprint()).expect("fingerprint");
@@ -668,7 +675,7 @@ fn poll_and_fingerprint() {
     let second = runtime.block_on(source.fingerprint()).expect("fingerprint");
     assert_ne!(first, second);
     let outcome = runtime
-        .block_on(source.poll(&Cancel::default()))
+        .block_on(Collected::poll(&source, &Cancel::default()))
         .expect("polls");
     assert_eq!(outcome.contacts.len(), 7);
 }
@@ -698,7 +705,10 @@ fn a_given_up_poll_stops_the_replay() {
     let source = ActiveSyncSource::new("eas".into(), settings(&dir.0)).expect("settings");
     let cancel = Cancel::default();
     cancel.cancel();
-    assert!(matches!(source.load(&cancel), Err(SourceError::Cancelled)));
+    assert!(matches!(
+        source.load(&cancel, &Intake::collecting().0),
+        Err(SourceError::Cancelled)
+    ));
     let mut replay = Replay::default();
     let parsed =
         ActiveSyncSource::parse_file(&fixture("sync-response.xml"), &options()).expect("parses");

@@ -6,6 +6,7 @@ mod damage;
 mod decode;
 mod fields;
 mod google;
+mod in_order;
 mod mapped;
 mod outlook;
 mod read;
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 
 use xxhash_rust::xxh3::{Xxh3, Xxh3DefaultBuilder};
 
-use crate::{Cancel, Contact, PollOutcome, SkippedRecord, Source, SourceError};
+use crate::{Cancel, Collected, Contact, Intake, PollOutcome, SkippedRecord, Source, SourceError};
 use damage::Damage;
 use mapped::Field;
 use row::{Header, Row};
@@ -54,6 +55,38 @@ enum NoUid {
     EmptyKey(String),
 }
 
+/// Rows read before they are converted together (half on a second thread): enough that
+/// starting the thread costs little per row, few enough to hold little (about 4 MB).
+const CHUNK: usize = 2048;
+
+/// A row as read. What reading alone decides (a row that cannot be parsed, or has too many
+/// fields) keeps its place among the rows, so reports stay in row order.
+enum Read {
+    Skipped(SkippedRecord),
+    Row {
+        line: u64,
+        record: csv::StringRecord,
+    },
+}
+
+/// One row converted: its contact, with its uid or why it gets none, and the fields left out.
+struct Converted {
+    contact: Contact,
+    warnings: row::FieldWarnings,
+    uid: Result<(), NoUid>,
+}
+
+/// What taking rows in order keeps between chunks.
+struct Taken<'a> {
+    path: &'a str,
+    intake: &'a Intake,
+    outcome: PollOutcome,
+    /// The line of each uid taken, for reporting duplicates. xxh3, not SipHash: a directory
+    /// export has one uid per row.
+    first_line: HashMap<String, u64, Xxh3DefaultBuilder>,
+    groups: Option<Groups>,
+}
+
 /// Wait before reading a file again that changed while it was read: long enough for an
 /// exporter to finish a typical file, short enough that the poll is not noticeably late.
 const REREAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
@@ -75,14 +108,19 @@ impl CsvSource {
         })
     }
 
-    /// Parses file contents (already read) into a listing.
-    pub fn parse(&self, bytes: &[u8]) -> Result<PollOutcome, SourceError> {
-        self.parse_until(bytes.to_vec(), &Cancel::default())
+    /// Parses file contents (already read) into a listing, its contacts kept.
+    pub fn parse(&self, bytes: &[u8]) -> Result<Collected, SourceError> {
+        Collected::of(|intake| self.parse_until(bytes.to_vec(), &Cancel::default(), intake))
     }
 
-    /// [`CsvSource::parse`], ending early (an error) once `cancel` is set: checked before
-    /// decoding and before each row.
-    fn parse_until(&self, bytes: Vec<u8>, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    /// Parses file contents, handing each contact to `intake` as its row is read; ends early
+    /// (an error) once `cancel` is set: checked before decoding and before each row.
+    fn parse_until(
+        &self,
+        bytes: Vec<u8>,
+        cancel: &Cancel,
+        intake: &Intake,
+    ) -> Result<PollOutcome, SourceError> {
         cancel.check()?;
         let path = self.settings.path.display().to_string();
         let decoded = decode::decode_owned(bytes, self.settings.encoding)
@@ -103,10 +141,16 @@ impl CsvSource {
             separator: self.settings.multi_value_separator.clone(),
             region: self.settings.default_region.clone(),
         };
-        let mut outcome = PollOutcome::default();
         let mut damage = Damage::new(text, &decoded.replaced, reader.position().byte());
-        // xxh3, not SipHash: a directory export has one uid per row.
-        let mut first_line: HashMap<String, u64, Xxh3DefaultBuilder> = HashMap::default();
+        let mut taken = Taken {
+            path: &path,
+            intake,
+            outcome: PollOutcome::default(),
+            first_line: HashMap::default(),
+            groups: self.settings.groups_from_categories.then(Groups::default),
+        };
+        let convert = |record: &&csv::StringRecord| self.convert(format, &header, record, &opts);
+        let mut rows: Vec<Read> = Vec::with_capacity(CHUNK);
         let mut record = csv::StringRecord::new();
         // Start (byte, line) and field count of the last row, and whether an earlier row was
         // short too, to tell a cut-off file.
@@ -114,6 +158,9 @@ impl CsvSource {
         let mut short_rows = false;
         loop {
             cancel.check()?;
+            if rows.len() >= CHUNK {
+                self.take_rows(&mut rows, &convert, &mut taken);
+            }
             let line = reader.position().line() + 1;
             match reader.read_record(&mut record) {
                 Ok(true) => {
@@ -125,15 +172,14 @@ impl CsvSource {
                 }
                 Ok(false) => break,
                 Err(e) => {
-                    outcome.skipped.push(SkippedRecord {
+                    rows.push(Read::Skipped(SkippedRecord {
                         location: format!("{path}:{line}"),
                         reason: e.to_string(),
-                    });
+                    }));
                     continue;
                 }
             }
             let line = record.position().map_or(line, |p| p.line());
-            let location = format!("{path}:{line}");
             let row = Row {
                 header: &header,
                 record: &record,
@@ -142,64 +188,122 @@ impl CsvSource {
                 continue;
             }
             if record.len() > header.names.len() {
-                outcome.skipped.push(SkippedRecord {
-                    location,
+                rows.push(Read::Skipped(SkippedRecord {
+                    location: format!("{path}:{line}"),
                     reason: format!(
                         "{} fields, but the header has {}",
                         record.len(),
                         header.names.len()
                     ),
-                });
+                }));
                 continue;
             }
-            let (mut contact, warnings) = match format {
-                CsvFormat::Google => google::contact(&row, &opts),
-                CsvFormat::Outlook => outlook::contact(&row, &opts),
-                CsvFormat::Mapped | CsvFormat::Auto => mapped::contact(&row, &self.columns, &opts),
-            };
-            for warning in warnings {
-                outcome.skipped.push(SkippedRecord {
-                    location: location.clone(),
-                    reason: format!("field left out: {warning}"),
-                });
-            }
-            match self.assign_uid(&row, &mut contact) {
-                Ok(()) => {}
-                Err(e) => {
-                    outcome.skipped.push(SkippedRecord {
-                        location,
-                        reason: e.to_string(),
-                    });
-                    continue;
-                }
-            }
-            if let Some(first) = first_line.get(&contact.uid) {
-                let reason = match &self.settings.key_column {
-                    Some(key) => {
-                        format!("duplicate {key:?} {:?}: same as line {first}", contact.uid)
-                    }
-                    None => format!(
-                        "duplicate of line {first} (same name, organization and first email/phone)"
-                    ),
-                };
-                outcome.skipped.push(SkippedRecord { location, reason });
-                continue;
-            }
-            first_line.insert(contact.uid.clone(), line);
-            contact.shrink_to_fit();
-            outcome.contacts.push(contact.into());
+            rows.push(Read::Row {
+                line,
+                record: std::mem::take(&mut record),
+            });
         }
+        self.take_rows(&mut rows, &convert, &mut taken);
         if let Some((byte, line, fields)) = last_row {
             let short_last_row = fields < header.names.len() && !short_rows;
             self.check_complete(text, byte, short_last_row.then_some(fields))
                 .map_err(|reason| bad_data(&format!("{path}:{line}"), reason))?;
         }
+        let mut outcome = taken.outcome;
         outcome.notices = damage.report(&path, &decoded.encoding);
-        if self.settings.groups_from_categories {
-            let groups = group_cards(outcome.contacts.iter().map(|c| &**c));
-            outcome.contacts.extend(groups.into_iter().map(Into::into));
+        for group in taken.groups.map(Groups::cards).unwrap_or_default() {
+            intake.take(group.into());
         }
         Ok(outcome)
+    }
+
+    /// A row as a contact with its uid (or why it gets none), and the fields left out of it.
+    fn convert(
+        &self,
+        format: CsvFormat,
+        header: &Header,
+        record: &csv::StringRecord,
+        opts: &Options,
+    ) -> Converted {
+        let row = Row { header, record };
+        let (mut contact, warnings) = match format {
+            CsvFormat::Google => google::contact(&row, opts),
+            CsvFormat::Outlook => outlook::contact(&row, opts),
+            CsvFormat::Mapped | CsvFormat::Auto => mapped::contact(&row, &self.columns, opts),
+        };
+        let uid = self.assign_uid(&row, &mut contact);
+        contact.shrink_to_fit();
+        Converted {
+            contact,
+            warnings,
+            uid,
+        }
+    }
+
+    /// Converts the rows read so far (on two threads, see `in_order`), then takes them in row
+    /// order; `rows` is left empty.
+    fn take_rows(
+        &self,
+        rows: &mut Vec<Read>,
+        convert: &(impl Fn(&&csv::StringRecord) -> Converted + Sync),
+        taken: &mut Taken,
+    ) {
+        let records: Vec<&csv::StringRecord> = rows
+            .iter()
+            .filter_map(|read| match read {
+                Read::Row { record, .. } => Some(record),
+                Read::Skipped(_) => None,
+            })
+            .collect();
+        let mut converted = in_order::map(&records, convert).into_iter();
+        for read in rows.drain(..) {
+            match (read, &mut converted) {
+                (Read::Skipped(skipped), _) => taken.outcome.skipped.push(skipped),
+                (Read::Row { line, .. }, converted) => {
+                    if let Some(row) = converted.next() {
+                        self.take_row(line, row, taken);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands a converted row's contact to the intake, or reports why it is left out (no uid, a
+    /// uid an earlier row has); reports the fields left out of it either way.
+    fn take_row(&self, line: u64, row: Converted, taken: &mut Taken) {
+        let location = format!("{}:{line}", taken.path);
+        for warning in row.warnings {
+            taken.outcome.skipped.push(SkippedRecord {
+                location: location.clone(),
+                reason: format!("field left out: {warning}"),
+            });
+        }
+        let contact = row.contact;
+        if let Err(e) = row.uid {
+            taken.outcome.skipped.push(SkippedRecord {
+                location,
+                reason: e.to_string(),
+            });
+            return;
+        }
+        if let Some(first) = taken.first_line.get(&contact.uid) {
+            let reason = match &self.settings.key_column {
+                Some(key) => format!("duplicate {key:?} {:?}: same as line {first}", contact.uid),
+                None => format!(
+                    "duplicate of line {first} (same name, organization and first email/phone)"
+                ),
+            };
+            taken
+                .outcome
+                .skipped
+                .push(SkippedRecord { location, reason });
+            return;
+        }
+        taken.first_line.insert(contact.uid.clone(), line);
+        if let Some(groups) = &mut taken.groups {
+            groups.add(&contact);
+        }
+        taken.intake.take(contact.into());
     }
 
     /// A file cut off while being written ends inside a quoted cell, or in a short row with no
@@ -300,28 +404,36 @@ fn bad_data(location: &str, message: impl std::fmt::Display) -> SourceError {
     }
 }
 
-/// One group card per category, listing the uids of its members. The group's uid derives
-/// from the category name, so it stays the same whatever else changes.
-fn group_cards<'a>(contacts: impl IntoIterator<Item = &'a Contact>) -> Vec<Contact> {
-    let mut groups: std::collections::BTreeMap<String, (String, Vec<String>)> = Default::default();
-    for contact in contacts {
+/// The categories of the contacts read so far, each with the uids of its members, keyed by
+/// the lowercased name (the first spelling seen names the group).
+#[derive(Default)]
+struct Groups(std::collections::BTreeMap<String, (String, Vec<String>)>);
+
+impl Groups {
+    fn add(&mut self, contact: &Contact) {
         for category in &contact.categories {
-            let entry = groups
+            let entry = self
+                .0
                 .entry(category.to_lowercase())
                 .or_insert_with(|| (category.clone(), Vec::new()));
             entry.1.push(contact.uid.clone());
         }
     }
-    groups
-        .into_iter()
-        .map(|(key, (name, members))| Contact {
-            uid: format!("group-{:032x}", xxhash_rust::xxh3::xxh3_128(key.as_bytes())),
-            kind: crate::ContactKind::Group,
-            formatted_name: name,
-            members,
-            ..Contact::default()
-        })
-        .collect()
+
+    /// One group card per category, listing the uids of its members. The group's uid derives
+    /// from the category name, so it stays the same whatever else changes.
+    fn cards(self) -> Vec<Contact> {
+        self.0
+            .into_iter()
+            .map(|(key, (name, members))| Contact {
+                uid: format!("group-{:032x}", xxhash_rust::xxh3::xxh3_128(key.as_bytes())),
+                kind: crate::ContactKind::Group,
+                formatted_name: name,
+                members,
+                ..Contact::default()
+            })
+            .collect()
+    }
 }
 
 #[async_trait::async_trait]
@@ -330,17 +442,18 @@ impl Source for CsvSource {
         &self.id
     }
 
-    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel, intake: &Intake) -> Result<PollOutcome, SourceError> {
         let this = CsvSource {
             id: self.id.clone(),
             settings: self.settings.clone(),
             columns: self.columns.clone(),
         };
         let stop = cancel.clone();
+        let intake = intake.clone();
         cancel
             .spawn_blocking(move || {
                 let bytes = read::settled(&this.settings.path, REREAD_PAUSE, crate::regular::read)?;
-                this.parse_until(bytes, &stop)
+                this.parse_until(bytes, &stop, &intake)
             })
             .await?
     }

@@ -23,7 +23,7 @@ fn settings(path: PathBuf) -> CsvSettings {
     }
 }
 
-fn parse_file(settings: CsvSettings) -> PollOutcome {
+fn parse_file(settings: CsvSettings) -> Collected {
     let bytes = std::fs::read(&settings.path).expect("fixture");
     CsvSource::new("t".into(), settings)
         .expect("settings")
@@ -31,7 +31,7 @@ fn parse_file(settings: CsvSettings) -> PollOutcome {
         .expect("parses")
 }
 
-fn find<'a>(outcome: &'a PollOutcome, given: &str) -> &'a Contact {
+fn find<'a>(outcome: &'a Collected, given: &str) -> &'a Contact {
     outcome
         .contacts
         .iter()
@@ -186,6 +186,50 @@ fn bad_rows_are_reported_with_file_and_line() {
         skipped[3].starts_with("dir/x.csv:8: 7 fields"),
         "{skipped:?}"
     );
+}
+
+/// Rows are converted in chunks, on two threads: contacts and reports still come in row
+/// order, and a duplicate is found across chunks.
+#[test]
+fn a_large_file_keeps_row_order_across_chunks() {
+    let rows = 3 * CHUNK + 17;
+    let mut text = String::from("First Name,Last Name,E-mail 1 - Value,Birthday\n");
+    for i in 0..rows {
+        let line = match i {
+            // A row of too many fields, a row with nothing identifying, a bad date and a
+            // duplicate of the first row, around the chunks' ends.
+            _ if i == CHUNK - 1 => "Ann,Lee,x@example.com,,extra\n".to_string(),
+            _ if i == CHUNK => ",,,1990-01-01\n".to_string(),
+            _ if i == CHUNK + 1 => format!("P{i},Lee,p{i}@example.com,1990-02-30\n"),
+            _ if i == 2 * CHUNK + 5 => "P0,Lee,p0@example.com,\n".to_string(),
+            _ => format!("P{i},Lee,p{i}@example.com,\n"),
+        };
+        text.push_str(&line);
+    }
+    let source = CsvSource::new("t".into(), settings("x.csv".into())).expect("settings");
+    let outcome = source.parse(text.as_bytes()).expect("parses");
+    let given: Vec<&str> = outcome
+        .contacts
+        .iter()
+        .map(|c| c.name.given[0].as_str())
+        .collect();
+    let expected: Vec<String> = (0..rows)
+        .filter(|i| ![CHUNK - 1, CHUNK, 2 * CHUNK + 5].contains(i))
+        .map(|i| format!("P{i}"))
+        .collect();
+    assert_eq!(given, expected);
+    let skipped: Vec<String> = outcome.skipped.iter().map(|s| s.to_string()).collect();
+    // Line 1 is the header: row `i` is on line `i + 2`.
+    let expected = [
+        format!("x.csv:{}: 5 fields, but the header has 4", CHUNK + 1),
+        format!("x.csv:{}: no name, organization, email or phone", CHUNK + 2),
+        format!("x.csv:{}: field left out: Birthday", CHUNK + 3),
+        format!("x.csv:{}: duplicate of line 2", 2 * CHUNK + 7),
+    ];
+    assert_eq!(skipped.len(), expected.len(), "{skipped:?}");
+    for (got, want) in skipped.iter().zip(&expected) {
+        assert!(got.starts_with(want.as_str()), "{got} is not {want}");
+    }
 }
 
 #[test]
@@ -377,7 +421,7 @@ fn a_given_up_poll_stops_parsing_and_a_fifo_is_refused() {
     let cancel = Cancel::default();
     cancel.cancel();
     assert!(matches!(
-        source.parse_until(bytes, &cancel),
+        source.parse_until(bytes, &cancel, &Intake::collecting().0),
         Err(SourceError::Cancelled)
     ));
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -393,7 +437,7 @@ fn a_given_up_poll_stops_parsing_and_a_fifo_is_refused() {
     let source = CsvSource::new("t".into(), settings(fifo)).expect("settings");
     // Before, this blocked in open() for good.
     let err = runtime
-        .block_on(source.poll(&Cancel::default()))
+        .block_on(Collected::poll(&source, &Cancel::default()))
         .expect_err("refused");
     assert!(
         err.to_string().contains("staff.csv is not a regular file"),

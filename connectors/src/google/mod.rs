@@ -42,7 +42,8 @@ pub use settings::{
 use wire::Person;
 
 use crate::{
-    Cancel, Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError, Throttled,
+    Cancel, Contact, ContactKind, Intake, PollOutcome, SkippedRecord, Source, SourceError,
+    Throttled,
 };
 
 pub struct GoogleSource {
@@ -265,6 +266,7 @@ impl GoogleSource {
         &self,
         state: &mut State,
         cancel: &Cancel,
+        intake: &Intake,
     ) -> Result<PollOutcome, ApiError> {
         let mut changes = Vec::new();
         for feed in self.feeds() {
@@ -339,8 +341,8 @@ impl GoogleSource {
             location: state.owner_of(&url),
             reason: format!("photo left out for now, tried again at the next poll: {reason}"),
         }));
+        intake.take_all(state.listing().into_iter().map(Into::into).collect());
         Ok(PollOutcome {
-            contacts: state.listing().into_iter().map(Into::into).collect(),
             skipped: state.unreadable(),
             left_out,
             ..PollOutcome::default()
@@ -550,7 +552,7 @@ impl Source for GoogleSource {
 
     /// Google's blocking work is one photo at a time, each awaited by the poll: dropping the
     /// poll stops it between photos, so `_cancel` is not needed.
-    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel, intake: &Intake) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
         if let Some(until) = state.quiet_until {
             let now = Instant::now();
@@ -567,7 +569,7 @@ impl Source for GoogleSource {
             state.quiet_until = None;
         }
         self.api.take_throttling();
-        let result = self.poll_locked(&mut state, cancel).await;
+        let result = self.poll_locked(&mut state, cancel, intake).await;
         let (retries, waited) = self.api.take_throttling();
         match result {
             Ok(mut outcome) => {

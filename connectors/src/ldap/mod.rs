@@ -31,7 +31,9 @@ pub use connect::{connect_as, connect_service, ConnectError};
 pub use mapping::{Field, Mapping};
 pub use settings::{GroupSettings, LdapSettings, OneOrMany, Preset, Scope, ServerSettings};
 
-use crate::{Cancel, Contact, ContactKind, PollOutcome, SkippedRecord, Source, SourceError};
+use crate::{
+    Cancel, Contact, ContactKind, Intake, PollOutcome, SkippedRecord, Source, SourceError,
+};
 use dn::first_rdn_value;
 pub use dn::normalize_dn;
 use groups::{flatten, member_dns, Member};
@@ -484,7 +486,6 @@ impl LdapSource {
         state.resolve();
         tracing::info!(source = %self.id, entries = state.records.len(), "listed in full");
         Ok(PollOutcome {
-            contacts: state.listing(),
             skipped,
             ..PollOutcome::default()
         })
@@ -552,7 +553,6 @@ impl LdapSource {
         }
         state.resolve();
         Ok(PollOutcome {
-            contacts: state.listing(),
             skipped,
             ..PollOutcome::default()
         })
@@ -684,7 +684,7 @@ impl Source for LdapSource {
         crate::regular::fingerprint(&files)
     }
 
-    async fn poll(&self, cancel: &Cancel) -> Result<PollOutcome, SourceError> {
+    async fn poll(&self, cancel: &Cancel, intake: &Intake) -> Result<PollOutcome, SourceError> {
         let mut state = self.state.lock().await;
         let mut ldap = connect_service(&self.settings.server).await?;
         ldap.with_timeout(self.settings.server.timeout);
@@ -702,6 +702,9 @@ impl Source for LdapSource {
         };
         match &result {
             Ok(outcome) => {
+                if !outcome.unchanged {
+                    intake.take_all(state.listing());
+                }
                 state.unsaved |= !outcome.unchanged || position != state.position;
                 state.position = position;
                 state.handed_out = true;

@@ -220,12 +220,12 @@ fn a_damaged_file_keeps_its_last_good_contacts_until_it_reads_again() {
     dir.write("01-sync.wbxml", &fixture("sync-response.wbxml"));
     let gal = dir.write("02-gal.xml", &fixture("gal-search-response.xml"));
     let source = ActiveSyncSource::new("eas".into(), settings(&dir.0)).expect("settings");
-    let good = source.load(&Cancel::default()).expect("loads");
+    let good = Collected::of(|i| source.load(&Cancel::default(), i)).expect("loads");
     assert_eq!(good.contacts.len(), 7);
 
     let text = fixture("gal-search-response.xml");
     dir.write("02-gal.xml", &text[..text.len() / 2]);
-    let damaged = source.load(&Cancel::default()).expect("loads");
+    let damaged = Collected::of(|i| source.load(&Cancel::default(), i)).expect("loads");
     assert_eq!(damaged.contacts, good.contacts);
     assert_eq!(damaged.skipped.len(), 1, "{:?}", damaged.skipped);
     assert_eq!(damaged.skipped[0].location, gal.display().to_string());
@@ -239,21 +239,24 @@ fn a_damaged_file_keeps_its_last_good_contacts_until_it_reads_again() {
     std::fs::remove_file(&gal).expect("remove");
     std::fs::write(&gal, b"").expect("empty");
     assert_eq!(
-        source.load(&Cancel::default()).expect("loads").contacts,
+        Collected::of(|i| source.load(&Cancel::default(), i))
+            .expect("loads")
+            .contacts,
         good.contacts
     );
 
     dir.write("02-gal.xml", &fixture("gal-search-response.xml"));
     assert_eq!(
-        source.load(&Cancel::default()).expect("loads").contacts,
+        Collected::of(|i| source.load(&Cancel::default(), i))
+            .expect("loads")
+            .contacts,
         good.contacts
     );
 
     // A file taken out of the folder takes its contacts with it.
     std::fs::remove_file(&gal).expect("remove");
     assert_eq!(
-        source
-            .load(&Cancel::default())
+        Collected::of(|i| source.load(&Cancel::default(), i))
             .expect("loads")
             .contacts
             .len(),
@@ -261,8 +264,7 @@ fn a_damaged_file_keeps_its_last_good_contacts_until_it_reads_again() {
     );
     dir.write("02-gal.xml", b"<Search");
     assert_eq!(
-        source
-            .load(&Cancel::default())
+        Collected::of(|i| source.load(&Cancel::default(), i))
             .expect("loads")
             .contacts
             .len(),
