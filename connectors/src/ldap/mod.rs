@@ -93,11 +93,9 @@ struct Stored {
 
 impl Stored {
     fn new(record: Record) -> Stored {
-        let mut contact = record.contact;
-        contact.shrink_to_fit();
         Stored {
             dn: record.dn,
-            contact: Arc::new(contact),
+            contact: record.contact,
             manager_dn: record.manager_dn,
             member_dns: record.member_dns,
         }
@@ -114,7 +112,7 @@ impl Stored {
         let mut unresolved = Contact::clone(&self.contact);
         unresolved.manager = None;
         unresolved.members = Vec::new();
-        unresolved == record.contact
+        unresolved == *record.contact
     }
 }
 
@@ -123,11 +121,20 @@ impl Stored {
 pub(crate) struct Record {
     /// Normalized.
     dn: String,
-    contact: Contact,
+    /// Shared from the start (see [`shared`]): a listing of 100,000 records then moves
+    /// pointers from the worker to the state, not whole contacts.
+    contact: Arc<Contact>,
     /// As written in the entry.
     manager_dn: Option<String>,
     /// Normalized.
     member_dns: Vec<String>,
+}
+
+/// `contact` as a record and the state keep it: every list at its exact length (see
+/// [`Contact::shrink_to_fit`]), behind the pointer the published listing shares.
+fn shared(mut contact: Contact) -> Arc<Contact> {
+    contact.shrink_to_fit();
+    Arc::new(contact)
 }
 
 /// The preset's people filter. AD lists people as user accounts and, when `contacts`, as
@@ -379,13 +386,13 @@ impl LdapSource {
             .map_or_else(|| first_rdn_value(&entry.dn), str::to_string);
         Ok(Record {
             dn: normalize_dn(&entry.dn),
-            contact: Contact {
+            contact: shared(Contact {
                 uid,
                 kind: ContactKind::Group,
                 formatted_name: name,
                 note: entry.first_text("description").map(str::to_string),
                 ..Contact::default()
-            },
+            }),
             manager_dn: None,
             member_dns: members.iter().map(|m| normalize_dn(m)).collect(),
         })
@@ -771,11 +778,11 @@ mod tests {
     fn person(uid: &str, manager_dn: &str) -> Stored {
         Stored::new(Record {
             dn: format!("cn={uid},o=x"),
-            contact: Contact {
+            contact: shared(Contact {
                 uid: uid.into(),
                 formatted_name: uid.into(),
                 ..Contact::default()
-            },
+            }),
             manager_dn: Some(manager_dn.into()),
             member_dns: Vec::new(),
         })
