@@ -159,7 +159,10 @@ fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Run, Duration) {
     };
     let second_poll = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let polls: Vec<&str> = text.lines().filter(|l| l.contains(" polled ")).collect();
+        let polls: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(" polled source="))
+            .collect();
         if let Some(line) = polls.get(1) {
             let ms = line
                 .split("ms=")
