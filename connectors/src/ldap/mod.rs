@@ -101,18 +101,24 @@ impl Stored {
         }
     }
 
-    /// Whether `record` (fresh from the directory, unresolved) says what this one says.
-    fn same_as(&self, record: &Record) -> bool {
+    /// Whether `record` (fresh from the directory, unresolved) says what this one says. The
+    /// record is lent this one's resolution (manager, members) for the comparison instead of
+    /// this contact being copied to drop it: a full listing compares every entry.
+    fn same_as(&self, record: &mut Record) -> bool {
         if self.dn != record.dn
             || self.manager_dn != record.manager_dn
             || self.member_dns != record.member_dns
         {
             return false;
         }
-        let mut unresolved = Contact::clone(&self.contact);
-        unresolved.manager = None;
-        unresolved.members = Vec::new();
-        unresolved == *record.contact
+        // A fresh record's contact is its own: no copy is made here.
+        let fresh = Arc::make_mut(&mut record.contact);
+        fresh.manager = self.contact.manager.clone();
+        fresh.members = self.contact.members.clone();
+        let same = *fresh == *self.contact;
+        fresh.manager = None;
+        fresh.members = Vec::new();
+        same
     }
 }
 
@@ -460,7 +466,7 @@ impl LdapSource {
             last_full: Some(Instant::now()),
             ..State::default()
         };
-        for record in records {
+        for mut record in records {
             if fresh.records.contains_key(&record.contact.uid) {
                 skipped.push(SkippedRecord {
                     location: record.dn.clone(),
@@ -476,7 +482,7 @@ impl LdapSource {
                 .by_dn
                 .insert(record.dn.clone(), record.contact.uid.clone());
             let stored = match previous.remove(&record.contact.uid) {
-                Some(old) if old.same_as(&record) => old,
+                Some(old) if old.same_as(&mut record) => old,
                 _ => Stored::new(record),
             };
             fresh.records.insert(stored.contact.uid.clone(), stored);
@@ -535,10 +541,10 @@ impl LdapSource {
                 changed = true;
             }
         }
-        for record in records {
+        for mut record in records {
             let uid = record.contact.uid.clone();
             if let Some(old) = state.records.get(&uid) {
-                if old.same_as(&record) {
+                if old.same_as(&mut record) {
                     continue;
                 }
                 // A rename (modrdn) keeps the uid and moves the DN.
