@@ -464,6 +464,8 @@ impl LdapSource {
             mark,
             caches,
             last_full: Some(Instant::now()),
+            // Sized once: growing it rehashed every DN seen so far, several times over.
+            by_dn: HashMap::with_capacity(records.len()),
             ..State::default()
         };
         for mut record in records {
