@@ -1,13 +1,15 @@
 //! LDAP ingest benchmark: 100,000 generated inetOrgPerson entries in a real slapd, dumped once
 //! by `ldapsearch` (paged, to /dev/null) and once ingested by cardbridge (start to first
-//! served snapshot). Reports both times, their ratio (target ≤ 1.5) and peak RSS of each.
+//! served snapshot). Reports both times, their ratio (target ≤ 1.5), peak RSS of each, and the
+//! CPU time (user + system) each client and slapd used: on a shared machine wall-clock time
+//! is noisy, CPU time much less so.
 //! Run with `cargo bench --bench ldap_ingest` (needs slapd and ldap-utils: scripts/setup.sh
 //! test). `LDAP_BENCH_ENTRIES=10000` runs a smaller directory.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use support::procfs::proc_kib;
+use support::procfs::{cpu_time, proc_kib};
 
 use std::fmt::Write as _;
 use std::process::{Command, Stdio};
@@ -39,8 +41,24 @@ fn ldif(entries: usize) -> String {
     out
 }
 
-/// Peak RSS (KiB) of a finished child, from wait4's rusage.
-fn wait_peak_kib(child: std::process::Child) -> u64 {
+/// One client's run: wall time, peak RSS (KiB), its CPU time and slapd's while it ran.
+struct Run {
+    wall: Duration,
+    peak_kib: u64,
+    cpu: Duration,
+    slapd_cpu: Duration,
+}
+
+fn slapd_cpu(slapd: &Slapd) -> Duration {
+    slapd.pid().map(cpu_time).unwrap_or_default()
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+}
+
+/// Peak RSS (KiB) and CPU time (user + system) of a finished child, from wait4's rusage.
+fn wait_peak_kib(child: std::process::Child) -> (u64, Duration) {
     let mut status = 0;
     #[allow(unsafe_code)]
     // SAFETY: rusage is plain data; wait4 fills it for the child we own.
@@ -51,11 +69,16 @@ fn wait_peak_kib(child: std::process::Child) -> u64 {
     unsafe {
         libc::wait4(pid, &mut status, 0, &mut usage)
     };
-    usage.ru_maxrss as u64
+    (
+        usage.ru_maxrss as u64,
+        timeval(usage.ru_utime) + timeval(usage.ru_stime),
+    )
 }
 
-fn ldapsearch(slapd: &Slapd) -> (Duration, u64, usize) {
+/// The run and how many entries ldapsearch printed.
+fn ldapsearch(slapd: &Slapd) -> (Run, usize) {
     let out = tempfile::NamedTempFile::new().expect("temp");
+    let slapd_before = slapd_cpu(slapd);
     let started = Instant::now();
     let child = Command::new("ldapsearch")
         .args([
@@ -79,19 +102,26 @@ fn ldapsearch(slapd: &Slapd) -> (Duration, u64, usize) {
         .stderr(Stdio::null())
         .spawn()
         .expect("ldapsearch (apt-get install ldap-utils)");
-    let peak = wait_peak_kib(child);
-    let elapsed = started.elapsed();
+    let (peak_kib, cpu) = wait_peak_kib(child);
+    let wall = started.elapsed();
+    let slapd_cpu = slapd_cpu(slapd) - slapd_before;
     let count = std::fs::read_to_string(out.path())
         .unwrap_or_default()
         .lines()
         .filter(|l| l.starts_with("dn: "))
         .count();
-    (elapsed, peak, count)
+    let run = Run {
+        wall,
+        peak_kib,
+        cpu,
+        slapd_cpu,
+    };
+    (run, count)
 }
 
-/// Time to the first served snapshot, peak RSS by then, and how long the next full listing
-/// (with validated phones cached) took.
-fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Duration, u64, Duration) {
+/// The run to the first served snapshot, and how long the next full listing (with
+/// validated phones cached) took.
+fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Run, Duration) {
     let port = support::free_port();
     let config = format!(
         "[server]\nlisten = [\"127.0.0.1:{port}\"]\n\
@@ -104,6 +134,7 @@ fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Duration, u64, Duration)
     let log = dir.join("server.log");
     // A fresh log per round (spawn appends).
     let _ = std::fs::remove_file(&log);
+    let slapd_before = slapd_cpu(slapd);
     let started = Instant::now();
     let mut child = support::server::spawn(dir, &[]);
     loop {
@@ -120,11 +151,18 @@ fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Duration, u64, Duration)
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    let elapsed = started.elapsed();
-    let peak = proc_kib(child.id(), "VmHWM:");
+    let run = Run {
+        wall: started.elapsed(),
+        peak_kib: proc_kib(child.id(), "VmHWM:"),
+        cpu: cpu_time(child.id()),
+        slapd_cpu: slapd_cpu(slapd) - slapd_before,
+    };
     let second_poll = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let polls: Vec<&str> = text.lines().filter(|l| l.contains(" polled ")).collect();
+        let polls: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(" polled source="))
+            .collect();
         if let Some(line) = polls.get(1) {
             let ms = line
                 .split("ms=")
@@ -152,7 +190,7 @@ fn cardbridge(slapd: &Slapd, dir: &std::path::Path) -> (Duration, u64, Duration)
     }
     let _ = child.kill();
     let _ = child.wait();
-    (elapsed, peak, second_poll)
+    (run, second_poll)
 }
 
 fn main() {
@@ -171,33 +209,48 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut rows = Vec::new();
     for round in 1..=3 {
-        let (ls_time, ls_peak, count) = ldapsearch(&slapd);
+        let (ls, count) = ldapsearch(&slapd);
         assert_eq!(count, entries, "ldapsearch saw every entry");
-        let (cb_time, cb_peak, relist) = cardbridge(&slapd, dir.path());
-        rows.push((round, ls_time, ls_peak, cb_time, cb_peak, relist));
+        let (cb, relist) = cardbridge(&slapd, dir.path());
+        rows.push((round, ls, cb, relist));
     }
     println!(
-        "round | ldapsearch s | ldapsearch peak MB | cardbridge s | cardbridge peak MB | ratio | next full listing s"
+        "round | ldapsearch s | CPU s | slapd CPU s | peak MB | cardbridge s | CPU s | slapd CPU s | peak MB | ratio | CPU ratio | next full listing s"
     );
-    for (round, ls_time, ls_peak, cb_time, cb_peak, relist) in &rows {
+    let mb = |kib: u64| kib as f64 / 1024.0;
+    for (round, ls, cb, relist) in &rows {
         println!(
-            "{round:>5} | {:>12.2} | {:>18.1} | {:>12.2} | {:>18.1} | {:>5.2} | {:>19.2}",
-            ls_time.as_secs_f64(),
-            *ls_peak as f64 / 1024.0,
-            cb_time.as_secs_f64(),
-            *cb_peak as f64 / 1024.0,
-            cb_time.as_secs_f64() / ls_time.as_secs_f64(),
+            "{round:>5} | {:>12.2} | {:>5.2} | {:>11.2} | {:>7.1} | {:>12.2} | {:>5.2} | {:>11.2} | {:>7.1} | {:>5.2} | {:>9.2} | {:>19.2}",
+            ls.wall.as_secs_f64(),
+            ls.cpu.as_secs_f64(),
+            ls.slapd_cpu.as_secs_f64(),
+            mb(ls.peak_kib),
+            cb.wall.as_secs_f64(),
+            cb.cpu.as_secs_f64(),
+            cb.slapd_cpu.as_secs_f64(),
+            mb(cb.peak_kib),
+            cb.wall.as_secs_f64() / ls.wall.as_secs_f64(),
+            cb.cpu.as_secs_f64() / ls.cpu.as_secs_f64(),
             relist.as_secs_f64()
         );
     }
-    type Row = (i32, Duration, u64, Duration, u64, Duration);
-    let best = |f: fn(&Row) -> Duration| rows.iter().map(f).min().unwrap_or_default();
-    let ls = best(|r| r.1);
-    let cb = best(|r| r.3);
+    let best = |f: fn(&(i32, Run, Run, Duration)) -> Duration| {
+        rows.iter().map(f).min().unwrap_or_default()
+    };
+    let ls = best(|r| r.1.wall);
+    let cb = best(|r| r.2.wall);
+    let ls_cpu = best(|r| r.1.cpu);
+    let cb_cpu = best(|r| r.2.cpu);
     println!(
         "best of 3: ldapsearch {:.2} s, cardbridge {:.2} s (start to first served snapshot), ratio {:.2} (target <= 1.5)",
         ls.as_secs_f64(),
         cb.as_secs_f64(),
         cb.as_secs_f64() / ls.as_secs_f64()
+    );
+    println!(
+        "best of 3 CPU: ldapsearch {:.2} s, cardbridge {:.2} s, ratio {:.2}",
+        ls_cpu.as_secs_f64(),
+        cb_cpu.as_secs_f64(),
+        cb_cpu.as_secs_f64() / ls_cpu.as_secs_f64()
     );
 }

@@ -367,7 +367,7 @@ mod tests {
         );
         for member in members.iter().step_by(97) {
             let expected = vcard::render_revised(&member.contact(), VcardVersion::V3, 0);
-            let card = cache.get(member, VcardVersion::V3);
+            let card = cache.get(member, VcardVersion::V3).into_bytes();
             assert_eq!(std::str::from_utf8(&card).ok(), Some(expected.as_str()));
         }
     }

@@ -24,7 +24,7 @@ const NO_TRUNK: Id = Id::IT;
 /// parse as a valid number (with the region for national formats) or when parsing would
 /// change a digit.
 pub fn normalize_phone(text: &str, default_region: Option<&str>) -> String {
-    ENLARGE_REGEX_CACHE.call_once(enlarge_regex_cache);
+    load();
     let trimmed = text.trim();
     let region = default_region
         .and_then(|r| r.trim().to_ascii_uppercase().parse::<Id>().ok())
@@ -35,6 +35,12 @@ pub fn normalize_phone(text: &str, default_region: Option<&str>) -> String {
         .iter()
         .find_map(|(region, text)| reading.e164(*region, text))
         .unwrap_or_else(|| trimmed.to_string())
+}
+
+/// Loads the numbering plans (a few tens of milliseconds, once per process); a source that is
+/// about to normalize numbers calls it while it waits for the directory.
+pub fn load() {
+    ENLARGE_REGEX_CACHE.call_once(enlarge_regex_cache);
 }
 
 static ENLARGE_REGEX_CACHE: std::sync::Once = std::sync::Once::new();

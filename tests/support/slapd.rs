@@ -135,6 +135,11 @@ impl Slapd {
         self.dir.path().join("ca.pem")
     }
 
+    /// The running slapd's process id (the benchmarks read its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// A file holding the admin password, for `bind_password_file`.
     pub fn password_file(&self) -> PathBuf {
         let path = self.dir.path().join("bind.pw");

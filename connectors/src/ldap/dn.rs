@@ -135,6 +135,36 @@ fn parse(dn: &str) -> Vec<Vec<Ava>> {
 /// A DN in a form that compares equal however the server or an admin spelled it: case,
 /// spaces around separators, `\,` or `\2C`, the order of a multi-valued RDN's parts.
 pub fn normalize_dn(dn: &str) -> String {
+    plain_normalized(dn).unwrap_or_else(|| parsed_normalized(dn))
+}
+
+/// The normalized form of a DN as directories mostly send them (`uid=user1,ou=people,dc=x`:
+/// ASCII, one `type=value` per RDN, nothing to unescape, trim, escape or sort), which is
+/// the DN lowercased; `None` for any other DN. Every entry of a listing has its DN
+/// normalized, and parsing it into parts cost more than the rest of its DN handling.
+fn plain_normalized(dn: &str) -> Option<String> {
+    if !dn.is_ascii() {
+        return None;
+    }
+    for rdn in dn.split(',') {
+        let (kind, value) = rdn.split_once('=')?;
+        let plain_kind = !kind.is_empty()
+            && kind
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b';'));
+        let plain_value = !value.is_empty()
+            && !value.starts_with(['#', ' '])
+            && !value.ends_with(' ')
+            && !value.contains(['\\', '+', '"', '<', '>', ';', '=']);
+        if !(plain_kind && plain_value) {
+            return None;
+        }
+    }
+    Some(dn.to_ascii_lowercase())
+}
+
+/// [`normalize_dn`] of any DN: parsed into RDNs and their parts.
+fn parsed_normalized(dn: &str) -> String {
     parse(dn)
         .into_iter()
         .map(|rdn| {
@@ -225,6 +255,36 @@ mod tests {
             normalize_dn("UID=B + CN=A,o=x")
         );
         assert_ne!(normalize_dn("cn=a\\,b,o=x"), normalize_dn("cn=a,b=,o=x"));
+    }
+
+    proptest::proptest! {
+        /// The shortcut for plain DNs says what parsing says, on RDNs sprinkled with the
+        /// characters that make a DN not plain.
+        #[test]
+        fn plain_dns_normalize_as_parsed(
+            dn in "([a-zA-Z0-9;. -]{0,3}=[a-zA-Z0-9 #;<>\\\\\"=+.-]{0,5},){0,3}[a-zA-Z0-9;.-]{1,3}=[a-zA-Z0-9 #.-]{1,5}"
+        ) {
+            if let Some(plain) = plain_normalized(&dn) {
+                proptest::prop_assert_eq!(plain, parsed_normalized(&dn));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_dns_take_the_shortcut() {
+        let dn = "uid=User1,ou=people,dc=Example,dc=com";
+        assert_eq!(
+            plain_normalized(dn).as_deref(),
+            Some("uid=user1,ou=people,dc=example,dc=com")
+        );
+        for not_plain in [
+            "cn=Doe\\, Jane,o=x",
+            "cn=a+uid=b,o=x",
+            "uid=a, o=x",
+            "cn=Renée,o=x",
+        ] {
+            assert_eq!(plain_normalized(not_plain), None, "{not_plain}");
+        }
     }
 
     #[test]

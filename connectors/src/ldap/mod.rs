@@ -95,28 +95,32 @@ struct Stored {
 
 impl Stored {
     fn new(record: Record) -> Stored {
-        let mut contact = record.contact;
-        contact.shrink_to_fit();
         Stored {
             dn: record.dn,
-            contact: Arc::new(contact),
+            contact: record.contact,
             manager_dn: record.manager_dn,
             member_dns: record.member_dns,
         }
     }
 
-    /// Whether `record` (fresh from the directory, unresolved) says what this one says.
-    fn same_as(&self, record: &Record) -> bool {
+    /// Whether `record` (fresh from the directory, unresolved) says what this one says. The
+    /// record is lent this one's resolution (manager, members) for the comparison instead of
+    /// this contact being copied to drop it: a full listing compares every entry.
+    fn same_as(&self, record: &mut Record) -> bool {
         if self.dn != record.dn
             || self.manager_dn != record.manager_dn
             || self.member_dns != record.member_dns
         {
             return false;
         }
-        let mut unresolved = Contact::clone(&self.contact);
-        unresolved.manager = None;
-        unresolved.members = Vec::new();
-        unresolved == record.contact
+        // A fresh record's contact is its own: no copy is made here.
+        let fresh = Arc::make_mut(&mut record.contact);
+        fresh.manager = self.contact.manager.clone();
+        fresh.members = self.contact.members.clone();
+        let same = *fresh == *self.contact;
+        fresh.manager = None;
+        fresh.members = Vec::new();
+        same
     }
 }
 
@@ -125,11 +129,20 @@ impl Stored {
 pub(crate) struct Record {
     /// Normalized.
     dn: String,
-    contact: Contact,
+    /// Shared from the start (see [`shared`]): a listing of 100,000 records then moves
+    /// pointers from the worker to the state, not whole contacts.
+    contact: Arc<Contact>,
     /// As written in the entry.
     manager_dn: Option<String>,
     /// Normalized.
     member_dns: Vec<String>,
+}
+
+/// `contact` as a record and the state keep it: every list at its exact length (see
+/// [`Contact::shrink_to_fit`]), behind the pointer the published listing shares.
+fn shared(mut contact: Contact) -> Arc<Contact> {
+    contact.shrink_to_fit();
+    Arc::new(contact)
 }
 
 /// The preset's people filter. AD lists people as user accounts and, when `contacts`, as
@@ -381,13 +394,13 @@ impl LdapSource {
             .map_or_else(|| first_rdn_value(&entry.dn), str::to_string);
         Ok(Record {
             dn: normalize_dn(&entry.dn),
-            contact: Contact {
+            contact: shared(Contact {
                 uid,
                 kind: ContactKind::Group,
                 formatted_name: name,
                 note: entry.first_text("description").map(str::to_string),
                 ..Contact::default()
-            },
+            }),
             manager_dn: None,
             member_dns: members.iter().map(|m| normalize_dn(m)).collect(),
         })
@@ -453,9 +466,11 @@ impl LdapSource {
             mark,
             caches,
             last_full: Some(Instant::now()),
+            // Sized once: growing it rehashed every DN seen so far, several times over.
+            by_dn: HashMap::with_capacity(records.len()),
             ..State::default()
         };
-        for record in records {
+        for mut record in records {
             if fresh.records.contains_key(&record.contact.uid) {
                 skipped.push(SkippedRecord {
                     location: record.dn.clone(),
@@ -471,7 +486,7 @@ impl LdapSource {
                 .by_dn
                 .insert(record.dn.clone(), record.contact.uid.clone());
             let stored = match previous.remove(&record.contact.uid) {
-                Some(old) if old.same_as(&record) => old,
+                Some(old) if old.same_as(&mut record) => old,
                 _ => Stored::new(record),
             };
             fresh.records.insert(stored.contact.uid.clone(), stored);
@@ -529,10 +544,10 @@ impl LdapSource {
                 changed = true;
             }
         }
-        for record in records {
+        for mut record in records {
             let uid = record.contact.uid.clone();
             if let Some(old) = state.records.get(&uid) {
-                if old.same_as(&record) {
+                if old.same_as(&mut record) {
                     continue;
                 }
                 // A rename (modrdn) keeps the uid and moves the DN.
@@ -774,11 +789,11 @@ mod tests {
     fn person(uid: &str, manager_dn: &str) -> Stored {
         Stored::new(Record {
             dn: format!("cn={uid},o=x"),
-            contact: Contact {
+            contact: shared(Contact {
                 uid: uid.into(),
                 formatted_name: uid.into(),
                 ..Contact::default()
-            },
+            }),
             manager_dn: Some(manager_dn.into()),
             member_dns: Vec::new(),
         })

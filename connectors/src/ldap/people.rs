@@ -8,7 +8,7 @@ use super::dn::normalize_dn;
 use super::mapping::Mapping;
 use super::reuse::Reuse;
 use super::search::Entry;
-use super::Record;
+use super::{shared, Record};
 use crate::photo::{normalize_photo, PhotoSettings};
 use crate::{Cancel, Photo, SkippedRecord, SourceError};
 
@@ -56,6 +56,8 @@ impl Worker {
         mut self,
         mut batches: tokio::sync::mpsc::Receiver<Vec<Entry>>,
     ) -> Result<(Vec<Mapped>, Caches), SourceError> {
+        // Loaded while the first page is on its way, not when its first number needs it.
+        crate::phone::load();
         let mut out = Vec::new();
         while let Some(batch) = batches.blocking_recv() {
             for entry in batch {
@@ -108,7 +110,7 @@ impl Worker {
             record: Ok(Record {
                 dn: normalize_dn(&entry.dn),
                 manager_dn: mapping.manager_dn(&entry).map(str::to_string),
-                contact,
+                contact: shared(contact),
                 member_dns: Vec::new(),
             }),
             photo_note,

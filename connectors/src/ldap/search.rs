@@ -24,8 +24,9 @@ impl Entry {
     pub fn from_ber(tag: StructureTag) -> Option<Entry> {
         let mut parts = tag.match_id(4)?.expect_constructed()?.into_iter();
         let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
-        let mut attrs = Vec::new();
-        for attribute in parts.next()?.expect_constructed()? {
+        let attributes = parts.next()?.expect_constructed()?;
+        let mut attrs = Vec::with_capacity(attributes.len());
+        for attribute in attributes {
             let mut attribute = attribute.expect_constructed()?.into_iter();
             let name = String::from_utf8(attribute.next()?.expect_primitive()?).ok()?;
             let values = attribute
@@ -127,7 +128,9 @@ where
         )
         .await
         .map_err(|e| SourceError::Unreachable(format!("search under {:?}: {e}", query.base)))?;
-    let mut batch = Vec::with_capacity(page);
+    // Room for a page, but not for whatever page size a config asks for.
+    let room = page.min(10_000);
+    let mut batch = Vec::with_capacity(room);
     loop {
         let next = stream
             .next()
@@ -143,9 +146,13 @@ where
                 })
             }
         }
-        // The consumer is gone only when the poll was given up.
-        if batch.len() >= page && !sink(std::mem::take(&mut batch)).await {
-            return Err(SourceError::Cancelled);
+        // The consumer is gone only when the poll was given up. The next batch gets its
+        // room at once (growing a page-sized batch from empty moved every entry 9 times).
+        if batch.len() >= page {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(room));
+            if !sink(full).await {
+                return Err(SourceError::Cancelled);
+            }
         }
     }
     if !batch.is_empty() && !sink(batch).await {

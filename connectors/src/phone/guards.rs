@@ -53,15 +53,14 @@ const VALID_TYPES: [Type; 10] = [
 /// libphonenumber asks. The crate only asks for a match at the start, so it takes numbers with
 /// digits too many.
 pub(super) fn is_valid(code: u16, national: &str) -> bool {
-    let Some(meta) = region_of(code, national) else {
+    let Some((meta, typed)) = region_of(code, national) else {
         return false;
     };
-    let descriptors = meta.descriptors();
-    matches_whole(descriptors.general(), national) && has_type(meta, national)
+    matches_whole(meta.descriptors().general(), national) && (typed || has_type(meta, national))
 }
 
 /// Whether `national` entirely matches one of the number types of `meta`.
-fn has_type(meta: &Metadata, national: &str) -> bool {
+fn has_type(meta: &'static Metadata, national: &str) -> bool {
     VALID_TYPES
         .iter()
         .filter_map(|kind| meta.descriptors().get(*kind))
@@ -71,17 +70,21 @@ fn has_type(meta: &Metadata, national: &str) -> bool {
 /// The region of a national number among those sharing its country code, chosen as
 /// libphonenumber does: the first (main region first) whose leading digits it starts with, or
 /// without leading digits, whose number types it matches. (The crate's `PhoneNumber::metadata`
-/// drops the leading zeros of Italian numbers before choosing, and finds none.)
-fn region_of(code: u16, national: &str) -> Option<&'static Metadata> {
+/// drops the leading zeros of Italian numbers before choosing, and finds none.) Also says
+/// whether the number is known to match one of the region's types (chosen by them).
+fn region_of(code: u16, national: &str) -> Option<(&'static Metadata, bool)> {
     let regions = DATABASE.by_code(&code)?;
     if let [only] = regions[..] {
-        return Some(only);
+        return Some((only, false));
     }
     regions
         .into_iter()
-        .find(|meta| match meta.leading_digits() {
-            Some(leading) => leading.find(national).is_some_and(|m| m.start() == 0),
-            None => has_type(meta, national),
+        .find_map(|meta| match meta.leading_digits() {
+            Some(leading) => leading
+                .find(national)
+                .is_some_and(|m| m.start() == 0)
+                .then_some((meta, false)),
+            None => has_type(meta, national).then_some((meta, true)),
         })
 }
 
@@ -89,31 +92,33 @@ fn region_of(code: u16, national: &str) -> Option<&'static Metadata> {
 /// `Descriptor::is_match` (the length, then a match at the start) is implied by this and not
 /// asked: its every call hashes the pattern's text with SipHash under the crate's global
 /// pattern-cache lock, which made it a fifth of the time of reading a directory's numbers.
-pub(super) fn matches_whole(pattern: &Descriptor, national: &str) -> bool {
+pub(super) fn matches_whole(pattern: &'static Descriptor, national: &str) -> bool {
     let lengths = pattern.possible_length();
-    let length = u16::try_from(national.len()).unwrap_or(u16::MAX);
-    (lengths.is_empty() || lengths.contains(&length))
-        && anchored(pattern.national_number().as_str()).is_some_and(|re| re.is_match(national))
+    let length_allowed = lengths.is_empty()
+        || u16::try_from(national.len()).is_ok_and(|length| lengths.contains(&length));
+    length_allowed && anchored(pattern).is_some_and(|re| re.is_match(national))
 }
 
-/// `^(?:pattern)$`, compiled once per metadata pattern (a few thousand at most), with
-/// whitespace ignored as the crate does. `None` if it does not compile: the number is invalid.
-/// Shared, not cloned: a cloned `Regex` starts with no search cache and builds one at its
-/// first match, which cost more than the match itself. Looked up by the pattern text without
-/// copying it, hashed with xxh3 rather than SipHash: metadata patterns run to hundreds of bytes.
-fn anchored(pattern: &str) -> Option<Arc<Regex>> {
-    type Compiled = HashMap<String, Option<Arc<Regex>>, Xxh3DefaultBuilder>;
+/// `^(?:pattern)$` of a descriptor's national number pattern, compiled once per descriptor (a
+/// few thousand at most), with whitespace ignored as the crate does. `None` if it does not
+/// compile: the number is invalid. Shared, not cloned: a cloned `Regex` starts with no search
+/// cache and builds one at its first match, which cost more than the match itself. Looked up
+/// by the descriptor's address, which the static metadata database keeps for the program's
+/// life: no pattern text is hashed.
+fn anchored(pattern: &'static Descriptor) -> Option<Arc<Regex>> {
+    type Compiled = HashMap<usize, Option<Arc<Regex>>, Xxh3DefaultBuilder>;
     static COMPILED: LazyLock<Mutex<Compiled>> = LazyLock::new(Mutex::default);
+    let key = std::ptr::from_ref(pattern) as usize;
     let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(known) = compiled.get(pattern) {
+    if let Some(known) = compiled.get(&key) {
         return known.clone();
     }
-    let built = RegexBuilder::new(&format!("^(?:{pattern})$"))
+    let built = RegexBuilder::new(&format!("^(?:{})$", pattern.national_number().as_str()))
         .ignore_whitespace(true)
         .build()
         .ok()
         .map(Arc::new);
-    compiled.insert(pattern.to_string(), built.clone());
+    compiled.insert(key, built.clone());
     built
 }
 
