@@ -219,6 +219,22 @@ fn a_file_written_in_two_steps_is_published_once_and_never_half() {
     assert_eq!(failed_polls(&server), 0, "the half file was never read");
 }
 
+/// The watch starts after the first read and catches up on changes made before it ran; a
+/// file untouched since that read is not read again (at 100,000 rows a read costs seconds).
+#[test]
+fn a_file_untouched_since_the_first_read_is_not_read_again_when_the_watch_starts() {
+    let server = Server::with_staff("\n[store]\nstate_dir = \"state\"\n", &ten_rows());
+    eventually(&server, "the status naming the watch", || {
+        run_cli(&["status", "-c", &server.config_path()])
+            .1
+            .contains("changes: live (inotify)")
+    });
+    // Past the debounce of the watch's first wake.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let log = server.log();
+    assert_eq!(log.matches("polled").count(), 1, "{log}");
+}
+
 /// `row` (a `google_row`) with `nickname` in its Nickname cell: a change that keeps the
 /// card's uid (the nickname is not one of the fields the uid is made of).
 fn with_nickname(row: &str, nickname: &str) -> String {
