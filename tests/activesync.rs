@@ -8,9 +8,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use support::cards::{all, delta, eventually, eventually_within, get, unfold};
-use support::multistatus::CARDDAV;
-use support::{multiget_body, Multistatus, Server, ServerSpec};
+use support::cards::{self, all, delta, eventually, eventually_within, get};
+use support::{Server, ServerSpec};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -188,15 +187,9 @@ fn a_syncroton_log_with_mixed_collections_publishes_its_contacts() {
 
 /// href → unfolded vCard of `hrefs` by one addressbook-multiget.
 fn multiget(server: &Server, hrefs: &[String]) -> BTreeMap<String, String> {
-    let r = server.report(&server.book_path(), &multiget_body(hrefs, None));
-    assert_eq!(r.status, 207, "{}", r.text());
-    Multistatus::parse(&r.body)
-        .responses
-        .iter()
-        .map(|resp| {
-            let card = resp.text(CARDDAV, "address-data").expect("address-data");
-            (resp.href.clone(), unfold(&card))
-        })
+    cards::multiget(server, hrefs)
+        .into_iter()
+        .map(|(href, _, card)| (href, card))
         .collect()
 }
 

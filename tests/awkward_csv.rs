@@ -188,17 +188,23 @@ fn publications(server: &Server) -> usize {
     server.log().matches("published").count()
 }
 
-/// An exporter that writes the file in place in two steps, the second within moments of the
-/// first: inotify brings the change at once, and the debounce reads it once, complete. The
-/// status says the file is watched.
-#[test]
-fn a_file_written_in_two_steps_is_published_once_and_never_half() {
+/// The ten-row staff file served with a state dir, once the status says inotify watches it.
+fn watched_staff() -> Server {
     let server = Server::with_staff("\n[store]\nstate_dir = \"state\"\n", &ten_rows());
     eventually(&server, "the status naming the watch", || {
         run_cli(&["status", "-c", &server.config_path()])
             .1
             .contains("changes: live (inotify)")
     });
+    server
+}
+
+/// An exporter that writes the file in place in two steps, the second within moments of the
+/// first: inotify brings the change at once, and the debounce reads it once, complete. The
+/// status says the file is watched.
+#[test]
+fn a_file_written_in_two_steps_is_published_once_and_never_half() {
+    let server = watched_staff();
     let token = server.token();
     let before = publications(&server);
     let mut rows = ten_rows();
@@ -223,12 +229,7 @@ fn a_file_written_in_two_steps_is_published_once_and_never_half() {
 /// file untouched since that read is not read again (at 100,000 rows a read costs seconds).
 #[test]
 fn a_file_untouched_since_the_first_read_is_not_read_again_when_the_watch_starts() {
-    let server = Server::with_staff("\n[store]\nstate_dir = \"state\"\n", &ten_rows());
-    eventually(&server, "the status naming the watch", || {
-        run_cli(&["status", "-c", &server.config_path()])
-            .1
-            .contains("changes: live (inotify)")
-    });
+    let server = watched_staff();
     // Past the debounce of the watch's first wake.
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let log = server.log();

@@ -5,9 +5,9 @@
 
 mod support;
 
-use support::cards::{self, unfold};
-use support::multistatus::{CARDDAV, CS, DAV};
-use support::{google_row, multiget_body, propfind_body, Multistatus, Server};
+use support::cards;
+use support::multistatus::{CS, DAV};
+use support::{google_row, propfind_body, Multistatus, Server};
 
 fn server(extra: &str) -> Server {
     Server::with_staff(
@@ -33,24 +33,6 @@ fn refused(server: &Server, method: &str, href: &str, if_match: Option<&str>) {
     let r = server.request(method, href, &headers, body);
     assert_eq!(r.status, 403, "{method} {href}");
     assert!(r.text().contains("need-privileges"), "{}", r.text());
-}
-
-/// What a client does with a delta: downloads the changed cards (multiget), returning
-/// href → (etag, unfolded card).
-fn download(server: &Server, hrefs: &[String]) -> Vec<(String, String, String)> {
-    let r = server.report(&server.book_path(), &multiget_body(hrefs, None));
-    assert_eq!(r.status, 207, "{}", r.text());
-    Multistatus::parse(&r.body)
-        .responses
-        .iter()
-        .map(|resp| {
-            (
-                resp.href.clone(),
-                resp.text(DAV, "getetag").expect("etag"),
-                unfold(&resp.text(CARDDAV, "address-data").expect("card")),
-            )
-        })
-        .collect()
 }
 
 fn getlastmodified(server: &Server, href: &str) -> String {
@@ -99,7 +81,7 @@ fn heals(method: &str) {
             assert_eq!(&after[href], etag, "other cards keep their ETags");
         }
     }
-    let fetched = download(&server, &changed);
+    let fetched = cards::multiget(&server, &changed);
     // The server's own card, marked with its heal revision so that clients comparing content
     // rather than ETags see the change too.
     let healed = content[&card].replace("END:VCARD", "X-CARDBRIDGE-REVISION:1\r\nEND:VCARD");
@@ -159,7 +141,7 @@ fn repeated_refusals_heal_the_card_once() {
     assert_eq!(changed, vec![card.clone()]);
 
     // Once fetched, a new edit of the healed version is healed again.
-    let fetched = download(&server, &changed);
+    let fetched = cards::multiget(&server, &changed);
     refused(&server, "PUT", &card, Some(&fetched[0].1));
     let (changed, _, _) = cards::delta(&server, &healed);
     assert_eq!(changed, vec![card]);

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-use super::multistatus::CARDDAV;
-use super::{sync_body, Multistatus, Server};
+use super::multistatus::{CARDDAV, DAV};
+use super::{multiget_body, sync_body, Multistatus, Server};
 
 /// Content lines joined back (cards fold at 75 octets).
 pub fn unfold(card: &str) -> String {
@@ -26,6 +26,24 @@ pub fn all(server: &Server) -> BTreeMap<String, String> {
             (
                 resp.href.clone(),
                 unfold(&resp.text(CARDDAV, "address-data").expect("address-data")),
+            )
+        })
+        .collect()
+}
+
+/// What a client does with a delta: downloads `hrefs` by one addressbook-multiget, as
+/// (href, etag, unfolded card).
+pub fn multiget(server: &Server, hrefs: &[String]) -> Vec<(String, String, String)> {
+    let r = server.report(&server.book_path(), &multiget_body(hrefs, None));
+    assert_eq!(r.status, 207, "{}", r.text());
+    Multistatus::parse(&r.body)
+        .responses
+        .iter()
+        .map(|resp| {
+            (
+                resp.href.clone(),
+                resp.text(DAV, "getetag").expect("etag"),
+                unfold(&resp.text(CARDDAV, "address-data").expect("card")),
             )
         })
         .collect()
