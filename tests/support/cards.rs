@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+use super::http::Response;
 use super::multistatus::{CARDDAV, DAV};
 use super::{multiget_body, sync_body, Multistatus, Server};
 
@@ -18,23 +19,20 @@ pub fn unfold(card: &str) -> String {
 /// href → unfolded vCard of every card of the standard book, by an initial sync.
 pub fn all(server: &Server) -> BTreeMap<String, String> {
     let r = server.report(&server.book_path(), &sync_body("", true));
-    assert_eq!(r.status, 207, "{}", r.text());
-    Multistatus::parse(&r.body)
-        .responses
-        .iter()
-        .map(|resp| {
-            (
-                resp.href.clone(),
-                unfold(&resp.text(CARDDAV, "address-data").expect("address-data")),
-            )
-        })
+    cards_in(&r)
+        .into_iter()
+        .map(|(href, _, card)| (href, card))
         .collect()
 }
 
 /// What a client does with a delta: downloads `hrefs` by one addressbook-multiget, as
 /// (href, etag, unfolded card).
 pub fn multiget(server: &Server, hrefs: &[String]) -> Vec<(String, String, String)> {
-    let r = server.report(&server.book_path(), &multiget_body(hrefs, None));
+    cards_in(&server.report(&server.book_path(), &multiget_body(hrefs, None)))
+}
+
+/// (href, etag, unfolded card) of each response of a REPORT that asked for both.
+fn cards_in(r: &Response) -> Vec<(String, String, String)> {
     assert_eq!(r.status, 207, "{}", r.text());
     Multistatus::parse(&r.body)
         .responses
@@ -43,7 +41,7 @@ pub fn multiget(server: &Server, hrefs: &[String]) -> Vec<(String, String, Strin
             (
                 resp.href.clone(),
                 resp.text(DAV, "getetag").expect("etag"),
-                unfold(&resp.text(CARDDAV, "address-data").expect("card")),
+                unfold(&resp.text(CARDDAV, "address-data").expect("address-data")),
             )
         })
         .collect()
